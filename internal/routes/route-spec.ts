@@ -1,0 +1,96 @@
+// The contract between discovery (internal/labels, internal/config static routes) and the
+// runtime (internal/routes → internal/proxy, health, wake). Plain data, no behaviour.
+
+export type BalanceModeName = 'roundrobin' | 'leastconn' | 'iphash';
+
+export interface HealthcheckSpec {
+  /** HTTP path, e.g. '/health'; undefined means a TCP connect check. */
+  path?: string | undefined;
+  useGet: boolean; // GET instead of HEAD for the HTTP check
+  intervalMs: number;
+  timeoutMs: number;
+  rise: number;
+  fall: number;
+  disable: boolean;
+}
+
+export interface RealIpOptionsSpec {
+  header: string; // e.g. 'X-Real-IP' or 'X-Forwarded-For'
+  from: string[]; // CIDRs whose header is believed
+  recursive: boolean;
+}
+
+export interface LoadBalanceSpec {
+  mode: BalanceModeName;
+  sticky: boolean;
+  stickyMaxAgeMs: number; // 0 = session cookie
+  options?: RealIpOptionsSpec | undefined;
+}
+
+export type StopMethod = 'stop' | 'pause' | 'kill';
+
+/** Container-level sleep/wake settings (proxy.idle_timeout and friends). */
+export interface IdleSpec {
+  idleTimeoutMs: number; // > 0: sleep when idle
+  wakeTimeoutMs: number; // default 3m
+  stopTimeoutMs: number; // default 30s
+  stopMethod: StopMethod;
+  stopSignal?: string | undefined;
+  startEndpoint?: string | undefined;
+  noLoadingPage: boolean;
+  /** container names / compose services to wake first, in order */
+  dependsOn: string[];
+}
+
+export interface MemberSpec {
+  /** Unique key of the member: the container ID, or `file:<route>/<name>` for static routes. */
+  id: string;
+  /** Stable identity across recreates, for sticky tokens: `<project>/<service>/<replica>` for compose, else the container name, or `file:<route>/<name>`. */
+  identity: string;
+  /** Display name: the container name (no leading slash) or the static member name. */
+  name: string;
+  /** Upstream origin, `http://172.17.0.2:80` — never a path. */
+  url: string;
+  /** Configured weight, if any (normalisation happens in pkg/balance). */
+  weight?: number | undefined;
+  noTlsVerify: boolean;
+  healthcheck: HealthcheckSpec;
+  /** Present for Docker members. */
+  container?: MemberContainer | undefined;
+}
+
+export interface MemberContainer {
+  id: string;
+  name: string;
+  /** Docker host URL this container lives on (one of docker.hosts). */
+  dockerHost: string;
+  createdAt: number; // ms since epoch
+  /** running | exited | created | paused | restarting | removing | dead */
+  state: string;
+  /** Docker HEALTHCHECK status if the image has one: 'starting' | 'healthy' | 'unhealthy'. */
+  dockerHealth?: string | undefined;
+  composeProject?: string | undefined;
+  composeService?: string | undefined;
+  idle?: IdleSpec | undefined;
+}
+
+export interface RouteSpec {
+  /** Route name = the alias it was declared under (or the load_balance.link for pools). */
+  name: string;
+  /** Host patterns this route answers: aliases, full host names or `*.example.com` wildcards. */
+  aliases: string[];
+  loadBalance: LoadBalanceSpec;
+  members: MemberSpec[];
+  source: 'docker' | 'file';
+}
+
+/** A problem with one container's labels or one config key; listed by the admin API. */
+export interface RouteError {
+  code: string; // stable, e.g. LABEL_BAD_PORT
+  /** container name (docker) or config file path */
+  source: string;
+  /** label or key path, e.g. 'proxy.app.port' or 'routes.web.members[0].url' */
+  key: string;
+  message: string;
+  line?: number | undefined;
+}
