@@ -1,0 +1,94 @@
+// The admin API (SPEC 10): /healthz, /api/routes, /api/explain, /metrics. Read-only; it
+// renders views that the composition root assembles from the modules owning the state.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Metrics } from './metrics.ts';
+
+/** What the admin API shows; each call returns a fresh, JSON-serialisable view. */
+export interface AdminSource {
+  serving(): boolean;
+  routes(): unknown;
+  explain(host: string): unknown;
+}
+
+export interface AdminServer {
+  server: Server;
+  listen(addr: string): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+function send(res: ServerResponse, status: number, body: string, type: string): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function json(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, `${JSON.stringify(value, null, 2)}\n`, 'application/json; charset=utf-8');
+}
+
+/** Splits `host:port`, `:port` or `[v6]:port` into listen() arguments. */
+export function parseListenAddress(addr: string): { host: string | undefined; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr.trim());
+  if (!m) throw new Error(`bad listen address "${addr}" (want host:port or :port)`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`bad port in listen address "${addr}"`);
+  const host = m[1] ?? m[2];
+  return { host: host === '' ? undefined : host, port };
+}
+
+export function createAdminServer(source: AdminSource, metrics: Metrics): AdminServer {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      json(res, 405, { error: 'method not allowed' });
+      return;
+    }
+    switch (url.pathname) {
+      case '/healthz':
+        if (source.serving()) send(res, 200, 'ok\n', 'text/plain; charset=utf-8');
+        else send(res, 503, 'not serving\n', 'text/plain; charset=utf-8');
+        return;
+      case '/api/routes':
+        json(res, 200, source.routes());
+        return;
+      case '/api/explain': {
+        const host = url.searchParams.get('host');
+        if (!host) {
+          json(res, 400, { error: 'missing ?host=' });
+          return;
+        }
+        json(res, 200, source.explain(host));
+        return;
+      }
+      case '/metrics':
+        send(res, 200, await metrics.text(), metrics.contentType);
+        return;
+      default:
+        json(res, 404, { error: 'not found', endpoints: ['/healthz', '/api/routes', '/api/explain?host=', '/metrics'] });
+    }
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) json(res, 500, { error: String(err) });
+      else res.destroy();
+    });
+  });
+  return {
+    server,
+    listen(addr) {
+      const { host, port } = parseListenAddress(addr);
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    close() {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,94 @@
+// Prometheus metrics (prom-client lives here only). Request counters are updated on the hot
+// path; gauges that mirror state owned elsewhere (health, sync lag) are read at scrape time.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Read at scrape time: the modules that own the state answer. */
+export interface MetricsSources {
+  inFlight(): number;
+  memberHealth(): { route: string; member: string; healthy: boolean }[];
+  dockerSyncLag(): { host: string; seconds: number }[];
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'route' | 'status' | 'member'>;
+  private readonly latency: Histogram<'route'>;
+  private readonly wakes: Counter<'container' | 'result'>;
+  private readonly wakeDuration: Histogram;
+
+  constructor(sources: MetricsSources, opts: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'bellhop_process_' });
+    this.requests = new Counter({
+      name: 'bellhop_requests_total',
+      help: 'Requests answered, by route, status and member ("-" when no member was reached)',
+      labelNames: ['route', 'status', 'member'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'bellhop_upstream_latency_seconds',
+      help: 'Time from sending the request upstream to the end of the response',
+      labelNames: ['route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    new Gauge({
+      name: 'bellhop_in_flight_requests',
+      help: 'Requests and websockets currently being proxied',
+      registers,
+      collect() {
+        this.set(sources.inFlight());
+      },
+    });
+    new Gauge({
+      name: 'bellhop_member_healthy',
+      help: '1 when the member takes traffic by health, 0 otherwise',
+      labelNames: ['route', 'member'],
+      registers,
+      collect() {
+        this.reset();
+        for (const m of sources.memberHealth()) this.set({ route: m.route, member: m.member }, m.healthy ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'bellhop_docker_sync_lag_seconds',
+      help: 'Seconds since the last good sync with each Docker host',
+      labelNames: ['host'],
+      registers,
+      collect() {
+        this.reset();
+        for (const h of sources.dockerSyncLag()) this.set({ host: h.host }, h.seconds);
+      },
+    });
+    this.wakes = new Counter({
+      name: 'bellhop_wakes_total',
+      help: 'Container wakes, by container and result (ok, failed)',
+      labelNames: ['container', 'result'],
+      registers,
+    });
+    this.wakeDuration = new Histogram({
+      name: 'bellhop_wake_duration_seconds',
+      help: 'Time from the wake request to the container passing readiness',
+      buckets: [0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300],
+      registers,
+    });
+  }
+
+  requestDone(route: string, member: string, status: number, upstreamSeconds: number | undefined): void {
+    this.requests.inc({ route, status: String(status), member });
+    if (upstreamSeconds !== undefined) this.latency.observe({ route }, upstreamSeconds);
+  }
+
+  wakeDone(container: string, ok: boolean, seconds: number): void {
+    this.wakes.inc({ container, result: ok ? 'ok' : 'failed' });
+    if (ok) this.wakeDuration.observe(seconds);
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
