@@ -1,0 +1,61 @@
+// One problem in the config file or an environment override. Validation collects all of them.
+import type { RouteError } from '../routes/route-spec.ts';
+
+/** Stable codes of {@link ConfigError}. */
+export type ConfigErrorCode =
+  | 'CONFIG_FILE_MISSING'
+  | 'CONFIG_FILE_UNREADABLE'
+  | 'CONFIG_YAML_SYNTAX'
+  | 'CONFIG_UNKNOWN_KEY'
+  | 'CONFIG_BAD_TYPE'
+  | 'CONFIG_BAD_DURATION'
+  | 'CONFIG_BAD_LISTEN'
+  | 'CONFIG_BAD_URL'
+  | 'CONFIG_BAD_CIDR'
+  | 'CONFIG_BAD_MODE'
+  | 'CONFIG_BAD_NUMBER'
+  | 'CONFIG_BAD_PATH'
+  | 'CONFIG_BAD_DOCKER_HOST'
+  | 'CONFIG_BAD_DOMAIN'
+  | 'CONFIG_BAD_ALIAS'
+  | 'CONFIG_BAD_LOG_LEVEL'
+  | 'CONFIG_BAD_ROUTE'
+  | 'CONFIG_DUPLICATE'
+  | 'CONFIG_WATCH_FAILED';
+
+/** Source name used for problems that come from environment variables. */
+export const ENV_SOURCE = 'env';
+
+export class ConfigError extends Error {
+  readonly code: ConfigErrorCode;
+  /** Key path, e.g. `routes.web.members[1].url`, or the variable name for env overrides. */
+  readonly key: string;
+  /** 1-based line in `file`, when known. */
+  readonly line: number | undefined;
+  /** The file as the user named it (e.g. `config.yml`), or `env` for environment variables. */
+  readonly file: string | undefined;
+  constructor(code: ConfigErrorCode, key: string, message: string, where: { line?: number | undefined; file?: string | undefined } = {}) {
+    super(message);
+    this.name = 'ConfigError';
+    this.code = code;
+    this.key = key;
+    this.line = where.line;
+    this.file = where.file;
+  }
+
+  /** `config.yml:12 routes.web.members[0].url: message` */
+  format(): string {
+    const where = this.file === undefined ? '' : `${this.file}${this.line === undefined ? '' : `:${String(this.line)}`} `;
+    return `${where}${this.key}: ${this.message}`;
+  }
+
+  /** The shape the admin API lists. */
+  toRouteError(): RouteError {
+    return { code: this.code, source: this.file ?? 'config', key: this.key, message: this.message, line: this.line };
+  }
+}
+
+/** One line per problem, in the order found (file order, then environment). */
+export function formatConfigErrors(errors: readonly ConfigError[]): string {
+  return errors.map((e) => e.format()).join('\n');
+}

@@ -1,0 +1,85 @@
+// The validated, defaulted, frozen configuration every module reads. Durations are whole
+// milliseconds (`…Ms`), names are camelCase; the YAML spelling is in docs/configuration.md.
+import type { BalanceModeName, HealthcheckSpec, LoadBalanceSpec, RouteSpec } from '../routes/route-spec.ts';
+import type { ListenAddress } from './listen-address.ts';
+
+/** Recursively read-only view of plain data. */
+export type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** pino level names accepted by `log_level` / `LOG_LEVEL`. */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+export interface EntrypointTimeouts {
+  /** Client must finish sending request headers within this. */
+  readonly headerMs: number;
+  /** Keep-alive / no-progress limit on client connections. */
+  readonly idleMs: number;
+  readonly upstreamConnectMs: number;
+  /** Time to the upstream's response headers. */
+  readonly upstreamResponseMs: number;
+  /** Shutdown grace for in-flight requests before websockets are closed. */
+  readonly drainMs: number;
+}
+
+export interface EntrypointConfig {
+  /** As written, e.g. ":80". */
+  readonly http: string;
+  readonly httpAddress: ListenAddress;
+  /** IPs/CIDRs whose forwarding headers are believed, as written. */
+  readonly trustedProxies: readonly string[];
+  readonly timeouts: EntrypointTimeouts;
+}
+
+export interface ApiConfig {
+  /** As written; "" disables the admin API. */
+  readonly listen: string;
+  /** Parsed `listen`; undefined when the API is disabled. */
+  readonly address: ListenAddress | undefined;
+}
+
+export interface DockerConfig {
+  /** Docker API endpoints (unix://, tcp://, ssh://, npipe://, http(s)://); may be empty (file routes only). */
+  readonly hosts: readonly string[];
+  /** Route unlabelled containers by name too. */
+  readonly exposeAll: boolean;
+}
+
+/** Defaults merged under every route's healthcheck (labels and static routes). */
+export interface HealthcheckDefaults {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly rise: number;
+  readonly fall: number;
+}
+
+/** Defaults merged under every pool's load_balance. */
+export interface LoadBalanceDefaults {
+  readonly mode: BalanceModeName;
+  readonly sticky: boolean;
+  readonly stickyMaxAgeMs: number;
+}
+
+export interface Config {
+  readonly entrypoint: EntrypointConfig;
+  readonly api: ApiConfig;
+  readonly docker: DockerConfig;
+  /** Lower-case domain suffixes without leading/trailing dots, e.g. "home.example.com". */
+  readonly matchDomains: readonly string[];
+  readonly defaults: {
+    readonly healthcheck: HealthcheckDefaults;
+    readonly loadBalance: LoadBalanceDefaults;
+  };
+  readonly sticky: {
+    /** Absolute path (relative paths resolve against the working directory). */
+    readonly secretFile: string;
+  };
+  /** Static routes by their key in the file, in file order, already converted to RouteSpec. */
+  readonly routes: Readonly<Record<string, DeepReadonly<RouteSpec>>>;
+  readonly logLevel: LogLevel;
+}
+
+export type { BalanceModeName, HealthcheckSpec, LoadBalanceSpec, ListenAddress };

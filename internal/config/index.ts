@@ -1,0 +1,39 @@
+// Public surface of internal/config: YAML file + environment → validated, frozen Config.
+// The only module that imports `yaml`.
+
+/** Duration text ⇄ ms: `500ms`, `30s`, `5m`, `1h30m`, `1.5s`, `2d`; `0` alone is zero. */
+export { parseDuration, formatDuration, DurationError, MAX_TIMER_MS, DURATION_UNITS } from './duration.ts';
+export type { DurationErrorCode } from './duration.ts';
+
+/** `roundrobin`/`round_robin`/`ROUND_ROBIN`… → canonical mode name (shared with labels). */
+export { parseBalanceMode, BALANCE_MODES } from './balance-mode.ts';
+
+/** `host:port`, `:port`, `[v6]:port` → { host, port } or a reason string. */
+export { parseListenAddress } from './listen-address.ts';
+export type { ListenAddress } from './listen-address.ts';
+
+/** Upstream origin check: http(s), host, optional port, nothing else → `scheme://host:port`. */
+export { parseUpstreamUrl } from './upstream-url.ts';
+
+/** Built-in IP/CIDR check, and the validator type a caller may inject instead. */
+export { checkCidr } from './cidr.ts';
+export type { CidrValidator } from './cidr.ts';
+
+/** One problem per error, with code, key path, line and file; formatted one per line. */
+export { ConfigError, formatConfigErrors, ENV_SOURCE } from './config-error.ts';
+export type { ConfigErrorCode } from './config-error.ts';
+
+/** The configuration every module reads. */
+export type { Config, ApiConfig, DockerConfig, EntrypointConfig, EntrypointTimeouts, HealthcheckDefaults, LoadBalanceDefaults, LogLevel, DeepReadonly } from './config-types.ts';
+export { DEFAULT_CONFIG_FILE, LOG_LEVELS } from './defaults.ts';
+
+/** defaults → file (explicit path, BELLHOP_CONFIG, ./config.yml) → env overrides. */
+export { loadConfig, configFilePath } from './load-config.ts';
+export type { LoadConfigOptions, LoadConfigResult } from './load-config.ts';
+
+/** Static routes as RouteSpec, and defaults as specs for label parsing. */
+export { staticRoutes, defaultHealthcheck, defaultLoadBalance } from './static-routes.ts';
+
+/** Debounced hot reload via a directory watch; returns close(). */
+export { watchConfig } from './watch-config.ts';
+export type { WatchConfigOptions } from './watch-config.ts';

@@ -1,0 +1,20 @@
+// Config → the shared RouteSpec contract, plus the defaults labels need for Docker routes.
+import type { Config } from './config-types.ts';
+import type { HealthcheckSpec, LoadBalanceSpec, RouteSpec } from '../routes/route-spec.ts';
+
+/** The file's `routes:` as RouteSpec (source 'file'), in file order. Fresh mutable copies. */
+export function staticRoutes(config: Config): RouteSpec[] {
+  return Object.values(config.routes).map((r) => structuredClone(r) as RouteSpec);
+}
+
+/** `defaults.healthcheck` as a full HealthcheckSpec (TCP check, HEAD, enabled) for label parsing. */
+export function defaultHealthcheck(config: Config): HealthcheckSpec {
+  const h = config.defaults.healthcheck;
+  return { path: undefined, useGet: false, intervalMs: h.intervalMs, timeoutMs: h.timeoutMs, rise: h.rise, fall: h.fall, disable: false };
+}
+
+/** `defaults.load_balance` as a LoadBalanceSpec (no real-IP options) for label parsing. */
+export function defaultLoadBalance(config: Config): LoadBalanceSpec {
+  const l = config.defaults.loadBalance;
+  return { mode: l.mode, sticky: l.sticky, stickyMaxAgeMs: l.stickyMaxAgeMs };
+}
