@@ -1,0 +1,140 @@
+// One active probe against one member: an HTTP HEAD/GET to `url + path` through a dedicated
+// undici Agent, or a TCP connect when the check has no path. Probes never throw: every
+// failure becomes a ProbeResult with a short human reason for the admin API and logs.
+import { connect as netConnect } from 'node:net';
+import { Agent, request } from 'undici';
+import type { HealthcheckSpec } from '../routes/route-spec.ts';
+import { formatDuration } from './format-duration.ts';
+
+/** Sent with every HTTP probe so members (and Bellhop's own idle clock) can tell probes from traffic. */
+export const PROBE_USER_AGENT = 'Bellhop-Health/1';
+
+export interface ProbeResult {
+  ok: boolean;
+  /** e.g. 'HTTP 200 from /health', 'HTTP 500 from /health', 'connect ECONNREFUSED', 'timeout after 5s' */
+  reason: string;
+  latencyMs: number;
+  status?: number | undefined;
+}
+
+export interface ProbeTarget {
+  url: string;
+  noTlsVerify: boolean;
+  healthcheck: HealthcheckSpec;
+}
+
+/** Turns a socket/undici error into a short reason: 'connect ECONNREFUSED', 'ECONNRESET', … */
+export function describeError(err: unknown): string {
+  if (err && typeof err === 'object') {
+    const e = err as { code?: unknown; syscall?: unknown; message?: unknown; cause?: unknown };
+    if (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) {
+      return typeof e.syscall === 'string' ? `${e.syscall} ${e.code}` : e.code;
+    }
+    // undici wraps some socket errors; the cause names the syscall failure.
+    if (e.cause) {
+      const inner = describeError(e.cause);
+      if (inner !== 'unknown error') return inner;
+    }
+    if (typeof e.message === 'string' && e.message !== '') return e.message;
+  }
+  return 'unknown error';
+}
+
+/** Status codes that count as healthy; 200–399 by default (SPEC 8). */
+export type HealthyStatus = (status: number) => boolean;
+export const defaultHealthyStatus: HealthyStatus = (s) => s >= 200 && s <= 399;
+
+/**
+ * Runs probes. Owns two small undici Agents (certificate checks on and off); probes send
+ * `Connection: close` so no idle keep-alive socket lingers in a member between probes.
+ */
+export class Prober {
+  readonly #healthy: HealthyStatus;
+  #verifying: Agent | undefined;
+  #insecure: Agent | undefined;
+
+  constructor(healthy: HealthyStatus = defaultHealthyStatus) {
+    this.#healthy = healthy;
+  }
+
+  probe(target: ProbeTarget): Promise<ProbeResult> {
+    const path = target.healthcheck.path;
+    return path === undefined || path === '' ? this.#tcp(target) : this.#http(target, path);
+  }
+
+  async close(): Promise<void> {
+    const agents = [this.#verifying, this.#insecure];
+    this.#verifying = this.#insecure = undefined;
+    await Promise.all(agents.filter((a) => a !== undefined).map((a) => a.destroy()));
+  }
+
+  #agent(noTlsVerify: boolean): Agent {
+    // Small pools: a probe is one request per member per interval, never concurrent per member.
+    if (noTlsVerify) return (this.#insecure ??= new Agent({ connections: 4, connect: { rejectUnauthorized: false } }));
+    return (this.#verifying ??= new Agent({ connections: 4 }));
+  }
+
+  async #http(target: ProbeTarget, rawPath: string): Promise<ProbeResult> {
+    const { timeoutMs, useGet } = target.healthcheck;
+    const path = rawPath.startsWith('/') ? rawPath : `/${rawPath}`;
+    const url = target.url.replace(/\/+$/, '') + path;
+    const started = performance.now();
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    timer.unref();
+    try {
+      const res = await request(url, {
+        method: useGet ? 'GET' : 'HEAD',
+        dispatcher: this.#agent(target.noTlsVerify),
+        signal: controller.signal,
+        reset: true,
+        headers: {
+          'user-agent': PROBE_USER_AGENT,
+          accept: 'text/plain, application/json, */*;q=0.8',
+          'cache-control': 'no-cache',
+        },
+      });
+      const latencyMs = Math.round(performance.now() - started);
+      // The verdict is the status line; the body (possibly endless) is not waited for.
+      void res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+      const ok = this.#healthy(res.statusCode);
+      return { ok, status: res.statusCode, latencyMs, reason: `HTTP ${res.statusCode} from ${path}` };
+    } catch (err) {
+      const latencyMs = Math.round(performance.now() - started);
+      if (timedOut) return { ok: false, latencyMs, reason: `timeout after ${formatDuration(timeoutMs)}` };
+      return { ok: false, latencyMs, reason: describeError(err) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #tcp(target: ProbeTarget): Promise<ProbeResult> {
+    const { timeoutMs } = target.healthcheck;
+    let host: string;
+    let port: number;
+    try {
+      const u = new URL(target.url);
+      host = u.hostname.replace(/^\[|\]$/g, '');
+      port = u.port !== '' ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+    } catch {
+      return Promise.resolve({ ok: false, latencyMs: 0, reason: `bad member url ${target.url}` });
+    }
+    const started = performance.now();
+    return new Promise((resolve) => {
+      const socket = netConnect({ host, port });
+      const finish = (ok: boolean, reason: string): void => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve({ ok, reason, latencyMs: Math.round(performance.now() - started) });
+      };
+      const timer = setTimeout(() => finish(false, `timeout after ${formatDuration(timeoutMs)}`), timeoutMs);
+      timer.unref();
+      socket.once('connect', () => finish(true, `TCP connect to port ${port}`));
+      socket.once('error', (err) => finish(false, describeError(err)));
+    });
+  }
+}
