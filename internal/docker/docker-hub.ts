@@ -1,0 +1,89 @@
+// Several Docker hosts feed one route table: one watcher per host, their snapshots merged into
+// one immutable list. A container ID is only unique per host, so callers key members by
+// recordKey() (host + ID).
+import type Docker from 'dockerode';
+import type { ContainerRecord } from './container-record.ts';
+import { ContainerControl } from './container-control.ts';
+import { parseDockerHost, type DockerHostTarget } from './docker-host.ts';
+import { DockerWatcher, type DockerWatcherOptions, type DockerWatcherStatus } from './docker-watcher.ts';
+import { silentLogger } from './logger.ts';
+
+/** Unique key of a container across hosts: `<dockerHost>#<container id>`. */
+export function recordKey(record: Pick<ContainerRecord, 'dockerHost' | 'id'>): string {
+  return `${record.dockerHost}#${record.id}`;
+}
+
+export interface DockerHubOptions extends Omit<DockerWatcherOptions, 'host' | 'docker' | 'remoteAddress' | 'onChange'> {
+  /** `docker.hosts`; duplicates are ignored. Empty means the default socket. */
+  hosts: readonly string[];
+  /** Receives the merged list of every host's containers after any host changed. */
+  onChange?: (records: readonly ContainerRecord[]) => void;
+  /** For tests: builds the client for a host. */
+  clientFor?: (target: DockerHostTarget) => Docker;
+}
+
+/** Runs one DockerWatcher per host and merges their snapshots. */
+export class DockerHub {
+  private readonly watcherList: DockerWatcher[] = [];
+  private readonly controls = new Map<string, ContainerControl>();
+  private merged: readonly ContainerRecord[] = Object.freeze([]);
+  private readonly onChangeCb: ((records: readonly ContainerRecord[]) => void) | undefined;
+
+  /** Throws (plain Error) when a host string cannot be parsed: that is a config error. */
+  constructor(opts: DockerHubOptions) {
+    this.onChangeCb = opts.onChange;
+    const { hosts, clientFor, onChange: _onChange, ...watcherOpts } = opts;
+    const seen = new Set<string>();
+    for (const raw of hosts.length > 0 ? hosts : ['']) {
+      const target = parseDockerHost(raw);
+      if (seen.has(target.host)) continue;
+      seen.add(target.host);
+      const docker = clientFor?.(target);
+      const common = { host: target.host, ...(docker ? { docker } : {}) };
+      const logger = opts.logger ?? silentLogger;
+      this.watcherList.push(new DockerWatcher({ ...watcherOpts, ...common, onChange: () => this.remerge() }));
+      this.controls.set(target.host, new ContainerControl({ ...common, logger, ...(opts.callTimeoutMs !== undefined ? { callTimeoutMs: opts.callTimeoutMs } : {}) }));
+    }
+  }
+
+  start(): void {
+    for (const w of this.watcherList) w.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.watcherList.map((w) => w.stop()));
+  }
+
+  /** Every host's containers, host order then name order; replaced on every change. */
+  records(): readonly ContainerRecord[] {
+    return this.merged;
+  }
+
+  watchers(): readonly DockerWatcher[] {
+    return this.watcherList;
+  }
+
+  status(): DockerWatcherStatus[] {
+    return this.watcherList.map((w) => w.status());
+  }
+
+  /** The worst (largest) secondsSinceLastSync over all hosts. */
+  secondsSinceLastSync(): number {
+    return Math.max(...this.watcherList.map((w) => w.secondsSinceLastSync()));
+  }
+
+  /** Resolves once every host has synced at least once (or was stopped). */
+  async whenSynced(): Promise<void> {
+    await Promise.all(this.watcherList.map((w) => w.whenSynced()));
+  }
+
+  /** The ContainerControl for a record's host (record.dockerHost). */
+  control(dockerHost: string): ContainerControl | undefined {
+    return this.controls.get(dockerHost);
+  }
+
+  private remerge(): void {
+    this.merged = Object.freeze(this.watcherList.flatMap((w) => w.records()));
+    this.onChangeCb?.(this.merged);
+  }
+}

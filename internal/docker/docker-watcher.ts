@@ -1,0 +1,433 @@
+// Watches one Docker host and keeps an immutable snapshot of its containers.
+//
+// Event-first: the /events stream is opened before the containers are listed, so a change
+// between the list and the subscription cannot be missed (Traefik lists first and has exactly
+// that gap). Events only name containers to re-inspect; bursts are coalesced into one batch of
+// bounded inspects and one new snapshot. Any stream end, error or failed ping ends the session:
+// reconnect at once, then with jittered exponential backoff (cap 30 s), and resync fully every
+// time. The last good snapshot stays in place meanwhile, so routes keep being served.
+import type Docker from 'dockerode';
+import type { Readable } from 'node:stream';
+import type { ContainerRecord } from './container-record.ts';
+import { withTimeout } from './call-timeout.ts';
+import { EVENT_FILTERS, EventLineParser, affectedContainer } from './docker-event.ts';
+import { DockerError, toDockerError } from './docker-error.ts';
+import { DEFAULT_DOCKER_HOST, dockerClientFor, parseDockerHost, pingDocker } from './docker-host.ts';
+import { IdCoalescer } from './id-coalescer.ts';
+import { silentLogger, type DockerLogger } from './logger.ts';
+import { toContainerRecord } from './to-container-record.ts';
+
+export type DockerWatcherState = 'connecting' | 'synced' | 'disconnected' | 'stopped';
+
+export interface DockerWatcherStatus {
+  host: string;
+  state: DockerWatcherState;
+  /** ms since epoch of the last time the snapshot was confirmed current; undefined before the first sync. */
+  lastSyncAt: number | undefined;
+  lastError: { code: string; message: string; at: number } | undefined;
+  containers: number;
+  /** Sessions started after the first one. */
+  reconnects: number;
+}
+
+export interface DockerWatcherOptions {
+  /** Docker host string; default unix:///var/run/docker.sock. */
+  host?: string;
+  /** A ready client (tests); built from `host` otherwise. */
+  docker?: Docker;
+  /** Overrides the address derived from `host` (tcp:// and ssh:// hosts). */
+  remoteAddress?: string;
+  logger?: DockerLogger;
+  /** Receives every new snapshot (same reference as records()). */
+  onChange?: (records: readonly ContainerRecord[]) => void;
+  /** Deadline for each API call (list, inspect, ping, opening the stream). Default 10 s. */
+  callTimeoutMs?: number;
+  /** Event coalescing window. Default 30 ms. */
+  coalesceMs?: number;
+  /** Parallel inspects. Default 8. */
+  inspectConcurrency?: number;
+  /** First backoff step after an immediate reconnect failed. Default 500 ms. */
+  backoffInitialMs?: number;
+  /** Backoff cap. Default 30 s. */
+  backoffMaxMs?: number;
+  /** A synced session must last this long before the next failure reconnects at once again. Default 5 s. */
+  stableMs?: number;
+  /** Liveness ping while the stream is open (a silently dead TCP peer never ends the stream). Default 30 s; 0 disables. */
+  pingIntervalMs?: number;
+  /** Retries of a failed (non-404) inspect before waiting for the next event. Default 4. */
+  inspectRetries?: number;
+  /** For tests: jitter source. */
+  random?: () => number;
+}
+
+type InspectOutcome = { kind: 'record'; record: ContainerRecord } | { kind: 'gone' } | { kind: 'error'; err: DockerError };
+
+/** Keeps the container snapshot of one Docker host current. Never throws from background work. */
+export class DockerWatcher {
+  readonly host: string;
+  private readonly docker: Docker;
+  private readonly remoteAddress: string | undefined;
+  private readonly logger: DockerLogger;
+  private readonly onChangeCb: ((records: readonly ContainerRecord[]) => void) | undefined;
+  private readonly callTimeoutMs: number;
+  private readonly coalesceMs: number;
+  private readonly concurrency: number;
+  private readonly backoffInitialMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly stableMs: number;
+  private readonly pingIntervalMs: number;
+  private readonly inspectRetries: number;
+  private readonly random: () => number;
+
+  private byId = new Map<string, ContainerRecord>();
+  private snapshot: readonly ContainerRecord[] = Object.freeze([]);
+  private stateValue: DockerWatcherState = 'connecting';
+  private lastErrorValue: DockerWatcherStatus['lastError'];
+  private lastSyncAtValue: number | undefined;
+  private sessions = 0;
+  private generation = 0;
+  private started = false;
+  private stopped = false;
+  private loopDone: Promise<void> | undefined;
+  private sessionAbort: AbortController | undefined;
+  private wake: (() => void) | undefined;
+  private syncWaiters: Array<() => void> = [];
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly retryCounts = new Map<string, number>();
+  /** Counters for tests and metrics. */
+  readonly stats = { snapshots: 0, inspects: 0, fullSyncs: 0, events: 0, ignoredEvents: 0 };
+
+  constructor(opts: DockerWatcherOptions = {}) {
+    const target = parseDockerHost(opts.host ?? DEFAULT_DOCKER_HOST);
+    this.host = target.host;
+    this.docker = opts.docker ?? dockerClientFor(target);
+    this.remoteAddress = opts.remoteAddress ?? target.remoteAddress;
+    this.logger = opts.logger ?? silentLogger;
+    this.onChangeCb = opts.onChange;
+    this.callTimeoutMs = opts.callTimeoutMs ?? 10_000;
+    this.coalesceMs = opts.coalesceMs ?? 30;
+    this.concurrency = Math.max(1, opts.inspectConcurrency ?? 8);
+    this.backoffInitialMs = opts.backoffInitialMs ?? 500;
+    this.backoffMaxMs = opts.backoffMaxMs ?? 30_000;
+    this.stableMs = opts.stableMs ?? 5_000;
+    this.pingIntervalMs = opts.pingIntervalMs ?? 30_000;
+    this.inspectRetries = opts.inspectRetries ?? 4;
+    this.random = opts.random ?? Math.random;
+  }
+
+  /** Starts watching in the background. Idempotent. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.loopDone = this.loop().catch((err: unknown) => {
+      // The loop catches everything itself; this is the last line of defence.
+      this.logger.error({ host: this.host, err }, 'Docker watcher loop failed unexpectedly');
+    });
+  }
+
+  /** Stops watching and closes the events stream. The last snapshot stays readable. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stateValue = 'stopped';
+    this.sessionAbort?.abort();
+    this.wake?.();
+    for (const t of this.retryTimers.values()) clearTimeout(t);
+    this.retryTimers.clear();
+    await this.loopDone;
+    for (const w of this.syncWaiters.splice(0)) w();
+  }
+
+  /** The current snapshot: an immutable array, replaced (never mutated) on every change. */
+  records(): readonly ContainerRecord[] {
+    return this.snapshot;
+  }
+
+  get state(): DockerWatcherState {
+    return this.stateValue;
+  }
+
+  get lastSyncAt(): number | undefined {
+    return this.lastSyncAtValue;
+  }
+
+  /** Seconds since the snapshot was last confirmed current (Infinity before the first sync). */
+  secondsSinceLastSync(): number {
+    return this.lastSyncAtValue === undefined ? Infinity : (Date.now() - this.lastSyncAtValue) / 1000;
+  }
+
+  status(): DockerWatcherStatus {
+    return {
+      host: this.host,
+      state: this.stateValue,
+      lastSyncAt: this.lastSyncAtValue,
+      lastError: this.lastErrorValue,
+      containers: this.snapshot.length,
+      reconnects: Math.max(0, this.sessions - 1),
+    };
+  }
+
+  /** Resolves when the watcher is synced (at once if it is), or when it is stopped. */
+  whenSynced(): Promise<void> {
+    if (this.stateValue === 'synced' || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  private async loop(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopped) {
+      const gen = ++this.generation;
+      const ac = new AbortController();
+      this.sessionAbort = ac;
+      this.sessions++;
+      let syncedAt: number | undefined;
+      const wasSynced = this.lastSyncAtValue !== undefined;
+      try {
+        await this.session(gen, ac, () => {
+          syncedAt = Date.now();
+        });
+      } catch (err) {
+        if (this.stopped) break;
+        const derr = toDockerError(err, 'watch');
+        this.lastErrorValue = { code: derr.code, message: derr.message, at: Date.now() };
+        this.clearRetries();
+        this.stateValue = 'disconnected';
+        if (syncedAt !== undefined) {
+          this.logger.error({ host: this.host, code: derr.code, err: derr, containers: this.snapshot.length },
+            `Docker connection lost (${derr.code}); keeping ${this.snapshot.length} containers and reconnecting`);
+        } else {
+          this.logger.error({ host: this.host, code: derr.code, err: derr, attempt, containers: this.snapshot.length },
+            wasSynced ? 'Docker is unreachable; keeping the last known containers and retrying' : 'Docker is unreachable; no containers known yet, retrying');
+        }
+      } finally {
+        ac.abort();
+      }
+      if (this.stopped) break;
+      if (syncedAt !== undefined && Date.now() - syncedAt >= this.stableMs) attempt = 0;
+      const delay = attempt === 0 ? 0 : this.backoffDelay(attempt);
+      attempt++;
+      if (delay > 0) {
+        this.logger.warn({ host: this.host, retryInMs: Math.round(delay), attempt }, 'reconnecting to Docker after backoff');
+        await this.sleep(delay);
+      }
+    }
+    this.stateValue = 'stopped';
+  }
+
+  /** Full jitter between half and all of the exponential step, capped. */
+  private backoffDelay(attempt: number): number {
+    const step = Math.min(this.backoffMaxMs, this.backoffInitialMs * 2 ** (attempt - 1));
+    return step / 2 + (step / 2) * this.random();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  /** One connection: subscribe, list, inspect, then follow events until the stream fails. */
+  private async session(gen: number, ac: AbortController, onSynced: () => void): Promise<void> {
+    this.stateValue = 'connecting';
+    const signal = ac.signal;
+    const stream = (await withTimeout(this.callTimeoutMs, 'events', (abortSignal) =>
+      this.docker.getEvents({ filters: { type: [...EVENT_FILTERS.type] }, abortSignal }), undefined, signal)) as Readable;
+
+    let syncing = true;
+    const early = new Set<string>();
+    const coalescer = new IdCoalescer({
+      windowMs: this.coalesceMs,
+      flush: (ids) => this.applyIds(gen, ids, signal),
+      onError: (err) => this.logger.error({ host: this.host, err }, 'applying Docker events failed'),
+    });
+    const parser = new EventLineParser();
+    let pingTimer: NodeJS.Timeout | undefined;
+
+    const ended = new Promise<never>((_, reject) => {
+      stream.on('data', (chunk: Buffer | string) => {
+        const { events, bad } = parser.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+        if (bad > 0) this.logger.warn({ host: this.host, bad }, 'unreadable line in the Docker events stream');
+        for (const ev of events) {
+          this.stats.events++;
+          const id = affectedContainer(ev);
+          if (id === undefined) {
+            this.stats.ignoredEvents++;
+            continue;
+          }
+          this.logger.debug({ host: this.host, container: this.byId.get(id)?.name ?? id, containerId: id, action: ev.Action ?? ev.status, type: ev.Type }, 'docker event');
+          if (syncing) early.add(id);
+          else coalescer.add(id);
+        }
+      });
+      stream.on('end', () => reject(new DockerError('DOCKER_STREAM_ENDED', 'Docker events stream ended (EOF)', { op: 'events' })));
+      stream.on('error', (err) => reject(toDockerError(err, 'events')));
+      stream.on('close', () => reject(new DockerError('DOCKER_STREAM_ENDED', 'Docker events stream closed', { op: 'events' })));
+      signal.addEventListener('abort', () => reject(new DockerError('DOCKER_ABORTED', 'watcher stopped', { op: 'events' })), { once: true });
+    });
+    ended.catch(() => undefined); // observed below; this only keeps it from counting as unhandled meanwhile
+
+    try {
+      // Full resync; if the stream dies while we list, stop listing and reconnect.
+      await Promise.race([this.fullSync(gen, signal), ended]);
+      if (gen !== this.generation || this.stopped) return;
+      syncing = false;
+      this.stateValue = 'synced';
+      onSynced();
+      for (const w of this.syncWaiters.splice(0)) w();
+      for (const id of early) coalescer.add(id);
+      early.clear();
+      if (this.pingIntervalMs > 0) {
+        pingTimer = setInterval(() => {
+          withTimeout(this.callTimeoutMs, 'ping', (abortSignal) => pingDocker(this.docker, abortSignal), undefined, signal).then(
+            () => {
+              if (gen === this.generation && this.stateValue === 'synced') this.lastSyncAtValue = Date.now();
+            },
+            (err: unknown) => stream.destroy(toDockerError(err, 'ping')),
+          );
+        }, this.pingIntervalMs);
+      }
+      await ended;
+    } finally {
+      clearInterval(pingTimer);
+      coalescer.close();
+      stream.removeAllListeners('data');
+      stream.on('error', () => undefined);
+      stream.destroy();
+    }
+  }
+
+  private async fullSync(gen: number, signal: AbortSignal): Promise<void> {
+    const list = await withTimeout(this.callTimeoutMs, 'list', (abortSignal) => this.docker.listContainers({ all: true, abortSignal }), undefined, signal);
+    const ids = list.map((c) => c.Id);
+    const outcomes = await this.inspectAll(ids, signal);
+    // An aborted session inspected only part of the list: never publish that as the truth.
+    if (signal.aborted || gen !== this.generation || this.stopped) return;
+    const next = new Map<string, ContainerRecord>();
+    let failed = 0;
+    for (const [id, outcome] of outcomes) {
+      if (outcome.kind === 'record') next.set(id, outcome.record);
+      else if (outcome.kind === 'error') {
+        failed++;
+        // Keep what we knew; the retry below refreshes it once the engine answers again.
+        const prev = this.byId.get(id);
+        if (prev) next.set(id, prev);
+      }
+    }
+    this.stats.fullSyncs++;
+    this.lastSyncAtValue = Date.now();
+    this.commit(next, true);
+    this.logger.info({ host: this.host, containers: next.size, failedInspects: failed, reconnects: Math.max(0, this.sessions - 1) }, 'Docker containers synced');
+    for (const [id, outcome] of outcomes) if (outcome.kind === 'error') this.scheduleRetry(gen, id, outcome.err);
+  }
+
+  /** Re-inspects the containers a batch of events named and publishes the changes. */
+  private async applyIds(gen: number, ids: string[], signal: AbortSignal): Promise<void> {
+    const outcomes = await this.inspectAll(ids, signal);
+    if (signal.aborted || gen !== this.generation || this.stopped) return;
+    const next = new Map(this.byId);
+    let changed = false;
+    for (const [id, outcome] of outcomes) {
+      if (outcome.kind === 'record') {
+        this.retryCounts.delete(id);
+        const prev = next.get(id);
+        if (!prev || JSON.stringify(prev) !== JSON.stringify(outcome.record)) {
+          next.set(id, outcome.record);
+          changed = true;
+        }
+      } else if (outcome.kind === 'gone') {
+        this.retryCounts.delete(id);
+        if (next.delete(id)) changed = true;
+      } else {
+        this.scheduleRetry(gen, id, outcome.err);
+      }
+    }
+    this.lastSyncAtValue = Date.now();
+    if (changed) this.commit(next, false);
+  }
+
+  private scheduleRetry(gen: number, id: string, err: DockerError): void {
+    const count = (this.retryCounts.get(id) ?? 0) + 1;
+    this.retryCounts.set(id, count);
+    const name = this.byId.get(id)?.name ?? id;
+    if (count > this.inspectRetries) {
+      this.retryCounts.delete(id);
+      this.logger.error({ host: this.host, container: name, containerId: id, code: err.code, err }, 'inspecting container keeps failing; keeping its last known state until its next event');
+      return;
+    }
+    const delay = Math.min(this.backoffMaxMs, this.backoffInitialMs * 2 ** (count - 1));
+    this.logger.warn({ host: this.host, container: name, containerId: id, code: err.code, err, retryInMs: delay }, 'inspecting container failed; will retry');
+    clearTimeout(this.retryTimers.get(id));
+    this.retryTimers.set(id, setTimeout(() => {
+      this.retryTimers.delete(id);
+      if (gen !== this.generation || this.stopped) return;
+      const signal = this.sessionAbort?.signal;
+      if (!signal) return;
+      this.applyIds(gen, [id], signal).catch((e: unknown) => this.logger.error({ host: this.host, container: name, err: e }, 'retrying inspect failed'));
+    }, delay));
+  }
+
+  private clearRetries(): void {
+    for (const t of this.retryTimers.values()) clearTimeout(t);
+    this.retryTimers.clear();
+    this.retryCounts.clear();
+  }
+
+  private async inspectAll(ids: readonly string[], signal: AbortSignal): Promise<Map<string, InspectOutcome>> {
+    const out = new Map<string, InspectOutcome>();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < ids.length && !signal.aborted) {
+        const id = ids[next++]!;
+        out.set(id, await this.inspectOne(id, signal));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, ids.length) }, worker));
+    return out;
+  }
+
+  private async inspectOne(id: string, signal: AbortSignal): Promise<InspectOutcome> {
+    this.stats.inspects++;
+    try {
+      const info = await withTimeout(this.callTimeoutMs, 'inspect', (abortSignal) => this.docker.getContainer(id).inspect({ abortSignal }), id, signal);
+      return { kind: 'record', record: freezeRecord(toContainerRecord(info, this.host, this.remoteAddress)) };
+    } catch (err) {
+      const derr = toDockerError(err, 'inspect', id);
+      if (derr.code === 'DOCKER_NOT_FOUND') return { kind: 'gone' };
+      return { kind: 'error', err: derr };
+    }
+  }
+
+  private commit(next: Map<string, ContainerRecord>, full: boolean): void {
+    const before = this.byId;
+    this.byId = next;
+    this.snapshot = Object.freeze([...next.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1)));
+    this.stats.snapshots++;
+    if (!full) {
+      for (const [id, r] of next) {
+        const prev = before.get(id);
+        if (prev !== r) this.logger.info({ host: this.host, container: r.name, containerId: id, state: r.state, health: r.dockerHealth }, prev ? 'container changed' : 'container appeared');
+      }
+      for (const [id, r] of before) if (!next.has(id)) this.logger.info({ host: this.host, container: r.name, containerId: id }, 'container removed');
+    }
+    if (!this.onChangeCb) return;
+    try {
+      this.onChangeCb(this.snapshot);
+    } catch (err) {
+      this.logger.error({ host: this.host, err }, 'Docker snapshot listener threw');
+    }
+  }
+}
+
+function freezeRecord(r: ContainerRecord): ContainerRecord {
+  Object.freeze(r.labels);
+  for (const n of r.networks) Object.freeze(n);
+  Object.freeze(r.networks);
+  Object.freeze(r.exposedPorts);
+  Object.freeze(r.publishedPorts);
+  Object.freeze(r.composeDependsOn);
+  return Object.freeze(r);
+}
