@@ -34,8 +34,23 @@ const EXACT_LIMIT = 1_000_000;
  * order) and never throws. An empty input gives an empty array.
  */
 export function normaliseWeights(members: readonly WeightedMember[]): number[] {
+  return weightShares(members).normalised;
+}
+
+/** Exact (unrounded) shares of 100 and the normalised integers, both in input order. */
+export interface WeightShares {
+  readonly exact: number[];
+  readonly normalised: number[];
+}
+
+/**
+ * Both the exact shares and the normalised integers. Rendezvous hashing uses the exact ones:
+ * rounding 25/25/25/25 → 34/33/33 after a removal would otherwise move clients between
+ * members that stayed.
+ */
+export function weightShares(members: readonly WeightedMember[]): WeightShares {
   const n = members.length;
-  if (n === 0) return [];
+  if (n === 0) return { exact: [], normalised: [] };
 
   // Work in a canonical order so the result does not depend on input order.
   const order = members.map((_, i) => i);
@@ -102,7 +117,7 @@ export function normaliseWeights(members: readonly WeightedMember[]): number[] {
   }
 
   if (n <= 100) raiseZeroShares(order, quota, result);
-  return result;
+  return { exact: quota, normalised: result };
 }
 
 function raiseZeroShares(order: number[], quota: number[], result: number[]): void {

@@ -4,7 +4,7 @@
 // interface that health/wake implement.
 import { BalanceError } from './balance-error.ts';
 import { pickLeastConn } from './least-conn.ts';
-import { normaliseWeights } from './normalise-weights.ts';
+import { weightShares } from './normalise-weights.ts';
 import { hashString, pickRendezvous } from './rendezvous-hash.ts';
 import type { InFlightCounter, MemberEntry, MemberUsability, SelectionState } from './selection-state.ts';
 import { buildSchedule, pickRoundRobin } from './smooth-round-robin.ts';
@@ -186,7 +186,7 @@ export class Pool<M extends BalanceMember = BalanceMember> {
       if (seen.has(m.id)) throw new BalanceError('BALANCE_DUPLICATE_MEMBER', `pool ${this.name}: member id ${m.id} appears twice`);
       seen.add(m.id);
     }
-    const weights = normaliseWeights(members);
+    const shares = weightShares(members);
     const entries: MemberEntry<M>[] = members.map((member, i) => {
       let counter = this.#counters.get(member.id);
       if (counter === undefined) {
@@ -194,12 +194,13 @@ export class Pool<M extends BalanceMember = BalanceMember> {
         this.#counters.set(member.id, counter);
       }
       counter.present = true;
-      const weight = weights[i]!;
+      const weight = shares.normalised[i]!;
       return {
         member,
         id: member.id,
         weight,
         selectionWeight: Math.max(1, weight),
+        exactWeight: Math.max(shares.exact[i]!, Number.MIN_VALUE),
         identityHash: hashString(member.identity),
         stickyKey: '',
         inFlight: counter,

@@ -53,7 +53,7 @@ export function pickRendezvous<M>(
     if (!usability.isUsable(entry.id)) continue;
     // u in (0,1): never 0 (log → -Infinity) nor 1 (log → 0).
     const u = (mix(keyHash, entry.identityHash) + 0.5) / TWO_POW_32;
-    const score = -entry.selectionWeight / Math.log(u);
+    const score = -entry.exactWeight / Math.log(u);
     if (score > bestScore) {
       best = entry;
       bestScore = score;

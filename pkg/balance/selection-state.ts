@@ -20,6 +20,8 @@ export interface MemberEntry<M> {
   readonly weight: number;
   /** Weight used for selection: the normalised weight, at least 1. */
   readonly selectionWeight: number;
+  /** Exact (unrounded) share of 100, > 0: the rendezvous weight. */
+  readonly exactWeight: number;
   /** 32-bit hash of the stable identity, for rendezvous hashing. */
   readonly identityHash: number;
   /** Keyed hash of the identity named by sticky tokens ('' when the pool is not sticky). */

@@ -11,7 +11,8 @@
 // is named by a keyed hash of its stable identity: no address, port or container name, in
 // clear or encoded (Traefik and GoDoxy leaked or used unkeyed hashes of backend addresses).
 // HMAC stops forging and reverse-mapping, not replay: a client can keep a valid token.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { BalanceError } from './balance-error.ts';
 
 const VERSION = 1;
@@ -22,6 +23,7 @@ const TOKEN_BYTES = BODY_BYTES + MAC_BYTES;
 const TOKEN_CHARS = (TOKEN_BYTES / 3) * 4;
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]+$/;
 const MAX_ISSUED_AT_S = 0xffffffff;
+const HMAC_BLOCK_BYTES = 64;
 // Verified tokens are remembered so a returning visitor costs a map lookup, not an HMAC.
 // Only tokens that passed the MAC are stored; expiry is still checked on every use.
 const VERIFIED_CACHE_SIZE = 10_000;
@@ -39,9 +41,11 @@ export interface StickyTokenClaims {
 
 /** Encodes and verifies sticky tokens for one pool with one secret. */
 export class StickyCodec {
-  readonly #secret: Buffer;
-  readonly #macPrefix: Buffer;
-  readonly #memberPrefix: Buffer;
+  // HMAC-SHA256 (RFC 2104) with the keyed inner and outer hash states computed once and copied
+  // per use: createHmac re-imports the key every call and costs ~4x more per token.
+  readonly #tokenInner: Hash;
+  readonly #memberInner: Hash;
+  readonly #outer: Hash;
   readonly #verified = new Map<string, StickyTokenClaims>();
 
   /** @throws BalanceError BALANCE_BAD_STICKY_SECRET when the secret is shorter than 16 bytes. */
@@ -49,19 +53,26 @@ export class StickyCodec {
     if (!(secret instanceof Uint8Array) || secret.byteLength < MIN_STICKY_SECRET_BYTES) {
       throw new BalanceError('BALANCE_BAD_STICKY_SECRET', `sticky secret must be at least ${MIN_STICKY_SECRET_BYTES} bytes`);
     }
-    this.#secret = Buffer.from(secret);
+    const key = secret.byteLength > HMAC_BLOCK_BYTES ? createHash('sha256').update(secret).digest() : Buffer.from(secret);
+    const ipad = Buffer.alloc(HMAC_BLOCK_BYTES, 0x36);
+    const opad = Buffer.alloc(HMAC_BLOCK_BYTES, 0x5c);
+    for (let i = 0; i < key.length; i++) {
+      ipad[i]! ^= key[i]!;
+      opad[i]! ^= key[i]!;
+    }
+    const inner = createHash('sha256').update(ipad);
+    this.#outer = createHash('sha256').update(opad);
     const pool = Buffer.from(poolName, 'utf8');
     const poolLength = Buffer.alloc(4);
     poolLength.writeUInt32BE(pool.length);
     // Length-prefixed pool name: no two (pool, rest) pairs share an HMAC input.
-    this.#macPrefix = Buffer.concat([Buffer.from('bellhop-sticky-token-v1\0'), poolLength, pool]);
-    this.#memberPrefix = Buffer.concat([Buffer.from('bellhop-sticky-member-v1\0'), poolLength, pool]);
+    this.#tokenInner = inner.copy().update(Buffer.concat([Buffer.from('bellhop-sticky-token-v1\0'), poolLength, pool]));
+    this.#memberInner = inner.copy().update(Buffer.concat([Buffer.from('bellhop-sticky-member-v1\0'), poolLength, pool]));
   }
 
   /** The key a token uses to name the member with this stable identity (hex). */
   memberKey(identity: string): string {
-    const mac = createHmac('sha256', this.#secret).update(this.#memberPrefix).update(identity, 'utf8').digest();
-    return mac.subarray(0, MEMBER_KEY_BYTES).toString('hex');
+    return this.#hmac(this.#memberInner, Buffer.from(identity, 'utf8')).subarray(0, MEMBER_KEY_BYTES).toString('hex');
   }
 
   /** A token naming `memberKey`, issued at `issuedAtMs` (clamped to the uint32-seconds range). */
@@ -72,7 +83,7 @@ export class StickyCodec {
     bytes.writeUInt32BE(Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), MAX_ISSUED_AT_S) : 0, 1);
     const key = Buffer.from(memberKey, 'hex');
     key.copy(bytes, 5, 0, Math.min(key.length, MEMBER_KEY_BYTES));
-    this.#mac(bytes.subarray(0, BODY_BYTES)).copy(bytes, BODY_BYTES, 0, MAC_BYTES);
+    this.#hmac(this.#tokenInner, bytes.subarray(0, BODY_BYTES)).copy(bytes, BODY_BYTES, 0, MAC_BYTES);
     return bytes.toString('base64url');
   }
 
@@ -85,7 +96,7 @@ export class StickyCodec {
     if (!TOKEN_PATTERN.test(token)) return undefined;
     const bytes = Buffer.from(token, 'base64url');
     if (bytes.length !== TOKEN_BYTES || bytes[0] !== VERSION) return undefined;
-    const expected = this.#mac(bytes.subarray(0, BODY_BYTES)).subarray(0, MAC_BYTES);
+    const expected = this.#hmac(this.#tokenInner, bytes.subarray(0, BODY_BYTES)).subarray(0, MAC_BYTES);
     if (!timingSafeEqual(expected, bytes.subarray(BODY_BYTES))) return undefined;
     const claims: StickyTokenClaims = Object.freeze({
       memberKey: bytes.subarray(5, BODY_BYTES).toString('hex'),
@@ -99,7 +110,9 @@ export class StickyCodec {
     return claims;
   }
 
-  #mac(body: Buffer): Buffer {
-    return createHmac('sha256', this.#secret).update(this.#macPrefix).update(body).digest();
+  // `inner` already holds the key pad and the domain/pool prefix.
+  #hmac(inner: Hash, data: Buffer): Buffer {
+    const innerDigest = inner.copy().update(data).digest();
+    return this.#outer.copy().update(innerDigest).digest();
   }
 }
