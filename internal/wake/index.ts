@@ -1,0 +1,36 @@
+// internal/wake — sleep when idle, wake on demand.
+//
+// Wiring (composition root):
+//   const wake = new WakeManager({ control, logger: log.child({ module: 'wake' }) });
+//   discovery:  wake.sync({ routes, containers })          on every route-table swap
+//   proxy:      wake.gate(req, resOrSocket, { route })     after route lookup, before picking
+//               wake.isUsable(memberId)                    in the selector's usable check
+//               const release = wake.begin(memberId)       around every proxied request/websocket
+//               wake.upstreamUrl(memberId, member.url)     forward target right after a wake
+//               wake.ensureAwake(memberId, signal)         wake a specific pool member
+//   admin API:  wake.status(), wake.stateOf(memberId), wake.metrics(), wake.onWake(record => …)
+//   shutdown:   wake.close()
+//
+// The reserved path prefix `/.bellhop/wake/` (events: server-sent progress; status: JSON) is
+// answered by the gate on every host whose route can sleep.
+
+export { WakeManager } from './wake-manager.ts';
+export type {
+  GateResult,
+  SleepState,
+  WakeContainerInfo,
+  WakeContainerStatus,
+  WakeFailure,
+  WakeGateContext,
+  WakeManagerOptions,
+  WakeMetrics,
+  WakeOutcome,
+  WakeRecord,
+  WakeSyncInput,
+} from './wake-manager.ts';
+export type { WakeControl, WakeInspect, WakeLogger } from './wake-control.ts';
+export { silentLogger } from './wake-control.ts';
+export { WakeError } from './wake-error.ts';
+export type { WakeErrorCode } from './wake-error.ts';
+export { WAKE_EVENTS_PATH, WAKE_PATH_PREFIX, WAKE_STATUS_PATH, renderLoadingPage } from './loading-page.ts';
+export { isBrowserNavigation } from './request-kind.ts';

@@ -1,0 +1,49 @@
+// The narrow slice of the Docker API that waking and sleeping need. internal/wake never imports
+// dockerode: the composition root hands in an implementation (internal/docker's
+// ContainerControl fits with a thin adapter), and tests use a real engine through dockerode or
+// an in-memory fake.
+
+/** What the wake module needs to know about a container right now. */
+export interface WakeInspect {
+  /** Docker state: running | exited | created | paused | restarting | removing | dead. */
+  state: string;
+  /**
+   * The host (IP) the container is reachable at now, on the network Bellhop routes to. Docker
+   * may hand out a different IP after every start, so readiness is probed here, not at the
+   * address from before the start. `undefined` keeps the member URL's host (host network mode,
+   * `proxy.host` overrides, remote hosts with published ports).
+   */
+  host?: string | undefined;
+  /** Docker HEALTHCHECK status when the image has one: starting | healthy | unhealthy. */
+  dockerHealth?: string | undefined;
+  /** Exit code of the last run, meaningful when `state` is exited/dead. */
+  exitCode?: number | undefined;
+}
+
+/** Start/stop/inspect by container ID. Every method may reject; the wake module handles it. */
+export interface WakeControl {
+  start(id: string): Promise<void>;
+  /** `docker stop -t timeoutSec [-s signal]`. */
+  stop(id: string, opts: { timeoutSec: number; signal?: string | undefined }): Promise<void>;
+  kill(id: string, signal?: string): Promise<void>;
+  pause(id: string): Promise<void>;
+  unpause(id: string): Promise<void>;
+  inspect(id: string): Promise<WakeInspect>;
+  /** The last `lines` lines of stdout+stderr, as text (demultiplexed). */
+  logsTail(id: string, lines: number): Promise<string>;
+}
+
+/** pino-compatible subset: object first, message second. */
+export interface WakeLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export const silentLogger: WakeLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
