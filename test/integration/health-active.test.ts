@@ -27,7 +27,7 @@ async function recorder(): Promise<Recorder> {
   const rec = {
     probes: [] as Probe[],
     handler: (_req: IncomingMessage, res: ServerResponse) => void res.writeHead(200).end('ok'),
-  } as Recorder;
+  } as unknown as Recorder;
   rec.server = createServer((req, res) => {
     const probe = { at: performance.now(), method: req.method ?? '', path: req.url ?? '', ua: req.headers['user-agent'] };
     rec.probes.push(probe);

@@ -1,0 +1,252 @@
+// Passive ejection, Docker HEALTHCHECK gating and sleeping members, through the public
+// HealthMonitor API with real timers and real sockets.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HealthMonitor, type HealthLogger, type MemberHealthStatus } from '../../internal/health/index.ts';
+import type { HealthcheckSpec, MemberSpec } from '../../internal/routes/route-spec.ts';
+
+function member(id: string, url = 'http://127.0.0.1:9', hc: Partial<HealthcheckSpec> = {}, container?: Partial<NonNullable<MemberSpec['container']>>): MemberSpec {
+  const m: MemberSpec = {
+    id,
+    identity: id,
+    name: `name-${id}`,
+    url,
+    noTlsVerify: false,
+    healthcheck: { path: '/health', useGet: false, intervalMs: 50, timeoutMs: 200, rise: 1, fall: 1, disable: false, ...hc },
+  };
+  if (container) m.container = { id, name: `c-${id}`, dockerHost: 'unix:///var/run/docker.sock', createdAt: 0, state: 'running', ...container };
+  return m;
+}
+
+const off = { disable: true };
+
+async function waitUntil(fn: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!fn()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function countingServer(): Promise<{ url: string; hits: () => number; server: Server; close: () => Promise<void> }> {
+  let hits = 0;
+  const server = createServer((_req, res) => {
+    hits += 1;
+    res.writeHead(200).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    server,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hits: () => hits,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const passive = { failures: 3, windowMs: 1000, baseEjectMs: 150, maxEjectMs: 500 };
+
+test('passive: 3 failures eject; cool-down doubles; half-open trial decides', async (t) => {
+  const hm = new HealthMonitor({ passive });
+  t.after(() => hm.close());
+  hm.sync([{ name: 'p', members: [member('a', undefined, off), member('b', undefined, off)] }]);
+  assert.equal(hm.isUsable('a'), true, 'disable: true is healthy without probes');
+  assert.equal(hm.status('a')?.reason, 'healthcheck disabled');
+
+  hm.report('a', { ok: false, error: 'ECONNREFUSED' });
+  hm.report('a', { ok: false, status: 502 });
+  assert.equal(hm.isUsable('a'), true, 'two failures are not enough');
+  hm.report('a', { ok: true, status: 500 }); // the app's own error: not a member failure, resets the run
+  hm.report('a', { ok: false, status: 504 });
+  hm.report('a', { ok: false, status: 503 });
+  assert.equal(hm.isUsable('a'), true, 'failures must be consecutive');
+  const ejectedAt = Date.now();
+  hm.report('a', { ok: false, error: 'timeout' });
+  assert.equal(hm.isUsable('a'), false, 'third consecutive failure ejects');
+  let s = hm.status('a') as MemberHealthStatus;
+  assert.equal(s.health, 'unhealthy');
+  assert.match(s.reason, /^ejected: 3 failures in 1s \(last: timeout\), retry in \d+ms$/);
+  const first = Date.parse(s.ejectedUntil!) - ejectedAt;
+  assert.ok(first >= 140 && first <= 170, `first cool-down ≈ 150 ms, got ${first}`);
+  hm.report('a', { ok: false, error: 'ECONNRESET' }); // in-flight request finishing late: ignored
+  hm.report('a', { ok: true, status: 200 });
+  assert.equal(hm.isUsable('a'), false);
+
+  await waitUntil(() => hm.isUsable('a'), 1000, 'half-open');
+  assert.ok(Date.now() - ejectedAt >= 140, 'not before the cool-down');
+  assert.match(hm.status('a')!.reason, /^half-open/);
+  const reEjectedAt = Date.now();
+  hm.report('a', { ok: false, error: 'ECONNREFUSED' }); // the trial fails
+  s = hm.status('a')!;
+  assert.equal(s.usable, false);
+  assert.match(s.reason, /trial request failed \(ECONNREFUSED\)/);
+  const second = Date.parse(s.ejectedUntil!) - reEjectedAt;
+  assert.ok(second >= 290 && second <= 320, `cool-down doubled to ≈ 300 ms, got ${second}`);
+
+  await waitUntil(() => hm.isUsable('a'), 1000, 'second half-open');
+  hm.report('a', { ok: false, error: 'ECONNREFUSED' });
+  const third = Date.parse(hm.status('a')!.ejectedUntil!) - Date.now();
+  assert.ok(third >= 480 && third <= 510, `capped at 500 ms, got ${third}`);
+
+  await waitUntil(() => hm.isUsable('a'), 1000, 'third half-open');
+  hm.report('a', { ok: true, status: 200 }); // the trial succeeds
+  assert.equal(hm.status('a')?.reason, 'healthcheck disabled');
+  assert.equal(hm.status('a')?.ejectedUntil, undefined);
+  for (let i = 0; i < 3; i++) hm.report('a', { ok: false, error: 'ECONNREFUSED' });
+  const reset = Date.parse(hm.status('a')!.ejectedUntil!) - Date.now();
+  assert.ok(reset <= 160, `a successful trial resets the cool-down, got ${reset}`);
+});
+
+test('passive: the last usable member of a pool is never ejected', (t) => {
+  const hm = new HealthMonitor({ passive });
+  t.after(() => hm.close());
+  hm.sync([
+    { name: 'solo', members: [member('s', undefined, off)] },
+    { name: 'pair', members: [member('a', undefined, off), member('b', undefined, off)] },
+  ]);
+  for (let i = 0; i < 10; i++) hm.report('s', { ok: false, error: 'ECONNREFUSED' });
+  assert.equal(hm.isUsable('s'), true, 'alone in its pool');
+
+  for (let i = 0; i < 3; i++) hm.report('a', { ok: false, error: 'ECONNREFUSED' });
+  assert.equal(hm.isUsable('a'), false);
+  for (let i = 0; i < 10; i++) hm.report('b', { ok: false, error: 'ECONNREFUSED' });
+  assert.equal(hm.isUsable('b'), true, 'b is the last usable member of pair');
+  assert.equal(hm.poolSummary('pair'), '1/2 members healthy');
+
+  // A member in two pools (two aliases) is protected if it is the last usable one in either.
+  hm.sync([
+    { name: 'x', members: [member('m', undefined, off), member('n', undefined, off)] },
+    { name: 'y', members: [member('m', undefined, off)] },
+  ]);
+  for (let i = 0; i < 5; i++) hm.report('m', { ok: false, error: 'ECONNREFUSED' });
+  assert.equal(hm.isUsable('m'), true);
+  for (let i = 0; i < 3; i++) hm.report('n', { ok: false, error: 'ECONNREFUSED' });
+  assert.equal(hm.isUsable('n'), false);
+});
+
+test('passive: when a pool loses its last usable member, an ejected one is let back on trial', (t) => {
+  const hm = new HealthMonitor({ passive: { ...passive, baseEjectMs: 60_000 } });
+  t.after(() => hm.close());
+  hm.sync([{ name: 'p', members: [member('a', undefined, off), member('b', undefined, off)] }]);
+  for (let i = 0; i < 3; i++) hm.report('a', { ok: false, error: 'ECONNREFUSED' });
+  assert.equal(hm.isUsable('a'), false);
+  hm.setDockerHealth('b', 'unhealthy');
+  assert.equal(hm.isUsable('b'), false);
+  assert.equal(hm.isUsable('a'), true, 'a is half-open instead of leaving the pool empty');
+  assert.match(hm.status('a')!.reason, /^half-open/);
+});
+
+test('Docker HEALTHCHECK status gates traffic', (t) => {
+  const hm = new HealthMonitor();
+  t.after(() => hm.close());
+  const seen: string[] = [];
+  hm.onChange((id, s) => seen.push(`${id}:${s.health}`));
+  hm.sync([{ name: 'p', members: [member('d', undefined, off, { dockerHealth: 'starting' }), member('e', undefined, off, { dockerHealth: 'healthy' })] }]);
+  assert.equal(hm.isUsable('d'), false);
+  assert.deepEqual({ h: hm.status('d')?.health, r: hm.status('d')?.reason }, { h: 'starting', r: 'docker: starting' });
+  assert.equal(hm.isUsable('e'), true);
+  hm.setDockerHealth('d', 'healthy');
+  assert.equal(hm.isUsable('d'), true);
+  hm.setDockerHealth('d', 'unhealthy');
+  assert.equal(hm.isUsable('d'), false);
+  assert.equal(hm.status('d')?.reason, 'docker: unhealthy');
+  hm.setDockerHealth('d', undefined);
+  assert.equal(hm.isUsable('d'), true, 'no HEALTHCHECK: no gate');
+  // A later sync carrying a new Docker status (from a health_status event) applies it.
+  hm.sync([{ name: 'p', members: [member('d', undefined, off, { dockerHealth: 'unhealthy' }), member('e', undefined, off, { dockerHealth: 'healthy' })] }]);
+  assert.equal(hm.isUsable('d'), false);
+  hm.setDockerHealth('nope', 'healthy'); // unknown members are ignored
+  assert.deepEqual(seen, ['d:starting', 'e:healthy', 'd:healthy', 'd:unhealthy', 'd:healthy', 'd:unhealthy']);
+});
+
+test('a paused (sleeping) member is never probed; resume probes at once', async (t) => {
+  const srv = await countingServer();
+  const hm = new HealthMonitor();
+  t.after(async () => {
+    await hm.close();
+    await srv.close();
+  });
+  hm.pause('z'); // the wake module may pause before discovery lists the member
+  hm.sync([{ name: 'p', members: [member('z', srv.url)] }]);
+  await sleep(250);
+  assert.equal(srv.hits(), 0, 'never probed while asleep');
+  assert.equal(hm.status('z')?.paused, true);
+  hm.resume('z');
+  await waitUntil(() => hm.isUsable('z'), 1000, 'probed on resume');
+  await waitUntil(() => srv.hits() >= 3, 1000, 'regular probes');
+  hm.pause('z');
+  const hits = srv.hits();
+  await sleep(250);
+  assert.ok(srv.hits() <= hits + 1, 'at most a probe already in flight');
+  assert.equal(hm.isUsable('z'), true, 'pause keeps the last verdict');
+  hm.resume('z');
+  hm.resume('z'); // idempotent
+  await waitUntil(() => srv.hits() > hits + 1, 1000, 'probing again');
+});
+
+test('shouldProbe hook and container state keep stopped containers unprobed', async (t) => {
+  const srv = await countingServer();
+  let asleep = true;
+  const hm = new HealthMonitor({ shouldProbe: () => !asleep });
+  t.after(async () => {
+    await hm.close();
+    await srv.close();
+  });
+  hm.sync([{ name: 'p', members: [member('w', srv.url, { intervalMs: 30 })] }]);
+  await sleep(150);
+  assert.equal(srv.hits(), 0, 'hook says asleep');
+  asleep = false;
+  await waitUntil(() => hm.isUsable('w'), 1000, 'probed once the hook allows it');
+
+  // A stopped container is not probed and not usable; starting it re-judges it from scratch.
+  hm.sync([{ name: 'p', members: [member('c', srv.url, {}, { state: 'exited' })] }]);
+  assert.equal(hm.status('c')?.reason, 'container exited');
+  const before = srv.hits();
+  await sleep(150);
+  assert.equal(srv.hits(), before);
+  hm.sync([{ name: 'p', members: [member('c', srv.url, {}, { state: 'running' })] }]);
+  assert.equal(hm.status('c')?.health, 'starting');
+  await waitUntil(() => hm.isUsable('c'), 1000, 'probed when running');
+});
+
+test('probeNow, poolSummary, close and transition logs', async (t) => {
+  const srv = await countingServer();
+  const logs: { level: string; msg: string; obj: object }[] = [];
+  const rec = (level: string) => (obj: object, msg: string) => void logs.push({ level, msg, obj });
+  const logger: HealthLogger = { debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') };
+  const hm = new HealthMonitor({ logger });
+  t.after(() => srv.close());
+  hm.pause('q');
+  hm.sync([{ name: 'p', members: [member('q', srv.url, {}, { name: 'app-1' })] }]);
+  const s = await hm.probeNow('q'); // the wake module checks readiness while the member is paused
+  assert.equal(s?.health, 'healthy');
+  assert.equal(srv.hits(), 1);
+  assert.equal(await hm.probeNow('missing'), undefined);
+  assert.equal(hm.poolSummary('p'), '1/1 members healthy');
+  assert.equal(hm.poolSummary('unknown'), '0/0 members healthy');
+  const info = logs.find((l) => l.level === 'info');
+  assert.equal(info?.msg, 'health: name-q is healthy');
+  assert.equal((info?.obj as { container?: string }).container, 'app-1');
+
+  // A throwing listener is logged, never breaks the monitor.
+  hm.onChange(() => {
+    throw new Error('boom');
+  });
+  hm.setDockerHealth('q', 'unhealthy');
+  assert.ok(logs.some((l) => l.level === 'warn' && l.msg === 'health: name-q is unhealthy: docker: unhealthy'));
+  assert.ok(logs.some((l) => l.level === 'error' && l.msg === 'health: onChange listener threw'));
+
+  await hm.close();
+  assert.equal(hm.isUsable('q'), false);
+  assert.equal(hm.status('q'), undefined);
+  hm.sync([{ name: 'p', members: [member('q', srv.url)] }]); // ignored after close
+  await sleep(100);
+  assert.equal(srv.hits(), 1);
+});
