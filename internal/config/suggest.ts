@@ -25,7 +25,10 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {
-    const dist = editDistance(w, c.toLowerCase());
+    const cl = c.toLowerCase();
+    // "warning" → "warn", "health" → "healthcheck": a prefix is as good as a one-letter typo.
+    const prefix = Math.min(w.length, cl.length) >= 3 && (w.startsWith(cl) || cl.startsWith(w));
+    const dist = prefix ? Math.min(1, editDistance(w, cl)) : editDistance(w, cl);
     if (dist < bestD) {
       best = c;
       bestD = dist;
