@@ -1,0 +1,133 @@
+// The per-alias fields (`proxy.<alias>.<field>`): their canonical dotted names, which ones are
+// mappings, and how each value is read. Field names match GoDoxy's loosely, as its users write
+// them: case, `_` and `-` are ignored (`no_tls_verify` = `NoTLSVerify`), plus a few aliases.
+
+import { didYouMean } from './did-you-mean.ts';
+import type { Parsed } from './value-parsers.ts';
+import {
+  readBool, readCidrList, readDuration, readHeaderName, readHost, readInteger, readLink, readMode, readPath, readPort, readScheme,
+} from './value-parsers.ts';
+import { LabelErrorCode as C } from './label-error-codes.ts';
+
+export interface FieldDef {
+  /** Canonical dotted name, e.g. `load_balance.mode`. */
+  name: string;
+  read: (v: unknown) => Parsed<unknown>;
+}
+
+const FIELD_LIST: FieldDef[] = [
+  { name: 'port', read: readPort },
+  { name: 'scheme', read: readScheme },
+  { name: 'host', read: readHost },
+  { name: 'no_tls_verify', read: readBool },
+  { name: 'load_balance.link', read: readLink },
+  { name: 'load_balance.mode', read: readMode },
+  { name: 'load_balance.weight', read: (v) => readInteger(v, 'load_balance.weight', 1, 1_000_000, C.BAD_WEIGHT) },
+  { name: 'load_balance.sticky', read: readBool },
+  { name: 'load_balance.sticky_max_age', read: (v) => readDuration(v, 'load_balance.sticky_max_age', true) },
+  { name: 'load_balance.options.header', read: readHeaderName },
+  { name: 'load_balance.options.from', read: readCidrList },
+  { name: 'load_balance.options.recursive', read: readBool },
+  { name: 'healthcheck.path', read: (v) => readPath(v, 'healthcheck.path') },
+  { name: 'healthcheck.interval', read: (v) => readDuration(v, 'healthcheck.interval', false) },
+  { name: 'healthcheck.timeout', read: (v) => readDuration(v, 'healthcheck.timeout', false) },
+  { name: 'healthcheck.rise', read: (v) => readInteger(v, 'healthcheck.rise', 1, 100) },
+  { name: 'healthcheck.fall', read: (v) => readInteger(v, 'healthcheck.fall', 1, 100) },
+  { name: 'healthcheck.use_get', read: readBool },
+  { name: 'healthcheck.disable', read: readBool },
+];
+
+/** Every per-alias field, by canonical name. */
+export const FIELDS: ReadonlyMap<string, FieldDef> = new Map(FIELD_LIST.map((f) => [f.name, f]));
+
+/** Paths whose label value is a YAML mapping ('' is the alias itself: `proxy.app: |`). */
+const OBJECTS = ['', 'load_balance', 'load_balance.options', 'healthcheck'];
+
+/** Alternate spellings → canonical (GoDoxy's struct aliases; `retries` ≈ our `fall`). */
+const SPELLINGS: Record<string, string> = {
+  'healthcheck.disabled': 'healthcheck.disable',
+  'healthcheck.retries': 'healthcheck.fall',
+  'loadbalance.options.trustedproxies': 'load_balance.options.from',
+};
+
+/**
+ * GoDoxy route fields Bellhop does not implement. Labels under them are ignored with a warning,
+ * so a GoDoxy compose file keeps working instead of losing its routes.
+ */
+export const IGNORED_ROOTS: readonly string[] = [
+  'middlewares', 'homepage', 'access_log', 'rules', 'rule_file', 'bind', 'root', 'spa', 'index', 'response_header_timeout',
+  'max_conns_per_host', 'disable_compression', 'ssl_server_name', 'ssl_trusted_certificate', 'ssl_certificate',
+  'ssl_certificate_key', 'ssl_protocols', 'inbound_mtls_profile', 'agent', 'proxmox', 'idlewatcher',
+  'relay_proxy_protocol_header', 'tls_termination', 'path_patterns', 'alias',
+];
+
+/** Container-level labels: `proxy.<name>` only, never per alias. */
+export const CONTAINER_LEVEL: readonly string[] = [
+  'aliases', 'exclude', 'network', 'host', 'idle_timeout', 'wake_timeout', 'stop_timeout', 'stop_method', 'stop_signal',
+  'start_endpoint', 'depends_on', 'no_loading_page',
+];
+
+/** GoDoxy scalar shortcuts: `proxy.ports: "80, 8080"` = `proxy.#1.port: 80`, `proxy.#2.port: 8080`. */
+export const SHORTCUTS: ReadonlyMap<string, string> = new Map([
+  ['ports', 'port'],
+  ['schemes', 'scheme'],
+  ['protos', 'scheme'],
+  ['protocols', 'scheme'],
+  ['hosts', 'host'],
+  ['no_tls_verifies', 'no_tls_verify'],
+]);
+
+/** Case, `_` and `-` insensitive key for one segment. */
+export function normSegment(s: string): string {
+  return s.toLowerCase().replace(/[_-]/g, '');
+}
+function normPath(segments: readonly string[]): string {
+  return segments.map(normSegment).join('.');
+}
+
+const LOOKUP = new Map<string, { kind: 'field' | 'object'; name: string }>();
+for (const o of OBJECTS) LOOKUP.set(normPath(o === '' ? [] : o.split('.')), { kind: 'object', name: o });
+for (const f of FIELD_LIST) LOOKUP.set(normPath(f.name.split('.')), { kind: 'field', name: f.name });
+for (const [alt, canon] of Object.entries(SPELLINGS)) LOOKUP.set(normPath(alt.split('.')), { kind: 'field', name: canon });
+const IGNORED = new Set(IGNORED_ROOTS.map(normSegment));
+const CONTAINER = new Map(CONTAINER_LEVEL.map((n) => [normSegment(n), n]));
+const ALL_NAMES = [...FIELD_LIST.map((f) => f.name), ...OBJECTS.filter((o) => o !== '')];
+
+export type Resolution =
+  | { kind: 'field'; def: FieldDef }
+  | { kind: 'object'; name: string }
+  | { kind: 'ignored'; name: string }
+  | { kind: 'error'; code: string; message: string };
+
+/** What a path under an alias (`['load_balance', 'mode']`) names. */
+export function resolvePath(segments: readonly string[]): Resolution {
+  const hit = LOOKUP.get(normPath(segments));
+  if (hit?.kind === 'object') return { kind: 'object', name: hit.name };
+  if (hit?.kind === 'field') {
+    const def = FIELDS.get(hit.name);
+    if (def !== undefined) return { kind: 'field', def };
+  }
+  const first = segments[0] ?? '';
+  if (IGNORED.has(normSegment(first))) return { kind: 'ignored', name: segments.join('.') };
+  const containerLevel = CONTAINER.get(normSegment(first));
+  if (containerLevel !== undefined && segments.length === 1) {
+    return { kind: 'error', code: C.CONTAINER_LEVEL, message: `${containerLevel} is a container-level label: write proxy.${containerLevel}, not per alias` };
+  }
+  // A path that runs through a scalar field (`port.x`, `healthcheck.path.y`).
+  for (let i = 1; i < segments.length; i++) {
+    const prefix = LOOKUP.get(normPath(segments.slice(0, i)));
+    if (prefix?.kind === 'field') return { kind: 'error', code: C.NOT_MAPPING, message: `${prefix.name} is a single value, not a mapping (got ${segments.join('.')})` };
+  }
+  const name = segments.join('.');
+  const guess = didYouMean(name, ALL_NAMES);
+  let hint = guess !== undefined ? `; did you mean "${guess}"?` : '';
+  if (guess === undefined && segments.length > 1) {
+    hint = '; a host name alias with dots cannot be named in a label key: address it as proxy.#N.<field>';
+  }
+  return { kind: 'error', code: C.UNKNOWN_FIELD, message: `unknown field "${name}"${hint}` };
+}
+
+/** Closest container-level label to a mistyped `proxy.<name>`, if any. */
+export function guessContainerLevel(name: string): string | undefined {
+  return didYouMean(name, [...CONTAINER_LEVEL, ...SHORTCUTS.keys()]);
+}

@@ -1,0 +1,12 @@
+// internal/labels: container labels → RouteSpec[] + errors. Pure: no I/O, no clock.
+
+export { parseContainers } from './parse-containers.ts';
+export type { ParseOptions, ParseResult } from './parse-containers.ts';
+export type { RouteConflict } from './pool-assembly.ts';
+export { LabelErrorCode } from './label-error-codes.ts';
+export type { LabelErrorCodeName } from './label-error-codes.ts';
+/** Duration text (`1h30m`) → ms, the same grammar as the config file. */
+export { parseDuration } from './duration.ts';
+export type { DurationResult } from './duration.ts';
+/** Per-alias fields and container-level labels Bellhop knows (for docs and the admin API). */
+export { CONTAINER_LEVEL, FIELDS, IGNORED_ROOTS } from './field-schema.ts';

@@ -1,0 +1,196 @@
+// Step 1 of parsing one container: sort its `proxy.*` labels into container-level values and
+// per-target field candidates (target = a named alias, `#N`, or `*`), each value already read
+// and validated, so a bad label is reported once however many aliases it applies to.
+
+import { CONTAINER_LEVEL, SHORTCUTS, guessContainerLevel, normSegment, resolvePath } from './field-schema.ts';
+import type { FieldDef } from './field-schema.ts';
+import { LabelErrorCode as C } from './label-error-codes.ts';
+import { checkAlias, readList } from './value-parsers.ts';
+import { parseYamlMapping } from './yaml-label.ts';
+
+/** A problem found in one label. */
+export interface LabelProblem {
+  code: string;
+  key: string;
+  message: string;
+}
+
+/** Precedence class of a label target: higher wins (SPEC 3). */
+export const Kind = { CONTAINER: 0, WILDCARD: 1, INDEX: 2, NAMED: 3 } as const;
+
+export interface Candidate {
+  value: unknown;
+  /** The label it came from. */
+  label: string;
+  kind: number;
+  /** Segments in the label key: a dotted label is deeper than the YAML value that also sets it. */
+  depth: number;
+}
+
+export type FieldStore = Map<string, Candidate>;
+
+export interface CollectedLabels {
+  /** Container-level labels by canonical name, raw value. */
+  container: Map<string, { value: string; label: string }>;
+  wildcard: FieldStore;
+  /** `#N` targets, 1-based. */
+  index: Map<number, FieldStore>;
+  /** The labels that used each `#N`, for range errors. */
+  indexLabels: Map<number, string[]>;
+  /** Named alias targets, lower-cased, in first-seen order of sorted keys. */
+  named: Map<string, FieldStore>;
+  /** Container-wide defaults (`proxy.host`), lowest precedence. */
+  base: FieldStore;
+  /** Shortcut lists (`proxy.ports`) by field, expanded once aliases are known. */
+  shortcuts: Map<string, { label: string; items: string[] }>;
+  problems: LabelProblem[];
+  warnings: LabelProblem[];
+}
+
+const INDEX = /^[#$](\d{1,6})$/;
+const CONTAINER_BY_NORM = new Map(CONTAINER_LEVEL.map((n) => [normSegment(n), n]));
+const SHORTCUT_BY_NORM = new Map([...SHORTCUTS.keys()].map((n) => [normSegment(n), n]));
+
+function storeFor(c: CollectedLabels, kind: number, target: string, index: number): FieldStore {
+  if (kind === Kind.WILDCARD) return c.wildcard;
+  if (kind === Kind.CONTAINER) return c.base;
+  if (kind === Kind.INDEX) {
+    let s = c.index.get(index);
+    if (s === undefined) c.index.set(index, (s = new Map<string, Candidate>()));
+    return s;
+  }
+  let s = c.named.get(target);
+  if (s === undefined) c.named.set(target, (s = new Map<string, Candidate>()));
+  return s;
+}
+
+function addCandidate(c: CollectedLabels, store: FieldStore, def: FieldDef, raw: unknown, label: string, kind: number, depth: number, inYaml: boolean): void {
+  const where = inYaml ? `field "${def.name}": ` : '';
+  const r = def.read(raw);
+  if (!r.ok) {
+    c.problems.push({ code: r.code, key: label, message: where + r.message });
+    return;
+  }
+  if (r.warning !== undefined) c.warnings.push({ code: r.warning.code, key: label, message: where + r.warning.message });
+  const prev = store.get(def.name);
+  if (prev !== undefined && prev.depth === depth) {
+    c.problems.push({ code: C.DUPLICATE, key: label, message: `${def.name} is set twice at the same precedence (${prev.label} and ${label}); keep one` });
+    return;
+  }
+  if (prev === undefined || depth > prev.depth) store.set(def.name, { value: r.value, label, kind, depth });
+}
+
+function addPath(c: CollectedLabels, label: string, value: string, kind: number, target: string, index: number, path: string[], depth: number): void {
+  const res = resolvePath(path);
+  const store = storeFor(c, kind, target, index);
+  switch (res.kind) {
+    case 'field':
+      addCandidate(c, store, res.def, value, label, kind, depth, false);
+      return;
+    case 'ignored':
+      c.warnings.push({ code: C.IGNORED_FIELD, key: label, message: `${res.name} is a GoDoxy feature Bellhop does not implement; ignored` });
+      return;
+    case 'error':
+      c.problems.push({ code: res.code, key: label, message: res.message });
+      return;
+    case 'object': {
+      const y = parseYamlMapping(value);
+      if (!y.ok) {
+        c.problems.push({ code: y.message.startsWith('invalid YAML') ? C.BAD_YAML : C.NOT_MAPPING, key: label, message: y.message });
+        return;
+      }
+      for (const leaf of y.leaves) {
+        const full = [...path, ...leaf.path];
+        const lr = resolvePath(full);
+        const name = full.join('.');
+        if (lr.kind === 'field') addCandidate(c, store, lr.def, leaf.value, label, kind, depth, true);
+        else if (lr.kind === 'ignored') c.warnings.push({ code: C.IGNORED_FIELD, key: label, message: `field "${name}" is a GoDoxy feature Bellhop does not implement; ignored` });
+        else if (lr.kind === 'object') c.problems.push({ code: C.NOT_MAPPING, key: label, message: `field "${name}" must be a mapping of fields, not a single value` });
+        else c.problems.push({ code: lr.code, key: label, message: lr.message });
+      }
+      return;
+    }
+  }
+}
+
+/** Sorts one container's labels. Non-`proxy.` labels are ignored. */
+export function collectLabels(labels: Record<string, string>): CollectedLabels {
+  const c: CollectedLabels = {
+    container: new Map(), wildcard: new Map(), index: new Map(), indexLabels: new Map(), named: new Map(), base: new Map(),
+    shortcuts: new Map(), problems: [], warnings: [],
+  };
+  // Sorted keys: results and error order never depend on Docker's map order.
+  for (const key of Object.keys(labels).sort()) {
+    if (key === 'proxy') {
+      c.problems.push({ code: C.INVALID_KEY, key, message: 'the bare label "proxy" means nothing; use proxy.<alias>.<field> or a container-level label' });
+      continue;
+    }
+    if (!key.startsWith('proxy.')) continue;
+    const raw = labels[key];
+    const value = typeof raw === 'string' ? raw : String(raw);
+    const segs = key.slice('proxy.'.length).split('.');
+    if (segs.some((s) => s.trim() === '' || s !== s.trim())) {
+      c.problems.push({ code: C.INVALID_KEY, key, message: 'label key has an empty segment or spaces' });
+      continue;
+    }
+    const head = segs[0] ?? '';
+    if (segs.length === 1) {
+      const containerName = CONTAINER_BY_NORM.get(normSegment(head));
+      if (containerName !== undefined) {
+        if (containerName === 'host') {
+          addPath(c, key, value, Kind.CONTAINER, '', 0, ['host'], 1);
+          continue;
+        }
+        const prev = c.container.get(containerName);
+        if (prev !== undefined) c.problems.push({ code: C.DUPLICATE, key, message: `${containerName} is set twice (${prev.label} and ${key}); keep one` });
+        else c.container.set(containerName, { value, label: key });
+        continue;
+      }
+      const shortcut = SHORTCUT_BY_NORM.get(normSegment(head));
+      if (shortcut !== undefined) {
+        const field = SHORTCUTS.get(shortcut) ?? '';
+        const list = readList(value);
+        if (!list.ok) c.problems.push({ code: list.code, key, message: list.message });
+        else if (c.shortcuts.has(field)) c.problems.push({ code: C.DUPLICATE, key, message: `${field} is set twice by shortcut labels (${c.shortcuts.get(field)?.label ?? ''} and ${key}); keep one` });
+        else c.shortcuts.set(field, { label: key, items: list.value });
+        continue;
+      }
+    }
+    let kind: number;
+    let target = '';
+    let index = 0;
+    if (head === '*') kind = Kind.WILDCARD;
+    else if (head.startsWith('#') || head.startsWith('$')) {
+      const m = INDEX.exec(head);
+      if (m === null) {
+        c.problems.push({ code: C.INVALID_KEY, key, message: `"${head}" is not an alias index; write #1, #2, …` });
+        continue;
+      }
+      kind = Kind.INDEX;
+      index = Number(m[1]);
+      c.indexLabels.set(index, [...(c.indexLabels.get(index) ?? []), key]);
+    } else {
+      const a = checkAlias(head);
+      if (!a.ok) {
+        c.problems.push({ code: a.code, key, message: a.message });
+        continue;
+      }
+      kind = Kind.NAMED;
+      target = a.value;
+    }
+    if (segs.length === 1 && kind === Kind.NAMED) {
+      // `proxy.<word>` that is neither container-level nor a YAML mapping: most likely a typo of a
+      // container-level label (`proxy.idle_timout`).
+      const y = parseYamlMapping(value);
+      if (!y.ok) {
+        const guess = guessContainerLevel(head);
+        if (guess !== undefined) {
+          c.problems.push({ code: C.UNKNOWN_FIELD, key, message: `unknown label ${key}; did you mean proxy.${guess}?` });
+          continue;
+        }
+      }
+    }
+    addPath(c, key, value, kind, target, index, segs.slice(1), segs.length);
+  }
+  return c;
+}

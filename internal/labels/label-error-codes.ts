@@ -1,0 +1,60 @@
+// Stable codes of every label problem (RouteError.code). Tests, docs and the admin API rely on
+// these names; add new ones, never rename.
+
+export const LabelErrorCode = {
+  /** `proxy` alone, an empty segment (`proxy..port`), a key that cannot be parsed. */
+  INVALID_KEY: 'LABEL_INVALID_KEY',
+  /** `proxy.<alias>.<field>` where field is not a known field. */
+  UNKNOWN_FIELD: 'LABEL_UNKNOWN_FIELD',
+  /** A container-level label (idle_timeout, …) written per alias. */
+  CONTAINER_LEVEL: 'LABEL_CONTAINER_LEVEL',
+  /** CR, LF or NUL in a value: would make a header or URL throw later. */
+  CONTROL_CHAR: 'LABEL_CONTROL_CHAR',
+  BAD_PORT: 'LABEL_BAD_PORT',
+  BAD_SCHEME: 'LABEL_BAD_SCHEME',
+  BAD_HOST: 'LABEL_BAD_HOST',
+  BAD_BOOL: 'LABEL_BAD_BOOL',
+  BAD_DURATION: 'LABEL_BAD_DURATION',
+  BAD_MODE: 'LABEL_BAD_MODE',
+  BAD_WEIGHT: 'LABEL_BAD_WEIGHT',
+  BAD_NUMBER: 'LABEL_BAD_NUMBER',
+  BAD_PATH: 'LABEL_BAD_PATH',
+  BAD_HEADER: 'LABEL_BAD_HEADER',
+  BAD_CIDR: 'LABEL_BAD_CIDR',
+  BAD_ALIAS: 'LABEL_BAD_ALIAS',
+  BAD_LINK: 'LABEL_BAD_LINK',
+  BAD_STOP_METHOD: 'LABEL_BAD_STOP_METHOD',
+  BAD_SIGNAL: 'LABEL_BAD_SIGNAL',
+  BAD_DEPENDENCY: 'LABEL_BAD_DEPENDENCY',
+  BAD_VALUE: 'LABEL_BAD_VALUE',
+  /** `#N` outside 1..number of aliases (also `#0`). */
+  ALIAS_INDEX: 'LABEL_ALIAS_INDEX',
+  BAD_YAML: 'LABEL_BAD_YAML',
+  /** A mapping expected (`proxy.app`, `…load_balance`) but a scalar given, or vice versa. */
+  NOT_MAPPING: 'LABEL_NOT_MAPPING',
+  /** The same field set twice at the same precedence (`proxy.App.port` and `proxy.app.port`). */
+  DUPLICATE: 'LABEL_DUPLICATE',
+  /** `proxy.ports` together with a full label for the same field. */
+  SHORTCUT_CONFLICT: 'LABEL_SHORTCUT_CONFLICT',
+  /** `proxy.network` names a network the container is not on. */
+  BAD_NETWORK: 'LABEL_BAD_NETWORK',
+  /** No port label and no exposed port. */
+  NO_PORT: 'LABEL_NO_PORT',
+  /** Remote Docker host but the port is not published. */
+  NOT_PUBLISHED: 'LABEL_NOT_PUBLISHED',
+  /** Two unrelated containers claim one alias; the oldest keeps it. */
+  ALIAS_CONFLICT: 'ALIAS_CONFLICT',
+  /** Pool members disagree on mode/sticky/sticky_max_age/options; the oldest member's win. */
+  POOL_SETTINGS_CONFLICT: 'POOL_SETTINGS_CONFLICT',
+  /** One container joins the same pool through two aliases; the first alias is kept. */
+  POOL_DUPLICATE_MEMBER: 'POOL_DUPLICATE_MEMBER',
+  // Warnings (never block routes):
+  /** A GoDoxy field Bellhop does not implement (middlewares, homepage, …): ignored. */
+  IGNORED_FIELD: 'LABEL_IGNORED_FIELD',
+  /** GoDoxy `listen:target` port form: the listening part is ignored. */
+  IGNORED_LISTEN_PORT: 'LABEL_IGNORED_LISTEN_PORT',
+  /** expose_all container with no port to route to: skipped. */
+  SKIPPED_NO_PORT: 'LABEL_SKIPPED_NO_PORT',
+} as const;
+
+export type LabelErrorCodeName = (typeof LabelErrorCode)[keyof typeof LabelErrorCode];

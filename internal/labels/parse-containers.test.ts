@@ -1,0 +1,540 @@
+// Fixture tests: containers with labels → routes and errors. Covers SPEC 3/4 and the behaviours
+// GoDoxy's own label tests assert (research/godoxy.md §7), with Bellhop's precedence where it
+// differs (explicit alias > #N > *; dotted label > same field in a YAML value).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ContainerRecord } from '../docker/container-record.ts';
+import type { RouteSpec } from '../routes/route-spec.ts';
+import { container, options, replica } from '../../test/fixtures/labels/containers.ts';
+import { parseContainers } from './index.ts';
+import type { ParseOptions, ParseResult } from './index.ts';
+
+function parse(list: ContainerRecord[], over: Partial<ParseOptions> = {}): ParseResult {
+  return parseContainers(list, options(over));
+}
+function route(r: ParseResult, name: string): RouteSpec {
+  const found = r.routes.find((x) => x.name === name);
+  assert.ok(found, `route ${name} missing; have ${r.routes.map((x) => x.name).join(', ')}; errors ${JSON.stringify(r.errors)}`);
+  return found;
+}
+function url(r: ParseResult, name: string, i = 0): string {
+  return route(r, name).members[i]?.url ?? '<none>';
+}
+function codes(r: ParseResult): string[] {
+  return r.errors.map((e) => e.code);
+}
+function one(labels: Record<string, string>, over: Partial<ContainerRecord> = {}, opts: Partial<ParseOptions> = {}): ParseResult {
+  return parse([container({ name: 'app', labels, ...over })], opts);
+}
+function errorFor(r: ParseResult, code: string): { key: string; message: string; source: string } {
+  const e = r.errors.find((x) => x.code === code);
+  assert.ok(e, `expected ${code}, got ${JSON.stringify(r.errors)}`);
+  return e;
+}
+
+describe('which containers are routed', () => {
+  test('an unlabelled container is ignored without expose_all', () => {
+    const r = parse([container({ name: 'whoami' })]);
+    assert.deepEqual(r.routes, []);
+    assert.deepEqual(r.errors, []);
+  });
+
+  test('expose_all routes an unlabelled container by name at its network IP and only port', () => {
+    const r = parse([container({ name: 'whoami', image: 'traefik/whoami' })], { exposeAll: true });
+    assert.equal(url(r, 'whoami'), 'http://172.18.0.5:80');
+    assert.equal(route(r, 'whoami').source, 'docker');
+    assert.deepEqual(route(r, 'whoami').aliases, ['whoami']);
+  });
+
+  test('expose_all skips databases and caches by image name unless labelled', () => {
+    const dbs = ['postgres:16', 'docker.io/library/redis:7-alpine', 'valkey/valkey:8', 'mariadb', 'mongo@sha256:abc', 'memcached:1', 'elasticsearch:8.1'];
+    const r = parse(dbs.map((image, i) => container({ name: `db${String(i)}`, image, exposedPorts: [8080] })), { exposeAll: true });
+    assert.deepEqual(r.routes, []);
+    const labelled = parse([container({ name: 'pg', image: 'postgres:16', exposedPorts: [5432], labels: { 'proxy.aliases': 'pg' } })], { exposeAll: true });
+    assert.equal(url(labelled, 'pg'), 'http://172.18.0.5:5432');
+  });
+
+  test('expose_all skips a container exposing only database ports, and one with no port (warning only)', () => {
+    const r = parse([container({ name: 'cache', exposedPorts: [6379] }), container({ name: 'worker', exposedPorts: [] })], { exposeAll: true });
+    assert.deepEqual(r.routes, []);
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(r.warnings.map((w) => [w.code, w.source]), [['LABEL_SKIPPED_NO_PORT', 'worker']]);
+  });
+
+  test('proxy.exclude: true hides the container, even with broken labels', () => {
+    const r = one({ 'proxy.exclude': 'true', 'proxy.app.port': 'abc' });
+    assert.deepEqual(r.routes, []);
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(parse([container({ name: 'x', labels: { 'proxy.exclude': 'true' } })], { exposeAll: true }).routes, []);
+  });
+
+  test('proxy.exclude with a non-boolean is an error', () => {
+    const r = one({ 'proxy.exclude': 'banana' });
+    assert.equal(errorFor(r, 'LABEL_BAD_BOOL').key, 'proxy.exclude');
+    assert.deepEqual(r.routes, []);
+  });
+
+  test('any proxy. label makes a container explicit (proxy.idle_timeout alone)', () => {
+    const r = one({ 'proxy.idle_timeout': '15m' });
+    assert.equal(url(r, 'app'), 'http://172.18.0.5:80');
+  });
+});
+
+describe('aliases and per-alias labels', () => {
+  test('default alias is the container name, or the compose service', () => {
+    const r = parse([container({ name: 'Blog', labels: { 'proxy.exclude': 'false' } }), replica('p', 'shop', 1, { labels: { 'proxy.exclude': 'false' } })]);
+    assert.deepEqual(r.routes.map((x) => x.name), ['blog', 'shop']);
+  });
+
+  test('proxy.aliases with #N: FQDN alias addressed by index (GoDoxy 1.7 #2)', () => {
+    const r = one({ 'proxy.aliases': 'app, app.example.org', 'proxy.#1.port': '8080', 'proxy.#2.port': '8081' }, { exposedPorts: [8080, 8081] });
+    assert.equal(url(r, 'app'), 'http://172.18.0.5:8080');
+    assert.equal(url(r, 'app.example.org'), 'http://172.18.0.5:8081');
+  });
+
+  test('aliases a,b,c named per alias (GoDoxy docker_test)', () => {
+    const labels = { 'proxy.aliases': 'a,b c', 'proxy.a.port': '3333', 'proxy.b.port': '1234', 'proxy.c.scheme': 'https' };
+    const r = one(labels);
+    assert.equal(url(r, 'a'), 'http://172.18.0.5:3333');
+    assert.equal(url(r, 'b'), 'http://172.18.0.5:1234');
+    assert.equal(url(r, 'c'), 'https://172.18.0.5:80');
+    // without an exposed port, c has none: the whole container is in error, a and b included
+    const none = one(labels, { exposedPorts: [] });
+    assert.deepEqual(none.routes, []);
+    assert.equal(errorFor(none, 'LABEL_NO_PORT').key, 'proxy.c.port');
+  });
+
+  test('aliases a,b,c by index, host and scheme (GoDoxy docker_test)', () => {
+    const r = one({ 'proxy.aliases': 'a,b,c', 'proxy.#1.host': 'localhost', 'proxy.#1.port': '4444', 'proxy.#2.port': '9999', 'proxy.#3.port': '1111', 'proxy.#3.scheme': 'https' });
+    assert.equal(url(r, 'a'), 'http://localhost:4444');
+    assert.equal(url(r, 'b'), 'http://172.18.0.5:9999');
+    assert.equal(url(r, 'c'), 'https://172.18.0.5:1111');
+  });
+
+  test('#N out of range (#4 with two aliases, #0) is an error and the container gets no routes', () => {
+    const r = one({ 'proxy.aliases': 'a,b', 'proxy.#4.port': '80', 'proxy.#0.port': '80' });
+    assert.deepEqual(r.routes, []);
+    const keys = r.errors.filter((e) => e.code === 'LABEL_ALIAS_INDEX').map((e) => e.key).sort();
+    assert.deepEqual(keys, ['proxy.#0.port', 'proxy.#4.port']);
+    assert.match(errorFor(r, 'LABEL_ALIAS_INDEX').message, /2 alias/);
+    assert.equal(errorFor(r, 'LABEL_ALIAS_INDEX').source, 'app');
+  });
+
+  test('wildcard basics: explicit alias beats * (GoDoxy had * win)', () => {
+    const r = one({ 'proxy.aliases': 'a,b', 'proxy.a.host': 'localhost', 'proxy.b.port': '4444', 'proxy.b.scheme': 'http', 'proxy.*.port': '5555', 'proxy.*.healthcheck.disable': 'true' });
+    assert.equal(url(r, 'a'), 'http://localhost:5555');
+    assert.equal(url(r, 'b'), 'http://172.18.0.5:4444');
+    assert.equal(route(r, 'a').members[0]?.healthcheck.disable, true);
+    assert.equal(route(r, 'b').members[0]?.healthcheck.disable, true);
+  });
+
+  test('a label naming an undeclared alias adds a route, and * applies to it too (GoDoxy dynamic aliases)', () => {
+    const r = one({ 'proxy.aliases': 'a,b', 'proxy.c.host': 'localhost', 'proxy.*.port': '5555' });
+    assert.deepEqual(r.routes.map((x) => x.name), ['a', 'b', 'c']);
+    assert.equal(url(r, 'c'), 'http://localhost:5555');
+    const d = parse([container({ name: 'app1', exposedPorts: [1234, 5678], labels: { 'proxy.app1.port': '1234', 'proxy.app1_backend.port': '5678' } })]);
+    assert.equal(url(d, 'app1'), 'http://172.18.0.5:1234');
+    assert.equal(url(d, 'app1_backend'), 'http://172.18.0.5:5678');
+  });
+
+  test('explicit alias beats #N beats * (GoDoxy: #1.host=host1, a.host=host2)', () => {
+    const r = one({ 'proxy.aliases': 'a,b', 'proxy.#1.host': 'host1', 'proxy.a.host': 'host2', 'proxy.*.host': 'host3', 'proxy.*.port': '5555' });
+    assert.equal(url(r, 'a'), 'http://host2:5555');
+    assert.equal(url(r, 'b'), 'http://host3:5555');
+    const s = one({ 'proxy.aliases': 'a,b', 'proxy.#2.host': 'host1', 'proxy.*.host': 'host3' });
+    assert.equal(url(s, 'b'), 'http://host1:80');
+  });
+
+  test('YAML wildcard with tabs: alias labels beat it, fields merge (GoDoxy TestExpandWildcard YAML)', () => {
+    const r = one({
+      'proxy.aliases': 'a',
+      'proxy.*': 'host: app.internal\nport: 5555\nhealthcheck:\n\tdisable: true\n',
+      'proxy.a.port': '4444',
+      'proxy.a.healthcheck.disable': 'false',
+      'proxy.a.healthcheck.path': '/health',
+    });
+    assert.equal(url(r, 'a'), 'http://app.internal:4444');
+    assert.equal(route(r, 'a').members[0]?.healthcheck.disable, false);
+    assert.equal(route(r, 'a').members[0]?.healthcheck.path, '/health');
+  });
+
+  test('invalid YAML is an error (GoDoxy ignored it silently)', () => {
+    const r = one({ 'proxy.*': 'port: [unclosed' });
+    assert.equal(errorFor(r, 'LABEL_BAD_YAML').key, 'proxy.*');
+    assert.deepEqual(r.routes, []);
+  });
+
+  test('whole route as a YAML value; a dotted label beats the same field inside it', () => {
+    const r = one({
+      'proxy.app': 'port: 80\nscheme: http\nno_tls_verify: true\nload_balance:\n  mode: least_conn\n  weight: 30\nhealthcheck: {path: /ping, interval: 10s}\n',
+      'proxy.app.port': '81',
+    });
+    const m = route(r, 'app').members[0];
+    assert.equal(m?.url, 'http://172.18.0.5:81');
+    assert.equal(m?.noTlsVerify, true);
+    assert.equal(m?.weight, 30);
+    assert.equal(m?.healthcheck.path, '/ping');
+    assert.equal(m?.healthcheck.intervalMs, 10_000);
+    assert.equal(route(r, 'app').loadBalance.mode, 'leastconn');
+  });
+
+  test('object + flat merge: healthcheck YAML plus a dotted path (GoDoxy 8)', () => {
+    const r = one({ 'proxy.app.healthcheck': 'path: /a\ninterval: 3s', 'proxy.app.healthcheck.path': '/b' });
+    const hc = route(r, 'app').members[0]?.healthcheck;
+    assert.equal(hc?.path, '/b');
+    assert.equal(hc?.intervalMs, 3000);
+  });
+
+  test('the deeper YAML label beats the shallower: proxy.app.load_balance over proxy.app', () => {
+    const r = one({ 'proxy.app': 'load_balance: {mode: leastconn}', 'proxy.app.load_balance': 'mode: iphash' });
+    assert.equal(route(r, 'app').loadBalance.mode, 'iphash');
+  });
+
+  test('alias beats * even when the alias value is YAML and the wildcard is dotted', () => {
+    const r = one({ 'proxy.app': 'port: 81', 'proxy.*.port': '82' });
+    assert.equal(url(r, 'app'), 'http://172.18.0.5:81');
+  });
+
+  test('scalar / mapping mismatches are errors (GoDoxy "expect mapping")', () => {
+    assert.equal(errorFor(one({ 'proxy.app.healthcheck.path.x': '1' }), 'LABEL_NOT_MAPPING').key, 'proxy.app.healthcheck.path.x');
+    assert.ok(codes(one({ 'proxy.app': 'load_balance: roundrobin' })).includes('LABEL_NOT_MAPPING'));
+    assert.ok(codes(one({ 'proxy.app': 'just a string' })).includes('LABEL_NOT_MAPPING'));
+    assert.ok(codes(one({ 'proxy.app': '- a\n- b' })).includes('LABEL_NOT_MAPPING'));
+  });
+
+  test('the bare label "proxy" and empty segments are errors (GoDoxy ErrInvalidLabel)', () => {
+    assert.equal(errorFor(one({ proxy: 'invalid', 'other.label': 'value' }), 'LABEL_INVALID_KEY').key, 'proxy');
+    assert.ok(codes(one({ 'proxy..port': '80' })).includes('LABEL_INVALID_KEY'));
+    assert.ok(codes(one({ 'proxy.#x.port': '80' })).includes('LABEL_INVALID_KEY'));
+  });
+
+  test('GoDoxy TestApplyLabel: container idle settings shared by aliases, * fields, ignored GoDoxy fields', () => {
+    const r = one({
+      'proxy.aliases': 'a,b',
+      'proxy.idle_timeout': '10s',
+      'proxy.stop_method': 'stop',
+      'proxy.stop_signal': 'SIGTERM',
+      'proxy.stop_timeout': '1h',
+      'proxy.wake_timeout': '10s',
+      'proxy.*.no_tls_verify': 'true',
+      'proxy.*.scheme': 'https',
+      'proxy.*.host': 'app',
+      'proxy.*.port': '4567',
+      'proxy.a.middlewares.request.set_headers': 'X-Header: value1',
+      'proxy.a.homepage.icon': '@selfhst/adguard-home.png',
+      'proxy.a.healthcheck.path': '/ping',
+      'proxy.a.healthcheck.interval': '10s',
+    });
+    for (const name of ['a', 'b']) {
+      const m = route(r, name).members[0];
+      assert.equal(m?.url, 'https://app:4567');
+      assert.equal(m?.noTlsVerify, true);
+      assert.deepEqual(m?.container?.idle, { idleTimeoutMs: 10_000, wakeTimeoutMs: 10_000, stopTimeoutMs: 3_600_000, stopMethod: 'stop', stopSignal: 'SIGTERM', startEndpoint: undefined, noLoadingPage: false, dependsOn: [] });
+    }
+    assert.equal(route(r, 'a').members[0]?.healthcheck.path, '/ping');
+    assert.equal(route(r, 'a').members[0]?.healthcheck.intervalMs, 10_000);
+    assert.equal(route(r, 'b').members[0]?.healthcheck.path, undefined);
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(r.warnings.map((w) => w.code), ['LABEL_IGNORED_FIELD', 'LABEL_IGNORED_FIELD']);
+  });
+
+  test('FQDN and wildcard aliases via proxy.aliases', () => {
+    const r = one({ 'proxy.aliases': 'App.Example.com., *.apps.example.com' });
+    assert.deepEqual(r.routes.map((x) => x.name), ['*.apps.example.com', 'app.example.com']);
+    assert.ok(codes(one({ 'proxy.aliases': 'a.*.b' })).includes('LABEL_BAD_ALIAS'));
+    assert.ok(codes(one({ 'proxy.aliases': 'bad alias!' })).includes('LABEL_BAD_ALIAS'));
+  });
+
+  test('a dotted FQDN in a label key is an unknown field with a #N hint', () => {
+    const e = errorFor(one({ 'proxy.aliases': 'app.example.com', 'proxy.app.example.com.port': '80' }), 'LABEL_UNKNOWN_FIELD');
+    assert.match(e.message, /proxy\.#N/);
+  });
+
+  test('scalar shortcuts proxy.ports / proxy.schemes (GoDoxy)', () => {
+    const r = one({ 'proxy.aliases': 'a,b,c', 'proxy.ports': '8080, 9090  , 10000', 'proxy.schemes': 'http, https' });
+    assert.equal(url(r, 'a'), 'http://172.18.0.5:8080');
+    assert.equal(url(r, 'b'), 'https://172.18.0.5:9090');
+    assert.equal(url(r, 'c'), 'http://172.18.0.5:10000');
+  });
+
+  test('a shortcut with a full label for the same field is a conflict naming both', () => {
+    for (const full of [{ 'proxy.#1.port': '1' }, { 'proxy.app.port': '2' }, { 'proxy.app': 'port: 3' }, { 'proxy.*.port': '4' }]) {
+      const e = errorFor(one({ 'proxy.ports': '8080', ...full }), 'LABEL_SHORTCUT_CONFLICT');
+      assert.match(e.message, /proxy\.ports/);
+      assert.match(e.message, new RegExp(Object.keys(full)[0]!.replace(/[.*#]/g, '\\$&')));
+    }
+    assert.ok(codes(one({ 'proxy.aliases': 'a', 'proxy.ports': '1,2' })).includes('LABEL_ALIAS_INDEX'));
+  });
+
+  test('the same field twice at one precedence is an error naming both labels', () => {
+    const e = errorFor(one({ 'proxy.App.port': '80', 'proxy.app.port': '81' }), 'LABEL_DUPLICATE');
+    assert.match(e.message, /proxy\.App\.port/);
+    assert.match(e.message, /proxy\.app\.port/);
+  });
+
+  test('field names ignore case, _ and - (GoDoxy), with healthcheck.disabled and retries spellings', () => {
+    const r = one({ 'proxy.app.NoTLSVerify': 'true', 'proxy.app.healthcheck.disabled': 'true', 'proxy.app.HealthCheck.Retries': '5', 'proxy.app.load-balance.sticky-max-age': '2h' });
+    const m = route(r, 'app').members[0];
+    assert.equal(m?.noTlsVerify, true);
+    assert.equal(m?.healthcheck.disable, true);
+    assert.equal(m?.healthcheck.fall, 5);
+    assert.equal(route(r, 'app').loadBalance.stickyMaxAgeMs, 7_200_000);
+  });
+});
+
+describe('value errors', () => {
+  const cases: Array<[string, Record<string, string>, string, RegExp]> = [
+    ['port abc', { 'proxy.app.port': 'abc' }, 'LABEL_BAD_PORT', /not a number/],
+    ['port 70000', { 'proxy.app.port': '70000' }, 'LABEL_BAD_PORT', /out of range/],
+    ['port 0', { 'proxy.app.port': '0' }, 'LABEL_BAD_PORT', /out of range/],
+    ['port -1', { 'proxy.app.port': '-1' }, 'LABEL_BAD_PORT', /not a number/],
+    ['port 1:2:3', { 'proxy.app.port': '1234:1234:1234' }, 'LABEL_BAD_PORT', /not a number/],
+    ['port 123:', { 'proxy.app.port': '123:' }, 'LABEL_BAD_PORT', /not a number/],
+    ['unknown mode', { 'proxy.app.load_balance.mode': 'random' }, 'LABEL_BAD_MODE', /unknown load_balance\.mode "random"/],
+    ['CR/LF in a value', { 'proxy.app.healthcheck.path': '/x\r\nX-Evil: 1' }, 'LABEL_CONTROL_CHAR', /line break/],
+    ['CR/LF inside a YAML value', { 'proxy.app': 'healthcheck:\n  path: "/x\\r\\nX: 1"' }, 'LABEL_CONTROL_CHAR', /line break/],
+    ['bare-number duration', { 'proxy.idle_timeout': '10' }, 'LABEL_BAD_DURATION', /did you mean "10s"/],
+    ['bad duration', { 'proxy.app.healthcheck.interval': '5 seconds' }, 'LABEL_BAD_DURATION', /invalid duration/],
+    ['zero interval', { 'proxy.app.healthcheck.interval': '0' }, 'LABEL_BAD_DURATION', /more than 0/],
+    ['scheme tcp', { 'proxy.app.scheme': 'tcp' }, 'LABEL_BAD_SCHEME', /http or https/],
+    ['host with a path', { 'proxy.app.host': 'http://evil/x' }, 'LABEL_BAD_HOST', /not a host name/],
+    ['weight 0', { 'proxy.app.load_balance.weight': '0' }, 'LABEL_BAD_WEIGHT', /whole number/],
+    ['weight 1.5', { 'proxy.app.load_balance.weight': '1.5' }, 'LABEL_BAD_WEIGHT', /whole number/],
+    ['rise 0', { 'proxy.app.healthcheck.rise': '0' }, 'LABEL_BAD_NUMBER', /whole number/],
+    ['health path without /', { 'proxy.app.healthcheck.path': 'health' }, 'LABEL_BAD_PATH', /absolute path/],
+    ['health path //evil', { 'proxy.app.healthcheck.path': '//evil/x' }, 'LABEL_BAD_PATH', /absolute path/],
+    ['start_endpoint ../foo', { 'proxy.start_endpoint': '../foo' }, 'LABEL_BAD_PATH', /absolute path/],
+    ['start_endpoint #', { 'proxy.start_endpoint': '#' }, 'LABEL_BAD_PATH', /absolute path/],
+    ['stop_method', { 'proxy.stop_method': 'nuke' }, 'LABEL_BAD_STOP_METHOD', /stop, pause, kill/],
+    ['stop_signal', { 'proxy.stop_signal': 'SIGNOPE' }, 'LABEL_BAD_SIGNAL', /signal name/],
+    ['bad bool', { 'proxy.app.load_balance.sticky': 'sure' }, 'LABEL_BAD_BOOL', /not a boolean/],
+    ['bad header', { 'proxy.app.load_balance.options.header': 'X Real', 'proxy.app.load_balance.options.from': '10.0.0.0/8' }, 'LABEL_BAD_HEADER', /header name/],
+    ['bad cidr', { 'proxy.app.load_balance.options.from': '10.0.0.0/33' }, 'LABEL_BAD_CIDR', /CIDR/],
+    ['options without from', { 'proxy.app.load_balance.options.header': 'X-Forwarded-For' }, 'LABEL_BAD_VALUE', /needs "from"/],
+    ['bad link', { 'proxy.app.load_balance.link': 'not a name' }, 'LABEL_BAD_LINK', /pool name/],
+    ['unknown field', { 'proxy.app.prot': '80' }, 'LABEL_UNKNOWN_FIELD', /did you mean "port"/],
+    ['unknown nested field', { 'proxy.app.load_balance.mdoe': 'iphash' }, 'LABEL_UNKNOWN_FIELD', /did you mean "load_balance\.mode"/],
+    ['unknown field in YAML', { 'proxy.app': 'helthcheck: {path: /x}' }, 'LABEL_UNKNOWN_FIELD', /did you mean "healthcheck/],
+    ['typo of a container-level label', { 'proxy.idle_timout': '10m' }, 'LABEL_UNKNOWN_FIELD', /did you mean proxy\.idle_timeout/],
+    ['container-level label per alias (GoDoxy #107)', { 'proxy.app.idle_timeout': '10m' }, 'LABEL_CONTAINER_LEVEL', /proxy\.idle_timeout/],
+    ['depends_on garbage', { 'proxy.depends_on': 'db, !!' }, 'LABEL_BAD_DEPENDENCY', /not a container/],
+  ];
+  for (const [name, labels, code, message] of cases) {
+    test(`${name} → ${code}, container has no routes`, () => {
+      const r = one(labels, { exposedPorts: [80] });
+      const e = errorFor(r, code);
+      assert.match(e.message, message);
+      assert.equal(e.source, 'app');
+      assert.ok(e.key.startsWith('proxy.'), e.key);
+      assert.deepEqual(r.routes, []);
+    });
+  }
+
+  test('one broken container does not affect another', () => {
+    const r = parse([container({ name: 'bad', labels: { 'proxy.bad.port': '70000' } }), container({ name: 'good', labels: { 'proxy.good.port': '80' } })]);
+    assert.deepEqual(r.routes.map((x) => x.name), ['good']);
+    assert.deepEqual(r.errors.map((e) => [e.code, e.source, e.key]), [['LABEL_BAD_PORT', 'bad', 'proxy.bad.port']]);
+  });
+
+  test('mode names are normalised in any case and spelling', () => {
+    for (const [text, mode] of [['round_robin', 'roundrobin'], ['LEAST_CONN', 'leastconn'], ['Ip-Hash', 'iphash'], ['iphash', 'iphash'], ['RoundRobin', 'roundrobin']] as const) {
+      assert.equal(route(one({ 'proxy.app.load_balance.mode': text }), 'app').loadBalance.mode, mode, text);
+    }
+  });
+
+  test('GoDoxy listen:target port keeps the target with a warning; :target is the target', () => {
+    const r = one({ 'proxy.app.port': '8080:80' });
+    assert.equal(url(r, 'app'), 'http://172.18.0.5:80');
+    assert.equal(r.warnings[0]?.code, 'LABEL_IGNORED_LISTEN_PORT');
+    assert.equal(url(one({ 'proxy.app.port': ':1234' }), 'app'), 'http://172.18.0.5:1234');
+  });
+});
+
+describe('ports, schemes and addresses', () => {
+  test('default port: the only one, else 80/8080/3000/8000/443/8443 in order, else the lowest', () => {
+    const pick = (ports: number[]): string => url(one({ 'proxy.exclude': 'false' }, { exposedPorts: ports }), 'app');
+    assert.equal(pick([9000]), 'http://172.18.0.5:9000');
+    assert.equal(pick([22, 1000, 3000]), 'http://172.18.0.5:3000');
+    assert.equal(pick([22, 80, 8080]), 'http://172.18.0.5:80');
+    assert.equal(pick([8443, 8000]), 'http://172.18.0.5:8000');
+    assert.equal(pick([8443, 9000]), 'https://172.18.0.5:8443');
+    assert.equal(pick([42069, 38080]), 'http://172.18.0.5:38080');
+  });
+
+  test('published-only ports count; no port at all is an error naming the label to set', () => {
+    assert.equal(url(one({ 'proxy.exclude': 'false' }, { exposedPorts: [], publishedPorts: { 9090: 19090 } }), 'app'), 'http://172.18.0.5:9090');
+    const e = errorFor(one({ 'proxy.aliases': 'app' }, { exposedPorts: [] }), 'LABEL_NO_PORT');
+    assert.match(e.message, /proxy\.app\.port/);
+  });
+
+  test('scheme is https for 443 and ports ending in 443; explicit scheme wins', () => {
+    assert.equal(url(one({ 'proxy.app.port': '443' }), 'app'), 'https://172.18.0.5:443');
+    assert.equal(url(one({ 'proxy.app.port': '10443' }), 'app'), 'https://172.18.0.5:10443');
+    assert.equal(url(one({ 'proxy.app.port': '4430' }), 'app'), 'http://172.18.0.5:4430');
+    assert.equal(url(one({ 'proxy.app.port': '8443', 'proxy.app.scheme': 'HTTP' }), 'app'), 'http://172.18.0.5:8443');
+  });
+
+  test('a label port equal to a published host port maps back to the container port (GoDoxy)', () => {
+    assert.equal(url(one({ 'proxy.app.port': '8081' }, { publishedPorts: { 80: 8081 } }), 'app'), 'http://172.18.0.5:80');
+  });
+
+  test('proxy.host (container-wide) and per-alias host override the address; IPv6 hosts are bracketed', () => {
+    const r = one({ 'proxy.aliases': 'a,b', 'proxy.host': '10.0.0.9', 'proxy.b.host': '::1' });
+    assert.equal(url(r, 'a'), 'http://10.0.0.9:80');
+    assert.equal(url(r, 'b'), 'http://[::1]:80');
+  });
+
+  test('host network mode → 127.0.0.1, or the remote host address', () => {
+    assert.equal(url(one({ 'proxy.app.port': '8096' }, { networkMode: 'host', networks: [] }), 'app'), 'http://127.0.0.1:8096');
+    assert.equal(url(one({ 'proxy.app.port': '8096' }, { networkMode: 'host', networks: [], remoteAddress: '192.168.2.100' }), 'app'), 'http://192.168.2.100:8096');
+  });
+
+  test('remote Docker host → host address + published port, even with a private IP; unpublished is an error', () => {
+    const remote = { dockerHost: 'tcp://192.168.2.100:2375', remoteAddress: '192.168.2.100' };
+    assert.equal(url(one({ 'proxy.exclude': 'false' }, { ...remote, publishedPorts: { 80: 8080 } }), 'app'), 'http://192.168.2.100:8080');
+    const r = one({ 'proxy.exclude': 'false' }, remote);
+    assert.match(errorFor(r, 'LABEL_NOT_PUBLISHED').message, /not published/);
+  });
+
+  test('network choice: proxy.network, then <project>_<network>; unknown network is an error with a suggestion', () => {
+    const nets = [{ name: 'frontend', ip: '10.1.0.2' }, { name: 'proj_backend', ip: '10.2.0.2' }, { name: 'a_first', ip: '10.0.0.2' }];
+    assert.equal(url(one({ 'proxy.network': 'frontend' }, { networks: nets }), 'app'), 'http://10.1.0.2:80');
+    assert.equal(url(one({ 'proxy.network': 'backend' }, { networks: nets, composeProject: 'proj', composeService: 'app' }), 'app'), 'http://10.2.0.2:80');
+    const e = errorFor(one({ 'proxy.network': 'frontned' }, { networks: nets }), 'LABEL_BAD_NETWORK');
+    assert.equal(e.key, 'proxy.network');
+    assert.match(e.message, /did you mean "frontend"/);
+  });
+
+  test('network choice without a label: shared with Bellhop, else first by name — never Docker order', () => {
+    const nets = [{ name: 'zeta', ip: '10.9.0.2' }, { name: 'proxy', ip: '10.5.0.2' }, { name: 'alpha', ip: '10.1.0.2' }];
+    assert.equal(url(one({ 'proxy.exclude': 'false' }, { networks: nets }), 'app'), 'http://10.1.0.2:80');
+    assert.equal(url(one({ 'proxy.exclude': 'false' }, { networks: [...nets].reverse() }), 'app'), 'http://10.1.0.2:80');
+    assert.equal(url(one({ 'proxy.exclude': 'false' }, { networks: nets }, { self: { networks: ['proxy'] } }), 'app'), 'http://10.5.0.2:80');
+    assert.equal(url(one({ 'proxy.exclude': 'false' }, { networks: [{ name: 'v6', ip: 'fd00::5' }] }), 'app'), 'http://[fd00::5]:80');
+  });
+
+  test('a stopped container keeps its route with an empty URL (no address until it runs)', () => {
+    const r = one({ 'proxy.idle_timeout': '10m' }, { state: 'exited', networks: [{ name: 'net', ip: '' }] });
+    assert.equal(url(r, 'app'), '');
+    assert.equal(route(r, 'app').members[0]?.container?.state, 'exited');
+    assert.equal(url(one({ 'proxy.exclude': 'false' }, { state: 'created', networks: [] }), 'app'), '');
+  });
+});
+
+describe('container-level settings', () => {
+  test('idle defaults: wake 3m, stop 30s, stop method stop; depends_on merges compose', () => {
+    const r = parse([replica('p', 'app', 1, { labels: { 'proxy.idle_timeout': '15m', 'proxy.depends_on': 'db:service_healthy, cache', 'proxy.start_endpoint': '/start', 'proxy.no_loading_page': 'yes', 'proxy.stop_signal': 'term' }, composeDependsOn: ['cache', 'queue'] })]);
+    assert.deepEqual(route(r, 'app').members[0]?.container?.idle, { idleTimeoutMs: 900_000, wakeTimeoutMs: 180_000, stopTimeoutMs: 30_000, stopMethod: 'stop', stopSignal: 'SIGTERM', startEndpoint: '/start', noLoadingPage: true, dependsOn: ['db', 'cache', 'queue'] });
+  });
+
+  test('no idle_timeout (or 0) → no idle spec, but the other idle labels are still validated', () => {
+    assert.equal(route(one({ 'proxy.stop_method': 'PAUSE' }), 'app').members[0]?.container?.idle, undefined);
+    assert.equal(route(one({ 'proxy.idle_timeout': '0' }), 'app').members[0]?.container?.idle, undefined);
+    assert.ok(codes(one({ 'proxy.wake_timeout': 'soon' })).includes('LABEL_BAD_DURATION'));
+  });
+
+  test('member identity and ids: compose project/service/replica, else the container name', () => {
+    const r = parse([replica('p', 'web', 2, { id: 'abc' }), container({ name: 'solo', id: 'def', labels: { 'proxy.exclude': '0' } })], { exposeAll: true });
+    const web = route(r, 'web').members[0];
+    assert.equal(web?.identity, 'p/web/2');
+    assert.equal(web?.id, 'abc');
+    assert.equal(web?.container?.id, 'abc');
+    assert.equal(web?.name, 'p-web-2');
+    assert.equal(route(r, 'solo').members[0]?.identity, 'solo');
+  });
+
+  test('healthcheck defaults come from the options and fields override one by one', () => {
+    const r = one({ 'proxy.app.healthcheck.rise': '4', 'proxy.app.healthcheck.use_get': 'true', 'proxy.app.healthcheck.timeout': '2s' });
+    assert.deepEqual(route(r, 'app').members[0]?.healthcheck, { useGet: true, intervalMs: 5000, timeoutMs: 2000, rise: 4, fall: 3, disable: false });
+  });
+});
+
+describe('pools', () => {
+  test('compose replicas of one service pool automatically under the alias, oldest first', () => {
+    const r = parse([replica('p', 'web', 2, { createdAt: 20 }), replica('p', 'web', 1, { createdAt: 10 })], { exposeAll: true });
+    assert.equal(r.routes.length, 1);
+    assert.deepEqual(route(r, 'web').members.map((m) => m.identity), ['p/web/1', 'p/web/2']);
+    assert.deepEqual(r.errors, []);
+  });
+
+  test('members with the same load_balance.link form one pool served at the link only (GoDoxy 1.7 #8)', () => {
+    const r = parse([
+      container({ name: 'web-1', labels: { 'proxy.#1.load_balance.link': 'web', 'proxy.#1.load_balance.weight': '30' }, networks: [{ name: 'net', ip: '10.0.0.1' }] }),
+      container({ name: 'web-2', labels: { 'proxy.#1.load_balance.link': 'web' }, networks: [{ name: 'net', ip: '10.0.0.2' }] }),
+    ]);
+    assert.deepEqual(r.routes.map((x) => x.name), ['web']);
+    assert.deepEqual(route(r, 'web').members.map((m) => [m.name, m.url, m.weight]), [['web-1', 'http://10.0.0.1:80', 30], ['web-2', 'http://10.0.0.2:80', undefined]]);
+  });
+
+  test('two unrelated containers claiming one alias: the oldest keeps it, conflict reported; other aliases unaffected', () => {
+    const r = parse([
+      container({ name: 'new', createdAt: 200, labels: { 'proxy.aliases': 'app, extra' }, networks: [{ name: 'net', ip: '10.0.0.2' }] }),
+      container({ name: 'old', createdAt: 100, labels: { 'proxy.aliases': 'app' }, networks: [{ name: 'net', ip: '10.0.0.1' }] }),
+    ]);
+    assert.deepEqual(route(r, 'app').members.map((m) => m.name), ['old']);
+    assert.deepEqual(route(r, 'extra').members.map((m) => m.name), ['new']);
+    const e = errorFor(r, 'ALIAS_CONFLICT');
+    assert.equal(e.source, 'new');
+    assert.match(e.message, /old/);
+    assert.deepEqual(r.conflicts.map((c) => [c.code, c.route, c.kept, c.overruled]), [['ALIAS_CONFLICT', 'app', ['old'], ['new']]]);
+  });
+
+  test('same creation time: the name that sorts first is oldest', () => {
+    const r = parse([container({ name: 'b', createdAt: 5, labels: { 'proxy.aliases': 'x' } }), container({ name: 'a', createdAt: 5, labels: { 'proxy.aliases': 'x' } })]);
+    assert.deepEqual(route(r, 'x').members.map((m) => m.name), ['a']);
+  });
+
+  test('a container linking to an alias another container owns joins its pool', () => {
+    const r = parse([
+      container({ name: 'web', createdAt: 1, labels: { 'proxy.aliases': 'web' } }),
+      container({ name: 'canary', createdAt: 2, labels: { 'proxy.canary.load_balance.link': 'web', 'proxy.canary.load_balance.weight': '10' } }),
+    ]);
+    assert.deepEqual(r.routes.map((x) => x.name), ['web']);
+    assert.deepEqual(route(r, 'web').members.map((m) => m.name), ['web', 'canary']);
+    assert.deepEqual(r.errors, []);
+  });
+
+  test('pool setting conflicts: the oldest member wins, the conflict names the members; unset settings never conflict', () => {
+    const r = parse([
+      replica('p', 'api', 2, { createdAt: 20, labels: { 'proxy.api.load_balance.mode': 'leastconn', 'proxy.api.load_balance.sticky': 'true' } }),
+      replica('p', 'api', 1, { createdAt: 10, labels: { 'proxy.api.load_balance.mode': 'ip_hash' } }),
+      replica('p', 'api', 3, { createdAt: 30, labels: { 'proxy.api.load_balance.weight': '50' } }),
+    ]);
+    const lb = route(r, 'api').loadBalance;
+    assert.equal(lb.mode, 'iphash');
+    assert.equal(lb.sticky, true);
+    assert.equal(lb.stickyMaxAgeMs, 3_600_000);
+    const e = errorFor(r, 'POOL_SETTINGS_CONFLICT');
+    assert.equal(e.source, 'p-api-2');
+    assert.equal(e.key, 'proxy.api.load_balance.mode');
+    assert.match(e.message, /p-api-1="iphash"/);
+    assert.match(e.message, /p-api-2="leastconn"/);
+    assert.equal(r.errors.length, 1);
+    assert.deepEqual(r.conflicts.map((c) => c.setting), ['mode']);
+  });
+
+  test('sticky_max_age 0 is a session cookie; options reach the pool', () => {
+    const r = one({ 'proxy.app.load_balance': 'sticky: true\nsticky_max_age: 0\nmode: iphash\noptions:\n  header: X-Forwarded-For\n  from: [10.0.0.0/8, "::1"]\n  recursive: true\n' });
+    assert.deepEqual(route(r, 'app').loadBalance, { mode: 'iphash', sticky: true, stickyMaxAgeMs: 0, options: { header: 'X-Forwarded-For', from: ['10.0.0.0/8', '::1'], recursive: true } });
+  });
+
+  test('one container joining one pool through two aliases is kept once', () => {
+    const r = one({ 'proxy.aliases': 'a,b', 'proxy.*.load_balance.link': 'pool' });
+    assert.deepEqual(route(r, 'pool').members.length, 1);
+    assert.equal(errorFor(r, 'POOL_DUPLICATE_MEMBER').source, 'app');
+  });
+
+  test('the result does not depend on input order, and a repeated container id counts once', () => {
+    const list = [
+      replica('p', 'web', 1, { createdAt: 3 }),
+      replica('p', 'web', 2, { createdAt: 1 }),
+      container({ name: 'x', createdAt: 2, labels: { 'proxy.aliases': 'web' } }),
+      container({ name: 'y', labels: { 'proxy.y.port': 'nope' } }),
+    ];
+    const a = parse(list, { exposeAll: true });
+    const b = parse([...list].reverse(), { exposeAll: true });
+    assert.deepEqual(a, b);
+    assert.deepEqual(parse([...list, list[0]!], { exposeAll: true }), a);
+    assert.deepEqual(route(a, 'web').members.map((m) => m.name), ['p-web-2', 'p-web-1']);
+  });
+});

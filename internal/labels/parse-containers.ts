@@ -1,0 +1,54 @@
+// The labels module's one entry point: every container → routes, errors and conflicts. Pure and
+// deterministic: the same containers in any order give the same result.
+
+import type { ContainerRecord, SelfInfo } from '../docker/container-record.ts';
+import type { BalanceModeName, HealthcheckSpec, RouteError, RouteSpec } from '../routes/route-spec.ts';
+import { containerEntries } from './container-entries.ts';
+import type { MemberEntry } from './container-entries.ts';
+import { isExplicit, isInfrastructure, looksLikeDatabase } from './expose-policy.ts';
+import { assemblePools } from './pool-assembly.ts';
+import type { RouteConflict } from './pool-assembly.ts';
+
+export interface ParseOptions {
+  /** docker.expose_all: route unlabelled containers too (not databases/caches). */
+  exposeAll: boolean;
+  self: SelfInfo;
+  defaults: {
+    healthcheck: HealthcheckSpec;
+    loadBalance: { mode: BalanceModeName; stickyMaxAgeMs: number };
+  };
+}
+
+export interface ParseResult {
+  /** Sorted by name. */
+  routes: RouteSpec[];
+  /** Label errors (the container got no routes) and conflicts (resolved, reported). */
+  errors: RouteError[];
+  /** Ignored GoDoxy fields and similar: reported, never block a route. */
+  warnings: RouteError[];
+  conflicts: RouteConflict[];
+}
+
+function byAge(a: ContainerRecord, b: ContainerRecord): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt - b.createdAt;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** Turns containers into routes (SPEC 3, 4): never throws; a bad container affects only itself. */
+export function parseContainers(containers: readonly ContainerRecord[], opts: ParseOptions): ParseResult {
+  const entries: MemberEntry[] = [];
+  const errors: RouteError[] = [];
+  const warnings: RouteError[] = [];
+  const seen = new Set<string>();
+  for (const rec of [...containers].sort(byAge)) {
+    if (seen.has(rec.id)) continue;
+    seen.add(rec.id);
+    if (!isExplicit(rec) && (!opts.exposeAll || looksLikeDatabase(rec) || isInfrastructure(rec))) continue;
+    const r = containerEntries(rec, { self: opts.self, healthcheck: opts.defaults.healthcheck });
+    for (const p of r.problems) errors.push({ code: p.code, source: rec.name, key: p.key, message: p.message });
+    for (const w of r.warnings) warnings.push({ code: w.code, source: rec.name, key: w.key, message: w.message });
+    entries.push(...r.entries);
+  }
+  const pools = assemblePools(entries, opts.defaults.loadBalance);
+  return { routes: pools.routes, errors: [...errors, ...pools.errors], warnings, conflicts: pools.conflicts };
+}

@@ -1,0 +1,126 @@
+// Step 3, across containers: members → routes. Same pool key = one route. Members that set
+// load_balance.link join whatever pool has that name; members without one own their alias, and
+// only one owner group may (one compose service's replicas, or one container): the oldest.
+
+import type { BalanceModeName, LoadBalanceSpec, MemberSpec, RouteError, RouteSpec } from '../routes/route-spec.ts';
+import type { ExplicitPoolSettings, MemberEntry } from './container-entries.ts';
+import { LabelErrorCode as C } from './label-error-codes.ts';
+
+/** A resolved claim or settings dispute, for the admin API. */
+export interface RouteConflict {
+  code: string;
+  /** The route (alias or link) in dispute. */
+  route: string;
+  /** Containers whose claim or settings were kept. */
+  kept: string[];
+  /** Containers whose claim was dropped or whose settings were overruled. */
+  overruled: string[];
+  /** For settings conflicts: `mode`, `sticky`, `sticky_max_age` or `options`. */
+  setting?: string | undefined;
+  message: string;
+}
+
+export interface PoolDefaults {
+  mode: BalanceModeName;
+  stickyMaxAgeMs: number;
+}
+
+function older(a: MemberEntry, b: MemberEntry): number {
+  if (a.record.createdAt !== b.record.createdAt) return a.record.createdAt - b.record.createdAt;
+  if (a.record.name !== b.record.name) return a.record.name < b.record.name ? -1 : 1;
+  return a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0;
+}
+
+/** Who owns an alias: one compose service (all its replicas) or one container. */
+function ownerKey(e: MemberEntry): string {
+  const r = e.record;
+  return r.composeProject !== undefined && r.composeService !== undefined ? `compose:${r.composeProject}/${r.composeService}` : `container:${r.id}`;
+}
+
+const SETTINGS: Array<{ key: keyof ExplicitPoolSettings; name: string }> = [
+  { key: 'mode', name: 'mode' },
+  { key: 'sticky', name: 'sticky' },
+  { key: 'stickyMaxAgeMs', name: 'sticky_max_age' },
+  { key: 'options', name: 'options' },
+];
+
+function show(v: unknown): string {
+  return JSON.stringify(v);
+}
+
+export interface AssembledPools {
+  routes: RouteSpec[];
+  errors: RouteError[];
+  conflicts: RouteConflict[];
+}
+
+/** Groups member entries into routes; deterministic for any input order. */
+export function assemblePools(entries: MemberEntry[], defaults: PoolDefaults): AssembledPools {
+  const groups = new Map<string, MemberEntry[]>();
+  for (const e of entries) {
+    const g = groups.get(e.poolKey);
+    if (g === undefined) groups.set(e.poolKey, [e]);
+    else g.push(e);
+  }
+  const routes: RouteSpec[] = [];
+  const errors: RouteError[] = [];
+  const conflicts: RouteConflict[] = [];
+
+  for (const key of [...groups.keys()].sort()) {
+    const group = (groups.get(key) ?? []).sort(older);
+    // Ownership: the oldest owner group among members that did not ask to join by link.
+    const owners = new Map<string, MemberEntry[]>();
+    for (const e of group) {
+      if (e.link !== undefined) continue;
+      const k = ownerKey(e);
+      owners.set(k, [...(owners.get(k) ?? []), e]);
+    }
+    const ownerKeys = [...owners.keys()]; // insertion order = age order (group is sorted)
+    const winner = ownerKeys[0];
+    const kept = group.filter((e) => e.link !== undefined || ownerKey(e) === winner);
+    for (const loserKey of ownerKeys.slice(1)) {
+      const losers = owners.get(loserKey) ?? [];
+      const keptNames = (owners.get(winner ?? '') ?? []).map((e) => e.record.name);
+      const message = `alias "${key}" is already served by ${keptNames.join(', ')} (older); this container's route for it is not served`;
+      for (const l of losers) errors.push({ code: C.ALIAS_CONFLICT, source: l.record.name, key: 'proxy.aliases', message });
+      conflicts.push({ code: C.ALIAS_CONFLICT, route: key, kept: keptNames, overruled: losers.map((l) => l.record.name), message });
+    }
+
+    const members: MemberSpec[] = [];
+    const memberEntries: MemberEntry[] = [];
+    for (const e of kept) {
+      const dup = memberEntries.find((m) => m.record.id === e.record.id);
+      if (dup !== undefined) {
+        const message = `container joins pool "${key}" through aliases "${dup.alias}" and "${e.alias}"; only "${dup.alias}" is used`;
+        errors.push({ code: C.POOL_DUPLICATE_MEMBER, source: e.record.name, key: `proxy.${e.alias}.load_balance.link`, message });
+        conflicts.push({ code: C.POOL_DUPLICATE_MEMBER, route: key, kept: [e.record.name], overruled: [e.record.name], message });
+        continue;
+      }
+      memberEntries.push(e);
+      members.push(e.member);
+    }
+
+    const lb: LoadBalanceSpec = { mode: defaults.mode, sticky: false, stickyMaxAgeMs: defaults.stickyMaxAgeMs };
+    for (const s of SETTINGS) {
+      const setters = memberEntries.filter((e) => e.pool[s.key] !== undefined);
+      const first = setters[0];
+      if (first === undefined) continue;
+      const chosen = first.pool[s.key];
+      if (chosen === undefined) continue;
+      const chosenText = show(chosen.value);
+      if (s.key === 'mode') lb.mode = chosen.value as BalanceModeName;
+      else if (s.key === 'sticky') lb.sticky = chosen.value as boolean;
+      else if (s.key === 'stickyMaxAgeMs') lb.stickyMaxAgeMs = chosen.value as number;
+      else lb.options = chosen.value as LoadBalanceSpec['options'];
+      const dissent = setters.filter((e) => show(e.pool[s.key]?.value) !== chosenText);
+      if (dissent.length === 0) continue;
+      const all = setters.map((e) => `${e.record.name}=${show(e.pool[s.key]?.value)}`).join(', ');
+      const message = `pool "${key}" members disagree on load_balance.${s.name} (${all}); using ${first.record.name}'s (oldest)`;
+      for (const d of dissent) errors.push({ code: C.POOL_SETTINGS_CONFLICT, source: d.record.name, key: d.pool[s.key]?.label ?? '', message });
+      conflicts.push({ code: C.POOL_SETTINGS_CONFLICT, route: key, kept: [first.record.name], overruled: dissent.map((d) => d.record.name), setting: s.name, message });
+    }
+
+    routes.push({ name: key, aliases: [key], loadBalance: lb, members, source: 'docker' });
+  }
+  return { routes, errors, conflicts };
+}

@@ -1,0 +1,232 @@
+// Typed readers for label values. A value is a label string, or a scalar/list from a YAML label
+// value. Every reader is total: it returns a result, never throws.
+
+import { isIP } from 'node:net';
+import type { BalanceModeName, StopMethod } from '../routes/route-spec.ts';
+import { parseDuration } from './duration.ts';
+import { LabelErrorCode as C } from './label-error-codes.ts';
+import { parseYamlList } from './yaml-label.ts';
+
+export type Parsed<T> = { ok: true; value: T; warning?: { code: string; message: string } } | { ok: false; code: string; message: string };
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const fail = (code: string, message: string): Parsed<never> => ({ ok: false, code, message });
+
+// CR/LF/NUL end up in URLs, cookies and headers where Node's http throws synchronously.
+const CONTROL = /[\r\n\0]/;
+
+function show(s: string): string {
+  const t = s.length > 60 ? `${s.slice(0, 60)}…` : s;
+  return JSON.stringify(t);
+}
+
+/** A single scalar as text; lists, mappings and control characters are errors. */
+export function readText(v: unknown): Parsed<string> {
+  if (typeof v === 'string') {
+    if (CONTROL.test(v)) return fail(C.CONTROL_CHAR, `value ${show(v)} contains a line break or NUL character`);
+    return ok(v.trim());
+  }
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return ok(String(v));
+  if (v === null || v === undefined) return ok('');
+  return fail(C.BAD_VALUE, `expected a single value, got ${Array.isArray(v) ? 'a list' : 'a mapping'}`);
+}
+
+function chain<A, B>(r: Parsed<A>, f: (a: A) => Parsed<B>): Parsed<B> {
+  return r.ok ? f(r.value) : r;
+}
+
+const DIGITS = /^\d+$/;
+
+function portNumber(s: string, whole: string): Parsed<number> {
+  if (!DIGITS.test(s)) return fail(C.BAD_PORT, `port ${show(whole)} is not a number`);
+  const n = Number(s);
+  if (n < 1 || n > 65535) return fail(C.BAD_PORT, `port ${show(whole)} is out of range 1-65535`);
+  return ok(n);
+}
+
+/** `8080`; GoDoxy's `listen:target` and `:target` forms keep only the target (with a warning). */
+export function readPort(v: unknown): Parsed<number> {
+  return chain(readText(v), (s) => {
+    if (s === '') return fail(C.BAD_PORT, 'port is empty');
+    const parts = s.split(':');
+    if (parts.length === 1) return portNumber(s, s);
+    if (parts.length !== 2) return fail(C.BAD_PORT, `port ${show(s)} is not a number (expected e.g. 8080)`);
+    const [listen = '', target = ''] = parts;
+    if (listen !== '') {
+      const l = portNumber(listen, s);
+      if (!l.ok) return l;
+    }
+    const t = portNumber(target, s);
+    if (!t.ok) return t;
+    if (listen === '') return t;
+    return {
+      ok: true,
+      value: t.value,
+      warning: { code: C.IGNORED_LISTEN_PORT, message: `port ${show(s)}: Bellhop serves every route on its own entrypoint; the listening port ${listen} is ignored and ${String(t.value)} is used` },
+    };
+  });
+}
+
+export function readScheme(v: unknown): Parsed<'http' | 'https'> {
+  return chain(readText(v), (s) => {
+    const l = s.toLowerCase();
+    if (l === 'http' || l === 'https') return ok(l);
+    return fail(C.BAD_SCHEME, `scheme ${show(s)} is not supported; use http or https (Bellhop proxies HTTP only)`);
+  });
+}
+
+const HOST_LABEL = '[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?';
+const HOSTNAME = new RegExp(`^${HOST_LABEL}(?:\\.${HOST_LABEL})*$`, 'i');
+
+/** An upstream host: DNS name, IPv4, or IPv6 (bare or in brackets). Stored URL-ready. */
+export function readHost(v: unknown): Parsed<string> {
+  return chain(readText(v), (s) => {
+    if (s === '') return fail(C.BAD_HOST, 'host is empty');
+    const bare = s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : s;
+    if (isIP(bare) === 6) return ok(`[${bare.toLowerCase()}]`);
+    if (isIP(bare) === 4) return ok(bare);
+    if (s.length <= 253 && HOSTNAME.test(s)) return ok(s.toLowerCase());
+    return fail(C.BAD_HOST, `host ${show(s)} is not a host name or IP address (no scheme, port or path)`);
+  });
+}
+
+const TRUE = new Set(['true', '1', 't', 'yes', 'y', 'on']);
+const FALSE = new Set(['false', '0', 'f', 'no', 'n', 'off']);
+
+export function readBool(v: unknown): Parsed<boolean> {
+  if (typeof v === 'boolean') return ok(v);
+  return chain(readText(v), (s) => {
+    const l = s.toLowerCase();
+    if (TRUE.has(l)) return ok(true);
+    if (FALSE.has(l)) return ok(false);
+    return fail(C.BAD_BOOL, `${show(s)} is not a boolean; use true or false`);
+  });
+}
+
+const MODES: readonly BalanceModeName[] = ['roundrobin', 'leastconn', 'iphash'];
+
+/** `roundrobin`, `round_robin`, `Round-Robin`, … → canonical; anything else is an error. */
+export function readMode(v: unknown): Parsed<BalanceModeName> {
+  return chain(readText(v), (s) => {
+    const n = s.toLowerCase().replace(/[_\-\s]/g, '');
+    const m = MODES.find((x) => x === n);
+    if (m !== undefined) return ok(m);
+    return fail(C.BAD_MODE, `unknown load_balance.mode ${show(s)}; use roundrobin, leastconn or iphash`);
+  });
+}
+
+export function readInteger(v: unknown, what: string, min: number, max: number, code: string = C.BAD_NUMBER): Parsed<number> {
+  return chain(readText(v), (s) => {
+    if (!DIGITS.test(s) || Number(s) < min || Number(s) > max) return fail(code, `${what} ${show(s)} must be a whole number from ${String(min)} to ${String(max)}`);
+    return ok(Number(s));
+  });
+}
+
+export function readDuration(v: unknown, what: string, allowZero: boolean): Parsed<number> {
+  return chain(readText(v), (s) => {
+    const d = parseDuration(s);
+    if (!d.ok) return fail(C.BAD_DURATION, `${what}: ${d.message}`);
+    if (d.ms === 0 && !allowZero) return fail(C.BAD_DURATION, `${what} must be more than 0`);
+    return ok(d.ms);
+  });
+}
+
+/** A request path: `/health`. No `//` start (would read as an authority), no spaces, no `#`. */
+export function readPath(v: unknown, what: string): Parsed<string> {
+  return chain(readText(v), (s) => {
+    if (!s.startsWith('/') || s.startsWith('//') || /[\s#\\]/.test(s) || /(^|\/)\.\.?(\/|$)/.test(s)) {
+      return fail(C.BAD_PATH, `${what} ${show(s)} must be an absolute path like /health (no spaces, #, \\ or ..)`);
+    }
+    return ok(s);
+  });
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+export function readHeaderName(v: unknown): Parsed<string> {
+  return chain(readText(v), (s) => (TOKEN.test(s) ? ok(s) : fail(C.BAD_HEADER, `${show(s)} is not a valid header name`)));
+}
+
+/** A list from a YAML list, `[a, b]`, `- a` lines, or a comma/space separated string. */
+export function readList(v: unknown): Parsed<string[]> {
+  let items: unknown[];
+  if (Array.isArray(v)) items = v as unknown[];
+  else if (typeof v === 'string' && /^\s*(\[|- )/.test(v)) {
+    const r = parseYamlList(v);
+    if (!r.ok) return fail(C.BAD_YAML, r.message);
+    items = r.items;
+  } else {
+    const t = readText(v);
+    if (!t.ok) return t;
+    items = t.value.split(/[\s,]+/);
+  }
+  const out: string[] = [];
+  for (const item of items) {
+    const t = readText(item);
+    if (!t.ok) return t;
+    if (t.value !== '') out.push(t.value);
+  }
+  return ok(out);
+}
+
+function validCidr(s: string): boolean {
+  const slash = s.indexOf('/');
+  const ip = slash === -1 ? s : s.slice(0, slash);
+  const family = isIP(ip);
+  if (family === 0) return false;
+  if (slash === -1) return true;
+  const bits = s.slice(slash + 1);
+  return DIGITS.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+export function readCidrList(v: unknown): Parsed<string[]> {
+  return chain(readList(v), (list) => {
+    const bad = list.find((s) => !validCidr(s));
+    if (bad !== undefined) return fail(C.BAD_CIDR, `${show(bad)} is not an IP address or CIDR`);
+    return ok(list);
+  });
+}
+
+const ALIAS_LABEL = '[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?';
+const ALIAS = new RegExp(`^(?:\\*\\.)?${ALIAS_LABEL}(?:\\.${ALIAS_LABEL})*$`);
+
+/** An alias: a host label, a full host name, or `*.domain` (one wildcard label, leftmost). */
+export function checkAlias(raw: string): Parsed<string> {
+  const s = raw.trim().toLowerCase().replace(/\.$/, '');
+  if (CONTROL.test(raw)) return fail(C.CONTROL_CHAR, `alias ${show(raw)} contains a line break or NUL character`);
+  if (s.length === 0 || s.length > 253 || !ALIAS.test(s)) {
+    return fail(C.BAD_ALIAS, `alias ${show(raw)} is not a host name, a host label or a *.domain wildcard`);
+  }
+  return ok(s);
+}
+
+export function readLink(v: unknown): Parsed<string> {
+  return chain(readText(v), (s) => {
+    const a = checkAlias(s);
+    return a.ok ? a : fail(C.BAD_LINK, `load_balance.link ${show(s)} is not a valid pool name (a host label or host name)`);
+  });
+}
+
+const STOP_METHODS: readonly StopMethod[] = ['stop', 'pause', 'kill'];
+
+export function readStopMethod(v: unknown): Parsed<StopMethod> {
+  return chain(readText(v), (s) => {
+    const m = STOP_METHODS.find((x) => x === s.toLowerCase());
+    return m !== undefined ? ok(m) : fail(C.BAD_STOP_METHOD, `stop_method ${show(s)} is not one of stop, pause, kill`);
+  });
+}
+
+const SIGNALS = new Set([
+  'HUP', 'INT', 'QUIT', 'ILL', 'TRAP', 'ABRT', 'BUS', 'FPE', 'KILL', 'USR1', 'SEGV', 'USR2', 'PIPE', 'ALRM', 'TERM',
+  'STKFLT', 'CHLD', 'CONT', 'STOP', 'TSTP', 'TTIN', 'TTOU', 'URG', 'XCPU', 'XFSZ', 'VTALRM', 'PROF', 'WINCH', 'IO', 'PWR', 'SYS',
+]);
+
+/** `SIGTERM`, `term`, `15` → `SIGTERM` / `15`. */
+export function readSignal(v: unknown): Parsed<string> {
+  return chain(readText(v), (s) => {
+    if (DIGITS.test(s) && Number(s) >= 1 && Number(s) <= 64) return ok(String(Number(s)));
+    const u = s.toUpperCase().replace(/^SIG/, '');
+    if (SIGNALS.has(u) || /^RTMIN(\+\d{1,2})?$|^RTMAX(-\d{1,2})?$/.test(u)) return ok(`SIG${u}`);
+    return fail(C.BAD_SIGNAL, `stop_signal ${show(s)} is not a signal name like SIGTERM`);
+  });
+}
