@@ -1,0 +1,160 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HealthcheckSpec, MemberSpec } from '../routes/route-spec.ts';
+import { HealthMonitor, type HealthLogger } from './health-monitor.ts';
+
+function member(id: string, url: string, hc: Partial<HealthcheckSpec> = {}): MemberSpec {
+  return {
+    id,
+    identity: id,
+    name: id,
+    url,
+    noTlsVerify: false,
+    healthcheck: { path: '/health', useGet: false, intervalMs: 60_000, timeoutMs: 500, rise: 2, fall: 3, disable: false, ...hc },
+  };
+}
+
+async function waitUntil(fn: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!fn()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 3));
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function statusServer(t: { after(fn: () => Promise<void>): void }) {
+  const state = { status: 200, hits: 0 };
+  const server = createServer((_req, res: ServerResponse) => {
+    state.hits += 1;
+    res.writeHead(state.status).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return { state, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+function recordingLogger() {
+  const lines: { level: string; msg: string }[] = [];
+  const rec = (level: string) => (_obj: object, msg: string) => void lines.push({ level, msg });
+  const logger: HealthLogger = { debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') };
+  return { lines, logger };
+}
+
+test('a new member that keeps failing goes from starting to unhealthy after `fall` probes', async (t) => {
+  const srv = await statusServer(t);
+  srv.state.status = 503;
+  const hm = new HealthMonitor({ fastIntervalMs: 20 });
+  t.after(() => hm.close());
+  hm.sync([{ name: 'p', members: [member('a', srv.url, { fall: 3 })] }]);
+  await waitUntil(() => srv.state.hits >= 1 && hm.status('a')?.lastCheck !== null, 1000, 'first probe');
+  assert.equal(hm.status('a')?.health, 'starting', 'one failure: still starting');
+  assert.equal(hm.status('a')?.reason, 'HTTP 503 from /health');
+  await waitUntil(() => hm.status('a')?.health === 'unhealthy', 1000, 'unhealthy');
+  assert.ok(srv.state.hits >= 3);
+});
+
+test('unhealthy members are re-probed on the shorter interval; a healthy one shows its failure count', async (t) => {
+  const srv = await statusServer(t);
+  const hm = new HealthMonitor({ fastIntervalMs: 30 });
+  t.after(() => hm.close());
+  hm.sync([{ name: 'p', members: [member('a', srv.url, { intervalMs: 150, fall: 2, rise: 1 })] }]);
+  await waitUntil(() => hm.isUsable('a'), 1000, 'healthy');
+  srv.state.status = 500;
+  await waitUntil(() => hm.status('a')?.consecutiveFailures === 1, 1000, 'one failure');
+  assert.equal(hm.status('a')?.reason, 'HTTP 500 from /health (1/2 failures)');
+  assert.equal(hm.isUsable('a'), true);
+  await waitUntil(() => !hm.isUsable('a'), 1000, 'unhealthy');
+  const hits = srv.state.hits;
+  await sleep(300);
+  // At the 150 ms interval there would be about 2 probes; at 30 ms about 10.
+  assert.ok(srv.state.hits - hits >= 5, `fast re-probing: ${srv.state.hits - hits} probes in 300 ms`);
+});
+
+test('a changed check keeps the verdict and re-probes at once; disable toggles', async (t) => {
+  const srv = await statusServer(t);
+  const hm = new HealthMonitor();
+  t.after(() => hm.close());
+  hm.sync([{ name: 'p', members: [member('a', srv.url)] }]);
+  await waitUntil(() => hm.isUsable('a'), 1000, 'healthy');
+  srv.state.status = 500;
+  hm.sync([{ name: 'p', members: [member('a', srv.url, { path: '/other', fall: 3 })] }]);
+  assert.equal(hm.isUsable('a'), true, 'state kept: a new path is not a new member');
+  await waitUntil(() => srv.state.hits === 2, 1000, 're-probed at once');
+  await waitUntil(() => hm.status('a')?.consecutiveFailures === 1, 1000, 'failure applied');
+  assert.equal(hm.isUsable('a'), true, 'one failure of three');
+
+  hm.sync([{ name: 'p', members: [member('a', srv.url, { disable: true })] }]);
+  assert.equal(hm.isUsable('a'), true);
+  assert.equal(hm.status('a')?.reason, 'healthcheck disabled');
+  await sleep(50);
+  assert.equal(srv.state.hits, 2, 'disabled: no probes');
+
+  hm.sync([{ name: 'p', members: [member('a', srv.url)] }]);
+  assert.equal(hm.status('a')?.health, 'starting', 're-enabled: "disabled" proved nothing');
+  srv.state.status = 200;
+  await waitUntil(() => hm.isUsable('a'), 1000, 'healthy again');
+});
+
+test('a member listed twice with different urls is checked once, and the conflict is logged', async (t) => {
+  const srv = await statusServer(t);
+  const { lines, logger } = recordingLogger();
+  const hm = new HealthMonitor({ logger });
+  t.after(() => hm.close());
+  hm.sync([
+    { name: 'one', members: [member('a', srv.url)] },
+    { name: 'two', members: [member('a', 'http://127.0.0.1:9'), member('a', 'http://127.0.0.1:9')] },
+  ]);
+  await waitUntil(() => hm.isUsable('a'), 1000, 'healthy');
+  assert.equal(srv.state.hits, 1);
+  assert.equal(hm.poolSummary('two'), '1/1 members healthy');
+  assert.ok(lines.some((l) => l.level === 'warn' && l.msg.includes('listed twice')));
+});
+
+test('a shouldProbe hook that throws is logged and the probe runs', async (t) => {
+  const srv = await statusServer(t);
+  const { lines, logger } = recordingLogger();
+  const hm = new HealthMonitor({
+    logger,
+    shouldProbe: () => {
+      throw new Error('hook bug');
+    },
+  });
+  t.after(() => hm.close());
+  hm.sync([{ name: 'p', members: [member('a', srv.url)] }]);
+  await waitUntil(() => hm.isUsable('a'), 1000, 'healthy');
+  assert.ok(lines.some((l) => l.level === 'error' && l.msg.includes('shouldProbe threw')));
+});
+
+test('a probe result from before a url change is discarded', async (t) => {
+  // The old address hangs; the new one answers. The late timeout must not mark the member down.
+  const slow = createServer(() => undefined);
+  await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        slow.closeAllConnections();
+        slow.close(() => resolve());
+      }),
+  );
+  const good = await statusServer(t);
+  const hm = new HealthMonitor();
+  t.after(() => hm.close());
+  const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+  hm.sync([{ name: 'p', members: [member('a', slowUrl, { timeoutMs: 150, fall: 1 })] }]);
+  await sleep(20);
+  hm.sync([{ name: 'p', members: [member('a', good.url, { timeoutMs: 150, fall: 1 })] }]);
+  await waitUntil(() => hm.isUsable('a'), 1000, 'healthy at the new address');
+  await sleep(250);
+  assert.equal(hm.isUsable('a'), true);
+  assert.equal(hm.status('a')?.reason, 'HTTP 200 from /health');
+});
