@@ -29,21 +29,22 @@ export function parseDockerHost(input: string): DockerHostTarget {
   } catch (cause) {
     throw new Error(`docker host "${input}" is not a valid address (expected unix:///path, tcp://host:port or ssh://user@host)`, { cause });
   }
+  if (url.protocol !== 'tcp:' && url.protocol !== 'http:' && url.protocol !== 'ssh:') {
+    throw new Error(`docker host "${input}": unsupported scheme "${url.protocol}" (use unix://, tcp:// or ssh://)`);
+  }
   const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (!hostname) throw new Error(`docker host "${input}" has no host name`);
   if (url.protocol === 'tcp:' || url.protocol === 'http:') {
     const port = url.port || '2375';
     return { host: `tcp://${url.hostname}:${port}`, remoteAddress: hostname, options: { host: hostname, port, protocol: 'http' } };
   }
-  if (url.protocol === 'ssh:') {
-    const port = url.port || '22';
-    const options: Docker.DockerOptions = { host: hostname, port, protocol: 'ssh', username: decodeURIComponent(url.username) || 'root' };
-    // ssh2 authenticates through the agent; without one the connection fails with a clear error.
-    const agent = process.env['SSH_AUTH_SOCK'];
-    if (agent) options.sshOptions = { agent };
-    return { host: `ssh://${url.username ? `${url.username}@` : ''}${url.hostname}:${port}`, remoteAddress: hostname, options };
-  }
-  throw new Error(`docker host "${input}": unsupported scheme "${url.protocol}" (use unix://, tcp:// or ssh://)`);
+  // ssh://: dockerode runs `docker system dial-stdio` over ssh2 for each request.
+  const port = url.port || '22';
+  const options: Docker.DockerOptions = { host: hostname, port, protocol: 'ssh', username: decodeURIComponent(url.username) || 'root' };
+  // ssh2 authenticates through the agent; without one the connection fails with a clear error.
+  const agent = process.env['SSH_AUTH_SOCK'];
+  if (agent) options.sshOptions = { agent };
+  return { host: `ssh://${url.username ? `${url.username}@` : ''}${url.hostname}:${port}`, remoteAddress: hostname, options };
 }
 
 /** Builds a dockerode client for a parsed host. */

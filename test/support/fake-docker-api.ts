@@ -96,6 +96,8 @@ export interface FakeDockerApi {
   readonly containers: Map<string, FakeContainer>;
   /** Request paths seen, version prefix removed, e.g. 'GET /containers/json'. */
   readonly requests: string[];
+  /** Raw request targets as sent (with any /v1.xx prefix and query). */
+  readonly rawPaths: string[];
   /** Calls per route (counted whether or not a fault answered). */
   count(route: FakeRoute): number;
   /** Sets (or clears, with undefined) the fault for a route. `times` limits how often it fires. */
@@ -136,6 +138,7 @@ export async function startFakeDockerApi(): Promise<FakeDockerApi> {
   const socketPath = join(dir, 'docker.sock');
   const containers = new Map<string, FakeContainer>();
   const requests: string[] = [];
+  const rawPaths: string[] = [];
   const counts = new Map<FakeRoute, number>();
   const faults = new Map<FakeRoute, FaultState>();
   const eventStreams = new Set<ServerResponse>();
@@ -185,6 +188,7 @@ export async function startFakeDockerApi(): Promise<FakeDockerApi> {
     const path = url.pathname.replace(/^\/v1\.\d+(?=\/)/, '');
     const method = req.method ?? 'GET';
     requests.push(`${method} ${path}`);
+    rawPaths.push(req.url ?? '');
     const r = route(method, path);
     if (!r) return sendError(res, 404, `page not found: ${method} ${path}`);
     counts.set(r.route, (counts.get(r.route) ?? 0) + 1);
@@ -288,6 +292,7 @@ export async function startFakeDockerApi(): Promise<FakeDockerApi> {
     dockerHost: `unix://${socketPath}`,
     containers,
     requests,
+    rawPaths,
     count: (r) => counts.get(r) ?? 0,
     fault: (r, fault) => {
       if (fault === undefined) faults.delete(r);
