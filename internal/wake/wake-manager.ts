@@ -369,11 +369,11 @@ export class WakeManager {
     slot.dockerHealth = c.dockerHealth;
     if (c.state === 'running') {
       if (slot.state === 'asleep' && !slot.unready) {
-        // Started outside Bellhop (or at Bellhop's startup): it is awake and its clock runs.
+        // Started outside Bellhop (or running at Bellhop's startup): awake, and its clock runs.
         slot.lastActivity = Date.now();
         this.setState(slot, 'awake');
-        this.armIdle(slot);
       }
+      if (slot.state === 'awake') this.armIdle(slot);
     } else if (slot.state === 'awake') {
       this.clearIdle(slot);
       this.setState(slot, 'asleep');

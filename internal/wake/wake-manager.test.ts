@@ -1,0 +1,468 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, request } from 'node:http';
+import type { IncomingHttpHeaders, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { WakeManager } from './index.ts';
+import type { WakeRecord } from './index.ts';
+import { FakeControl, fakeApp, idleSpec, member, route } from './fake-control.test-support.ts';
+import type { IdleSpec } from '../routes/route-spec.ts';
+
+interface Rig {
+  control: FakeControl;
+  wake: WakeManager;
+  proxyUrl: string;
+  servers: Server[];
+  close(): Promise<void>;
+}
+
+/** A fake container `a` behind route `app`, and a tiny "proxy" that calls the gate. */
+async function rig(opts: { idle?: Partial<IdleSpec>; state?: string; coolDownMs?: number; healthPath?: string | undefined } = {}): Promise<Rig> {
+  const control = new FakeControl();
+  control.add({ id: 'a', state: opts.state ?? 'exited' });
+  const app = await fakeApp(control, 'a');
+  const wake = new WakeManager({ control, coolDownMs: opts.coolDownMs ?? 300, heartbeatMs: 50 });
+  wake.sync({ routes: [route('app', [member('a', app.url, opts.state ?? 'exited', idleSpec(opts.idle), 'healthPath' in opts ? opts.healthPath : '/health')])] });
+  const proxy = createServer((req, res) => {
+    void Promise.resolve(wake.gate(req, res, { route: 'app' })).then((r) => {
+      if (r !== 'proceed') return;
+      const release = wake.begin('m-a');
+      res.on('close', () => release());
+      res.end(`proxied ${req.url}`);
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  return {
+    control,
+    wake,
+    proxyUrl,
+    servers: [app.server, proxy],
+    async close() {
+      wake.close();
+      proxy.closeAllConnections();
+      for (const s of [app.server, proxy]) await new Promise((r) => s.close(r));
+    },
+  };
+}
+
+// node:http rather than fetch: undici's fetch adds `Sec-Fetch-Mode: cors` to every request.
+function get(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: Headers; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers, method, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h.set(k, v);
+        resolve({ status: res.statusCode ?? 0, headers: h, body: Buffer.concat(chunks).toString() });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function until(fn: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+test('50 concurrent API requests to a stopped container cause exactly one start and all get the app', async () => {
+  const r = await rig();
+  try {
+    r.control.startDelayMs = 50;
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => get(`${r.proxyUrl}/x${i}`, { accept: '*/*' })));
+    assert.equal(r.control.count('start a'), 1);
+    for (const [i, res] of results.entries()) {
+      assert.equal(res.status, 200);
+      assert.equal(res.body, `proxied /x${i}`);
+    }
+    assert.equal(r.wake.stateOf('m-a'), 'awake');
+    assert.equal(r.wake.metrics().wakesTotal, 1);
+    assert.equal(r.wake.metrics().held, 0);
+  } finally {
+    await r.close();
+  }
+});
+
+test('the gate answers synchronously when awake, and unmanaged routes always proceed', async () => {
+  const r = await rig({ state: 'running' });
+  try {
+    const req = { url: '/', method: 'GET', headers: {} } as IncomingMessage;
+    const res = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
+    assert.equal(r.wake.gate(req, res, { route: 'app' }), 'proceed');
+    assert.equal(r.wake.gate(req, res, { route: 'other' }), 'proceed');
+    assert.equal(r.wake.isUsable('m-a'), true);
+    assert.equal(r.wake.isUsable('unknown'), true);
+    assert.equal(r.wake.stateOf('unknown'), undefined);
+    assert.equal(r.control.count('start a'), 0);
+    const release = r.wake.begin('unknown');
+    release();
+  } finally {
+    await r.close();
+  }
+});
+
+test('idle timeout stops the container (drain, then stop with stop_timeout and stop_signal); activity keeps it awake', async () => {
+  const r = await rig({ state: 'running', idle: { idleTimeoutMs: 150, stopTimeoutMs: 7_000, stopSignal: 'SIGINT' } });
+  try {
+    r.control.stopDelayMs = 100;
+    const release = r.wake.begin('m-a');
+    await sleep(400); // an open request (a long download) spans several idle periods
+    assert.equal(r.wake.stateOf('m-a'), 'awake');
+    assert.equal(r.wake.status()[0]!.msUntilSleep, 150);
+    release();
+    release(); // idempotent
+    assert.equal(r.wake.status()[0]!.inFlight, 0);
+    await until(() => r.wake.stateOf('m-a') === 'draining');
+    assert.equal(r.wake.isUsable('m-a'), false);
+    await until(() => r.wake.stateOf('m-a') === 'asleep');
+    assert.deepEqual(r.control.calls, ['stop a t=7 s=SIGINT']);
+    assert.equal(r.wake.metrics().stopsTotal, 1);
+    assert.equal(r.wake.status()[0]!.msUntilSleep, null);
+  } finally {
+    await r.close();
+  }
+});
+
+test('a request that arrives while the container is stopping waits for the stop, then wakes it', async () => {
+  const r = await rig({ state: 'running', idle: { idleTimeoutMs: 50 } });
+  try {
+    r.control.stopDelayMs = 300;
+    await until(() => r.wake.stateOf('m-a') === 'draining');
+    const res = await get(`${r.proxyUrl}/late`);
+    assert.equal(res.status, 200);
+    assert.equal(res.body, 'proxied /late');
+    assert.deepEqual(r.control.calls, ['stop a t=10 s=-', 'start a']);
+  } finally {
+    await r.close();
+  }
+});
+
+test('pause and kill stop methods; a paused container is unpaused on wake', async () => {
+  const r = await rig({ state: 'running', idle: { idleTimeoutMs: 50, stopMethod: 'pause' } });
+  try {
+    await until(() => r.wake.stateOf('m-a') === 'asleep');
+    assert.equal(r.control.containers.get('a')!.state, 'paused');
+    assert.equal((await get(`${r.proxyUrl}/`)).status, 200);
+    assert.deepEqual(r.control.calls, ['pause a', 'unpause a']);
+  } finally {
+    await r.close();
+  }
+  const k = await rig({ state: 'running', idle: { idleTimeoutMs: 50, stopMethod: 'kill', stopSignal: 'SIGKILL' } });
+  try {
+    await until(() => k.wake.stateOf('m-a') === 'asleep');
+    assert.deepEqual(k.control.calls, ['kill a s=SIGKILL']);
+  } finally {
+    await k.close();
+  }
+});
+
+test('a container that exits at once: 503 with Retry-After, exit code and logs; cool-down, then a new attempt', async () => {
+  const r = await rig({ coolDownMs: 400 });
+  const records: WakeRecord[] = [];
+  r.wake.onWake((rec) => records.push(rec));
+  try {
+    r.control.containers.get('a')!.behaviour = 'exit';
+    const api = await get(`${r.proxyUrl}/api`, { accept: 'application/json' });
+    assert.equal(api.status, 503);
+    assert.ok(Number(api.headers.get('retry-after')) >= 1);
+    const json = JSON.parse(api.body) as { error: string; exit_code: number };
+    assert.equal(json.error, 'WAKE_EXITED');
+    assert.equal(json.exit_code, 3);
+    const st = r.wake.status()[0]!;
+    assert.equal(st.state, 'asleep');
+    assert.equal(st.lastError?.exitCode, 3);
+    assert.match(st.lastError?.logs ?? '', /fatal: missing config/);
+    // Within the cool-down: no second start; the browser sees the failure page with the reason.
+    const page = await get(`${r.proxyUrl}/`, { accept: 'text/html' });
+    assert.equal(page.status, 503);
+    assert.equal(page.headers.get('cache-control'), 'no-store');
+    assert.match(page.body, /Exit code <b>3<\/b>/);
+    assert.match(page.body, /fatal: missing config/);
+    const plain = await get(`${r.proxyUrl}/x`);
+    assert.equal(plain.status, 503);
+    assert.match(plain.body, /failed to start recently/);
+    const status = JSON.parse((await get(`${r.proxyUrl}/.bellhop/wake/status`)).body) as { state: string; error: { exitCode: number } };
+    assert.equal(status.error.exitCode, 3);
+    assert.equal(r.control.count('start a'), 1);
+    await sleep(450);
+    r.control.containers.get('a')!.behaviour = 'ok';
+    assert.equal((await get(`${r.proxyUrl}/again`)).status, 200);
+    assert.equal(r.control.count('start a'), 2);
+    assert.deepEqual(records.map((x) => [x.ok, x.code]), [[false, 'WAKE_EXITED'], [true, undefined]]);
+    assert.equal(r.wake.metrics().wakeFailuresTotal, 1);
+  } finally {
+    await r.close();
+  }
+});
+
+test('never ready within wake_timeout → WAKE_TIMEOUT; Docker refusing the start → WAKE_START_FAILED', async () => {
+  const r = await rig({ idle: { wakeTimeoutMs: 300 } });
+  try {
+    r.control.containers.get('a')!.behaviour = 'never-ready';
+    const res = await get(`${r.proxyUrl}/`);
+    assert.equal(res.status, 503);
+    assert.equal(r.wake.status()[0]!.lastError?.code, 'WAKE_TIMEOUT');
+    assert.equal(r.wake.status()[0]!.dockerState, 'running');
+  } finally {
+    await r.close();
+  }
+  const f = await rig();
+  try {
+    f.control.failStart = true;
+    const out = await f.wake.ensureAwake('m-a');
+    assert.equal(out.ok, false);
+    assert.equal(!out.ok && out.error.code, 'WAKE_START_FAILED');
+    assert.equal(!out.ok && out.retryAfterSec >= 1, true);
+  } finally {
+    await f.close();
+  }
+});
+
+test('browser navigation gets the loading page; API and non-navigation fetches are held; no_loading_page holds browsers', async () => {
+  const r = await rig();
+  try {
+    r.control.startDelayMs = 200;
+    const page = await get(`${r.proxyUrl}/`, { accept: 'text/html,application/xhtml+xml', 'sec-fetch-mode': 'navigate' });
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get('cache-control'), 'no-store');
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(page.body, /EventSource/);
+    assert.match(page.body, /\/\.bellhop\/wake\//);
+    // fetch() from a page (Fetch metadata says cors) is held even though it accepts HTML
+    const held = await get(`${r.proxyUrl}/frag`, { accept: 'text/html', 'sec-fetch-mode': 'cors' });
+    assert.equal(held.body, 'proxied /frag');
+    assert.equal(r.control.count('start a'), 1);
+  } finally {
+    await r.close();
+  }
+  const n = await rig({ idle: { noLoadingPage: true } });
+  try {
+    const res = await get(`${n.proxyUrl}/`, { accept: 'text/html' });
+    assert.equal(res.body, 'proxied /');
+  } finally {
+    await n.close();
+  }
+});
+
+test('progress events stream waking → ready, and the status endpoint follows the state', async () => {
+  const r = await rig();
+  try {
+    r.control.startDelayMs = 150;
+    const page = await get(`${r.proxyUrl}/`, { accept: 'text/html' });
+    assert.equal(page.status, 200);
+    const sse = await get(`${r.proxyUrl}/.bellhop/wake/events`); // the stream ends after `ready`
+    assert.equal(sse.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+    const text = sse.body;
+    const types = [...text.matchAll(/"type":"(\w+)"/g)].map((m) => m[1]);
+    assert.deepEqual(types.slice(-3), ['starting', 'probing', 'ready']);
+    assert.equal(types[0], 'waking');
+    const st = JSON.parse((await get(`${r.proxyUrl}/.bellhop/wake/status`)).body) as { state: string };
+    assert.equal(st.state, 'awake');
+    const again = (await get(`${r.proxyUrl}/.bellhop/wake/events`)).body;
+    assert.match(again, /"type":"ready"/);
+    assert.equal((await get(`${r.proxyUrl}/.bellhop/wake/nope`)).status, 404);
+    assert.equal((await get(`${r.proxyUrl}/.bellhop/wake/status`, {}, 'POST')).status, 405);
+    assert.equal(r.wake.metrics().eventStreams, 0);
+  } finally {
+    await r.close();
+  }
+});
+
+test('an events stream opened after a failure reports it; a held stream sends heartbeats and ends on failure', async () => {
+  const r = await rig({ idle: { wakeTimeoutMs: 400 } });
+  try {
+    r.control.containers.get('a')!.behaviour = 'never-ready';
+    await get(`${r.proxyUrl}/`, { accept: 'text/html' });
+    const text = (await get(`${r.proxyUrl}/.bellhop/wake/events`)).body;
+    assert.match(text, /: keep-alive/);
+    assert.match(text, /"type":"failed".*WAKE_TIMEOUT/);
+    const after = (await get(`${r.proxyUrl}/.bellhop/wake/events`)).body;
+    assert.match(after, /"type":"failed"/);
+  } finally {
+    await r.close();
+  }
+});
+
+test('start_endpoint: only that path wakes; others get 403 while asleep', async () => {
+  const r = await rig({ idle: { startEndpoint: '/wake-me' } });
+  try {
+    const denied = await get(`${r.proxyUrl}/other`);
+    assert.equal(denied.status, 403);
+    assert.equal(r.control.count('start a'), 0);
+    assert.equal((await get(`${r.proxyUrl}/wake-me?x=1`)).status, 200);
+    assert.equal((await get(`${r.proxyUrl}/other`)).status, 200);
+  } finally {
+    await r.close();
+  }
+});
+
+test('1,000 held clients that abort leave no waiters and no timers; the wake goes on', async () => {
+  const r = await rig();
+  try {
+    r.control.startDelayMs = 200;
+    const before = process.getActiveResourcesInfo().filter((x) => x === 'Timeout').length;
+    const controllers = Array.from({ length: 1000 }, () => new AbortController());
+    const outcomes = controllers.map((c) => r.wake.ensureAwake('m-a', c.signal));
+    assert.equal(r.wake.metrics().held, 1000);
+    for (const c of controllers) c.abort();
+    const results = await Promise.all(outcomes);
+    assert.ok(results.every((o) => !o.ok));
+    assert.equal(r.wake.metrics().held, 0);
+    await until(() => r.wake.stateOf('m-a') === 'awake');
+    assert.equal(r.control.count('start a'), 1);
+    const pre = new AbortController();
+    pre.abort();
+    assert.equal((await r.wake.ensureAwake('m-a', pre.signal)).ok, true); // awake now: no wait at all
+    r.wake.sync({ routes: [] });
+    await sleep(20);
+    const after = process.getActiveResourcesInfo().filter((x) => x === 'Timeout').length;
+    assert.ok(after <= before, `timers before ${before}, after ${after}`);
+  } finally {
+    await r.close();
+  }
+});
+
+test('held HTTP clients that hang up are released (count back to 0)', async () => {
+  const r = await rig();
+  try {
+    r.control.startDelayMs = 400;
+    const url = new URL(r.proxyUrl);
+    const reqs = Array.from({ length: 100 }, () => {
+      const req = request({ host: url.hostname, port: url.port, path: '/', agent: false });
+      req.on('error', () => undefined);
+      req.end();
+      return req;
+    });
+    await until(() => r.wake.metrics().held === 100);
+    for (const req of reqs) req.destroy();
+    await until(() => r.wake.metrics().held === 0);
+    await until(() => r.wake.stateOf('m-a') === 'awake');
+    assert.equal(r.control.count('start a'), 1);
+  } finally {
+    await r.close();
+  }
+});
+
+test('a held websocket upgrade gets a raw 503 on failure', async () => {
+  const r = await rig({ idle: { wakeTimeoutMs: 200 } });
+  try {
+    r.control.containers.get('a')!.behaviour = 'never-ready';
+    const chunks: Buffer[] = [];
+    const socket = new Duplex({
+      read() {},
+      write(chunk: Buffer, _e, cb) {
+        chunks.push(chunk);
+        cb();
+      },
+    });
+    const req = { url: '/ws', method: 'GET', headers: { upgrade: 'websocket' } as IncomingHttpHeaders } as IncomingMessage;
+    const result = await r.wake.gate(req, socket, { route: 'app' });
+    assert.equal(result, 'handled');
+    assert.match(Buffer.concat(chunks).toString(), /^HTTP\/1\.1 503 Service Unavailable\r\nRetry-After: \d+/);
+  } finally {
+    await r.close();
+  }
+});
+
+test('Docker HEALTHCHECK gates readiness when there is no health path', async () => {
+  const r = await rig({ healthPath: undefined });
+  try {
+    const c = r.control.containers.get('a')!;
+    c.dockerHealth = 'starting';
+    c.healthyAfterMs = 150;
+    const t0 = Date.now();
+    assert.equal((await r.wake.ensureAwake('m-a')).ok, true);
+    assert.ok(Date.now() - t0 >= 150);
+  } finally {
+    await r.close();
+  }
+});
+
+test('dependencies wake first, in order; a shared dependency sleeps only when no dependent is awake', async () => {
+  const control = new FakeControl();
+  for (const id of ['db', 'cache', 'app1', 'app2']) control.add({ id, state: 'exited' });
+  const apps = await Promise.all(['app1', 'app2'].map((id) => fakeApp(control, id)));
+  const wake = new WakeManager({ control });
+  const spec = (idleTimeoutMs: number): IdleSpec => idleSpec({ idleTimeoutMs, dependsOn: ['db', 'cache'] });
+  const containers = [
+    { id: 'db', name: 'db', state: 'exited', dockerHost: 'unix:///var/run/docker.sock', composeDependsOn: ['missing-one'] },
+    { id: 'cache', name: 'cache', state: 'exited', dockerHost: 'unix:///var/run/docker.sock', composeDependsOn: ['db'] },
+  ];
+  wake.sync({
+    routes: [route('one', [member('app1', apps[0]!.url, 'exited', spec(150))]), route('two', [member('app2', apps[1]!.url, 'exited', spec(400))])],
+    containers,
+  });
+  try {
+    assert.equal((await wake.ensureAwake('m-app1')).ok, true);
+    assert.deepEqual(control.calls, ['start db', 'start cache', 'start app1']);
+    assert.equal((await wake.ensureAwake('m-app2')).ok, true);
+    assert.deepEqual(control.calls.slice(3), ['start app2']);
+    assert.deepEqual(wake.status().find((s) => s.id === 'app1')!.dependsOn, ['db', 'cache']);
+    await until(() => wake.stateOf('m-app1') === 'asleep');
+    assert.equal(control.containers.get('db')!.state, 'running'); // app2 still awake
+    await until(() => wake.stateOf('m-app2') === 'asleep');
+    await until(() => control.containers.get('db')!.state === 'exited' && control.containers.get('cache')!.state === 'exited');
+    // dependency failure fails the dependent
+    control.containers.get('db')!.behaviour = 'exit';
+    const out = await wake.ensureAwake('m-app1');
+    assert.equal(!out.ok && out.error.code, 'WAKE_DEPENDENCY_FAILED');
+    assert.equal(control.count('start app1'), 1);
+  } finally {
+    wake.close();
+    for (const a of apps) await new Promise((r) => a.server.close(r));
+  }
+});
+
+test('sync: a container started outside Bellhop is awake and its clock runs; a removed one fails its waiters', async () => {
+  const r = await rig({ idle: { idleTimeoutMs: 100 } });
+  try {
+    const url = r.wake.status()[0]!;
+    assert.equal(url.state, 'asleep');
+    r.control.containers.get('a')!.state = 'running';
+    const m = member('a', 'http://127.0.0.1:1', 'running', idleSpec({ idleTimeoutMs: 100 }));
+    r.wake.sync({ routes: [route('app', [m])] });
+    assert.equal(r.wake.stateOf('m-a'), 'awake');
+    await until(() => r.wake.stateOf('m-a') === 'asleep');
+    r.control.startDelayMs = 300;
+    const pending = r.wake.ensureAwake('m-a');
+    r.wake.sync({ routes: [] });
+    const out = await pending;
+    assert.equal(!out.ok && out.error.code, 'WAKE_CONTAINER_GONE');
+    assert.deepEqual(r.wake.status(), []);
+  } finally {
+    await r.close();
+  }
+});
+
+test('upstreamUrl follows the address Docker gave after the start', async () => {
+  const control = new FakeControl();
+  control.add({ id: 'a', state: 'exited' });
+  const app = await fakeApp(control, 'a');
+  const port = new URL(app.url).port;
+  const orig = control.inspect.bind(control);
+  control.inspect = async (id) => ({ ...(await orig(id)), host: '127.0.0.1' });
+  const wake = new WakeManager({ control });
+  // The table still has the container's old bridge IP; readiness must use the new one.
+  wake.sync({ routes: [route('app', [member('a', `http://10.255.255.1:${port}`, 'exited', idleSpec())])] });
+  try {
+    assert.equal((await wake.ensureAwake('m-a')).ok, true);
+    assert.equal(wake.upstreamUrl('m-a', `http://10.255.255.1:${port}`), `http://127.0.0.1:${port}`);
+    assert.equal(wake.upstreamUrl('m-other', 'http://x:1'), 'http://x:1');
+  } finally {
+    wake.close();
+    await new Promise((r) => app.server.close(r));
+  }
+});
