@@ -1,0 +1,231 @@
+// The node:http entrypoint: server options that close Node's exhaustion holes, the request
+// and upgrade entry points, the idle/slow-client policy and graceful drain.
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { RouteResolver } from './router.ts';
+import type { ProxyState, RequestDoneInfo } from './proxy-state.ts';
+import { trustedProxies as buildTrusted, type TrustedProxies } from './client-ip.ts';
+import { UpstreamPools } from './upstream-pools.ts';
+import { Exchange, kExchange, type ClientSocket } from './exchange.ts';
+import { rawProxyError } from './error-response.ts';
+import { MAX_HEADER_LINES } from './request-head.ts';
+
+/** entrypoint.timeouts, in milliseconds. */
+export interface ProxyTimeouts {
+  /** A client must finish sending its request head within this. */
+  headerMs: number;
+  /** Keep-alive idle, and the no-progress limit on request bodies and slow readers. */
+  idleMs: number;
+  upstreamConnectMs: number;
+  /** Time to the upstream's response headers. */
+  upstreamResponseMs: number;
+  /** Graceful shutdown deadline; websockets and stragglers are closed then. */
+  drainMs: number;
+}
+
+export interface ProxyServerOptions {
+  /** Returns the current route resolver; read once per request (the caller swaps it). */
+  resolver: () => RouteResolver;
+  /** CIDRs/IPs whose forwarding headers are believed, or a ready-made matcher. */
+  trustedProxies: readonly string[] | TrustedProxies;
+  timeouts: ProxyTimeouts;
+  logger: Logger;
+  /** One info line per request under `module: "access"`. */
+  accessLog: boolean;
+  /** Called once per finished request (metrics). */
+  onRequestDone?: ((info: RequestDoneInfo) => void) | undefined;
+}
+
+export interface ProxyServer {
+  readonly server: Server;
+  /** `":80"`, `"127.0.0.1:8080"`, `"[::1]:80"` or `{ host, port }` (port 0 = any). */
+  listen(addr: string | { host?: string | undefined; port: number }): Promise<AddressInfo>;
+  /** Stop accepting; in-flight requests finish with `Connection: close`; websockets and stragglers are closed at the drain deadline. */
+  drain(): Promise<void>;
+  /** Close everything now. */
+  close(): Promise<void>;
+  /** Close the upstream pool of a member that disappeared (in-flight requests finish first). */
+  forgetOrigin(origin: string): void;
+  /** Origins with a live upstream pool. */
+  upstreamOrigins(): string[];
+}
+
+/** Parse `":80"` / `"host:port"` / `"[v6]:port"`. */
+export function parseListenAddress(addr: string): { host: string | undefined; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr);
+  if (m === null || Number(m[3]) > 65535) throw new Error(`entrypoint.http: "${addr}" is not host:port or :port`);
+  const host = m[1] ?? m[2];
+  return { host: host === '' || host === undefined ? undefined : host, port: Number(m[3]) };
+}
+
+export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
+  const t = opts.timeouts;
+  const log = opts.logger.child({ module: 'proxy' });
+  const trusted = Array.isArray(opts.trustedProxies)
+    ? buildTrusted(opts.trustedProxies as readonly string[])
+    : opts.trustedProxies as TrustedProxies;
+  const pools = new UpstreamPools(
+    { connectMs: t.upstreamConnectMs, responseMs: t.upstreamResponseMs, bodyIdleMs: t.idleMs },
+    (origin, err) => log.debug({ origin, err }, 'upstream connection error'),
+  );
+
+  const server = createServer({
+    headersTimeout: t.headerMs,
+    // requestTimeout covers the whole request and would kill long, progressing uploads; the
+    // per-socket idle timeout below is the no-progress limit instead.
+    requestTimeout: 0,
+    keepAliveTimeout: t.idleMs,
+    // Node checks headersTimeout only this often (default 30 s, so slowloris got ~90 s).
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(t.headerMs / 4))),
+    requireHostHeader: true,
+    insecureHTTPParser: false,
+    shouldUpgradeCallback: (req) => isWebsocketUpgrade(req),
+  });
+  server.timeout = t.idleMs;
+  // Counting lines ourselves (431 above MAX_HEADER_LINES) needs Node to keep more than that.
+  server.maxHeadersCount = MAX_HEADER_LINES * 4;
+
+  let drainPromise: Promise<void> | undefined;
+  let idleSweep: NodeJS.Immediate | undefined;
+  const state: ProxyState = {
+    resolver: opts.resolver,
+    trusted,
+    pools,
+    log,
+    access: opts.logger.child({ module: 'access' }),
+    accessLog: opts.accessLog,
+    onRequestDone: opts.onRequestDone,
+    draining: false,
+    tunnels: new Set<Duplex>(),
+    afterDrainingRequest(): void {
+      // a keep-alive response that started before the drain leaves an idle socket behind
+      idleSweep ??= setImmediate(() => {
+        idleSweep = undefined;
+        server.closeIdleConnections();
+      });
+    },
+  };
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const ex = new Exchange(state, req, res);
+    (req.socket as ClientSocket)[kExchange] = ex;
+    res.on('close', ex.onResClose);
+    ex.run();
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const s = socket as Socket;
+    s.on('error', () => s.destroy());
+    // A ServerResponse on the raw socket lets gates and non-101 answers use the normal path.
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(s);
+    res.once('finish', () => {
+      if (!s.destroyed) s.end();
+    });
+    const ex = new Exchange(state, req, res, head);
+    (s as ClientSocket)[kExchange] = ex;
+    res.on('close', ex.onResClose);
+    ex.run();
+  });
+
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    socket.end(rawProxyError('PROXY_METHOD_NOT_ALLOWED'), 'latin1');
+  });
+
+  server.on('timeout', (socket: Socket) => {
+    const ex = (socket as ClientSocket)[kExchange];
+    if (ex !== undefined && !ex.done) {
+      // Waiting on a gate (wake) or on the upstream's headers with the body fully read:
+      // the upstream timeouts govern, the client is not slow.
+      if (ex.gatePending || (!ex.responded && ex.req.complete)) {
+        socket.setTimeout(t.idleMs);
+        return;
+      }
+      if (!ex.responded) {
+        ex.bodyTimedOut();
+        socket.setTimeout(t.idleMs, () => socket.destroy());
+        return;
+      }
+    }
+    socket.destroy();
+  });
+
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // Node's default answers, kept: 431 for oversized heads, 408 for header timeouts, 400 otherwise
+    if (socket.writable && !(socket as Socket).destroyed) {
+      const code = err.code;
+      const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
+        : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, 'latin1');
+    }
+    socket.destroy();
+    log.debug({ err: err.code ?? err.message }, 'client error');
+  });
+
+  server.on('error', (err) => log.error({ err }, 'proxy server error'));
+
+  function destroyTunnels(): void {
+    for (const s of state.tunnels) s.destroy();
+    state.tunnels.clear();
+  }
+
+  return {
+    server,
+    listen(addr) {
+      const a = typeof addr === 'string' ? parseListenAddress(addr) : addr;
+      return new Promise<AddressInfo>((resolve, reject) => {
+        const onErr = (err: Error): void => reject(err);
+        server.once('error', onErr);
+        server.listen(a.port, a.host, () => {
+          server.off('error', onErr);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    drain() {
+      drainPromise ??= new Promise<void>((resolve) => {
+        state.draining = true;
+        const deadline = setTimeout(() => {
+          log.info({ tunnels: state.tunnels.size / 2 }, 'drain deadline reached; closing what is left');
+          destroyTunnels();
+          server.closeAllConnections();
+        }, t.drainMs);
+        deadline.unref();
+        server.close(() => {
+          clearTimeout(deadline);
+          pools.closeAll().then(() => resolve(), () => resolve());
+        });
+        server.closeIdleConnections();
+      });
+      return drainPromise;
+    },
+    async close() {
+      state.draining = true;
+      const closed = new Promise<void>((resolve) => {
+        if (!server.listening) resolve();
+        else server.close(() => resolve());
+      });
+      destroyTunnels();
+      server.closeAllConnections();
+      await closed;
+      await pools.closeAll();
+    },
+    forgetOrigin(origin) {
+      pools.forgetOrigin(origin);
+    },
+    upstreamOrigins() {
+      return pools.origins();
+    },
+  };
+}
+
+function isWebsocketUpgrade(req: IncomingMessage): boolean {
+  // Only websocket is tunnelled; other Upgrade values (h2c) are served as plain requests with
+  // the Upgrade header removed.
+  const u = req.headers.upgrade;
+  return req.method === 'GET' && typeof u === 'string' && u.trim().toLowerCase() === 'websocket';
+}

@@ -1,0 +1,65 @@
+// The narrow surface the proxy consumes from routing, balancing, health and wake. The proxy
+// never imports those modules: the composition root adapts them to these interfaces.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** One upstream the proxy may forward to. */
+export interface ProxyMember {
+  /** Stable key (container ID or `file:<route>/<name>`); used for `tried` sets and begin(). */
+  id: string;
+  /** Display name for logs and metrics. */
+  name: string;
+  /** `http://ip:port` or `https://ip:port`; never a path. */
+  origin: string;
+  /** Skip certificate checks for an https origin. */
+  noTlsVerify: boolean;
+}
+
+/** What a selector may look at. */
+export interface PickContext {
+  /** Real client IP (trusted-proxy aware, IPv4-mapped IPv6 normalised). */
+  clientIp: string;
+  /** The request's Cookie header (all lines joined), for sticky tokens. */
+  cookieHeader: string | undefined;
+  /** The client connection is TLS or a trusted proxy said `X-Forwarded-Proto: https`. */
+  secure: boolean;
+}
+
+/** A chosen member, plus a Set-Cookie value to add to the response (sticky). */
+export interface Pick {
+  member: ProxyMember;
+  setCookie?: string | undefined;
+}
+
+/** Outcome of one attempt on one member, reported exactly once through begin()'s release. */
+export interface AttemptOutcome {
+  ok: boolean;
+  status?: number | undefined;
+  error?: string | undefined;
+}
+
+/** A route as the proxy sees it. */
+export interface ProxyRoute {
+  readonly name: string;
+  /** Next candidate in preference order, skipping ids in `tried`; undefined → nothing usable. */
+  pick(ctx: PickContext, tried: ReadonlySet<string>): Pick | undefined;
+  /**
+   * Called when a request (or websocket) starts on a member; returns a release function the
+   * proxy calls exactly once with the outcome (least-conn counters, passive health, idle clock).
+   */
+  begin(memberId: string): (outcome: AttemptOutcome) => void;
+  /**
+   * Optional gate before picking (wake on demand): 'proceed' to continue, 'handled' when the
+   * gate answered the response itself (loading page, 403, 503). May be async (held request).
+   * For websocket upgrades `res` is a ServerResponse bound to the raw socket.
+   */
+  gate?(req: IncomingMessage, res: ServerResponse, ctx: PickContext): 'proceed' | 'handled' | Promise<'proceed' | 'handled'>;
+  /** Remove our own (sticky) cookie from a Cookie header line; undefined/'' drops the line. */
+  upstreamCookie?(cookieHeader: string): string | undefined;
+  /** Seconds for Retry-After when nothing is usable (default 5). */
+  retryAfterSec?: number | undefined;
+}
+
+/** Host → route. The host is already normalised (lower case, no port, no trailing dot). */
+export interface RouteResolver {
+  resolve(host: string): ProxyRoute | undefined;
+}
