@@ -368,7 +368,7 @@ test('a held websocket upgrade gets a raw 503 on failure', async () => {
         cb();
       },
     });
-    const req = { url: '/ws', method: 'GET', headers: { upgrade: 'websocket' } as IncomingHttpHeaders } as IncomingMessage;
+    const req = { url: '/ws', method: 'GET', headers: { upgrade: 'websocket' } } as IncomingMessage;
     const result = await r.wake.gate(req, socket, { route: 'app' });
     assert.equal(result, 'handled');
     assert.match(Buffer.concat(chunks).toString(), /^HTTP\/1\.1 503 Service Unavailable\r\nRetry-After: \d+/);
