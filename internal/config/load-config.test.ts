@@ -221,7 +221,7 @@ describe('which file', () => {
   });
   it('an explicit missing path is an error; an unreadable one too', () => {
     const r = loadConfig({ path: 'missing.yml', env: {}, cwd: dir });
-    assert.ok(!r.ok && r.errors[0]?.code === 'CONFIG_FILE_MISSING');
+    assert.ok(!r.ok && r.errors[0]?.code === 'CONFIG_FILE_MISSING' && r.errors[0].key === '(file)');
     const sub = join(dir, 'is-a-dir');
     mkdirSync(sub);
     const r2 = loadConfig({ path: sub, env: {}, cwd: dir });

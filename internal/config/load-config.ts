@@ -41,7 +41,7 @@ export function loadConfig(options: LoadConfigOptions): LoadConfigResult {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && required) {
-      errors.push(new ConfigError('CONFIG_FILE_MISSING', 'BELLHOP_CONFIG', `config file ${JSON.stringify(path)} does not exist`, { file: path }));
+      errors.push(new ConfigError('CONFIG_FILE_MISSING', options.path === undefined ? 'BELLHOP_CONFIG' : '(file)', `config file ${JSON.stringify(path)} does not exist`, { file: path }));
     } else if (code !== 'ENOENT') {
       errors.push(new ConfigError('CONFIG_FILE_UNREADABLE', '(file)', `cannot read config file: ${(err as Error).message}`, { file: path }));
     }
