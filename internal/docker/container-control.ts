@@ -128,7 +128,8 @@ export class ContainerControl {
       await withTimeout(ms, op, (abortSignal) => fn(this.docker.getContainer(id), abortSignal), id);
     } catch (err) {
       const derr = toDockerError(err, op, id);
-      if (derr.status === 304 || (alreadyDone && derr.status === 409 && alreadyDone.test(derr.message))) {
+      // Docker 27 answers "already paused" with 409 but "not paused" with 500: trust the message.
+      if (derr.status === 304 || (alreadyDone && (derr.status === 409 || derr.status === 500) && alreadyDone.test(derr.message))) {
         this.logger.debug({ container: id, host: this.host, op }, `container already in the wanted state (${op})`);
         return;
       }

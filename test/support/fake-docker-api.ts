@@ -269,7 +269,7 @@ export async function startFakeDockerApi(): Promise<FakeDockerApi> {
           emit('container', 'pause', id);
           return done();
         }
-        if (status !== 'paused') return sendError(res, 409, `Container ${id} is not paused`);
+        if (status !== 'paused') return sendError(res, 500, `Container ${id} is not paused`); // sic: Docker 27 says 500 here
         setState(c, 'running');
         emit('container', 'unpause', id);
         return done();
