@@ -115,7 +115,7 @@ export class Pool<M extends BalanceMember = BalanceMember> {
   #stickyLifetimeMs = 0;
   readonly #usability: MemberUsability;
   #members: readonly M[] = Object.freeze([]);
-  readonly #state: SelectionState<M> = { entries: [], schedule: [], cursor: 0, epoch: 0 };
+  readonly #state: SelectionState<M> = { entries: [], schedule: [], cursor: 0, epoch: 0, equalWeights: true };
   #byId = new Map<string, MemberEntry<M>>();
   #byStickyKey = new Map<string, MemberEntry<M>[]>();
   // In-flight counters by member id; a departed member's counter stays while requests are open.
@@ -217,6 +217,7 @@ export class Pool<M extends BalanceMember = BalanceMember> {
     entries.sort((a, b) => compareText(a.member.name, b.member.name) || compareText(a.id, b.id));
     const state = this.#state;
     state.entries = entries;
+    state.equalWeights = entries.every((e) => e.exactWeight === entries[0]!.exactWeight);
     state.schedule = buildSchedule(entries);
     state.cursor = state.schedule.length === 0 ? 0 : state.cursor % state.schedule.length;
     this.#byId = new Map(entries.map((e) => [e.id, e]));

@@ -48,16 +48,19 @@ export function pickRendezvous<M>(
 ): MemberEntry<M> | undefined {
   let best: MemberEntry<M> | undefined;
   let bestScore = -1;
+  // -w/ln(u) grows with u, so with equal weights the largest hash wins: no log needed.
+  const equal = state.equalWeights;
   for (const entry of state.entries) {
+    const h = mix(keyHash, entry.identityHash);
+    // u in (0,1): never 0 (log → -Infinity) nor 1 (log → 0).
+    const score = equal ? h : -entry.exactWeight / Math.log((h + 0.5) / TWO_POW_32);
+    // Usability is asked only of members that would win so far: a handful per pick (the
+    // running maximum changes ~ln(n) times), not one call per member.
+    if (score <= bestScore) continue;
     if (exclude !== undefined && exclude.has(entry.id)) continue;
     if (!usability.isUsable(entry.id)) continue;
-    // u in (0,1): never 0 (log → -Infinity) nor 1 (log → 0).
-    const u = (mix(keyHash, entry.identityHash) + 0.5) / TWO_POW_32;
-    const score = -entry.exactWeight / Math.log(u);
-    if (score > bestScore) {
-      best = entry;
-      bestScore = score;
-    }
+    best = entry;
+    bestScore = score;
   }
   return best;
 }

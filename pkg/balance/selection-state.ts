@@ -39,4 +39,6 @@ export interface SelectionState<M> {
   /** Next slot of `schedule`; keeps going across membership changes. */
   cursor: number;
   epoch: number;
+  /** Every entry has the same exact weight: rendezvous can compare raw hashes. */
+  equalWeights: boolean;
 }

@@ -11,12 +11,13 @@ const NOW = Date.UTC(2026, 0, 1);
 const down = new Set<string>();
 const usability: MemberUsability = { isUsable: (id) => !down.has(id) };
 
-function members(n: number): BalanceMember[] {
+// Every third member sets weight 20, so weights are unequal (the slower iphash path).
+function members(n: number, weighted = true): BalanceMember[] {
   return Array.from({ length: n }, (_, i) => ({
     id: `c0ffee${i.toString(16).padStart(58, '0')}`,
     identity: `shop/web/${i + 1}`,
     name: `shop-web-${i + 1}`,
-    ...(i % 3 === 0 ? { weight: 20 } : {}),
+    ...(weighted && i % 3 === 0 ? { weight: 20 } : {}),
   }));
 }
 
@@ -39,12 +40,12 @@ function measure(label: string, n: number, run: (iterations: number) => void): v
   console.log(`${label.padEnd(30)} ${String(n).padStart(4)} members  ${(perSecond / 1e6).toFixed(2).padStart(7)} M picks/s`);
 }
 
-function pool(mode: BalanceMode, n: number, sticky: boolean): Pool {
+function pool(mode: BalanceMode, n: number, sticky: boolean, weighted = true): Pool {
   return new Pool({
     name: 'shop',
     mode,
     usability,
-    members: members(n),
+    members: members(n, weighted),
     ...(sticky ? { sticky: { secret: Buffer.alloc(32, 7), maxAgeMs: 3_600_000 } } : {}),
   });
 }
@@ -71,6 +72,10 @@ for (const n of SIZES) {
   const ipContexts = ips.map((clientIp) => ({ clientIp }));
   measure('iphash pick', n, (k) => {
     for (let i = 0; i < k; i++) sink += ih.pick(ipContexts[i & 4095])!.name.length;
+  });
+  const ihEqual = pool('iphash', n, false, false);
+  measure('iphash pick (equal weights)', n, (k) => {
+    for (let i = 0; i < k; i++) sink += ihEqual.pick(ipContexts[i & 4095])!.name.length;
   });
 
   // Returning visitors: each carries a valid cookie among others, as browsers send them.
