@@ -48,6 +48,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   readonly state: ProxyState;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  /** Captured at start: node:http nulls req.socket once a consumed request is destroyed. */
+  readonly socket: ClientSocket;
   readonly start: number;
   readonly isUpgrade: boolean;
   upgradeHead: Buffer | undefined;
@@ -83,6 +85,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.state = state;
     this.req = req;
     this.res = res;
+    this.socket = req.socket as ClientSocket;
     this.start = performance.now();
     this.isUpgrade = upgradeHead !== undefined;
     this.upgradeHead = upgradeHead;
@@ -115,7 +118,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.route = route;
-    const socket = req.socket;
+    const socket = this.socket;
     const peer = normaliseIp(socket.remoteAddress ?? '');
     const facts: ForwardingFacts = {
       trusted: state.trusted,
@@ -281,7 +284,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     this.responded = true;
     this.tunnelOpen = true;
-    const client = this.req.socket;
+    const client = this.socket;
     this.res.detachSocket(client);
     openTunnel(this.state, client, upstream, statusCode, rawHeaders ?? [], this.upgradeHead, (bytes) => {
       this.tunnelOpen = false;
@@ -325,7 +328,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.callRelease(error === undefined || error === 'PROXY_CLIENT_GONE'
       ? { ok: status !== 502 && status !== 503 && status !== 504, status }
       : { ok: false, status, error });
-    const socket = this.req.socket as ClientSocket;
+    const socket = this.socket;
     if (socket[kExchange] === this) socket[kExchange] = undefined;
     const durationMs = performance.now() - this.start;
     const routeName = this.route?.name ?? '-';
