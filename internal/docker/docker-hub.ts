@@ -4,7 +4,7 @@
 import type Docker from 'dockerode';
 import type { ContainerRecord } from './container-record.ts';
 import { ContainerControl } from './container-control.ts';
-import { parseDockerHost, type DockerHostTarget } from './docker-host.ts';
+import { dockerClientFor, parseDockerHost, type DockerHostTarget } from './docker-host.ts';
 import { DockerWatcher, type DockerWatcherOptions, type DockerWatcherStatus } from './docker-watcher.ts';
 import { silentLogger } from './logger.ts';
 
@@ -38,8 +38,9 @@ export class DockerHub {
       const target = parseDockerHost(raw);
       if (seen.has(target.host)) continue;
       seen.add(target.host);
-      const docker = clientFor?.(target);
-      const common = { host: target.host, ...(docker ? { docker } : {}) };
+      // One client per host, shared by its watcher and its ContainerControl.
+      const docker = clientFor?.(target) ?? dockerClientFor(target);
+      const common = { host: target.host, docker };
       const logger = opts.logger ?? silentLogger;
       this.watcherList.push(new DockerWatcher({ ...watcherOpts, ...common, onChange: () => this.remerge() }));
       this.controls.set(target.host, new ContainerControl({ ...common, logger, ...(opts.callTimeoutMs !== undefined ? { callTimeoutMs: opts.callTimeoutMs } : {}) }));

@@ -4,6 +4,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { fakeInspect, startFakeDockerApi, type FakeDockerApi } from '../../test/support/fake-docker-api.ts';
 import { waitFor } from '../../test/support/docker-test.ts';
 import type { ContainerRecord } from './container-record.ts';
@@ -287,4 +288,31 @@ test('DockerHub with no hosts uses the default socket; bad host strings throw at
   const hub = new DockerHub({ hosts: [] });
   assert.deepEqual(hub.watchers().map((w) => w.host), ['unix:///var/run/docker.sock']);
   assert.throws(() => new DockerHub({ hosts: ['ftp://x'] }), /unsupported scheme/);
+});
+
+test('tcp:// hosts work and their records carry the remote address', async (t) => {
+  const fake = await startFakeDockerApi();
+  // A TCP front for the fake's unix socket, like a socket proxy on another machine.
+  const front = createServer((client) => {
+    const upstream = createConnection(fake.socketPath);
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  const port = (front.address() as AddressInfo).port;
+  const hub = new DockerHub({ hosts: [`tcp://127.0.0.1:${port}`] });
+  t.after(async () => {
+    await hub.stop();
+    await new Promise((r) => front.close(r));
+    await fake.close();
+  });
+  fake.add(fakeInspect({ name: 'remote-app' }));
+  hub.start();
+  await hub.whenSynced();
+  const rec = hub.records()[0];
+  assert.equal(rec?.name, 'remote-app');
+  assert.equal(rec?.dockerHost, `tcp://127.0.0.1:${port}`);
+  assert.equal(rec?.remoteAddress, '127.0.0.1');
+  assert.equal((await hub.control(`tcp://127.0.0.1:${port}`)!.inspect(rec.id)).remoteAddress, '127.0.0.1');
 });
