@@ -245,6 +245,15 @@ describe('aliases and per-alias labels', () => {
     assert.ok(codes(one({ 'proxy.aliases': 'bad alias!' })).includes('LABEL_BAD_ALIAS'));
   });
 
+  test('list labels: comma/space lists and one-line [a, b]; multi-line lists are line-break errors', () => {
+    assert.deepEqual(one({ 'proxy.aliases': '[a, "b"]' }).routes.map((x) => x.name), ['a', 'b']);
+    assert.deepEqual(one({ 'proxy.aliases': ' a,,b  c ' }).routes.map((x) => x.name), ['a', 'b', 'c']);
+    assert.ok(codes(one({ 'proxy.aliases': '- a\n- b' })).includes('LABEL_CONTROL_CHAR'));
+    assert.ok(codes(one({ 'proxy.aliases': '[a, {x: 1}]' })).includes('LABEL_BAD_VALUE'));
+    assert.ok(codes(one({ 'proxy.aliases': '[a, b' })).includes('LABEL_BAD_YAML'));
+    assert.ok(codes(one({ 'proxy.aliases': '{a: 1}' })).includes('LABEL_BAD_ALIAS'));
+  });
+
   test('a dotted FQDN in a label key is an unknown field with a #N hint', () => {
     const e = errorFor(one({ 'proxy.aliases': 'app.example.com', 'proxy.app.example.com.port': '80' }), 'LABEL_UNKNOWN_FIELD');
     assert.match(e.message, /proxy\.#N/);

@@ -147,11 +147,13 @@ export function readHeaderName(v: unknown): Parsed<string> {
   return chain(readText(v), (s) => (TOKEN.test(s) ? ok(s) : fail(C.BAD_HEADER, `${show(s)} is not a valid header name`)));
 }
 
-/** A list from a YAML list, `[a, b]`, `- a` lines, or a comma/space separated string. */
+/** A list from a YAML list (inside a YAML value), `[a, b]`, or a comma/space separated string. */
 export function readList(v: unknown): Parsed<string[]> {
   let items: unknown[];
   if (Array.isArray(v)) items = v as unknown[];
-  else if (typeof v === 'string' && /^\s*(\[|- )/.test(v)) {
+  else if (typeof v === 'string' && v.trimStart().startsWith('[')) {
+    // One-line flow lists only: a line break in a label value is always an error.
+    if (CONTROL.test(v)) return fail(C.CONTROL_CHAR, `value ${show(v)} contains a line break or NUL character`);
     const r = parseYamlList(v);
     if (!r.ok) return fail(C.BAD_YAML, r.message);
     items = r.items;

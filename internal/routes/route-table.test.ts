@@ -148,7 +148,7 @@ describe('conflicts and the route list', () => {
   test('the table is immutable', () => {
     const { table: t } = table([spec('a')]);
     assert.throws(() => (t.routes() as RouteSpec[]).push(spec('b')), TypeError);
-    assert.throws(() => { (t.routes()[0]!.aliases as string[])[0] = 'evil'; }, TypeError);
+    assert.throws(() => { (t.routes()[0]!.aliases)[0] = 'evil'; }, TypeError);
     assert.throws(() => { (t as { lookup: unknown }).lookup = () => undefined; }, TypeError);
     assert.equal(t.lookup('a')?.name, 'a');
   });
