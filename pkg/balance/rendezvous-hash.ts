@@ -39,6 +39,11 @@ function mix(key: number, seed: number): number {
   return fmix32(h ^ 4);
 }
 
+/** The plain weighted score of one member for one key (reference for tests). */
+export function rendezvousScore(keyHash: number, identityHash: number, weight: number): number {
+  return -weight / Math.log((mix(keyHash, identityHash) + 0.5) / TWO_POW_32);
+}
+
 /** The usable, not excluded member with the highest weighted score for `keyHash`. */
 export function pickRendezvous<M>(
   state: SelectionState<M>,
@@ -52,8 +57,17 @@ export function pickRendezvous<M>(
   const equal = state.equalWeights;
   for (const entry of state.entries) {
     const h = mix(keyHash, entry.identityHash);
-    // u in (0,1): never 0 (log → -Infinity) nor 1 (log → 0).
-    const score = equal ? h : -entry.exactWeight / Math.log((h + 0.5) / TWO_POW_32);
+    let score: number;
+    if (equal) {
+      score = h;
+    } else {
+      // u in (0,1): never 0 (log → -Infinity) nor 1 (log → 0).
+      const u = (h + 0.5) / TWO_POW_32;
+      // -ln(u) > 1 - u, so w / (1 - u) bounds the score from above: most members are ruled
+      // out without the (comparatively slow) log. The gap is far above float rounding.
+      if (entry.exactWeight <= bestScore * (1 - u)) continue;
+      score = -entry.exactWeight / Math.log(u);
+    }
     // Usability is asked only of members that would win so far: a handful per pick (the
     // running maximum changes ~ln(n) times), not one call per member.
     if (score <= bestScore) continue;
