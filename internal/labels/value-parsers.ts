@@ -3,6 +3,7 @@
 
 import { isIP } from 'node:net';
 import type { BalanceModeName, StopMethod } from '../routes/route-spec.ts';
+import { parseBalanceMode } from '../config/index.ts';
 import { parseDuration } from './duration.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
 import { parseYamlList } from './yaml-label.ts';
@@ -103,13 +104,10 @@ export function readBool(v: unknown): Parsed<boolean> {
   });
 }
 
-const MODES: readonly BalanceModeName[] = ['roundrobin', 'leastconn', 'iphash'];
-
-/** `roundrobin`, `round_robin`, `Round-Robin`, … → canonical; anything else is an error. */
+/** `roundrobin`, `round_robin`, `LEAST_CONN`, … → canonical (internal/config's rule); else an error. */
 export function readMode(v: unknown): Parsed<BalanceModeName> {
   return chain(readText(v), (s) => {
-    const n = s.toLowerCase().replace(/[_\-\s]/g, '');
-    const m = MODES.find((x) => x === n);
+    const m = parseBalanceMode(s);
     if (m !== undefined) return ok(m);
     return fail(C.BAD_MODE, `unknown load_balance.mode ${show(s)}; use roundrobin, leastconn or iphash`);
   });
