@@ -1,6 +1,8 @@
 // Turns a `docker.hosts` entry (or DOCKER_HOST) into a dockerode client. The client gets no
 // global timeout: modem's `timeout` would also cut the long-lived /events stream, so every call
 // carries its own deadline instead (call-timeout.ts).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Docker from 'dockerode';
 
 export interface DockerHostTarget {
@@ -15,36 +17,51 @@ export interface DockerHostTarget {
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
 /** Parses a Docker host string. Throws a plain Error with a readable message for bad input. */
-export function parseDockerHost(input: string): DockerHostTarget {
+export function parseDockerHost(input: string, env: NodeJS.ProcessEnv = process.env): DockerHostTarget {
   const raw = input.trim();
-  if (raw === '') return parseDockerHost(DEFAULT_DOCKER_HOST);
+  if (raw === '') return parseDockerHost(DEFAULT_DOCKER_HOST, env);
   if (raw.startsWith('unix://')) {
     const socketPath = raw.slice('unix://'.length) || '/var/run/docker.sock';
     return { host: `unix://${socketPath}`, remoteAddress: undefined, options: { socketPath } };
   }
-  if (raw.startsWith('/')) return parseDockerHost(`unix://${raw}`);
+  if (raw.startsWith('npipe://')) {
+    // Windows named pipe (Docker Desktop); node:net connects to it like a unix socket.
+    const socketPath = raw.slice('npipe://'.length) || '//./pipe/docker_engine';
+    return { host: `npipe://${socketPath}`, remoteAddress: undefined, options: { socketPath } };
+  }
+  if (raw.startsWith('/')) return parseDockerHost(`unix://${raw}`, env);
   let url: URL;
   try {
     url = new URL(raw.includes('://') ? raw : `tcp://${raw}`);
   } catch (cause) {
     throw new Error(`docker host "${input}" is not a valid address (expected unix:///path, tcp://host:port or ssh://user@host)`, { cause });
   }
-  if (url.protocol !== 'tcp:' && url.protocol !== 'http:' && url.protocol !== 'ssh:') {
-    throw new Error(`docker host "${input}": unsupported scheme "${url.protocol}" (use unix://, tcp:// or ssh://)`);
+  if (!['tcp:', 'http:', 'https:', 'ssh:'].includes(url.protocol)) {
+    throw new Error(`docker host "${input}": unsupported scheme "${url.protocol}" (use unix://, tcp://, https:// or ssh://)`);
   }
   const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (!hostname) throw new Error(`docker host "${input}" has no host name`);
-  if (url.protocol === 'tcp:' || url.protocol === 'http:') {
-    const port = url.port || '2375';
-    return { host: `tcp://${url.hostname}:${port}`, remoteAddress: hostname, options: { host: hostname, port, protocol: 'http' } };
+  if (url.protocol === 'ssh:') {
+    // dockerode runs `docker system dial-stdio` over ssh2 for each request.
+    const port = url.port || '22';
+    const options: Docker.DockerOptions = { host: hostname, port, protocol: 'ssh', username: decodeURIComponent(url.username) || 'root' };
+    // ssh2 authenticates through the agent; without one the connection fails with a clear error.
+    const agent = env['SSH_AUTH_SOCK'];
+    if (agent) options.sshOptions = { agent };
+    return { host: `ssh://${url.username ? `${url.username}@` : ''}${url.hostname}:${port}`, remoteAddress: hostname, options };
   }
-  // ssh://: dockerode runs `docker system dial-stdio` over ssh2 for each request.
-  const port = url.port || '22';
-  const options: Docker.DockerOptions = { host: hostname, port, protocol: 'ssh', username: decodeURIComponent(url.username) || 'root' };
-  // ssh2 authenticates through the agent; without one the connection fails with a clear error.
-  const agent = process.env['SSH_AUTH_SOCK'];
-  if (agent) options.sshOptions = { agent };
-  return { host: `ssh://${url.username ? `${url.username}@` : ''}${url.hostname}:${port}`, remoteAddress: hostname, options };
+  // Like the docker CLI: https://, or tcp:// with DOCKER_TLS_VERIFY=1, means TLS; client
+  // certificates come from DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) when it is set.
+  const tls = url.protocol === 'https:' || env['DOCKER_TLS_VERIFY'] === '1';
+  const port = url.port || (tls ? '2376' : '2375');
+  const options: Docker.DockerOptions = { host: hostname, port, protocol: tls ? 'https' : 'http' };
+  const certPath = env['DOCKER_CERT_PATH'];
+  if (tls && certPath) {
+    options.ca = readFileSync(join(certPath, 'ca.pem'));
+    options.cert = readFileSync(join(certPath, 'cert.pem'));
+    options.key = readFileSync(join(certPath, 'key.pem'));
+  }
+  return { host: `${tls ? 'https' : 'tcp'}://${url.hostname}:${port}`, remoteAddress: hostname, options };
 }
 
 /** Builds a dockerode client for a parsed host. */

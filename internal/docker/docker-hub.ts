@@ -14,7 +14,7 @@ export function recordKey(record: Pick<ContainerRecord, 'dockerHost' | 'id'>): s
 }
 
 export interface DockerHubOptions extends Omit<DockerWatcherOptions, 'host' | 'docker' | 'remoteAddress' | 'onChange'> {
-  /** `docker.hosts`; duplicates are ignored. Empty means the default socket. */
+  /** `docker.hosts`; duplicates are ignored. Empty: no Docker (file routes only). */
   hosts: readonly string[];
   /** Receives the merged list of every host's containers after any host changed. */
   onChange?: (records: readonly ContainerRecord[]) => void;
@@ -34,7 +34,8 @@ export class DockerHub {
     this.onChangeCb = opts.onChange;
     const { hosts, clientFor, onChange: _onChange, ...watcherOpts } = opts;
     const seen = new Set<string>();
-    for (const raw of hosts.length > 0 ? hosts : ['']) {
+    // No hosts means no Docker at all (file routes only), as internal/config defines it.
+    for (const raw of hosts) {
       const target = parseDockerHost(raw);
       if (seen.has(target.host)) continue;
       seen.add(target.host);
@@ -70,7 +71,7 @@ export class DockerHub {
 
   /** The worst (largest) secondsSinceLastSync over all hosts. */
   secondsSinceLastSync(): number {
-    return Math.max(...this.watcherList.map((w) => w.secondsSinceLastSync()));
+    return Math.max(0, ...this.watcherList.map((w) => w.secondsSinceLastSync()));
   }
 
   /** Resolves once every host has synced at least once (or was stopped). */

@@ -284,9 +284,14 @@ test('DockerHub merges several hosts, keys by host+id, one onChange', async (t) 
   assert.equal(hub.records().find((r) => r.dockerHost === b.dockerHost && r.name === 'web')?.state, 'running', 'other host untouched');
 });
 
-test('DockerHub with no hosts uses the default socket; bad host strings throw at construction', () => {
+test('DockerHub with no hosts watches nothing; bad host strings throw at construction', async () => {
   const hub = new DockerHub({ hosts: [] });
-  assert.deepEqual(hub.watchers().map((w) => w.host), ['unix:///var/run/docker.sock']);
+  assert.deepEqual(hub.watchers(), []);
+  hub.start();
+  await hub.whenSynced();
+  assert.deepEqual(hub.records(), []);
+  assert.equal(hub.secondsSinceLastSync(), 0);
+  await hub.stop();
   assert.throws(() => new DockerHub({ hosts: ['ftp://x'] }), /unsupported scheme/);
 });
 

@@ -1,6 +1,9 @@
 // Host parsing, error mapping, deadlines, log demultiplexing, self-detection hints.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { withTimeout } from './call-timeout.ts';
 import { selfContainerCandidates } from './detect-self.ts';
 import { DockerError, toDockerError } from './docker-error.ts';
@@ -22,7 +25,21 @@ test('parseDockerHost: unix, tcp, ssh, bare host:port, errors', () => {
   assert.equal(ssh.remoteAddress, 'nas.lan');
   assert.equal(ssh.options.protocol, 'ssh');
   assert.equal(ssh.options.username, 'deploy');
-  assert.throws(() => parseDockerHost('npipe:////./pipe/docker_engine'), /unsupported scheme/);
+  assert.deepEqual(parseDockerHost('npipe:////./pipe/docker_engine').options, { socketPath: '//./pipe/docker_engine' });
+  assert.equal(parseDockerHost('npipe://').host, 'npipe:////./pipe/docker_engine');
+  assert.throws(() => parseDockerHost('ftp://x'), /unsupported scheme/);
+  assert.throws(() => parseDockerHost('tcp://a b'), /not a valid address/);
+  const https = parseDockerHost('https://nas.lan', {});
+  assert.equal(https.host, 'https://nas.lan:2376');
+  assert.equal(https.options.protocol, 'https');
+  assert.equal(parseDockerHost('tcp://nas.lan:2376', { DOCKER_TLS_VERIFY: '1' }).options.protocol, 'https', 'DOCKER_TLS_VERIFY like the docker CLI');
+  const certs = mkdtempSync(join(tmpdir(), 'bellhop-certs-'));
+  for (const f of ['ca.pem', 'cert.pem', 'key.pem']) writeFileSync(join(certs, f), `-- ${f} --`);
+  const withCerts = parseDockerHost('https://nas.lan:2376', { DOCKER_CERT_PATH: certs });
+  assert.equal((withCerts.options.ca as Buffer).toString(), '-- ca.pem --');
+  assert.equal((withCerts.options.key as Buffer).toString(), '-- key.pem --');
+  rmSync(certs, { recursive: true });
+  assert.deepEqual(parseDockerHost('ssh://me@nas', { SSH_AUTH_SOCK: '/run/agent.sock' }).options.sshOptions, { agent: '/run/agent.sock' });
   assert.throws(() => parseDockerHost('tcp://'), /not a valid address|no host name/);
 });
 
