@@ -427,6 +427,11 @@ describe('ports, schemes and addresses', () => {
     assert.equal(url(r, 'app'), '');
     assert.equal(route(r, 'app').members[0]?.container?.state, 'exited');
     assert.equal(url(one({ 'proxy.exclude': 'false' }, { state: 'created', networks: [] }), 'app'), '');
+    // Docker shows no port mappings / networks for some stopped containers: no error until it runs
+    const remote = { dockerHost: 'tcp://192.168.2.100:2375', remoteAddress: '192.168.2.100', state: 'exited' };
+    assert.equal(url(one({ 'proxy.exclude': 'false' }, remote), 'app'), '');
+    assert.equal(url(one({ 'proxy.network': 'backend' }, { state: 'exited', networks: [] }), 'app'), '');
+    assert.ok(codes(one({ 'proxy.network': 'backend' }, { state: 'exited' })).includes('LABEL_BAD_NETWORK'));
   });
 });
 

@@ -66,6 +66,8 @@ export function upstreamUrl(rec: ContainerRecord, a: AddressInput): AddressResul
   if (rec.remoteAddress !== undefined) {
     const published = rec.publishedPorts[a.port];
     if (published === undefined) {
+      // Docker reports no port mappings for a stopped container: it waits, addressless.
+      if (rec.state !== 'running') return { ok: true, value: '' };
       return { ok: false, code: C.NOT_PUBLISHED, message: `container port ${String(a.port)} is not published, and a container on a remote Docker host is reached through its published ports (publish it, e.g. "ports: ['${String(a.port)}:${String(a.port)}']")` };
     }
     return origin(rec.remoteAddress, published);
@@ -76,6 +78,7 @@ export function upstreamUrl(rec: ContainerRecord, a: AddressInput): AddressResul
     const want = a.network;
     chosen = nets.find((n) => n.name === want) ?? (rec.composeProject !== undefined ? nets.find((n) => n.name === `${rec.composeProject ?? ''}_${want}`) : undefined);
     if (chosen === undefined) {
+      if (rec.state !== 'running' && nets.length === 0) return { ok: true, value: '' };
       const names = nets.map((n) => n.name);
       const list = names.length > 0 ? names.join(', ') : 'none';
       return { ok: false, code: C.BAD_NETWORK, message: `network "${want}" not found on the container (its networks: ${list})${suggestion(want, names)}` };
