@@ -642,7 +642,9 @@ export class WakeManager {
 
   private async waitReady(slot: Slot, deadline: number): Promise<void> {
     const member = slot.members[0];
-    let delay = 20;
+    // Poll fast at first (most apps listen within a few hundred ms of start), then back off:
+    // every ms here is added to the first request's latency.
+    let delay = 10;
     for (;;) {
       if (this.closed || slot.gone) throw new WakeError('WAKE_SHUTDOWN', 'stopped waiting: shutting down', { container: slot.name });
       const info = await this.withDeadline(this.control.inspect(slot.id), deadline, slot);
@@ -666,7 +668,7 @@ export class WakeManager {
         });
       }
       await new Promise<void>((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 250);
+      delay = Math.min(Math.ceil(delay * 1.5), 200);
     }
   }
 

@@ -60,7 +60,7 @@ class DockerodeControl implements WakeControl {
     return { state: info.State.Status, exitCode: info.State.ExitCode, dockerHealth: info.State.Health?.Status, host: ip || undefined };
   }
   async logsTail(id: string, lines: number): Promise<string> {
-    const buf = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+    const buf = await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false });
     // Without a TTY Docker multiplexes: 8-byte header (stream, 0,0,0, size BE32) per frame.
     const out: Buffer[] = [];
     let i = 0;
@@ -168,7 +168,7 @@ function tcpOpen(host: string, port: number): Promise<boolean> {
   });
 }
 
-test('50 concurrent requests to a stopped container: exactly one start, all get the real body; wake latency', { skip: dockerSkip }, async (t) => {
+test('50 concurrent requests to a stopped container: exactly one start, all get the real body', { skip: dockerSkip }, async () => {
   const docker = dockerClient();
   const c = await runHttpd(docker, { start: false, body: 'real-body', labels: { 'proxy.idle_timeout': '1m' } });
   const control = new DockerodeControl(docker);
@@ -178,9 +178,7 @@ test('50 concurrent requests to a stopped container: exactly one start, all get 
   wake.sync({ routes: [routeOf('app', [m])] });
   const proxy = await startProxy(wake, 'app', () => m);
   try {
-    const t0 = performance.now();
     const all = await Promise.all(Array.from({ length: 50 }, () => httpGet(`${proxy.url}/`, { accept: '*/*' })));
-    const viaBellhop = Math.min(...all.map((r) => r.firstByteAt)) - t0;
     assert.equal(control.count('start', 'app'), 1);
     for (const r of all) {
       assert.equal(r.status, 200);
@@ -188,17 +186,50 @@ test('50 concurrent requests to a stopped container: exactly one start, all get 
     }
     assert.equal(wake.metrics().held, 0);
 
-    // The same wake by hand: docker stop, then start + TCP readiness polled every 5 ms + first byte.
-    await c.stop({ t: 0 });
-    const b0 = performance.now();
-    await c.start();
-    const info = await c.inspect();
-    const ip = Object.values(info.NetworkSettings.Networks).find((n) => n.IPAddress)!.IPAddress;
-    await waitForQuick(() => tcpOpen(ip, 80));
-    const bare = (await httpGet(`http://${ip}:80/`)).firstByteAt - b0;
-    const line = `wake latency: via Bellhop ${viaBellhop.toFixed(0)} ms (request to first proxied byte), bare docker start + readiness + first byte ${bare.toFixed(0)} ms, overhead ${(viaBellhop - bare).toFixed(0)} ms`;
+  } finally {
+    wake.close();
+    await proxy.close();
+    await removeQuietly(c);
+  }
+});
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+test('wake latency: request to first proxied byte vs bare docker start + readiness (figures only)', { skip: dockerSkip }, async (t) => {
+  const docker = dockerClient();
+  const c = await runHttpd(docker, { body: 'timed' });
+  const control = new DockerodeControl(docker);
+  const wake = new WakeManager({ control });
+  // kill with SIGKILL: rounds stay short; the wake path measured is the same as after `stop`.
+  const m = await memberFor(c, idle({ idleTimeoutMs: 200, stopMethod: 'kill', stopSignal: 'SIGKILL' }));
+  control.nameOf(m.container!.id, 'app');
+  wake.sync({ routes: [routeOf('app', [m])] });
+  const proxy = await startProxy(wake, 'app', () => m);
+  const viaBellhop: number[] = [];
+  const bare: number[] = [];
+  try {
+    for (let round = 0; round < 5; round++) {
+      await waitFor(() => (wake.stateOf(m.id) === 'asleep' ? true : undefined), 10_000, 'asleep');
+      const t0 = performance.now();
+      const r = await httpGet(`${proxy.url}/`, { accept: '*/*' });
+      assert.equal(r.body, 'timed');
+      viaBellhop.push(r.firstByteAt - t0);
+      await waitFor(() => (wake.stateOf(m.id) === 'asleep' ? true : undefined), 10_000, 'asleep');
+      // The same by hand, polling TCP every 5 ms: what Docker + the app cost without Bellhop.
+      const b0 = performance.now();
+      await c.start();
+      const ip = (await control.inspect(m.container!.id)).host!;
+      await waitForQuick(() => tcpOpen(ip, 80));
+      bare.push((await httpGet(`http://${ip}:80/`)).firstByteAt - b0);
+      await c.kill();
+    }
+    assert.equal(control.count('start', 'app'), 5);
+    const line = `wake latency over 5 rounds (median): via Bellhop ${median(viaBellhop).toFixed(0)} ms, bare docker start + TCP readiness + first byte ${median(bare).toFixed(0)} ms; Bellhop adds ${(median(viaBellhop) - median(bare)).toFixed(0)} ms [bellhop ${viaBellhop.map((x) => x.toFixed(0)).join(',')}; bare ${bare.map((x) => x.toFixed(0)).join(',')}]`;
     t.diagnostic(line);
-    process.stderr.write(`[wake e2e] ${line}; Bellhop's own record: ${wake.status()[0]!.lastWakeMs} ms\n`);
+    process.stderr.write(`[wake e2e] ${line}\n`);
   } finally {
     wake.close();
     await proxy.close();
