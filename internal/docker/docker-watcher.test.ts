@@ -132,6 +132,7 @@ test('stream EOF: records stay while away, reconnect at once, full resync picks 
   fake.add(fakeInspect({ name: 'arrived' }));
   await waitFor(() => watcher.state === 'synced' || undefined, 5000, 'resynced');
   assert.deepEqual(names(watcher.records()), ['arrived', 'keep']);
+  assert.equal(watcher.records()[1], held.find((r) => r.name === 'keep'), 'an unchanged container keeps its record object');
   assert.equal(fake.count('list'), 2, 'one full list per successful session');
   assert.equal(watcher.status().reconnects, 3, 'immediate attempt + two failing ones');
   assert.equal(watcher.status().lastError?.code, 'DOCKER_SERVER_ERROR');
@@ -144,8 +145,10 @@ test('a dropped socket reconnects and resyncs; events after it are seen', async 
   fake.add(fakeInspect({ name: 'one' }));
   watcher.start();
   await watcher.whenSynced();
+  const before = watcher.records();
   fake.dropEvents();
   await waitFor(() => (fake.count('list') === 2 && watcher.state === 'synced') || undefined, 3000, 'resync after drop');
+  assert.equal(watcher.records(), before, 'a resync that found no change keeps the same snapshot');
   fake.add(fakeInspect({ name: 'two' }), { announce: true });
   await waitFor(() => watcher.records().length === 2 || undefined, 2000, 'event on the new stream');
 });

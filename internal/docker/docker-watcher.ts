@@ -308,18 +308,26 @@ export class DockerWatcher {
     if (signal.aborted || gen !== this.generation || this.stopped) return;
     const next = new Map<string, ContainerRecord>();
     let failed = 0;
+    let changed = this.stats.fullSyncs === 0;
     for (const [id, outcome] of outcomes) {
-      if (outcome.kind === 'record') next.set(id, outcome.record);
-      else if (outcome.kind === 'error') {
+      if (outcome.kind === 'record') {
+        // Unchanged containers keep their record object, so consumers can diff by identity.
+        const prev = this.byId.get(id);
+        const same = prev !== undefined && JSON.stringify(prev) === JSON.stringify(outcome.record);
+        next.set(id, same ? prev : outcome.record);
+        if (!same) changed = true;
+      } else if (outcome.kind === 'error') {
         failed++;
         // Keep what we knew; the retry below refreshes it once the engine answers again.
         const prev = this.byId.get(id);
         if (prev) next.set(id, prev);
       }
     }
+    if (next.size !== this.byId.size) changed = true;
     this.stats.fullSyncs++;
     this.lastSyncAtValue = Date.now();
-    this.commit(next, true);
+    // A resync that found nothing new keeps the snapshot reference: no needless table rebuild.
+    if (changed) this.commit(next, true);
     this.logger.info({ host: this.host, containers: next.size, failedInspects: failed, reconnects: Math.max(0, this.sessions - 1) }, 'Docker containers synced');
     for (const [id, outcome] of outcomes) if (outcome.kind === 'error') this.scheduleRetry(gen, id, outcome.err);
   }
