@@ -69,9 +69,12 @@ export class Prober {
   }
 
   #agent(noTlsVerify: boolean): Agent {
-    // Small pools: a probe is one request per member per interval, never concurrent per member.
-    if (noTlsVerify) return (this.#insecure ??= new Agent({ connections: 4, connect: { rejectUnauthorized: false } }));
-    return (this.#verifying ??= new Agent({ connections: 4 }));
+    // No per-origin cap: at most one probe per member is in flight, so the number of concurrent
+    // probes to one origin is bounded by the members sharing it; a cap would queue them
+    // (100 members on one host:port took seconds to be probed once with a cap of 4).
+    // The probe's own timer enforces `timeout`; undici's connect timeout only backs it up.
+    if (noTlsVerify) return (this.#insecure ??= new Agent({ connect: { timeout: 60_000, rejectUnauthorized: false } }));
+    return (this.#verifying ??= new Agent({ connect: { timeout: 60_000 } }));
   }
 
   async #http(target: ProbeTarget, rawPath: string): Promise<ProbeResult> {

@@ -85,14 +85,22 @@ test('a failing member leaves after exactly `fall` failures and returns after `r
     usableWhenServed.push({ ok: !failing, usable: hm.isUsable('a') });
     res.writeHead(failing ? 500 : 200).end();
   };
-  const transitions: { at: number; usable: boolean }[] = [];
-  hm.onChange((id, s) => transitions.push({ at: performance.now(), usable: s.usable }));
+  // Counted at the moment of each transition, so a slow test loop cannot blur the numbers.
+  const transitions: { usable: boolean; probesServed: number; failsServed: number; oksServed: number }[] = [];
+  hm.onChange((_id, s) =>
+    transitions.push({
+      usable: s.usable,
+      probesServed: srv.probes.length,
+      failsServed: usableWhenServed.filter((p) => !p.ok).length,
+      oksServed: usableWhenServed.filter((p) => p.ok).length,
+    }),
+  );
   const m = member('a', srv.url, { intervalMs: 100, timeoutMs: 200, rise: 2, fall: 3 });
   hm.sync([{ name: 'p', members: [m] }]);
   assert.equal(hm.isUsable('a'), false, 'starting until the first success');
   assert.equal(hm.status('a')?.health, 'starting');
   await waitUntil(() => hm.isUsable('a'), 1000, 'first success');
-  assert.equal(srv.probes.length, 1, 'one success is enough for a new member');
+  assert.equal(transitions.find((x) => x.usable)?.probesServed, 1, 'one success is enough for a new member');
 
   await sleep(150);
   usableWhenServed.length = 0;
@@ -103,7 +111,7 @@ test('a failing member leaves after exactly `fall` failures and returns after `r
   const failsServed = usableWhenServed.filter((p) => !p.ok);
   // When the k-th failing probe is served, k-1 failures are applied: still usable up to fall-1.
   assert.deepEqual(failsServed.slice(0, 3).map((p) => p.usable), [true, true, true]);
-  assert.equal(failsServed.length, 3, 'left after exactly fall = 3 failures');
+  assert.equal(transitions.at(-1)?.failsServed, 3, 'left after exactly fall = 3 failures');
   assert.ok(leftAt - failedAt <= 3 * 100 + 200 + 400, `left within fall×interval + timeout (+slack): ${Math.round(leftAt - failedAt)} ms`);
   const s = hm.status('a') as MemberHealthStatus;
   assert.equal(s.health, 'unhealthy');
@@ -117,9 +125,9 @@ test('a failing member leaves after exactly `fall` failures and returns after `r
   await waitUntil(() => hm.isUsable('a'), 3000, 'returning to rotation');
   const oksServed = usableWhenServed.filter((p) => p.ok);
   assert.deepEqual(oksServed.slice(0, 2).map((p) => p.usable), [false, false], 'one success is not enough with rise = 2');
-  assert.equal(oksServed.length, 2, 'restored after exactly rise = 2 successes');
+  assert.equal(transitions.at(-1)?.oksServed, 2, 'restored after exactly rise = 2 successes');
   assert.equal(hm.status('a')?.health, 'healthy');
-  assert.deepEqual(transitions.map((x) => x.usable), [false, true, false, true]);
+  assert.deepEqual(transitions.map((x) => x.usable), [false, true, false, true], 'added (starting), healthy, out, back');
 });
 
 test('a member failing every third probe never leaves with fall = 3', async (t) => {
@@ -243,9 +251,12 @@ test('100 members: all probed within 1 s of sync, then spread across the interva
   const buckets = new Array<number>(30).fill(0);
   for (const p of window) buckets[Math.floor((p.at - from) / 100)]! += 1;
   assert.ok(window.length >= 270 && window.length <= 330, `about 300 probes in 3 s, got ${window.length}`);
-  // Unjittered, each bucket at an interval boundary would hold all 100 members.
+  // Unjittered, the bucket at each interval boundary would hold all 100 members and the other
+  // 27 buckets none. Evenly spread is about 10 per bucket; the bounds leave room for a loaded
+  // machine pausing the event loop (seen: one bucket of 37 after a stall, with 4 CPU hogs on 2 CPUs).
   const max = Math.max(...buckets);
-  assert.ok(max <= 30, `no 100 ms bucket holds more than 30% of one interval's probes: ${buckets.join(',')}`);
+  assert.ok(max <= 45, `no 100 ms bucket holds more than 45% of one interval's probes: ${buckets.join(',')}`);
+  assert.ok(buckets.filter((n) => n > 0).length >= 20, `probes fall in most buckets: ${buckets.join(',')}`);
   const perMember = new Map<string, number>();
   for (const p of window) perMember.set(p.path, (perMember.get(p.path) ?? 0) + 1);
   assert.equal(perMember.size, 100, 'every member keeps being probed');
