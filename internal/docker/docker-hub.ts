@@ -2,11 +2,12 @@
 // one immutable list. A container ID is only unique per host, so callers key members by
 // recordKey() (host + ID).
 import type Docker from 'dockerode';
-import type { ContainerRecord } from './container-record.ts';
+import type { ContainerRecord, SelfInfo } from './container-record.ts';
+import { detectSelf } from './detect-self.ts';
 import { ContainerControl } from './container-control.ts';
 import { dockerClientFor, parseDockerHost, type DockerHostTarget } from './docker-host.ts';
 import { DockerWatcher, type DockerWatcherOptions, type DockerWatcherStatus } from './docker-watcher.ts';
-import { silentLogger } from './logger.ts';
+import { silentLogger, type DockerLogger } from './logger.ts';
 
 /** Unique key of a container across hosts: `<dockerHost>#<container id>`. */
 export function recordKey(record: Pick<ContainerRecord, 'dockerHost' | 'id'>): string {
@@ -26,12 +27,15 @@ export interface DockerHubOptions extends Omit<DockerWatcherOptions, 'host' | 'd
 export class DockerHub {
   private readonly watcherList: DockerWatcher[] = [];
   private readonly controls = new Map<string, ContainerControl>();
+  private readonly clients: Docker[] = [];
+  private readonly hubLogger: DockerLogger;
   private merged: readonly ContainerRecord[] = Object.freeze([]);
   private readonly onChangeCb: ((records: readonly ContainerRecord[]) => void) | undefined;
 
   /** Throws (plain Error) when a host string cannot be parsed: that is a config error. */
   constructor(opts: DockerHubOptions) {
     this.onChangeCb = opts.onChange;
+    this.hubLogger = opts.logger ?? silentLogger;
     const { hosts, clientFor, onChange: _onChange, ...watcherOpts } = opts;
     const seen = new Set<string>();
     // No hosts means no Docker at all (file routes only), as internal/config defines it.
@@ -42,10 +46,18 @@ export class DockerHub {
       // One client per host, shared by its watcher and its ContainerControl.
       const docker = clientFor?.(target) ?? dockerClientFor(target);
       const common = { host: target.host, docker };
+      this.clients.push(docker);
       const logger = opts.logger ?? silentLogger;
       this.watcherList.push(new DockerWatcher({ ...watcherOpts, ...common, onChange: () => this.remerge() }));
       this.controls.set(target.host, new ContainerControl({ ...common, logger, ...(opts.callTimeoutMs !== undefined ? { callTimeoutMs: opts.callTimeoutMs } : {}) }));
     }
+  }
+
+  /** Bellhop's own networks, asked of the first host (the local engine in a normal setup). */
+  async detectSelf(): Promise<SelfInfo> {
+    const docker = this.clients[0];
+    if (!docker) return { networks: [] };
+    return detectSelf({ docker, logger: this.hubLogger });
   }
 
   start(): void {

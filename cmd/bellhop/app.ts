@@ -1,0 +1,245 @@
+// Composition: config → docker discovery → labels → route table → live pools → proxy, with
+// health, wake, the admin API and metrics around them. main.ts owns the process (signals,
+// exit codes); this file owns the wiring so tests can run a whole Bellhop in-process.
+import type { Logger } from 'pino';
+import { createAdminServer, Metrics, type AdminServer } from '../../internal/api/index.ts';
+import { defaultHealthcheck, staticRoutes, type Config } from '../../internal/config/index.ts';
+import { DockerHub, type ContainerRecord, type SelfInfo } from '../../internal/docker/index.ts';
+import { HealthMonitor, type DockerHealth } from '../../internal/health/index.ts';
+import { parseContainers } from '../../internal/labels/index.ts';
+import { LiveRoutes } from '../../internal/pools/index.ts';
+import { createProxyServer, type ProxyServer } from '../../internal/proxy/index.ts';
+import { buildRouteTable, type RouteError, type RouteSpec, type RouteTable } from '../../internal/routes/index.ts';
+import { WakeManager, type WakeControl, type WakeInspect } from '../../internal/wake/index.ts';
+
+export interface Bellhop {
+  readonly proxy: ProxyServer;
+  readonly admin: AdminServer | undefined;
+  readonly metrics: Metrics;
+  readonly health: HealthMonitor;
+  readonly wake: WakeManager;
+  readonly docker: DockerHub;
+  /** Listens on entrypoint.http and api.listen (or the given overrides) and starts discovery. */
+  start(listen?: { http?: string; api?: string }): Promise<{ httpPort: number; apiPort: number | undefined }>;
+  /** Applies a new config (hot reload): routes and defaults change, listeners stay. */
+  applyConfig(config: Config): void;
+  /** Current route table (for tests). */
+  table(): RouteTable | undefined;
+  /** Graceful drain then close everything. */
+  stop(): Promise<void>;
+}
+
+function dockerHealthOf(v: string | undefined): DockerHealth | undefined {
+  return v === 'starting' || v === 'healthy' || v === 'unhealthy' ? v : undefined;
+}
+
+export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8Array): Bellhop {
+  let config = initial;
+  let self: SelfInfo = { networks: [] };
+  let errors: RouteError[] = [];
+  let warnings: RouteError[] = [];
+  let lastErrorKey = '';
+  let serving = false;
+
+  const docker = new DockerHub({
+    hosts: config.docker.hosts,
+    logger: log.child({ module: 'docker' }),
+    onChange: () => recompute(),
+  });
+
+  const hostOf = (id: string): string | undefined => docker.records().find((r) => r.id === id)?.dockerHost;
+  const controlFor = (id: string) => {
+    const host = hostOf(id);
+    const c = host === undefined ? undefined : docker.control(host);
+    if (!c) throw new Error(`container ${id} is not known on any Docker host`);
+    return c;
+  };
+  // The wake module needs the address Docker gives after a start, on the network Bellhop routes
+  // to: run the same label parser over the fresh inspect so the choice of network is identical.
+  const wakeControl: WakeControl = {
+    start: (id) => controlFor(id).start(id),
+    stop: (id, o) => controlFor(id).stop(id, o.signal === undefined ? { timeoutSec: o.timeoutSec } : { timeoutSec: o.timeoutSec, signal: o.signal }),
+    kill: (id, s) => controlFor(id).kill(id, s),
+    pause: (id) => controlFor(id).pause(id),
+    unpause: (id) => controlFor(id).unpause(id),
+    logsTail: (id, n) => controlFor(id).logsTail(id, n),
+    async inspect(id): Promise<WakeInspect> {
+      const rec = await controlFor(id).inspect(id);
+      const parsed = parseContainers([rec], parseOptions());
+      const url = parsed.routes.flatMap((r) => r.members).find((m) => m.id === id)?.url;
+      let host: string | undefined;
+      if (url) host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+      return { state: rec.state, host, dockerHealth: rec.dockerHealth, exitCode: undefined };
+    },
+  };
+  const wake = new WakeManager({ control: wakeControl, logger: log.child({ module: 'wake' }) });
+  const health = new HealthMonitor({
+    logger: log.child({ module: 'health' }),
+    shouldProbe: (id) => {
+      const s = wake.stateOf(id);
+      return s === undefined || s === 'awake';
+    },
+  });
+  const metrics = new Metrics({
+    inFlight: () => live.all().reduce((n, r) => n + r.describe().reduce((k, m) => k + m.inFlight, 0), 0),
+    memberHealth: () =>
+      live.all().flatMap((r) => r.spec.members.map((m) => ({ route: r.name, member: m.name, healthy: health.isUsable(m.id) }))),
+    dockerSyncLag: () => docker.watchers().map((w) => ({ host: w.host, seconds: w.secondsSinceLastSync() })),
+  });
+  wake.onWake((r) => metrics.wakeDone(r.container, r.ok, r.durationMs / 1000));
+
+  let proxy: ProxyServer;
+  const live = new LiveRoutes({
+    health,
+    wake,
+    stickySecret,
+    onOriginsGone: (origins) => {
+      for (const o of origins) proxy.forgetOrigin(o);
+    },
+  });
+  proxy = createProxyServer({
+    resolver: () => live.resolver,
+    trustedProxies: config.entrypoint.trustedProxies,
+    timeouts: config.entrypoint.timeouts,
+    logger: log,
+    accessLog: true,
+    onRequestDone: (info) => metrics.requestDone(info.route, info.member, info.status, info.durationMs / 1000),
+  });
+
+  function parseOptions() {
+    return {
+      exposeAll: config.docker.exposeAll,
+      self,
+      defaults: {
+        healthcheck: defaultHealthcheck(config),
+        loadBalance: { mode: config.defaults.loadBalance.mode, stickyMaxAgeMs: config.defaults.loadBalance.stickyMaxAgeMs },
+      },
+    };
+  }
+
+  function recompute(): void {
+    const records: readonly ContainerRecord[] = docker.records();
+    const parsed = parseContainers(records, parseOptions());
+    const fileRoutes = staticRoutes(config);
+    const built = buildRouteTable([...fileRoutes, ...parsed.routes], { matchDomains: config.matchDomains });
+    errors = [...parsed.errors, ...built.errors];
+    warnings = parsed.warnings;
+    const key = JSON.stringify(errors);
+    if (key !== lastErrorKey) {
+      lastErrorKey = key;
+      for (const e of errors) log.warn({ module: 'labels', container: e.source, label: e.key, code: e.code }, e.message);
+    }
+    const routes = built.table.routes();
+    live.update(built.table);
+    health.sync(routes.map((r) => ({ name: r.name, members: r.members })));
+    for (const r of routes) for (const m of r.members) if (m.container) health.setDockerHealth(m.id, dockerHealthOf(m.container.dockerHealth));
+    wake.sync({ routes, containers: records });
+    log.debug({ module: 'routes', routes: routes.length, errors: errors.length }, 'route table swapped');
+  }
+
+  const admin = config.api.listen === '' ? undefined : createAdminServer(
+    {
+      serving: () => serving,
+      routes: () => routesView(),
+      explain: (host) => explainView(host),
+    },
+    metrics,
+  );
+
+  function memberView(route: ReturnType<LiveRoutes['all']>[number]) {
+    const weights = new Map(route.describe().map((d) => [d.id, d]));
+    return route.spec.members.map((m) => {
+      const h = health.status(m.id);
+      const w = weights.get(m.id);
+      const sleep = m.container ? wake.stateOf(m.id) : undefined;
+      return {
+        name: m.name,
+        container_id: m.container?.id ?? null,
+        url: m.url,
+        configured_weight: m.weight ?? null,
+        normalised_weight: w?.normalisedWeight ?? null,
+        in_flight: w?.inFlight ?? 0,
+        health: h?.health ?? 'starting',
+        usable: route.isUsable(m.id),
+        state: sleep ?? 'awake',
+        reason: h?.reason ?? '',
+        last_check: h?.lastCheck ?? null,
+        latency_ms: h?.latencyMs ?? null,
+      };
+    });
+  }
+
+  function routesView() {
+    const table = live.current;
+    return {
+      routes: live.all().map((r) => {
+        const members = memberView(r);
+        return {
+          alias: r.name,
+          hosts: r.spec.aliases,
+          source: r.spec.source,
+          load_balance: {
+            mode: r.spec.loadBalance.mode,
+            sticky: r.spec.loadBalance.sticky,
+            sticky_max_age_ms: r.spec.loadBalance.stickyMaxAgeMs,
+            options: r.spec.loadBalance.options ?? null,
+          },
+          summary: health.poolSummary(r.name),
+          members,
+        };
+      }),
+      match_domains: table?.matchDomains ?? [],
+      containers: wake.status(),
+      docker: docker.status(),
+      errors,
+      warnings,
+    };
+  }
+
+  function explainView(host: string) {
+    const table = live.current;
+    if (!table) return { host, rule: 'none', reason: 'no route table yet' };
+    const ex = table.explain(host);
+    const route = ex.route === undefined ? undefined : live.route(ex.route);
+    return {
+      ...ex,
+      pool: route
+        ? { mode: route.spec.loadBalance.mode, sticky: route.spec.loadBalance.sticky, summary: health.poolSummary(route.name), members: memberView(route) }
+        : null,
+    };
+  }
+
+  return {
+    proxy,
+    admin,
+    metrics,
+    health,
+    wake,
+    docker,
+    async start(listen = {}) {
+      recompute(); // file routes serve at once, whatever Docker does
+      const http = await proxy.listen(listen.http ?? config.entrypoint.http);
+      const api = admin ? await admin.listen(listen.api ?? config.api.listen) : undefined;
+      serving = true;
+      log.info({ module: 'main', http: `${http.address}:${http.port}`, api: api ? `${api.address}:${api.port}` : 'disabled' }, 'bellhop is serving');
+      if (config.docker.hosts.length > 0) {
+        self = await docker.detectSelf();
+        docker.start();
+      }
+      return { httpPort: http.port, apiPort: api?.port };
+    },
+    applyConfig(next) {
+      config = next;
+      recompute();
+    },
+    table: () => live.current,
+    async stop() {
+      serving = false;
+      await proxy.drain();
+      await docker.stop();
+      wake.close();
+      await health.close();
+      await admin?.close();
+    },
+  };
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// Bellhop's process: config → logger → modules → listen → drain on signal. The only place that
+// exits. `bellhop check [compose.yml]` is the offline label checker.
+import pino from 'pino';
+import { configFilePath, formatConfigErrors, loadConfig, watchConfig } from '../../internal/config/index.ts';
+import { createBellhop } from './app.ts';
+import { loadStickySecret } from './sticky-secret.ts';
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'check') {
+    const { runCheck } = await import('./check.ts');
+    return runCheck(argv.slice(1), process.env, process.cwd());
+  }
+  const env = process.env;
+  const cwd = process.cwd();
+  const loaded = loadConfig({ env, cwd });
+  if (!loaded.ok) {
+    process.stderr.write(`bellhop: the config has ${loaded.errors.length} problem(s):\n${formatConfigErrors(loaded.errors)}\n`);
+    return 1;
+  }
+  const config = loaded.config;
+  const log = pino({ level: config.logLevel, base: { app: 'bellhop' } });
+  const { secret, created } = loadStickySecret(config.sticky.secretFile);
+  if (created) log.info({ module: 'main', file: config.sticky.secretFile }, 'created a new sticky-cookie key');
+  if (config.docker.hosts.length === 0) log.info({ module: 'main' }, 'docker.hosts is empty: serving file routes only');
+
+  const bellhop = createBellhop(config, log, secret);
+  const { path, required } = configFilePath({ env });
+  const stopWatching = watchConfig(
+    path,
+    (r) => {
+      if (!r.ok) {
+        log.error({ module: 'config', file: r.file, errors: r.errors.map((e) => e.format()) }, 'config change rejected; keeping the running config');
+        return;
+      }
+      const next = r.config;
+      if (next.entrypoint.http !== config.entrypoint.http || next.api.listen !== config.api.listen) {
+        log.warn({ module: 'config' }, 'listen addresses changed: restart Bellhop to apply them');
+      }
+      if (JSON.stringify(next.docker) !== JSON.stringify(config.docker)) {
+        log.warn({ module: 'config' }, 'docker.hosts changed: restart Bellhop to apply it');
+      }
+      bellhop.applyConfig(next);
+      log.info({ module: 'config', file: r.file }, 'config reloaded');
+    },
+    { env, cwd },
+  );
+  if (required || loaded.file) log.info({ module: 'config', file: path }, 'watching the config file');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ module: 'main', signal }, 'draining');
+    stopWatching();
+    bellhop.stop().then(
+      () => {
+        log.info({ module: 'main' }, 'stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ module: 'main', err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('unhandledRejection', (err) => log.error({ module: 'main', err }, 'unhandled rejection (bug): continuing'));
+
+  try {
+    await bellhop.start();
+  } catch (err) {
+    log.fatal({ module: 'main', err }, 'cannot start');
+    return 1;
+  }
+  return -1; // keep running
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`bellhop: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

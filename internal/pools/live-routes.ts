@@ -1,0 +1,205 @@
+// Live pools: the runtime state that survives route-table swaps. Each table swap reconciles
+// one pkg/balance Pool per route (round-robin position and least-conn counters of surviving
+// members are kept) and publishes a new immutable resolver snapshot for the proxy. A request
+// keeps the snapshot it started with; routes that did not change keep their Pool object.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Pool, stripStickyCookie, type BalanceMember, type MemberUsability } from '../../pkg/balance/index.ts';
+import type { AttemptOutcome, Pick, PickContext, ProxyMember, ProxyRoute, RouteResolver } from '../proxy/index.ts';
+import type { RouteSpec, RouteTable, MemberSpec } from '../routes/index.ts';
+
+/** What pools need from health: a fast usability check and passive outcomes. */
+export interface HealthGate {
+  isUsable(memberId: string): boolean;
+  report(memberId: string, outcome: AttemptOutcome): void;
+}
+
+/** What pools need from wake (only for members of containers that can sleep). */
+export interface WakeGate {
+  isUsable(memberId: string): boolean;
+  begin(memberId: string): (outcome?: unknown) => void;
+  upstreamUrl(memberId: string, fallback: string): string;
+  gate(req: IncomingMessage, res: ServerResponse, ctx: { route: string }): 'proceed' | 'handled' | Promise<'proceed' | 'handled'>;
+}
+
+export interface LiveRoutesOptions {
+  health: HealthGate;
+  wake?: WakeGate | undefined;
+  stickySecret: Uint8Array;
+  /** Origins no member uses any more: the proxy closes their connection pools. */
+  onOriginsGone?: ((origins: string[]) => void) | undefined;
+  retryAfterSec?: number | undefined;
+}
+
+interface LiveMember extends BalanceMember {
+  spec: MemberSpec;
+  proxy: ProxyMember;
+  sleeps: boolean;
+}
+
+function canSleep(m: MemberSpec): boolean {
+  return (m.container?.idle?.idleTimeoutMs ?? 0) > 0;
+}
+
+function toLiveMember(spec: MemberSpec): LiveMember {
+  return {
+    id: spec.id,
+    identity: spec.identity,
+    name: spec.name,
+    weight: spec.weight,
+    spec,
+    proxy: { id: spec.id, name: spec.name, origin: spec.url, noTlsVerify: spec.noTlsVerify },
+    sleeps: canSleep(spec),
+  };
+}
+
+/** A route as the proxy sees it, backed by a persistent pkg/balance Pool. */
+export class LiveRoute implements ProxyRoute {
+  readonly name: string;
+  readonly pool: Pool<LiveMember>;
+  spec: RouteSpec;
+  retryAfterSec: number;
+  gate?: NonNullable<ProxyRoute['gate']>;
+  upstreamCookie?: NonNullable<ProxyRoute['upstreamCookie']>;
+  private byId = new Map<string, LiveMember>();
+  private readonly opts: LiveRoutesOptions;
+
+  constructor(spec: RouteSpec, opts: LiveRoutesOptions) {
+    this.name = spec.name;
+    this.spec = spec;
+    this.opts = opts;
+    this.retryAfterSec = opts.retryAfterSec ?? 5;
+    const usability: MemberUsability = { isUsable: (id) => this.isUsable(id) };
+    this.pool = new Pool<LiveMember>({ name: spec.name, mode: spec.loadBalance.mode, usability });
+    this.update(spec);
+  }
+
+  /** Applies a new spec for the same route name; member state (counters, RR position) survives. */
+  update(spec: RouteSpec): void {
+    this.spec = spec;
+    const sticky = spec.loadBalance.sticky ? { secret: this.opts.stickySecret, maxAgeMs: spec.loadBalance.stickyMaxAgeMs } : undefined;
+    this.pool.configure({ mode: spec.loadBalance.mode, sticky });
+    const members = spec.members.map(toLiveMember);
+    this.byId = new Map(members.map((m) => [m.id, m]));
+    this.pool.setMembers(members);
+    const wake = this.opts.wake;
+    if (wake && members.some((m) => m.sleeps)) {
+      const ctx = { route: spec.name };
+      this.gate = (req, res) => wake.gate(req, res, ctx);
+    } else {
+      delete this.gate;
+    }
+    if (spec.loadBalance.sticky) this.upstreamCookie = stripStickyCookie;
+    else delete this.upstreamCookie;
+  }
+
+  isUsable(id: string): boolean {
+    const m = this.byId.get(id);
+    if (!m || m.proxy.origin === '') return false;
+    if (m.sleeps && this.opts.wake && !this.opts.wake.isUsable(id)) return false;
+    return this.opts.health.isUsable(id);
+  }
+
+  pick(ctx: PickContext, tried: ReadonlySet<string>): Pick | undefined {
+    let member: LiveMember | undefined;
+    let setCookie: string | undefined;
+    if (this.pool.sticky) {
+      const r = this.pool.pickSticky({ clientIp: ctx.clientIp, cookieHeader: ctx.cookieHeader, secure: ctx.secure, now: Date.now() }, tried);
+      member = r.member;
+      setCookie = r.setCookie;
+    } else {
+      member = this.pool.pick({ clientIp: ctx.clientIp }, tried);
+    }
+    if (!member) return undefined;
+    let proxy = member.proxy;
+    if (member.sleeps && this.opts.wake) {
+      // A woken container may have a new address; the wake module knows the current one.
+      const origin = this.opts.wake.upstreamUrl(member.id, member.spec.url);
+      if (origin !== proxy.origin) proxy = member.proxy = { ...proxy, origin };
+    }
+    return setCookie === undefined ? { member: proxy } : { member: proxy, setCookie };
+  }
+
+  begin(memberId: string): (outcome: AttemptOutcome) => void {
+    const release = this.pool.acquire(memberId);
+    const m = this.byId.get(memberId);
+    const wakeRelease = m?.sleeps && this.opts.wake ? this.opts.wake.begin(memberId) : undefined;
+    const health = this.opts.health;
+    let done = false;
+    return (outcome) => {
+      if (done) return;
+      done = true;
+      release();
+      wakeRelease?.(outcome);
+      health.report(memberId, outcome);
+    };
+  }
+
+  /** Members with their configured and normalised weights, for the admin API. */
+  describe() {
+    return this.pool.describe();
+  }
+}
+
+/** Owns every LiveRoute; `update()` after each route-table change, `resolver` for the proxy. */
+export class LiveRoutes {
+  private live = new Map<string, LiveRoute>();
+  private table: RouteTable | undefined;
+  private snapshot: RouteResolver = { resolve: () => undefined };
+  private readonly opts: LiveRoutesOptions;
+
+  constructor(opts: LiveRoutesOptions) {
+    this.opts = opts;
+  }
+
+  /** Reconciles pools with the new table and swaps the resolver by reference. */
+  update(table: RouteTable): void {
+    const next = new Map<string, LiveRoute>();
+    const oldOrigins = this.origins();
+    for (const spec of table.routes()) {
+      const existing = this.live.get(spec.name);
+      if (existing) {
+        if (existing.spec !== spec) existing.update(spec);
+        next.set(spec.name, existing);
+      } else {
+        next.set(spec.name, new LiveRoute(spec, this.opts));
+      }
+    }
+    this.live = next;
+    this.table = table;
+    const routes = next;
+    this.snapshot = {
+      resolve(host: string): ProxyRoute | undefined {
+        const spec = table.lookup(host);
+        return spec ? routes.get(spec.name) : undefined;
+      },
+    };
+    if (this.opts.onOriginsGone) {
+      const now = this.origins();
+      const gone = [...oldOrigins].filter((o) => !now.has(o));
+      if (gone.length > 0) this.opts.onOriginsGone(gone);
+    }
+  }
+
+  /** The current resolver; the proxy reads it once per request. */
+  get resolver(): RouteResolver {
+    return this.snapshot;
+  }
+
+  get current(): RouteTable | undefined {
+    return this.table;
+  }
+
+  route(name: string): LiveRoute | undefined {
+    return this.live.get(name);
+  }
+
+  all(): LiveRoute[] {
+    return [...this.live.values()];
+  }
+
+  private origins(): Set<string> {
+    const s = new Set<string>();
+    for (const r of this.live.values()) for (const m of r.spec.members) if (m.url) s.add(m.url);
+    return s;
+  }
+}
