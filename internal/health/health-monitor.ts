@@ -245,6 +245,33 @@ export class HealthMonitor {
   }
 
   /**
+   * The wake module confirmed that a woken member passes its health check: it takes traffic at
+   * once (no wait for the next probe, no `starting` phase when discovery reports the restart a
+   * moment later), probing resumes on its usual schedule, and passive history is cleared.
+   */
+  markReady(memberId: string): void {
+    this.#pausedIds.delete(memberId);
+    const e = this.#entries.get(memberId);
+    if (!e || this.#closed) return;
+    e.containerState = 'running';
+    e.generation += 1; // a probe from the boot phase must not undo this
+    e.inflight = undefined;
+    if (!e.spec.healthcheck.disable) {
+      e.active = 'healthy';
+      e.activeReason = 'ready after wake';
+      e.consecutiveFailures = 0;
+      e.consecutiveSuccesses = 1;
+      e.lastCheck = this.#now();
+    }
+    e.passive = new PassiveState(this.#policy);
+    if (e.ejectTimer) clearTimeout(e.ejectTimer);
+    e.ejectTimer = undefined;
+    this.#recompute(e);
+    e.probedOnce = true;
+    this.#schedule(e, Math.max(1, jitterFraction(e.id) * this.#intervalFor(e)));
+  }
+
+  /**
    * Probes a member now, even while paused (the wake module asks when a woken container is
    * ready), applies the result and returns the new status. Shares a probe already in flight.
    */

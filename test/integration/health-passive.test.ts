@@ -250,3 +250,25 @@ test('probeNow, poolSummary, close and transition logs', async (t) => {
   await sleep(100);
   assert.equal(srv.hits(), 1);
 });
+
+test('markReady: a member confirmed ready by the wake module takes traffic at once and stays in', async (t) => {
+  const srv = await countingServer();
+  const hm = new HealthMonitor();
+  t.after(async () => {
+    await hm.close();
+    await srv.close();
+  });
+  hm.pause('w');
+  hm.sync([{ name: 'p', members: [member('w', srv.url, { intervalMs: 40, rise: 2, fall: 3 }, { state: 'exited' })] }]);
+  assert.equal(hm.isUsable('w'), false);
+  assert.equal(hm.status('w')?.reason, 'container exited');
+  hm.markReady('w');
+  assert.equal(hm.isUsable('w'), true, 'usable without waiting for a probe');
+  assert.equal(hm.status('w')?.reason, 'ready after wake');
+  assert.equal(hm.status('w')?.paused, false);
+  // Discovery reports the start afterwards: no reset to starting.
+  hm.sync([{ name: 'p', members: [member('w', srv.url, { intervalMs: 40, rise: 2, fall: 3 }, { state: 'running' })] }]);
+  assert.equal(hm.isUsable('w'), true);
+  await waitUntil(() => srv.hits() >= 2, 1000, 'regular probing resumed');
+  hm.markReady('unknown'); // ignored
+});
