@@ -9,7 +9,7 @@ import { HealthMonitor, type DockerHealth } from '../../internal/health/index.ts
 import { parseContainers } from '../../internal/labels/index.ts';
 import { LiveRoutes } from '../../internal/pools/index.ts';
 import { createProxyServer, type ProxyServer } from '../../internal/proxy/index.ts';
-import { buildRouteTable, type RouteError, type RouteSpec, type RouteTable } from '../../internal/routes/index.ts';
+import { buildRouteTable, type RouteError, type RouteTable } from '../../internal/routes/index.ts';
 import { WakeManager, type WakeControl, type WakeInspect } from '../../internal/wake/index.ts';
 
 export interface Bellhop {
@@ -88,7 +88,6 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
   });
   wake.onWake((r) => metrics.wakeDone(r.container, r.ok, r.durationMs / 1000));
 
-  let proxy: ProxyServer;
   const live = new LiveRoutes({
     health,
     wake,
@@ -97,7 +96,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       for (const o of origins) proxy.forgetOrigin(o);
     },
   });
-  proxy = createProxyServer({
+  const proxy: ProxyServer = createProxyServer({
     resolver: () => live.resolver,
     trustedProxies: config.entrypoint.trustedProxies,
     timeouts: config.entrypoint.timeouts,
