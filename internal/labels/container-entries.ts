@@ -118,6 +118,9 @@ export function containerEntries(rec: ContainerRecord, opts: EntryOptions): Cont
   expandShortcuts(c, declared.length);
 
   const entries: MemberEntry[] = [];
+  // Health and balancing state is keyed by member id. A container serving two aliases on two
+  // ports is two upstreams: the first port keeps the bare container ID, others get `:<port>`.
+  let primaryPort: number | undefined;
   aliases.forEach((alias, i) => {
     const f = merge([c.base, c.wildcard, i < declared.length ? c.index.get(i + 1) : undefined, c.named.get(alias)]);
     const get = <T>(name: string): T | undefined => f.get(name)?.value as T | undefined;
@@ -172,8 +175,9 @@ export function containerEntries(rec: ContainerRecord, opts: EntryOptions): Cont
     }
 
     const link = get<string>('load_balance.link');
+    primaryPort ??= port;
     const member: MemberSpec = {
-      id: rec.id,
+      id: port === primaryPort ? rec.id : `${rec.id}:${String(port)}`,
       identity: identityOf(rec),
       name: rec.name,
       url: url.value,

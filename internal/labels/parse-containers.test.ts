@@ -552,3 +552,19 @@ describe('pools', () => {
     assert.deepEqual(route(a, 'web').members.map((m) => m.name), ['p-web-2', 'p-web-1']);
   });
 });
+
+describe('member ids', () => {
+  test('two aliases on two ports of one container are two members with distinct ids', () => {
+    const r = one({ 'proxy.aliases': 'web, admin', 'proxy.web.port': '8080', 'proxy.admin.port': '9090' }, { exposedPorts: [8080, 9090] });
+    const web = route(r, 'web').members[0]!;
+    const admin = route(r, 'admin').members[0]!;
+    assert.equal(web.id, web.container?.id);
+    assert.equal(admin.id, `${admin.container?.id ?? ''}:9090`);
+    assert.notEqual(web.id, admin.id);
+  });
+
+  test('two aliases on the same port share one member id', () => {
+    const r = one({ 'proxy.aliases': 'a, b' }, { exposedPorts: [80] });
+    assert.equal(route(r, 'a').members[0]!.id, route(r, 'b').members[0]!.id);
+  });
+});
