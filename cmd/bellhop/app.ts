@@ -66,7 +66,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     async inspect(id): Promise<WakeInspect> {
       const rec = await controlFor(id).inspect(id);
       const parsed = parseContainers([rec], parseOptions());
-      const url = parsed.routes.flatMap((r) => r.members).find((m) => m.id === id)?.url;
+      const url = parsed.routes.flatMap((r) => r.members).find((m) => m.container?.id === id)?.url;
       let host: string | undefined;
       if (url) host = new URL(url).hostname.replace(/^\[|\]$/g, '');
       return { state: rec.state, host, dockerHealth: rec.dockerHealth, exitCode: undefined };
@@ -86,7 +86,14 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       live.all().flatMap((r) => r.spec.members.map((m) => ({ route: r.name, member: m.name, healthy: health.isUsable(m.id) }))),
     dockerSyncLag: () => docker.watchers().map((w) => ({ host: w.host, seconds: w.secondsSinceLastSync() })),
   });
-  wake.onWake((r) => metrics.wakeDone(r.container, r.ok, r.durationMs / 1000));
+  wake.onWake((r) => {
+    metrics.wakeDone(r.container, r.ok, r.durationMs / 1000);
+    // The wake passed readiness (health path, Docker health or TCP): that is a successful probe,
+    // so held requests are not turned away while the health monitor catches up.
+    if (r.ok) for (const id of memberIdsOf(r.containerId)) health.markReady(id);
+  });
+  const memberIdsOf = (containerId: string): string[] =>
+    live.all().flatMap((route) => route.spec.members.filter((m) => m.container?.id === containerId).map((m) => m.id));
 
   const live = new LiveRoutes({
     health,
