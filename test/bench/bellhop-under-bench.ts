@@ -1,0 +1,40 @@
+// Starts Bellhop the way proxy-bench.sh expects a proxy under test: listen on $HOST:$PORT and
+// round-robin over $BACKENDS. It writes a config.yml with one static two-member pool answering
+// the host 127.0.0.1 and runs the real cmd/bellhop/main.ts with it (no Docker).
+// BENCH_ACCESS_LOG=1 keeps the per-request access log (nginx's reference runs with it off).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const backends = (process.env['BACKENDS'] ?? '127.0.0.1:19001,127.0.0.1:19002').split(',');
+const dir = process.env['WORKDIR'] ?? mkdtempSync(join(tmpdir(), 'bellhop-bench-'));
+const accessLog = process.env['BENCH_ACCESS_LOG'] === '1';
+const config = `
+entrypoint:
+  http: "${process.env['HOST'] ?? '127.0.0.1'}:${process.env['PORT'] ?? '19090'}"
+api:
+  listen: ""
+docker:
+  hosts: []
+log_level: ${accessLog ? 'info' : 'warn'}
+sticky:
+  secret_file: ${join(dir, 'sticky.key')}
+routes:
+  bench:
+    aliases: ["127.0.0.1", localhost]
+    members:
+${backends.map((b, i) => `      - { name: b${String(i + 1)}, url: "http://${b}" }`).join('\n')}
+    healthcheck: { interval: 5s }
+`;
+const file = join(dir, 'bellhop-bench.yml');
+writeFileSync(file, config);
+const main = fileURLToPath(new URL('../../cmd/bellhop/main.ts', import.meta.url));
+const extra = (process.env['BELLHOP_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+const child = spawn(process.execPath, [...extra, main], {
+  stdio: ['ignore', accessLog ? 'ignore' : 'inherit', 'inherit'],
+  env: { ...process.env, BELLHOP_CONFIG: file },
+});
+for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => child.kill(sig));
+child.on('exit', (code) => process.exit(code ?? 0));

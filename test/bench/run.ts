@@ -1,0 +1,20 @@
+// `npm run bench`: never part of the gate. Prints balancer picks/s, then Bellhop against nginx
+// side by side with test/bench/kit/proxy-bench.sh (needs nginx and wrk: apt-get install -y nginx wrk).
+// Extra arguments go to proxy-bench.sh (e.g. `npm run bench -- --body 64k -r 5`).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const args = process.argv.slice(2);
+const only = process.env['BENCH_ONLY'];
+if (only !== 'proxy') {
+  const r = spawnSync(process.execPath, [here('./balance-bench.ts')], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+if (only !== 'balance') {
+  const cmd = `${process.execPath} ${here('./bellhop-under-bench.ts')}`;
+  const r = spawnSync('bash', [here('./kit/proxy-bench.sh'), ...args, '--name', 'bellhop', '--port', '19090', '--', 'bash', '-c', `exec ${cmd}`], {
+    stdio: 'inherit',
+  });
+  process.exit(r.status ?? 1);
+}
