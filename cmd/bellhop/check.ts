@@ -1,5 +1,326 @@
-// `bellhop check [compose.yml]`: placeholder until the offline checker lands.
-export function runCheck(_args: string[], _env: NodeJS.ProcessEnv, _cwd: string): Promise<number> {
-  process.stderr.write('bellhop check: not implemented yet\n');
-  return Promise.resolve(2);
+// `bellhop check [compose.yml]`: reads a compose file offline, turns each service into the
+// ContainerRecords Docker would report for it, and runs the same label parser and route-table
+// builder as the live path, so what it prints is what Bellhop would route. Addresses are
+// unknown offline: members show `<service>:<port>`, the name compose's DNS gives them.
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  COMPOSE_FILE_NAMES,
+  ComposeFileError,
+  defaultHealthcheck,
+  formatConfigErrors,
+  formatDuration,
+  loadConfig,
+  readComposeFile,
+  type ComposeFile,
+  type Config,
+} from '../../internal/config/index.ts';
+import { parseComposeDependsOn, type ContainerRecord, type SelfInfo } from '../../internal/docker/index.ts';
+import { LabelErrorCode, parseContainers } from '../../internal/labels/index.ts';
+import { buildRouteTable, type HealthcheckSpec, type IdleSpec, type RealIpOptionsSpec } from '../../internal/routes/index.ts';
+import { normaliseWeights } from '../../pkg/balance/index.ts';
+
+/** Docker host recorded on offline containers (never contacted). */
+const OFFLINE_HOST = 'unix:///var/run/docker.sock';
+
+export interface CheckMember {
+  /** Container name compose would give it (`<project>-<service>-<n>` or container_name). */
+  name: string;
+  service: string;
+  replica: number;
+  /** `http://whoami:80`: the service name stands in for the container address. '' when none. */
+  url: string;
+  configuredWeight: number | undefined;
+  /** Share of 100 after normalisation (SPEC 5). */
+  weight: number;
+  healthcheck: HealthcheckSpec;
+  idle: IdleSpec | undefined;
+}
+
+export interface CheckRoute {
+  name: string;
+  hosts: string[];
+  mode: string;
+  sticky: boolean;
+  stickyMaxAgeMs: number;
+  options: RealIpOptionsSpec | undefined;
+  members: CheckMember[];
+}
+
+/** One problem, located: the compose service, its container, the label (or compose key). */
+export interface CheckProblem {
+  code: string;
+  service: string | undefined;
+  container: string | undefined;
+  label: string;
+  message: string;
+}
+
+export interface CheckReport {
+  file: string;
+  project: string;
+  services: number;
+  containers: number;
+  matchDomains: string[];
+  routes: CheckRoute[];
+  errors: CheckProblem[];
+  warnings: CheckProblem[];
+}
+
+interface Origin {
+  service: string;
+  replica: number;
+}
+
+/** Compose service → the ContainerRecords `docker compose up` would create (one per replica). */
+export function composeRecords(compose: ComposeFile): { records: ContainerRecord[]; origins: Map<string, Origin>; self: SelfInfo } {
+  const records: ContainerRecord[] = [];
+  const origins = new Map<string, Origin>();
+  const selfNetworks = new Set<string>();
+  compose.services.forEach((svc, index) => {
+    // Bellhop's own service decides which shared network is preferred (SPEC 4).
+    if (/(^|\/)bellhop(:|@|$)/.test(svc.image)) for (const n of svc.networks) selfNetworks.add(n);
+    const published: Record<number, number> = {};
+    for (const p of svc.ports) if (p.published !== undefined && published[p.target] === undefined) published[p.target] = p.published;
+    const exposed = [...new Set([...svc.expose, ...svc.ports.map((p) => p.target)])].sort((a, b) => a - b);
+    const dependsOn = svc.dependsOn.map((d) => `${d.service}:${d.condition}:${String(d.restart)}`).join(',');
+    for (let replica = 1; replica <= svc.replicas; replica++) {
+      const name = svc.containerName !== undefined ? (replica === 1 ? svc.containerName : `${svc.containerName}-${String(replica)}`) : `${compose.project}-${svc.name}-${String(replica)}`;
+      const labels: Record<string, string> = {
+        ...svc.labels,
+        'com.docker.compose.project': compose.project,
+        'com.docker.compose.service': svc.name,
+        'com.docker.compose.container-number': String(replica),
+        'com.docker.compose.oneoff': 'False',
+      };
+      if (dependsOn !== '') labels['com.docker.compose.depends_on'] = dependsOn;
+      const id = `offline-${compose.project}-${svc.name}-${String(replica)}`;
+      origins.set(name, { service: svc.name, replica });
+      records.push({
+        id,
+        name,
+        dockerHost: OFFLINE_HOST,
+        remoteAddress: undefined,
+        labels,
+        image: svc.image,
+        // File order stands in for creation order: the first service is the "oldest".
+        createdAt: index * 1000 + replica,
+        state: 'running',
+        dockerHealth: undefined,
+        networkMode: svc.networkMode ?? svc.networks[0] ?? 'bridge',
+        networks: svc.networks.map((n) => ({ name: n, ip: svc.name })),
+        exposedPorts: exposed,
+        publishedPorts: published,
+        composeProject: compose.project,
+        composeService: svc.name,
+        composeReplica: replica,
+        composeDependsOn: parseComposeDependsOn(labels['com.docker.compose.depends_on']),
+      });
+    }
+  });
+  return { records, origins, self: { networks: [...selfNetworks].sort() } };
+}
+
+/** Runs the live label parser and route-table builder over a compose file's containers. */
+export function checkCompose(compose: ComposeFile, config: Config): CheckReport {
+  const { records, origins, self } = composeRecords(compose);
+  const parsed = parseContainers(records, {
+    exposeAll: config.docker.exposeAll,
+    self,
+    defaults: {
+      healthcheck: defaultHealthcheck(config),
+      loadBalance: { mode: config.defaults.loadBalance.mode, stickyMaxAgeMs: config.defaults.loadBalance.stickyMaxAgeMs },
+    },
+  });
+  const built = buildRouteTable(parsed.routes, { matchDomains: config.matchDomains });
+  const byService = new Map(compose.services.map((s) => [s.name, s]));
+
+  const locate = (e: { code: string; source: string; key: string; message: string }): CheckProblem => {
+    const origin = origins.get(e.source);
+    return { code: e.code, service: origin?.service, container: origin ? e.source : undefined, label: e.key, message: e.message };
+  };
+  const errors: CheckProblem[] = compose.problems.map((p) => ({ code: 'COMPOSE_BAD_VALUE', service: p.service, container: undefined, label: p.key, message: p.message }));
+  const warnings: CheckProblem[] = parsed.warnings.map(locate);
+  for (const e of [...parsed.errors, ...built.errors]) {
+    const p = locate(e);
+    const svc = p.service === undefined ? undefined : byService.get(p.service);
+    // Offline the image's own EXPOSE list is unknown: a service with no ports in the file may
+    // still work live, so this cannot be called an error here.
+    if (e.code === LabelErrorCode.NO_PORT && svc !== undefined && svc.expose.length === 0 && svc.ports.length === 0) {
+      warnings.push({ ...p, message: `no port in this file (no ${p.label} label, "expose:" or "ports:"); the image may EXPOSE one, which only Docker knows. Set ${p.label} or "expose:" to check it here` });
+    } else errors.push(p);
+  }
+  // Replicas report the same label problem once each; show it once per service.
+  const dedupe = (list: CheckProblem[]) => {
+    const seen = new Set<string>();
+    return list.filter((p) => {
+      const k = `${p.service ?? p.container ?? ''}\0${p.code}\0${p.label}\0${p.message}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  };
+
+  const routes = built.table.routes().map((r): CheckRoute => {
+    const weights = normaliseWeights(r.members.map((m) => ({ name: m.name, weight: m.weight })));
+    return {
+      name: r.name,
+      hosts: [...r.aliases],
+      mode: r.loadBalance.mode,
+      sticky: r.loadBalance.sticky,
+      stickyMaxAgeMs: r.loadBalance.stickyMaxAgeMs,
+      options: r.loadBalance.options,
+      members: r.members.map((m, i) => {
+        const origin = origins.get(m.name);
+        return {
+          name: m.name,
+          service: origin?.service ?? m.container?.composeService ?? '',
+          replica: origin?.replica ?? 1,
+          url: m.url,
+          configuredWeight: m.weight,
+          weight: weights[i] ?? 0,
+          healthcheck: m.healthcheck,
+          idle: m.container?.idle,
+        };
+      }),
+    };
+  });
+  return {
+    file: compose.file,
+    project: compose.project,
+    services: compose.services.length,
+    containers: records.length,
+    matchDomains: [...built.table.matchDomains],
+    routes,
+    errors: dedupe(errors),
+    warnings: dedupe(warnings),
+  };
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${String(n)} ${n === 1 ? one : many}`;
+}
+
+function describeHealthcheck(h: HealthcheckSpec): string {
+  if (h.disable) return 'disabled';
+  const how = h.path === undefined ? 'TCP connect' : `HTTP ${h.useGet ? 'GET' : 'HEAD'} ${h.path}`;
+  return `${how} every ${formatDuration(h.intervalMs)} (timeout ${formatDuration(h.timeoutMs)}, rise ${String(h.rise)}, fall ${String(h.fall)})`;
+}
+
+function describeIdle(i: IdleSpec): string {
+  const parts = [`sleeps after ${formatDuration(i.idleTimeoutMs)} idle`, `by ${i.stopMethod}${i.stopSignal === undefined ? '' : ` (${i.stopSignal})`}`, `wake timeout ${formatDuration(i.wakeTimeoutMs)}`, `stop timeout ${formatDuration(i.stopTimeoutMs)}`];
+  if (i.startEndpoint !== undefined) parts.push(`only ${i.startEndpoint} wakes it`);
+  if (i.dependsOn.length > 0) parts.push(`wakes first: ${i.dependsOn.join(', ')}`);
+  if (i.noLoadingPage) parts.push('no loading page');
+  return parts.join(', ');
+}
+
+function address(url: string): string {
+  if (url === '') return '(no address: not on a network Bellhop can reach)';
+  return url.startsWith('http://') ? url.slice('http://'.length) : url;
+}
+
+function describeProblem(p: CheckProblem): string {
+  const where = p.service === undefined ? '' : `service ${p.service}${p.container !== undefined ? ` (${p.container})` : ''}: `;
+  return `  ${where}${p.label === '' ? '' : `${p.label}: `}${p.message} [${p.code}]`;
+}
+
+/** Human-readable report: routes with hosts, pool settings, members and weights, then problems. */
+export function formatCheckReport(r: CheckReport, shownFile = r.file): string {
+  const out: string[] = [`${shownFile}: project "${r.project}", ${plural(r.services, 'service')}, ${plural(r.containers, 'container')}`];
+  if (r.matchDomains.length > 0) out.push(`match domains: ${r.matchDomains.join(', ')}`);
+  for (const route of r.routes) {
+    out.push('', `${route.name}  hosts: ${route.hosts.join(', ')}`);
+    const lb = [route.mode];
+    if (route.sticky) lb.push(`sticky (max age ${route.stickyMaxAgeMs === 0 ? 'session' : formatDuration(route.stickyMaxAgeMs)})`);
+    if (route.options !== undefined) lb.push(`real IP from ${route.options.header} via ${route.options.from.join(' ')}${route.options.recursive ? ' (recursive)' : ''}`);
+    out.push(`  pool: ${lb.join(', ')}`);
+    const width = Math.max(...route.members.map((m) => m.name.length));
+    const addrWidth = Math.max(...route.members.map((m) => address(m.url).length));
+    for (const m of route.members) {
+      const w = `weight ${String(m.weight)}${m.configuredWeight === undefined ? '' : ` (configured ${String(m.configuredWeight)})`}`;
+      out.push(`  - ${m.name.padEnd(width)}  ${address(m.url).padEnd(addrWidth)}  ${w}`);
+    }
+    const hcs = [...new Set(route.members.map((m) => describeHealthcheck(m.healthcheck)))];
+    if (hcs.length === 1) out.push(`  healthcheck: ${hcs[0] ?? ''}`);
+    else for (const m of route.members) out.push(`  healthcheck of ${m.name}: ${describeHealthcheck(m.healthcheck)}`);
+    const idles = new Map<string, string>();
+    for (const m of route.members) if (m.idle !== undefined) idles.set(m.service, describeIdle(m.idle));
+    for (const [service, text] of idles) out.push(`  ${idles.size > 1 || route.members.some((m) => m.idle === undefined) ? `${service} ` : ''}${text}`);
+  }
+  if (r.routes.length === 0) out.push('', 'no routes: no service has a proxy.* label');
+  if (r.errors.length > 0) out.push('', `errors (${String(r.errors.length)}):`, ...r.errors.map(describeProblem));
+  if (r.warnings.length > 0) out.push('', `warnings (${String(r.warnings.length)}):`, ...r.warnings.map(describeProblem));
+  const members = r.routes.reduce((n, x) => n + x.members.length, 0);
+  out.push('', `${plural(r.routes.length, 'route')}, ${plural(members, 'member')}, ${plural(r.errors.length, 'error')}, ${plural(r.warnings.length, 'warning')}`);
+  return `${out.join('\n')}\n`;
+}
+
+const USAGE = `usage: bellhop check [--json] [compose.yml]
+Reads a compose file offline and prints the routes and pools its labels produce, and every label
+error. Default file: ./compose.yaml, ./compose.yml, ./docker-compose.yaml, ./docker-compose.yml.
+Exit status: 0 no errors, 1 label errors, 2 the file cannot be read.
+`;
+
+interface Streams {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
+const processStreams: Streams = {
+  stdout: (s) => void process.stdout.write(s),
+  stderr: (s) => void process.stderr.write(s),
+};
+
+/** `bellhop check` entry point; returns the exit status. */
+export function runCheck(args: string[], env: NodeJS.ProcessEnv, cwd: string, io: Streams = processStreams): Promise<number> {
+  return Promise.resolve(check(args, env, cwd, io));
+}
+
+function check(args: string[], env: NodeJS.ProcessEnv, cwd: string, io: Streams): number {
+  let json = false;
+  const files: string[] = [];
+  for (const a of args) {
+    if (a === '--json') json = true;
+    else if (a === '-h' || a === '--help') {
+      io.stdout(USAGE);
+      return 0;
+    } else if (a.startsWith('-') && a !== '-') {
+      io.stderr(`bellhop check: unknown option ${a}\n${USAGE}`);
+      return 2;
+    } else files.push(a);
+  }
+  if (files.length > 1) {
+    io.stderr(`bellhop check: give one compose file\n${USAGE}`);
+    return 2;
+  }
+  const named = files[0] ?? COMPOSE_FILE_NAMES.find((f) => existsSync(resolve(cwd, f)));
+  if (named === undefined) {
+    io.stderr(`bellhop check: no compose file given and none of ${COMPOSE_FILE_NAMES.join(', ')} here\n`);
+    return 2;
+  }
+  let compose: ComposeFile;
+  try {
+    compose = readComposeFile(resolve(cwd, named), env);
+  } catch (err) {
+    if (!(err instanceof ComposeFileError)) throw err;
+    io.stderr(`bellhop check: ${err.message} [${err.code}]\n`);
+    return 2;
+  }
+  const loaded = loadConfig({ env, cwd });
+  let config: Config;
+  let configFailed = false;
+  if (loaded.ok) config = loaded.config;
+  else {
+    configFailed = true;
+    io.stderr(`bellhop check: the config has ${String(loaded.errors.length)} problem(s); checking with built-in defaults:\n${formatConfigErrors(loaded.errors)}\n`);
+    // A folder without config.yml gives the built-in defaults.
+    const defaults = loadConfig({ env: {}, cwd: join(tmpdir(), `bellhop-check-defaults-${String(process.pid)}`) });
+    if (!defaults.ok) throw new Error('built-in defaults do not load');
+    config = defaults.config;
+  }
+  const report = checkCompose(compose, config);
+  io.stdout(json ? `${JSON.stringify(report, null, 2)}\n` : formatCheckReport(report, named));
+  return report.errors.length > 0 || configFailed ? 1 : 0;
 }

@@ -37,3 +37,7 @@ export { staticRoutes, defaultHealthcheck, defaultLoadBalance } from './static-r
 /** Debounced hot reload via a directory watch; returns close(). */
 export { watchConfig } from './watch-config.ts';
 export type { WatchConfigOptions } from './watch-config.ts';
+
+/** A compose file read offline (labels, replicas, ports, networks, depends_on) for `bellhop check`. */
+export { readComposeFile, parseComposeText, projectName, ComposeFileError, COMPOSE_FILE_NAMES } from './compose-file.ts';
+export type { ComposeFile, ComposeService, ComposePort, ComposeDependency, ComposeProblem, ComposeFileErrorCode } from './compose-file.ts';
