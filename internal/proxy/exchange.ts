@@ -85,7 +85,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.state = state;
     this.req = req;
     this.res = res;
-    this.socket = req.socket as ClientSocket;
+    this.socket = req.socket;
     this.start = performance.now();
     this.isUpgrade = upgradeHead !== undefined;
     this.upgradeHead = upgradeHead;
@@ -95,9 +95,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   readonly onResClose = (): void => {
     if (this.done || this.tunnelOpen) return;
     this.clientGone = true;
-    const abort = this.abortUpstream;
-    if (abort !== undefined) abort(new ClientGoneError('client closed the connection'));
-    this.finish(499, 'PROXY_CLIENT_GONE');
+    // finish first: aborting makes undici call onError synchronously
+    this.finish(this.res.headersSent ? this.res.statusCode : 499, 'PROXY_CLIENT_GONE');
+    this.abortUpstream?.(new ClientGoneError('client closed the connection'));
   };
 
   run(): void {
@@ -255,6 +255,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onError(err: Error): void {
     if (this.done) return;
     const code = errCode(err);
+    if (this.socket.destroyed) {
+      // the client left (or its request body broke off): not the upstream's fault
+      this.clientGone = true;
+      this.finish(this.res.headersSent ? this.res.statusCode : 499, 'PROXY_CLIENT_GONE');
+      return;
+    }
     if (this.responded || this.res.headersSent) {
       // mid-body failure: the client must see a truncated response, never a clean end
       this.finish(this.res.statusCode, code);
@@ -306,8 +312,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   /** Slow request body: no progress for the idle timeout. */
   bodyTimedOut(): void {
-    this.abortUpstream?.(new ClientGoneError('request body timed out'));
     this.respondError('PROXY_REQUEST_TIMEOUT', true);
+    this.abortUpstream?.(new ClientGoneError('request body timed out'));
   }
 
   private callRelease(o: AttemptOutcome): void {

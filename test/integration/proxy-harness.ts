@@ -1,5 +1,6 @@
 // Shared setup for the proxy integration tests: a proxy on 127.0.0.1:0 with a static host →
 // route table, test routes with observable picks/outcomes, and a captured access log.
+import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createProxyServer, type AttemptOutcome, type ProxyMember, type ProxyRoute, type ProxyServer, type ProxyTimeouts, type RequestDoneInfo, type RouteResolver } from '../../internal/proxy/index.ts';
@@ -96,10 +97,9 @@ export async function until(cond: () => boolean, ms = 3000, what = 'condition'):
 
 /** A port nothing listens on (bound then closed). */
 export async function closedPort(): Promise<number> {
-  const net = await import('node:net');
-  const s = net.createServer();
+  const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as import('node:net').AddressInfo).port;
+  const port = (s.address() as AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }

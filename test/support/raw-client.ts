@@ -40,7 +40,7 @@ export function parseResponses(buf: Buffer, headRequest = false): RawResponse[] 
     });
     const get = (n: string): string | undefined => headers.find(([k]) => k.toLowerCase() === n)?.[1];
     pos = end + 4;
-    let body = Buffer.alloc(0);
+    let body: Buffer = Buffer.alloc(0);
     let complete = false;
     if (headRequest || status === 204 || status === 304 || (status >= 100 && status < 200)) {
       complete = true;
