@@ -7,7 +7,7 @@ import { defaultHealthcheck, staticRoutes, type Config } from '../../internal/co
 import { DockerHub, type ContainerRecord, type SelfInfo } from '../../internal/docker/index.ts';
 import { HealthMonitor, type DockerHealth } from '../../internal/health/index.ts';
 import { parseContainers } from '../../internal/labels/index.ts';
-import { LiveRoutes } from '../../internal/pools/index.ts';
+import { LiveRoutes, RecreateGrace } from '../../internal/pools/index.ts';
 import { createProxyServer, type ProxyServer } from '../../internal/proxy/index.ts';
 import { buildRouteTable, type RouteError, type RouteTable } from '../../internal/routes/index.ts';
 import { WakeManager, type WakeControl, type WakeInspect } from '../../internal/wake/index.ts';
@@ -95,6 +95,9 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
   const memberIdsOf = (containerId: string): string[] =>
     live.all().flatMap((route) => route.spec.members.filter((m) => m.container?.id === containerId).map((m) => m.id));
 
+  // A compose service whose last container vanished keeps its route (no members) for a while:
+  // a recreate gap gets held requests or 503, never 404 (SPEC 4).
+  const grace = new RecreateGrace({ onExpire: () => recompute() });
   const live = new LiveRoutes({
     health,
     wake,
@@ -127,7 +130,8 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     const records: readonly ContainerRecord[] = docker.records();
     const parsed = parseContainers(records, parseOptions());
     const fileRoutes = staticRoutes(config);
-    const built = buildRouteTable([...fileRoutes, ...parsed.routes], { matchDomains: config.matchDomains });
+    const dockerRoutes = grace.retain(parsed.routes, fileRoutes);
+    const built = buildRouteTable([...fileRoutes, ...dockerRoutes], { matchDomains: config.matchDomains });
     errors = [...parsed.errors, ...built.errors];
     warnings = parsed.warnings;
     const key = JSON.stringify(errors);
@@ -243,6 +247,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       serving = false;
       await proxy.drain();
       await docker.stop();
+      grace.close();
       wake.close();
       await health.close();
       await admin?.close();

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, stripStickyCookie, type BalanceMember, type MemberUsability } from '../../pkg/balance/index.ts';
 import type { AttemptOutcome, Pick, PickContext, ProxyMember, ProxyRoute, RouteResolver } from '../proxy/index.ts';
 import type { RouteSpec, RouteTable, MemberSpec } from '../routes/index.ts';
+import { RECREATE_GRACE_MS } from './recreate-grace.ts';
 
 /** What pools need from health: a fast usability check and passive outcomes. */
 export interface HealthGate {
@@ -28,7 +29,20 @@ export interface LiveRoutesOptions {
   /** Origins no member uses any more: the proxy closes their connection pools. */
   onOriginsGone?: ((origins: string[]) => void) | undefined;
   retryAfterSec?: number | undefined;
+  /**
+   * How long a request waits for a Docker route that just lost every addressed member (a
+   * container recreate: die → destroy → create → start) before it gets 503 + Retry-After.
+   * Default 10 s; 0 disables the hold.
+   */
+  recreateHoldMs?: number | undefined;
+  /** A route counts as "just lost its members" for this long after the loss (default 60 s). */
+  recreateGraceMs?: number | undefined;
+  now?: (() => number) | undefined;
 }
+
+/** Default wait for a request to a route in a recreate gap. */
+export const RECREATE_HOLD_MS = 10_000;
+const HOLD_POLL_MS = 20;
 
 interface LiveMember extends BalanceMember {
   spec: MemberSpec;
@@ -62,6 +76,8 @@ export class LiveRoute implements ProxyRoute {
   upstreamCookie?: NonNullable<ProxyRoute['upstreamCookie']>;
   private byId = new Map<string, LiveMember>();
   private readonly opts: LiveRoutesOptions;
+  /** When this Docker route last went from "some member has an address" to "none has". */
+  private lostAt: number | undefined;
 
   constructor(spec: RouteSpec, opts: LiveRoutesOptions) {
     this.name = spec.name;
@@ -75,6 +91,9 @@ export class LiveRoute implements ProxyRoute {
 
   /** Applies a new spec for the same route name; member state (counters, RR position) survives. */
   update(spec: RouteSpec): void {
+    const hadAddress = this.spec.members.some((m) => m.url !== '');
+    const hasAddress = spec.members.some((m) => m.url !== '');
+    if (spec.source === 'docker' && hadAddress && !hasAddress) this.lostAt = (this.opts.now ?? Date.now)();
     this.spec = spec;
     const sticky = spec.loadBalance.sticky ? { secret: this.opts.stickySecret, maxAgeMs: spec.loadBalance.stickyMaxAgeMs } : undefined;
     this.pool.configure({ mode: spec.loadBalance.mode, sticky });
@@ -83,8 +102,11 @@ export class LiveRoute implements ProxyRoute {
     this.pool.setMembers(members);
     const wake = this.opts.wake;
     if (wake && members.some((m) => m.sleeps)) {
+      // Sleeping members are the wake module's business: it starts them and holds requests.
       const ctx = { route: spec.name };
       this.gate = (req, res) => wake.gate(req, res, ctx);
+    } else if (spec.source === 'docker' && (this.opts.recreateHoldMs ?? RECREATE_HOLD_MS) > 0) {
+      this.gate = (_req, res) => this.recreateHold(res);
     } else {
       delete this.gate;
     }
@@ -92,10 +114,60 @@ export class LiveRoute implements ProxyRoute {
     else delete this.upstreamCookie;
   }
 
+  /**
+   * A request for a route in a recreate gap (it lost its last addressed member within the grace
+   * period and nothing is usable) waits until a member is usable or the hold ends; then it is
+   * proxied, or gets the normal 503 + Retry-After. Outside a gap this costs one scan.
+   */
+  private recreateHold(res: ServerResponse): 'proceed' | Promise<'proceed' | 'handled'> {
+    const now = this.opts.now ?? Date.now;
+    const lostAt = this.lostAt;
+    if (lostAt === undefined) return 'proceed';
+    if (this.hasUsable()) {
+      this.lostAt = undefined;
+      return 'proceed';
+    }
+    if (now() - lostAt >= (this.opts.recreateGraceMs ?? RECREATE_GRACE_MS)) {
+      this.lostAt = undefined;
+      return 'proceed';
+    }
+    const deadline = now() + (this.opts.recreateHoldMs ?? RECREATE_HOLD_MS);
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onClose = (): void => {
+        if (timer) clearTimeout(timer);
+        resolve('handled');
+      };
+      const tick = (): void => {
+        if (this.hasUsable() || now() >= deadline) {
+          res.off('close', onClose);
+          resolve('proceed');
+          return;
+        }
+        timer = setTimeout(tick, HOLD_POLL_MS);
+      };
+      res.once('close', onClose);
+      tick();
+    });
+  }
+
+  /** Is any member usable right now? */
+  hasUsable(): boolean {
+    for (const m of this.spec.members) if (this.isUsable(m.id)) return true;
+    return false;
+  }
+
   isUsable(id: string): boolean {
     const m = this.byId.get(id);
-    if (!m || m.proxy.origin === '') return false;
-    if (m.sleeps && this.opts.wake && !this.opts.wake.isUsable(id)) return false;
+    if (!m) return false;
+    if (m.sleeps && this.opts.wake) {
+      if (!this.opts.wake.isUsable(id)) return false;
+      // A container woken from sleep is listed without an address (Docker has none for a stopped
+      // container) until discovery re-syncs; the wake module learnt the new one at the start.
+      if (this.opts.wake.upstreamUrl(id, m.spec.url) === '') return false;
+    } else if (m.proxy.origin === '') {
+      return false;
+    }
     return this.opts.health.isUsable(id);
   }
 

@@ -1,0 +1,112 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LiveRoutes, type HealthGate } from './live-routes.ts';
+import { buildRouteTable, type MemberSpec, type RouteSpec } from '../routes/index.ts';
+
+function member(id: string, url: string, extra: Partial<MemberSpec> = {}): MemberSpec {
+  return {
+    id,
+    identity: id,
+    name: id,
+    url,
+    noTlsVerify: false,
+    healthcheck: { useGet: false, intervalMs: 5000, timeoutMs: 5000, rise: 2, fall: 3, disable: false },
+    container: { id, name: id, dockerHost: 'local', createdAt: 0, state: url ? 'running' : 'exited', composeProject: 'p', composeService: 'web' },
+    ...extra,
+  };
+}
+
+function route(name: string, members: MemberSpec[], source: 'docker' | 'file' = 'docker'): RouteSpec {
+  return { name, aliases: [name], loadBalance: { mode: 'roundrobin', sticky: false, stickyMaxAgeMs: 0 }, members, source };
+}
+
+function table(...routes: RouteSpec[]) {
+  return buildRouteTable(routes, { matchDomains: [] }).table;
+}
+
+class FakeHealth implements HealthGate {
+  readonly usable = new Set<string>();
+  isUsable(id: string): boolean {
+    return this.usable.has(id);
+  }
+  report(): void {}
+}
+
+const req = {} as IncomingMessage;
+function fakeRes(): ServerResponse & EventEmitter {
+  return new EventEmitter() as unknown as ServerResponse & EventEmitter;
+}
+const ctx = { clientIp: '127.0.0.1', cookieHeader: undefined, secure: false };
+
+function setup(opts: { holdMs?: number; graceMs?: number; now?: () => number } = {}) {
+  const health = new FakeHealth();
+  const live = new LiveRoutes({ health, stickySecret: new Uint8Array(32), recreateHoldMs: opts.holdMs, recreateGraceMs: opts.graceMs, now: opts.now });
+  return { health, live };
+}
+
+test('a request in a recreate gap is held until the new member is usable, then picks it', async () => {
+  const { health, live } = setup({ holdMs: 5000 });
+  health.usable.add('old');
+  live.update(table(route('web', [member('old', 'http://10.0.0.2:80')])));
+  const r = live.resolver.resolve('web')!;
+  assert.equal(r.gate!(req, fakeRes(), ctx), 'proceed', 'no gap: no hold');
+  // die: the old container keeps its membership but loses its address
+  live.update(table(route('web', [member('old', '')])));
+  // destroy: RecreateGrace's placeholder has no members
+  live.update(table(route('web', [])));
+  assert.equal(live.resolver.resolve('web'), r, 'same LiveRoute object through the gap');
+  const held = r.gate!(req, fakeRes(), ctx);
+  assert.ok(held instanceof Promise);
+  let settled = false;
+  void held.then(() => (settled = true));
+  await new Promise((res) => setTimeout(res, 60));
+  assert.equal(settled, false, 'still held while nothing is usable');
+  live.update(table(route('web', [member('new', 'http://10.0.0.3:80')])));
+  await new Promise((res) => setTimeout(res, 60));
+  assert.equal(settled, false, 'an addressed but not yet healthy member does not release it');
+  health.usable.add('new');
+  assert.equal(await held, 'proceed');
+  assert.equal(r.pick(ctx, new Set())?.member.id, 'new');
+  assert.equal(r.gate!(req, fakeRes(), ctx), 'proceed', 'the gap is over');
+});
+
+test('the hold ends after recreateHoldMs; then the pick finds nothing (proxy answers 503)', async () => {
+  const { health, live } = setup({ holdMs: 40 });
+  health.usable.add('old');
+  live.update(table(route('web', [member('old', 'http://10.0.0.2:80')])));
+  live.update(table(route('web', [])));
+  const r = live.resolver.resolve('web')!;
+  const t0 = Date.now();
+  assert.equal(await r.gate!(req, fakeRes(), ctx), 'proceed');
+  assert.ok(Date.now() - t0 >= 35);
+  assert.equal(r.pick(ctx, new Set()), undefined);
+});
+
+test('a client that goes away ends its hold', async () => {
+  const { health, live } = setup({ holdMs: 60_000 });
+  health.usable.add('old');
+  live.update(table(route('web', [member('old', 'http://10.0.0.2:80')])));
+  live.update(table(route('web', [member('old', '')])));
+  const res = fakeRes();
+  const g = live.resolver.resolve('web')!.gate!(req, res, ctx);
+  res.emit('close');
+  assert.equal(await g, 'handled');
+});
+
+test('no hold after the grace period, for routes that never had an address, for file routes, or with hold 0', () => {
+  let now = 0;
+  const { health, live } = setup({ graceMs: 1000, now: () => now });
+  health.usable.add('old');
+  live.update(table(route('web', [member('old', 'http://10.0.0.2:80')]), route('never', [member('n', '')])));
+  live.update(table(route('web', []), route('never', [member('n', '')])));
+  now = 1000;
+  assert.equal(live.resolver.resolve('web')!.gate!(req, fakeRes(), ctx), 'proceed');
+  assert.equal(live.resolver.resolve('never')!.gate!(req, fakeRes(), ctx), 'proceed');
+  live.update(table(route('f', [member('file:f/a', 'http://127.0.0.1:1', { container: undefined })], 'file')));
+  assert.equal('gate' in live.resolver.resolve('f')!, false);
+  const off = setup({ holdMs: 0 }).live;
+  off.update(table(route('web', [member('old', 'http://10.0.0.2:80')])));
+  assert.equal('gate' in off.resolver.resolve('web')!, false);
+});
