@@ -66,10 +66,16 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     async inspect(id): Promise<WakeInspect> {
       const rec = await controlFor(id).inspect(id);
       const parsed = parseContainers([rec], parseOptions());
-      const url = parsed.routes.flatMap((r) => r.members).find((m) => m.container?.id === id)?.url;
+      // Member ids are stable for a container and port, so these match the route table's members
+      // (which list a stopped container without an address until discovery re-syncs).
+      const urls: Record<string, string> = {};
+      for (const m of parsed.routes.flatMap((r) => r.members)) if (m.container?.id === id && m.url !== '') urls[m.id] = m.url;
+      const url = Object.values(urls)[0];
       let host: string | undefined;
       if (url) host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-      return { state: rec.state, host, dockerHealth: rec.dockerHealth, exitCode: undefined };
+      // ContainerRecord has no exit code yet; read it when internal/docker provides one.
+      const exitCode = (rec as ContainerRecord & { exitCode?: number | undefined }).exitCode;
+      return { state: rec.state, host, urls, dockerHealth: rec.dockerHealth, exitCode };
     },
   };
   const wake = new WakeManager({ control: wakeControl, logger: log.child({ module: 'wake' }) });
@@ -90,8 +96,19 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     metrics.wakeDone(r.container, r.ok, r.durationMs / 1000);
     // The wake passed readiness (health path, Docker health or TCP): that is a successful probe,
     // so held requests are not turned away while the health monitor catches up.
-    if (r.ok) for (const id of memberIdsOf(r.containerId)) health.markReady(id);
+    if (r.ok) {
+      for (const id of memberIdsOf(r.containerId)) {
+        health.markReady(id);
+        // Discovery lists a stopped container without an address; when it re-syncs with the
+        // address the wake already probed, the health monitor would start that member over as
+        // 'starting' (a new target) and turn requests away until its next probe.
+        const url = wake.upstreamUrl(id, '');
+        if (url !== '') readyAt.set(id, url);
+      }
+    }
   });
+  /** Members the wake found ready at this URL, until discovery lists that URL. */
+  const readyAt = new Map<string, string>();
   const memberIdsOf = (containerId: string): string[] =>
     live.all().flatMap((route) => route.spec.members.filter((m) => m.container?.id === containerId).map((m) => m.id));
 
@@ -142,6 +159,14 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     const routes = built.table.routes();
     live.update(built.table);
     health.sync(routes.map((r) => ({ name: r.name, members: r.members })));
+    for (const r of routes) {
+      for (const m of r.members) {
+        const url = readyAt.get(m.id);
+        if (url === undefined) continue;
+        if (m.url === url && wake.stateOf(m.id) === 'awake') health.markReady(m.id);
+        if (m.url !== '') readyAt.delete(m.id);
+      }
+    }
     for (const r of routes) for (const m of r.members) if (m.container) health.setDockerHealth(m.id, dockerHealthOf(m.container.dockerHealth));
     wake.sync({ routes, containers: records });
     log.debug({ module: 'routes', routes: routes.length, errors: errors.length }, 'route table swapped');

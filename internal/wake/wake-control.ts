@@ -14,6 +14,13 @@ export interface WakeInspect {
    * `proxy.host` overrides, remote hosts with published ports).
    */
   host?: string | undefined;
+  /**
+   * Member URLs (by member id) at the container's current address, when the caller can work
+   * them out (the composition root re-runs the label parser on the fresh inspect). A stopped
+   * container has no address, so discovery lists its members with url `''`: without these the
+   * wake could not tell where to probe or forward after the start.
+   */
+  urls?: Readonly<Record<string, string>> | undefined;
   /** Docker HEALTHCHECK status when the image has one: starting | healthy | unhealthy. */
   dockerHealth?: string | undefined;
   /** Exit code of the last run, meaningful when `state` is exited/dead. */

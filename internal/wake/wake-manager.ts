@@ -150,6 +150,13 @@ interface Slot {
   /** Running but failed readiness: not awake, stopped after idle_timeout. */
   unready: boolean;
   host: string | undefined;
+  /** Member URLs at the address Docker gave the last start (WakeInspect.urls). */
+  liveUrls: Map<string, string>;
+  /**
+   * The member URL discovery listed when `liveUrls` was learnt: once discovery lists another
+   * one it has caught up (or the container was restarted elsewhere) and its URL wins.
+   */
+  listedUrls: Map<string, string>;
   lastWakeMs: number | undefined;
   lastError: WakeFailure | undefined;
   coolDownUntil: number;
@@ -277,6 +284,10 @@ export class WakeManager {
         }
         memberSlots.set(m.id, slot);
         slot.members.push(m);
+        if (slot.liveUrls.has(m.id) && slot.listedUrls.get(m.id) !== m.url) {
+          slot.liveUrls.delete(m.id);
+          slot.listedUrls.delete(m.id);
+        }
         slots.push(slot);
       }
       if (slots.length === 0 || unmanaged) continue;
@@ -327,6 +338,8 @@ export class WakeManager {
       settledAt: 0,
       unready: false,
       host: undefined,
+      liveUrls: new Map(),
+      listedUrls: new Map(),
       lastWakeMs: undefined,
       lastError: undefined,
       coolDownUntil: 0,
@@ -435,16 +448,30 @@ export class WakeManager {
    */
   upstreamUrl(memberId: string, fallback: string): string {
     const slot = this.memberSlots.get(memberId);
-    if (slot?.host === undefined) return fallback;
-    return this.liveUrl(fallback, slot.host).href.replace(/\/$/, '');
+    if (slot === undefined) return fallback;
+    // Hot path (every usability check of a sleeping route's member): nothing to rewrite.
+    if (!slot.liveUrls.has(memberId) && (slot.host === undefined || fallback === '')) return fallback;
+    const live = this.memberUrl(slot, memberId, fallback);
+    return live === undefined ? fallback : live.href.replace(/\/$/, '');
   }
 
-  private liveUrl(memberUrl: string, host: string | undefined): URL {
-    const u = new URL(memberUrl);
-    if (host !== undefined && u.hostname !== host && (isIpLiteral(u.hostname) || u.hostname === '') && !isLoopback(u.hostname)) {
-      u.hostname = host;
+  /**
+   * Where a member is reachable now: the URL learnt at the last start while discovery still
+   * lists the old one, else the listed URL with the container's current IP. `undefined` when
+   * neither is known (a stopped container is listed without an address). Never throws.
+   */
+  private memberUrl(slot: Slot, memberId: string, listed: string): URL | undefined {
+    const live = slot.liveUrls.get(memberId);
+    try {
+      if (live !== undefined) return new URL(live);
+      if (listed === '') return undefined;
+      const u = new URL(listed);
+      const host = slot.host;
+      if (host !== undefined && u.hostname !== host && isIpLiteral(u.hostname) && !isLoopback(u.hostname)) u.hostname = host;
+      return u;
+    } catch {
+      return undefined;
     }
-    return u;
   }
 
   /**
@@ -651,6 +678,14 @@ export class WakeManager {
       slot.dockerState = info.state;
       slot.dockerHealth = info.dockerHealth;
       if (info.host !== undefined && info.host !== '') slot.host = info.host;
+      if (info.urls !== undefined) {
+        for (const m of slot.members) {
+          const url = info.urls[m.id];
+          if (url === undefined || url === '') continue;
+          slot.liveUrls.set(m.id, url);
+          slot.listedUrls.set(m.id, m.url);
+        }
+      }
       if (info.state === 'exited' || info.state === 'dead') {
         const code = info.exitCode;
         throw new WakeError('WAKE_EXITED', `${slot.name} exited${code === undefined ? '' : ` with code ${code}`} before it was ready`, {
@@ -662,7 +697,9 @@ export class WakeManager {
       if (info.state === 'running' && (await this.probeOnce(slot, member, info, deadline))) return;
       if (Date.now() + delay >= deadline) {
         const ms = this.effectiveIdle(slot).wakeTimeoutMs;
-        throw new WakeError('WAKE_TIMEOUT', `${slot.name} was not ready within wake_timeout (${ms} ms)`, {
+        const addressless = member !== undefined && this.memberUrl(slot, member.id, member.url) === undefined;
+        const why = addressless ? '; Docker gave it no address on the network Bellhop routes to' : '';
+        throw new WakeError('WAKE_TIMEOUT', `${slot.name} was not ready within wake_timeout (${ms} ms)${why}`, {
           container: slot.name,
           logs: await this.logsOf(slot),
         });
@@ -676,7 +713,8 @@ export class WakeManager {
     const remaining = Math.max(1, deadline - Date.now());
     if (member === undefined) return info.dockerHealth === undefined || info.dockerHealth === 'healthy';
     const hc = member.healthcheck;
-    const base = this.liveUrl(member.url, slot.host);
+    const base = this.memberUrl(slot, member.id, member.url);
+    if (base === undefined) return false; // no address yet: look again (wake_timeout bounds it)
     if (hc.path !== undefined && !hc.disable) {
       return probeHttp({
         url: `${base.origin}${hc.path.startsWith('/') ? '' : '/'}${hc.path}`,

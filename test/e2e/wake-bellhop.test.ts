@@ -1,0 +1,428 @@
+// Sleep and wake through the whole Bellhop (cmd/bellhop/app.ts in-process: real DockerHub,
+// label parsing, route table, live pools, proxy, admin API) against the real Docker engine.
+// Containers are busybox httpd; starts and stops are counted from Docker's own event stream,
+// not from Bellhop, so a second start or a missed stop cannot hide.
+//
+// Busybox cannot speak websocket, so the "open websocket" case uses a busybox `nc -e` script that
+// answers any Upgrade with a real 101 and then echoes: for the proxy that is a tunnel like any
+// websocket. The slow download is an httpd CGI that streams one line a second.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import type Docker from 'dockerode';
+import { dockerSkip, dockerClient, runHttpd, removeQuietly, uniqueName, waitFor, TEST_IMAGE } from '../support/docker-test.ts';
+import { startBellhop, type BellhopUnderTest, type HttpResult } from '../support/bellhop-harness.ts';
+
+interface DockerEvent {
+  id: string;
+  action: string;
+  /** ms since epoch, from Docker's timeNano. */
+  at: number;
+}
+
+/** Collects Docker's container events for the given IDs from now on. */
+async function watchEvents(docker: Docker, ids: () => string[]): Promise<{ events: DockerEvent[]; count(id: string, action: string): number; close(): void }> {
+  const events: DockerEvent[] = [];
+  const stream = (await docker.getEvents({ filters: { type: ['container'] } })) as NodeJS.ReadableStream & { destroy(): void };
+  let buf = '';
+  stream.on('data', (d: Buffer) => {
+    buf += d.toString('utf8');
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i).trim();
+      buf = buf.slice(i + 1);
+      if (!line) continue;
+      const e = JSON.parse(line) as { id?: string; Action?: string; status?: string; timeNano?: number };
+      const id = e.id ?? '';
+      if (!ids().includes(id)) continue;
+      events.push({ id, action: (e.Action ?? e.status ?? '').split(':')[0]!, at: Math.round((e.timeNano ?? 0) / 1e6) });
+    }
+  });
+  stream.on('error', () => undefined);
+  return {
+    events,
+    count: (id, action) => events.filter((e) => e.id === id && e.action === action).length,
+    close: () => stream.destroy(),
+  };
+}
+
+function alias(prefix: string): string {
+  return `${prefix}${Math.random().toString(36).slice(2, 8)}`;
+}
+
+async function idOf(c: Docker.Container): Promise<string> {
+  return (await c.inspect()).Id;
+}
+
+async function dockerState(c: Docker.Container): Promise<string> {
+  return (await c.inspect()).State.Status;
+}
+
+interface ContainerStatus {
+  id: string;
+  name: string;
+  state: string;
+  msUntilSleep: number | null;
+  lastWakeMs: number | null;
+  lastError: { code: string; exitCode?: number; logs?: string } | null;
+}
+
+async function containerStatus(b: BellhopUnderTest, id: string): Promise<ContainerStatus | undefined> {
+  const view = (await b.routes()) as unknown as { containers: ContainerStatus[] };
+  return view.containers.find((c) => c.id === id);
+}
+
+async function routed(b: BellhopUnderTest, name: string): Promise<void> {
+  await waitFor(async () => ((await b.route(name)) ? true : undefined), 10_000, `route ${name} in /api/routes`);
+}
+
+/** A raw upgrade through Bellhop; resolves with the socket once the 101 head arrived. */
+function openTunnel(port: number, host: string): Promise<{ socket: Socket; head: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let head = '';
+    socket.setEncoding('utf8');
+    const onData = (d: string): void => {
+      head += d;
+      if (!head.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      resolve({ socket, head });
+    };
+    socket.on('data', onData);
+    socket.on('error', reject);
+    socket.write(
+      `GET /ws HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+  });
+}
+
+function b64(text: string): string {
+  return Buffer.from(text).toString('base64');
+}
+
+// Answers one upgrade per connection with a 101, then echoes (nc -ll keeps listening).
+const WS_SCRIPT = `#!/bin/sh
+while read -r l; do l=$(printf '%s' "$l" | tr -d '\\r'); [ -z "$l" ] && break; done
+printf 'HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\n\\r\\n'
+exec cat
+`;
+// Streams for ~4 s: longer than the 2 s idle_timeout.
+const SLOW_CGI = `#!/bin/sh
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+for i in 1 2 3 4; do echo $i; sleep 1; done
+`;
+const EXTRA_SHELL = `mkdir -p /www/cgi-bin && echo ${b64(SLOW_CGI)} | base64 -d > /www/cgi-bin/slow && chmod +x /www/cgi-bin/slow && echo ${b64(WS_SCRIPT)} | base64 -d > /ws.sh && chmod +x /ws.sh && (nc -ll -p 81 -e /ws.sh &) &&`;
+
+test('through Bellhop: 50 concurrent requests to a stopped container start it once; all get the real body', { skip: dockerSkip }, async () => {
+  const docker = dockerClient();
+  const name = alias('wk');
+  const c = await runHttpd(docker, { start: false, body: 'real-body-50', labels: { 'proxy.aliases': name, 'proxy.idle_timeout': '1m' } });
+  const id = await idOf(c);
+  const ev = await watchEvents(docker, () => [id]);
+  const b = await startBellhop({ mode: 'in-process' });
+  try {
+    await routed(b, name);
+    assert.equal((await b.route(name))!.members[0]!.state, 'asleep');
+    const all = await Promise.all(Array.from({ length: 50 }, () => b.get(name, '/', { headers: { accept: '*/*' }, timeoutMs: 30_000 })));
+    const statuses = all.map((r) => r.status);
+    assert.deepEqual(statuses, Array.from({ length: 50 }, () => 200), `statuses: ${statuses.join(',')} first body: ${all.find((r) => r.status !== 200)?.body ?? ''}`);
+    for (const r of all) assert.equal(r.body, 'real-body-50');
+    await new Promise((r) => setTimeout(r, 300)); // let a (wrong) second start show up in the event stream
+    assert.equal(ev.count(id, 'start'), 1);
+    // Requests after the wake (and after discovery re-synced the new address) are plain 200s.
+    await waitFor(async () => ((await b.route(name))!.members[0]!.url !== '' ? true : undefined), 5000, 'discovery sees the address');
+    for (let i = 0; i < 10; i++) assert.equal((await b.get(name, '/')).status, 200);
+  } finally {
+    ev.close();
+    await b.stop();
+    await removeQuietly(c);
+  }
+});
+
+test('through Bellhop: idle_timeout 2s stops after the last activity; an open tunnel and a slow download keep it awake; state in /api/routes', { skip: dockerSkip }, async () => {
+  const docker = dockerClient();
+  const name = alias('wi');
+  const c = await runHttpd(docker, {
+    start: false,
+    body: 'idle-body',
+    extraShell: EXTRA_SHELL,
+    labels: { 'proxy.aliases': `${name}, ${name}-ws`, 'proxy.idle_timeout': '2s', 'proxy.stop_timeout': '1s', [`proxy.${name}-ws.port`]: '81' },
+  });
+  const id = await idOf(c);
+  const ev = await watchEvents(docker, () => [id]);
+  const b = await startBellhop({ mode: 'in-process' });
+  try {
+    await routed(b, name);
+    assert.equal((await containerStatus(b, id))?.state, 'asleep');
+    assert.equal((await containerStatus(b, id))?.msUntilSleep, null);
+    const first = await b.get(name, '/', { headers: { accept: '*/*' } });
+    assert.equal(first.status, 200);
+    assert.equal(first.body, 'idle-body');
+    const st = await containerStatus(b, id);
+    assert.equal(st?.state, 'awake');
+    assert.ok(st.msUntilSleep !== null && st.msUntilSleep > 0 && st.msUntilSleep <= 2000, `msUntilSleep ${String(st.msUntilSleep)}`);
+    assert.ok(st.lastWakeMs !== null && st.lastWakeMs > 0);
+    assert.equal((await b.route(name))!.members[0]!.state, 'awake');
+
+    // A slow download (4 s) outlives idle_timeout (2 s): no stop while it streams.
+    const slow = await b.get(name, '/cgi-bin/slow', { timeoutMs: 15_000 });
+    assert.equal(slow.body.trim(), '1\n2\n3\n4');
+    assert.equal(ev.count(id, 'die'), 0, 'stopped during the download');
+    assert.equal(await dockerState(c), 'running');
+
+    // An open upgrade tunnel with no traffic at all for 4 s keeps it awake too.
+    const { socket, head } = await openTunnel(b.httpPort, `${name}-ws`);
+    assert.match(head, /^HTTP\/1\.1 101/);
+    socket.write('ping\n');
+    await waitFor(() => new Promise<true | undefined>((r) => socket.once('data', (d) => r(String(d).includes('ping') ? true : undefined))), 3000, 'echo');
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.equal(ev.count(id, 'die'), 0, 'stopped while a tunnel was open');
+    assert.equal((await containerStatus(b, id))?.state, 'awake');
+    const closedAt = Date.now();
+    socket.destroy();
+
+    // Then it sleeps: 2 s after the last activity, plus Docker's stop (httpd as PID 1 ignores
+    // SIGTERM, so stop_timeout 1 s elapses before the kill).
+    await waitFor(() => (ev.count(id, 'die') > 0 ? true : undefined), 15_000, 'idle stop');
+    const diedAfter = ev.events.find((e) => e.action === 'die')!.at - closedAt;
+    assert.ok(diedAfter >= 1800, `stopped ${diedAfter} ms after the tunnel closed`);
+    assert.ok(diedAfter < 2000 + 1000 + 2500, `stopped ${diedAfter} ms after the tunnel closed`);
+    await waitFor(async () => ((await containerStatus(b, id))?.state === 'asleep' ? true : undefined), 5000, 'asleep in /api/routes');
+    assert.equal(ev.count(id, 'start'), 1);
+    // And the next request wakes it again.
+    assert.equal((await b.get(name, '/')).body, 'idle-body');
+    assert.equal(ev.count(id, 'start'), 2);
+  } finally {
+    ev.close();
+    await b.stop();
+    await removeQuietly(c);
+  }
+});
+
+test('through Bellhop: stop_method pause pauses when idle and the next request unpauses', { skip: dockerSkip }, async () => {
+  const docker = dockerClient();
+  const name = alias('wp');
+  const c = await runHttpd(docker, { body: 'paused-body', labels: { 'proxy.aliases': name, 'proxy.idle_timeout': '1s', 'proxy.stop_method': 'pause' } });
+  const id = await idOf(c);
+  const ev = await watchEvents(docker, () => [id]);
+  const b = await startBellhop({ mode: 'in-process' });
+  try {
+    await routed(b, name);
+    // Running at startup: awake, and its idle clock runs.
+    await waitFor(async () => ((await dockerState(c)) === 'paused' ? true : undefined), 10_000, 'pause');
+    await waitFor(async () => ((await containerStatus(b, id))?.state === 'asleep' ? true : undefined), 5000, 'asleep');
+    const r = await b.get(name, '/', { headers: { accept: '*/*' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'paused-body');
+    assert.equal(await dockerState(c), 'running');
+    assert.equal(ev.count(id, 'unpause'), 1);
+    assert.equal(ev.count(id, 'start'), 0);
+  } finally {
+    ev.close();
+    await b.stop();
+    await removeQuietly(c);
+  }
+});
+
+test('through Bellhop: a container that exits at once: API 503 + Retry-After; the page and progress show exit code 3 and the log', { skip: dockerSkip }, async () => {
+  const docker = dockerClient();
+  const name = alias('wx');
+  const c = await docker.createContainer({
+    Image: TEST_IMAGE,
+    name: uniqueName('bellhop-wake-boom'),
+    Cmd: ['/bin/sh', '-c', 'echo boom; exit 3'],
+    Labels: { 'bellhop.test': 'true', 'proxy.aliases': name, 'proxy.idle_timeout': '1m', [`proxy.${name}.port`]: '80' },
+  });
+  const id = await idOf(c);
+  const ev = await watchEvents(docker, () => [id]);
+  const b = await startBellhop({ mode: 'in-process' });
+  try {
+    await routed(b, name);
+    const api = await b.get(name, '/api/thing', { headers: { accept: 'application/json' } });
+    assert.equal(api.status, 503);
+    assert.ok(Number(api.headers['retry-after']) >= 1, `Retry-After ${String(api.headers['retry-after'])}`);
+    const body = JSON.parse(api.body) as { error: string; exit_code: number | null };
+    assert.equal(body.error, 'WAKE_EXITED');
+    assert.equal(body.exit_code, 3);
+
+    const page = await b.get(name, '/', { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } });
+    assert.equal(page.status, 503); // cooling down: the page shows the failure at once
+    assert.ok(Number(page.headers['retry-after']) >= 1);
+    assert.equal(page.headers['cache-control'], 'no-store');
+    assert.match(page.body, /Exit code <b>3<\/b>/);
+    assert.match(page.body, /boom/);
+    const events = await b.get(name, '/.bellhop/wake/events');
+    assert.match(events.body, /"type":"failed"/);
+    assert.match(events.body, /"exitCode":3/);
+    assert.match(events.body, /boom/);
+    const status = JSON.parse((await b.get(name, '/.bellhop/wake/status')).body) as { error?: { exitCode?: number; logs?: string } };
+    assert.equal(status.error?.exitCode, 3);
+    assert.match(status.error?.logs ?? '', /boom/);
+    const st = await containerStatus(b, id);
+    assert.equal(st?.lastError?.code, 'WAKE_EXITED');
+    assert.equal(st.lastError.exitCode, 3);
+    assert.equal(ev.count(id, 'start'), 1); // cool-down: no start storm
+  } finally {
+    ev.close();
+    await b.stop();
+    await removeQuietly(c);
+  }
+});
+
+test('through Bellhop: a browser gets the loading page while API clients are held; progress ends in ready', { skip: dockerSkip }, async () => {
+  const docker = dockerClient();
+  const name = alias('wb');
+  const c = await runHttpd(docker, { start: false, body: 'browser-body', labels: { 'proxy.aliases': name, 'proxy.idle_timeout': '1m' } });
+  const b = await startBellhop({ mode: 'in-process' });
+  try {
+    await routed(b, name);
+    const page = await b.get(name, '/', { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'sec-fetch-mode': 'navigate' } });
+    assert.equal(page.status, 200);
+    assert.equal(page.headers['cache-control'], 'no-store');
+    assert.match(page.body, new RegExp(`<title>${name} is starting</title>`));
+    const events = await b.get(name, '/.bellhop/wake/events', { timeoutMs: 20_000 });
+    assert.match(events.body, /"type":"waking"/);
+    assert.match(events.body, /"type":"ready"/);
+    assert.equal((await b.get(name, '/', { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } })).body, 'browser-body');
+  } finally {
+    await b.stop();
+    await removeQuietly(c);
+  }
+});
+
+test('through Bellhop: depends_on wakes the db first and stops it after the app', { skip: dockerSkip }, async () => {
+  const docker = dockerClient();
+  const name = alias('wd');
+  const dbName = uniqueName('bellhop-wake-db');
+  const db = await runHttpd(docker, { name: dbName, start: false, body: 'db' }); // no proxy labels
+  const app = await runHttpd(docker, {
+    start: false,
+    body: 'app-body',
+    labels: { 'proxy.aliases': name, 'proxy.idle_timeout': '2s', 'proxy.stop_timeout': '1s', 'proxy.depends_on': dbName },
+  });
+  const dbId = await idOf(db);
+  const appId = await idOf(app);
+  const ev = await watchEvents(docker, () => [dbId, appId]);
+  const b = await startBellhop({ mode: 'in-process' });
+  try {
+    await routed(b, name);
+    const r = await b.get(name, '/', { headers: { accept: '*/*' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'app-body');
+    const startDb = ev.events.find((e) => e.id === dbId && e.action === 'start');
+    const startApp = ev.events.find((e) => e.id === appId && e.action === 'start');
+    assert.ok(startDb && startApp, JSON.stringify(ev.events));
+    assert.ok(startDb.at <= startApp.at, `db started at ${startDb.at}, app at ${startApp.at}`);
+    assert.deepEqual((await containerStatus(b, appId))?.state, 'awake');
+    // Sleep: the app after its idle_timeout, then the db (no routes, no sleep labels of its own).
+    await waitFor(() => (ev.count(dbId, 'die') > 0 ? true : undefined), 20_000, 'db stopped');
+    const dieApp = ev.events.find((e) => e.id === appId && e.action === 'die');
+    const dieDb = ev.events.find((e) => e.id === dbId && e.action === 'die');
+    assert.ok(dieApp && dieDb, JSON.stringify(ev.events));
+    assert.ok(dieApp.at <= dieDb.at, `app died at ${dieApp.at}, db at ${dieDb.at}`);
+    assert.equal(await dockerState(app), 'exited');
+    assert.equal(await dockerState(db), 'exited');
+  } finally {
+    ev.close();
+    await b.stop();
+    await removeQuietly(app);
+    await removeQuietly(db);
+  }
+});
+
+test('through Bellhop: /metrics has wake counters and durations after a wake', { skip: dockerSkip }, async () => {
+  const docker = dockerClient();
+  const name = alias('wm');
+  const c = await runHttpd(docker, { start: false, body: 'm', labels: { 'proxy.aliases': name, 'proxy.idle_timeout': '1m' } });
+  const b = await startBellhop({ mode: 'in-process' });
+  try {
+    await routed(b, name);
+    assert.equal((await b.get(name, '/')).status, 200);
+    const { httpGet } = await import('../support/bellhop-harness.ts');
+    const m: HttpResult = await httpGet(b.apiPort, '127.0.0.1', '/metrics');
+    assert.equal(m.status, 200);
+    const cname = (await c.inspect()).Name.replace(/^\//, '');
+    assert.match(m.body, new RegExp(`bellhop_wakes_total\\{[^}]*container="${cname}"[^}]*result="ok"[^}]*\\} 1`));
+    assert.match(m.body, /bellhop_wake_duration_seconds_count(\{[^}]*\})? [1-9]/);
+  } finally {
+    await b.stop();
+    await removeQuietly(c);
+  }
+});
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function tcpOpen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    s.on('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+/** Time from sending a GET to its first response byte. */
+function firstByte(port: number, host: string, hostHeader: string): Promise<{ ms: number; at: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const s = connect({ host, port });
+    let t1 = 0;
+    let data = '';
+    s.setEncoding('utf8');
+    s.on('connect', () => s.write(`GET / HTTP/1.1\r\nHost: ${hostHeader}\r\nAccept: */*\r\nConnection: close\r\n\r\n`));
+    s.on('data', (d: string) => {
+      if (t1 === 0) t1 = performance.now();
+      data += d;
+    });
+    s.on('end', () => resolve({ ms: t1 - t0, at: t1, body: data.slice(data.indexOf('\r\n\r\n') + 4) }));
+    s.on('error', reject);
+  });
+}
+
+test('wake latency through Bellhop vs bare docker start + readiness (figures only, median of 5)', { skip: dockerSkip }, async (t) => {
+  const docker = dockerClient();
+  const name = alias('wl');
+  const c = await runHttpd(docker, {
+    start: false,
+    body: 'timed',
+    labels: { 'proxy.aliases': name, 'proxy.idle_timeout': '1s', 'proxy.stop_method': 'kill', 'proxy.stop_signal': 'SIGKILL' },
+  });
+  const id = await idOf(c);
+  const b = await startBellhop({ mode: 'in-process' });
+  const viaBellhop: number[] = [];
+  const bare: number[] = [];
+  try {
+    await routed(b, name);
+    for (let round = 0; round < 5; round++) {
+      await waitFor(async () => ((await containerStatus(b, id))?.state === 'asleep' && (await dockerState(c)) !== 'running' ? true : undefined), 15_000, 'asleep');
+      const r = await firstByte(b.httpPort, '127.0.0.1', name);
+      assert.equal(r.body, 'timed');
+      viaBellhop.push(r.ms);
+      await waitFor(async () => ((await containerStatus(b, id))?.state === 'asleep' && (await dockerState(c)) !== 'running' ? true : undefined), 15_000, 'asleep again');
+      // By hand, polling TCP every 5 ms: what Docker and httpd cost without Bellhop.
+      const b0 = performance.now();
+      await c.start();
+      const info = await c.inspect();
+      const ip = Object.values(info.NetworkSettings.Networks ?? {}).find((n) => n.IPAddress)!.IPAddress;
+      for (const end = Date.now() + 20_000; !(await tcpOpen(ip, 80)); ) {
+        if (Date.now() > end) throw new Error('httpd never listened');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const got = await firstByte(80, ip, name);
+      assert.equal(got.body, 'timed');
+      bare.push(got.at - b0);
+      await c.kill();
+    }
+    const line = `wake latency through the real Bellhop, median of 5: request → first byte ${median(viaBellhop).toFixed(0)} ms; bare docker start + TCP readiness + first byte ${median(bare).toFixed(0)} ms; Bellhop adds ${(median(viaBellhop) - median(bare)).toFixed(0)} ms [bellhop ${viaBellhop.map((x) => x.toFixed(0)).join(',')}; bare ${bare.map((x) => x.toFixed(0)).join(',')}]`;
+    t.diagnostic(line);
+    process.stderr.write(`[wake-bellhop e2e] ${line}\n`);
+  } finally {
+    await b.stop();
+    await removeQuietly(c);
+  }
+});
