@@ -110,3 +110,25 @@ test('no hold after the grace period, for routes that never had an address, for 
   off.update(table(route('web', [member('old', 'http://10.0.0.2:80')])));
   assert.equal('gate' in off.resolver.resolve('web')!, false);
 });
+
+test('a plain (non-compose) container route never holds: 503 at once', () => {
+  const { health, live } = setup({ holdMs: 5000 });
+  health.usable.add('c');
+  const plain = (url: string) => member('c', url, { container: { id: 'c', name: 'c', dockerHost: 'local', createdAt: 0, state: url ? 'running' : 'exited' } });
+  live.update(table(route('solo', [plain('http://10.0.0.2:80')])));
+  live.update(table(route('solo', [plain('')])));
+  assert.equal(live.resolver.resolve('solo')!.gate!(req, fakeRes(), ctx), 'proceed');
+});
+
+test('a route dropped from the table releases the requests it holds', async () => {
+  const { health, live } = setup({ holdMs: 60_000 });
+  health.usable.add('old');
+  live.update(table(route('web', [member('old', 'http://10.0.0.2:80')])));
+  live.update(table(route('web', [member('old', '')])));
+  const r = live.resolver.resolve('web')!;
+  const g = r.gate!(req, fakeRes(), ctx);
+  live.update(table());
+  assert.equal(live.resolver.resolve('web'), undefined);
+  assert.equal(await g, 'proceed');
+  assert.equal(r.pick(ctx, new Set()), undefined);
+});

@@ -54,6 +54,10 @@ function canSleep(m: MemberSpec): boolean {
   return (m.container?.idle?.idleTimeoutMs ?? 0) > 0;
 }
 
+function isCompose(spec: RouteSpec): boolean {
+  return spec.members.some((m) => m.container?.composeService !== undefined);
+}
+
 function toLiveMember(spec: MemberSpec): LiveMember {
   return {
     id: spec.id,
@@ -78,6 +82,8 @@ export class LiveRoute implements ProxyRoute {
   private readonly opts: LiveRoutesOptions;
   /** When this Docker route last went from "some member has an address" to "none has". */
   private lostAt: number | undefined;
+  /** Dropped from the table: held requests stop waiting. */
+  private retired = false;
 
   constructor(spec: RouteSpec, opts: LiveRoutesOptions) {
     this.name = spec.name;
@@ -93,7 +99,9 @@ export class LiveRoute implements ProxyRoute {
   update(spec: RouteSpec): void {
     const hadAddress = this.spec.members.some((m) => m.url !== '');
     const hasAddress = spec.members.some((m) => m.url !== '');
-    if (spec.source === 'docker' && hadAddress && !hasAddress) this.lostAt = (this.opts.now ?? Date.now)();
+    // Only compose services are recreated under the same route (RecreateGrace keeps the same
+    // set): a plain container that dies answers 503 at once instead of making clients wait.
+    if (spec.source === 'docker' && hadAddress && !hasAddress && isCompose(this.spec)) this.lostAt = (this.opts.now ?? Date.now)();
     this.spec = spec;
     const sticky = spec.loadBalance.sticky ? { secret: this.opts.stickySecret, maxAgeMs: spec.loadBalance.stickyMaxAgeMs } : undefined;
     this.pool.configure({ mode: spec.loadBalance.mode, sticky });
@@ -139,7 +147,7 @@ export class LiveRoute implements ProxyRoute {
         resolve('handled');
       };
       const tick = (): void => {
-        if (this.hasUsable() || now() >= deadline) {
+        if (this.retired || this.hasUsable() || now() >= deadline) {
           res.off('close', onClose);
           resolve('proceed');
           return;
@@ -149,6 +157,11 @@ export class LiveRoute implements ProxyRoute {
       res.once('close', onClose);
       tick();
     });
+  }
+
+  /** The route left the table: requests held for it are released (they get 503). */
+  retire(): void {
+    this.retired = true;
   }
 
   /** Is any member usable right now? */
@@ -236,6 +249,7 @@ export class LiveRoutes {
         next.set(spec.name, new LiveRoute(spec, this.opts));
       }
     }
+    for (const [name, r] of this.live) if (!next.has(name)) r.retire();
     this.live = next;
     this.table = table;
     const routes = next;

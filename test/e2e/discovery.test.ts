@@ -103,3 +103,123 @@ test('a bad port label gets no route and is listed with container, label and pro
   assert.equal(r.status, 404);
   assert.ok(!view.errors.some((e) => e.source === good));
 });
+
+/** Sends `n` sequential requests; returns body → count, and fails on any non-200. */
+async function tally(host: string, n: number): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const r = await bellhop.get(host);
+    assert.equal(r.status, 200, `request ${String(i)}: ${String(r.status)} ${r.body.slice(0, 120)}`);
+    counts.set(r.body, (counts.get(r.body) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function composeLabels(project: string, service: string, n: number, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    'com.docker.compose.project': project,
+    'com.docker.compose.service': service,
+    'com.docker.compose.container-number': String(n),
+    'com.docker.compose.oneoff': 'False',
+    'proxy.exclude': 'false',
+    ...extra,
+  };
+}
+
+async function waitUsable(host: string, n: number): Promise<void> {
+  await waitFor(async () => {
+    const r = await bellhop.route(host);
+    return r && r.members.length === n && r.members.every((m) => m.usable) ? r : undefined;
+  }, 10_000, `${String(n)} usable members in ${host}`);
+}
+
+test('a stopped member leaves its pool at once; the other keeps answering; a removed plain container 404s', { skip: dockerSkip }, async () => {
+  const svc = alias('pair');
+  const project = alias('proj');
+  const a = await httpd({ name: `${svc}-1`, body: 'A', labels: composeLabels(project, svc, 1) });
+  await httpd({ name: `${svc}-2`, body: 'B', labels: composeLabels(project, svc, 2) });
+  await waitUsable(svc, 2);
+  const before = await tally(svc, 10);
+  assert.deepEqual([...before.entries()].sort(), [['A', 5], ['B', 5]]);
+
+  // Hammer the route while A stops: every request must succeed, and once Docker has reported
+  // the stop, none may go to A.
+  let stopped = false;
+  let hammering = true;
+  const seen: { status: number; body: string; afterStop: boolean }[] = [];
+  const hammer = (async () => {
+    while (hammering) {
+      const afterStop = stopped;
+      const r = await bellhop.get(svc);
+      seen.push({ status: r.status, body: r.body, afterStop });
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 100));
+  await a.stop({ t: 0 });
+  await waitFor(async () => {
+    const r = await bellhop.route(svc);
+    const m = r?.members.find((x) => x.name === `${svc}-1`);
+    return m && !m.usable && m.url === '' ? true : undefined;
+  }, 5000, 'the stopped member to lose its address');
+  stopped = true;
+  await new Promise((r) => setTimeout(r, 300));
+  hammering = false;
+  await hammer;
+  const bad = seen.filter((s) => s.status !== 200);
+  assert.deepEqual(bad, [], 'every request during the stop succeeded');
+  const toA = seen.filter((s) => s.afterStop && s.body === 'A');
+  assert.deepEqual(toA, [], 'no request went to the stopped member');
+  assert.ok(seen.filter((s) => s.afterStop).length > 5);
+  const after = await tally(svc, 10);
+  assert.deepEqual([...after.entries()], [['B', 10]]);
+
+  // A plain container (not compose) that is removed loses its route: 404.
+  const solo = alias('solo');
+  const s = await httpd({ name: solo, body: 'solo', labels: { 'proxy.aliases': solo } });
+  await firstOk(solo, 'solo', Date.now());
+  await s.remove({ force: true });
+  await waitFor(async () => ((await bellhop.get(solo)).status === 404 ? true : undefined), 5000, `${solo} to 404 after removal`);
+  assert.equal(await bellhop.route(solo), undefined);
+});
+
+test('3 compose replicas form one pool with weights 20/30/50 and split 100 requests exactly', { skip: dockerSkip }, async () => {
+  const svc = alias('rep');
+  const project = alias('proj');
+  const weights = [20, 30, 50];
+  await Promise.all(
+    weights.map((w, i) =>
+      httpd({ name: `${project}-${svc}-${String(i + 1)}`, body: `r${String(i + 1)}`, labels: composeLabels(project, svc, i + 1, { [`proxy.${svc}.load_balance.weight`]: String(w) }) }),
+    ),
+  );
+  await waitUsable(svc, 3);
+  const view = await bellhop.routes();
+  const pools = view.routes.filter((r) => r.members.some((m) => m.name.startsWith(`${project}-${svc}`)));
+  assert.equal(pools.length, 1, 'one pool');
+  const route = pools[0]!;
+  assert.equal(route.alias, svc);
+  const byName = new Map(route.members.map((m) => [m.name, m]));
+  weights.forEach((w, i) => {
+    const m = byName.get(`${project}-${svc}-${String(i + 1)}`)!;
+    assert.equal(m.configured_weight, w);
+    assert.equal(m.normalised_weight, w);
+  });
+  assert.equal(route.members.reduce((n, m) => n + (m.normalised_weight ?? 0), 0), 100);
+  const counts = await tally(svc, 100);
+  assert.deepEqual(Object.fromEntries(counts), { r1: 20, r2: 30, r3: 50 });
+});
+
+test('3 replicas, one weighted 30 and two unset, normalise to 30/35/35 and split exactly', { skip: dockerSkip }, async () => {
+  const svc = alias('mix');
+  const project = alias('proj');
+  await Promise.all(
+    [1, 2, 3].map((n) =>
+      httpd({ name: `${project}-${svc}-${String(n)}`, body: `m${String(n)}`, labels: composeLabels(project, svc, n, n === 1 ? { [`proxy.${svc}.load_balance.weight`]: '30' } : {}) }),
+    ),
+  );
+  await waitUsable(svc, 3);
+  const route = (await bellhop.route(svc))!;
+  const w = Object.fromEntries(route.members.map((m) => [m.name.slice(-1), [m.configured_weight, m.normalised_weight]]));
+  assert.deepEqual(w, { '1': [30, 30], '2': [null, 35], '3': [null, 35] });
+  const counts = await tally(svc, 100);
+  assert.deepEqual(Object.fromEntries(counts), { m1: 30, m2: 35, m3: 35 });
+});
