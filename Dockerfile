@@ -1,0 +1,51 @@
+# Bellhop's container image: Node 24 LTS runs the TypeScript sources directly (type stripping),
+# so there is no build step; only production dependencies are installed.
+#
+#   docker build -t bellhop .
+#   docker build --build-arg BASE=node:24-alpine -t bellhop .          # another Node 24 base
+#   npm ci --omit=dev --ignore-scripts && tar -cf node_modules.tar node_modules \
+#     && docker build --build-arg DEPS=context -t bellhop .            # no registry access in the build
+ARG BASE=node:24-bookworm-slim
+
+# ---- stage 1: production dependencies ----
+FROM ${BASE} AS deps
+# npm: `npm ci` from the lock file (needs the npm registry during the build).
+# context: unpack node_modules.tar from the build context (made beforehand, see above).
+ARG DEPS=npm
+WORKDIR /app
+# node_modules.ta[r] matches nothing unless the tarball is there; COPY is fine with that.
+COPY package.json package-lock.json node_modules.ta[r] ./
+RUN set -e; \
+    if [ "$DEPS" = context ]; then \
+      [ -f node_modules.tar ] || { echo "DEPS=context needs node_modules.tar in the build context" >&2; exit 1; }; \
+      tar -xf node_modules.tar && rm node_modules.tar; \
+    elif [ "$DEPS" = npm ]; then \
+      npm ci --omit=dev --ignore-scripts --no-audit --no-fund && rm -rf /root/.npm; \
+    else \
+      echo "DEPS must be npm or context, not $DEPS" >&2; exit 1; \
+    fi; \
+    node -e "for (const m of ['dockerode','undici','yaml','pino','prom-client','cookie','ipaddr.js']) require.resolve(m)"
+
+# ---- stage 2: runtime ----
+FROM ${BASE}
+# Non-root cannot bind ports below 1024: listen on 8080 and publish it as 80 (compose.example.yml).
+ENV NODE_ENV=production \
+    BELLHOP_HTTP_ADDR=:8080 \
+    BELLHOP_API_ADDR=127.0.0.1:8081
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY cmd ./cmd
+COPY internal ./internal
+COPY pkg ./pkg
+# ./data holds the sticky-cookie key (sticky.secret_file); mount a volume there to keep it.
+RUN mkdir -p /app/data && chown node:node /app/data
+# The `node` user (uid 1000) of the official Node images. It is not in the docker group: reach
+# Docker through the socket proxy (compose.example.yml), not by mounting /var/run/docker.sock.
+USER node
+EXPOSE 8080 8081
+# No curl in slim images: Node itself asks the admin API. It follows BELLHOP_API_ADDR's port;
+# if you move the admin API with api.listen in config.yml instead, override this HEALTHCHECK.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "const a=process.env.BELLHOP_API_ADDR||'127.0.0.1:8081';fetch('http://127.0.0.1:'+a.slice(a.lastIndexOf(':')+1)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "cmd/bellhop/main.ts"]
