@@ -2,6 +2,7 @@
 // not), builds the test image, then runs every *.test.ts with node:test and enforces the
 // coverage floor on pkg/ and internal/.
 import { spawn } from 'node:child_process';
+import { globSync } from 'node:fs';
 import { ensureDockerEngine, ensureTestImage } from './support/docker-engine.ts';
 
 const args = process.argv.slice(2);
@@ -28,17 +29,34 @@ if (noDocker) {
   }
 }
 
-const nodeArgs = ['--test', '--test-concurrency=3', '--test-timeout=180000', '--test-reporter=spec'];
-if (!noCoverage && files.length === 0) {
-  nodeArgs.push(
-    '--experimental-test-coverage',
-    '--test-coverage-lines=85',
-    '--test-coverage-include=pkg/**/*.ts',
-    '--test-coverage-include=internal/**/*.ts',
-    '--test-coverage-exclude=**/*.test.ts',
-  );
-}
-nodeArgs.push(...(files.length > 0 ? files : ['pkg/**/*.test.ts', 'internal/**/*.test.ts', 'cmd/**/*.test.ts', 'test/**/*.test.ts']));
+// Tests that disturb the whole machine (restarting dockerd) run alone, after everything else.
+const ISOLATED = /-dockerd-restart\.test\.ts$/;
+const all = files.length > 0 ? files : ['pkg/**/*.test.ts', 'internal/**/*.test.ts', 'cmd/**/*.test.ts', 'test/**/*.test.ts'];
 
-const child = spawn(process.execPath, nodeArgs, { stdio: 'inherit', env });
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+function run(args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: 'inherit', env });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+const common = ['--test', '--test-concurrency=3', '--test-timeout=180000', '--test-reporter=spec'];
+const coverage = !noCoverage && files.length === 0
+  ? [
+      '--experimental-test-coverage',
+      '--test-coverage-lines=85',
+      '--test-coverage-include=pkg/**/*.ts',
+      '--test-coverage-include=internal/**/*.ts',
+      '--test-coverage-exclude=**/*.test.ts',
+    ]
+  : [];
+const expanded = all.flatMap((p) => (p.includes('*') ? globSync(p) : [p])).filter((f) => !f.includes('node_modules'));
+const isolated = expanded.filter((f) => ISOLATED.test(f));
+const main = expanded.filter((f) => !ISOLATED.test(f));
+let code = main.length > 0 ? await run([...common, ...coverage, ...main]) : 0;
+for (const f of isolated) {
+  process.stderr.write(`\n[test] running alone: ${f}\n`);
+  const c = await run([...common, f]);
+  if (c !== 0) code = c;
+}
+process.exit(code);
