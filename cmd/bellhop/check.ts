@@ -148,7 +148,7 @@ export function checkCompose(compose: ComposeFile, config: Config): CheckReport 
     // Offline the image's own EXPOSE list is unknown: a service with no ports in the file may
     // still work live, so this cannot be called an error here.
     if (e.code === LabelErrorCode.NO_PORT && svc !== undefined && svc.expose.length === 0 && svc.ports.length === 0) {
-      warnings.push({ ...p, message: `no port in this file (no ${p.label} label, "expose:" or "ports:"); the image may EXPOSE one, which only Docker knows. Set ${p.label} or "expose:" to check it here` });
+      warnings.push({ ...p, message: `no port in this file (no ${p.label} label, "expose:" or "ports:"), so this container's routes are not shown; live, it works only if its image EXPOSEs a port, which only Docker knows. Set ${p.label} or "expose:" to check it here` });
     } else errors.push(p);
   }
   // Replicas report the same label problem once each; show it once per service.

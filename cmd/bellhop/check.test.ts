@@ -1,0 +1,262 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runCheck, type CheckReport } from './check.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+const VALID = `name: demo
+services:
+  bellhop:
+    image: bellhop:local
+    networks: [web]
+  whoami:
+    image: traefik/whoami
+    deploy: { replicas: 2 }
+    networks: [web]
+    labels:
+      proxy.aliases: whoami
+      proxy.*.port: "80"
+      proxy.whoami.load_balance.sticky: "true"
+      proxy.whoami.load_balance.sticky_max_age: 30m
+      proxy.whoami.healthcheck.path: /health
+      proxy.whoami.healthcheck.interval: 2s
+  sleepy:
+    image: traefik/whoami
+    expose: ["8080"]
+    networks: [web, default]
+    depends_on: { db: { condition: service_healthy } }
+    labels:
+      - "proxy.aliases=sleepy"
+      - "proxy.idle_timeout=15m"
+      - "proxy.stop_method=pause"
+  db:
+    image: postgres
+networks:
+  web: { name: web }
+`;
+
+const ERRORS = `services:
+  api:
+    image: nginx
+    ports: ["8080:80"]
+    labels:
+      proxy.api.port: abc
+      proxy.api.load_balance.mode: fastest
+  web:
+    image: nginx
+    deploy: { replicas: 2 }
+    expose: ["80"]
+    labels:
+      proxy.aliases: site
+      proxy.#3.port: "80"
+  ok:
+    image: nginx
+    expose: ["80"]
+    labels: ["proxy.aliases=fine"]
+  broken:
+    image: nginx
+    ports: ["nonsense"]
+    labels: { proxy.aliases: br }
+`;
+
+const POOLS = `services:
+  a:
+    image: nginx
+    expose: ["80"]
+    deploy: { replicas: 3 }
+    labels:
+      proxy.aliases: api
+      proxy.api.load_balance.weight: "30"
+  b:
+    image: nginx
+    expose: ["80"]
+    labels:
+      proxy.aliases: api-b
+      proxy.api-b.load_balance.link: api
+  c:
+    image: nginx
+    expose: ["80"]
+    labels:
+      proxy.aliases: c
+      proxy.c.load_balance.link: pair
+      proxy.c.load_balance.weight: "30"
+  d:
+    image: nginx
+    expose: ["80"]
+    labels:
+      proxy.aliases: d
+      proxy.d.load_balance.link: pair
+  host:
+    image: nginx
+    network_mode: host
+    expose: ["9000"]
+    labels: ["proxy.aliases=hostnet"]
+  noport:
+    image: traefik/whoami
+    labels: ["proxy.aliases=guess"]
+  quiet:
+    image: nginx
+`;
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function check(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  let out = '';
+  let err = '';
+  const code = await runCheck(args, env, cwd, { stdout: (s) => (out += s), stderr: (s) => (err += s) });
+  return { code, out, err };
+}
+
+async function report(file: string, cwd: string): Promise<CheckReport> {
+  const r = await check(['--json', file], cwd);
+  return JSON.parse(r.out) as CheckReport;
+}
+
+describe('bellhop check', () => {
+  const base = mkdtempSync(join(tmpdir(), 'bellhop-check-'));
+  after(() => rmSync(base, { recursive: true, force: true }));
+  let n = 0;
+  function folder(files: Record<string, string>): string {
+    const dir = join(base, `case${String(++n)}`);
+    mkdirSync(dir);
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    return dir;
+  }
+
+  test('a valid file: routes, hosts, pool settings, replicas, weights, healthcheck and sleep; exit 0', async () => {
+    const dir = folder({ 'compose.yml': VALID });
+    const r = await check([], dir);
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.equal(r.err, '');
+    assert.match(r.out, /^compose\.yml: project "demo", 4 services, 5 containers$/m);
+    assert.match(r.out, /^whoami {2}hosts: whoami$/m);
+    assert.match(r.out, /^ {2}pool: roundrobin, sticky \(max age 30m\)$/m);
+    assert.match(r.out, /^ {2}- demo-whoami-1 {2}whoami:80 {2}weight 50$/m);
+    assert.match(r.out, /^ {2}- demo-whoami-2 {2}whoami:80 {2}weight 50$/m);
+    assert.match(r.out, /^ {2}healthcheck: HTTP HEAD \/health every 2s \(timeout 5s, rise 2, fall 3\)$/m);
+    assert.match(r.out, /^ {2}- demo-sleepy-1 {2}sleepy:8080 {2}weight 100$/m);
+    assert.match(r.out, /^ {2}sleeps after 15m idle, by pause, wake timeout 3m, stop timeout 30s, wakes first: db$/m);
+    assert.match(r.out, /^2 routes, 3 members, 0 errors, 0 warnings$/m);
+    assert.doesNotMatch(r.out, /bellhop-1|db-1/);
+  });
+
+  test('--json gives the same facts as data', async () => {
+    const dir = folder({ 'docker-compose.yaml': VALID });
+    const j = await report('docker-compose.yaml', dir);
+    assert.equal(j.project, 'demo');
+    const whoami = j.routes.find((x) => x.name === 'whoami');
+    assert.ok(whoami);
+    assert.deepEqual(whoami.members.map((m) => [m.name, m.service, m.replica, m.url, m.weight]), [
+      ['demo-whoami-1', 'whoami', 1, 'http://whoami:80', 50],
+      ['demo-whoami-2', 'whoami', 2, 'http://whoami:80', 50],
+    ]);
+    assert.equal(whoami.sticky, true);
+    assert.equal(whoami.stickyMaxAgeMs, 30 * 60_000);
+  });
+
+  test('label errors are located (service, container, label, problem) and exit 1; other services still route', async () => {
+    const dir = folder({ 'compose.yaml': ERRORS });
+    const r = await check([], dir);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /^ {2}service api \(case\d+-api-1\): proxy\.api\.port: port "abc" is not a number \[LABEL_BAD_PORT\]$/m);
+    assert.match(r.out, /^ {2}service api \(case\d+-api-1\): proxy\.api\.load_balance\.mode: .*"fastest".* \[LABEL_BAD_MODE\]$/m);
+    assert.match(r.out, /service broken: services\.broken\.ports\[0\]: "nonsense" is not a port mapping/);
+    // Two replicas with the same bad label: reported once for the service.
+    assert.equal(r.out.match(/LABEL_ALIAS_INDEX/g)?.length, 1);
+    assert.match(r.out, /^fine {2}hosts: fine$/m);
+    const j = await report('compose.yaml', dir);
+    assert.deepEqual(j.routes.map((x) => x.name), ['fine']);
+    const bad = j.errors.find((e) => e.code === 'LABEL_BAD_PORT');
+    assert.deepEqual(bad && [bad.service, bad.label], ['api', 'proxy.api.port']);
+  });
+
+  test('replicas and links: weights normalised to 100 (30 each of 3, unset share the rest), host network, unknown image ports', async () => {
+    const dir = folder({ 'compose.yml': POOLS });
+    const j = await report('compose.yml', dir);
+    const api = j.routes.find((x) => x.name === 'api');
+    assert.ok(api);
+    assert.deepEqual(api.members.map((m) => [m.name, m.configuredWeight ?? null, m.weight]), [
+      ['case4-a-1', 30, 30],
+      ['case4-a-2', 30, 30],
+      ['case4-a-3', 30, 30],
+      ['case4-b-1', null, 10],
+    ]);
+    const pair = j.routes.find((x) => x.name === 'pair');
+    assert.deepEqual(pair?.members.map((m) => m.weight), [30, 70]);
+    assert.equal(j.routes.find((x) => x.name === 'hostnet')?.members[0]?.url, 'http://127.0.0.1:9000');
+    // No port in the file: the image might EXPOSE one, so a warning, not an error.
+    assert.deepEqual(j.errors, []);
+    assert.deepEqual(j.warnings.map((w) => [w.code, w.service, w.label]), [['LABEL_NO_PORT', 'noport', 'proxy.guess.port']]);
+    const r = await check(['compose.yml'], dir);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /weight 30 \(configured 30\)/);
+    assert.match(r.out, /^warnings \(1\):$/m);
+  });
+
+  test('two services claiming one alias: the first in the file keeps it, the conflict is an error', async () => {
+    const dir = folder({ 'compose.yml': 'services:\n  one:\n    expose: ["80"]\n    labels: ["proxy.aliases=same"]\n  two:\n    expose: ["80"]\n    labels: ["proxy.aliases=same"]\n' });
+    const j = await report('compose.yml', dir);
+    assert.deepEqual(j.routes.find((x) => x.name === 'same')?.members.map((m) => m.service), ['one']);
+    assert.ok(j.errors.some((e) => e.code === 'ALIAS_CONFLICT'), JSON.stringify(j.errors));
+    assert.equal((await check([], dir)).code, 1);
+  });
+
+  test('match_domains and defaults come from the config file', async () => {
+    const dir = folder({
+      'compose.yml': 'services:\n  app:\n    expose: ["80"]\n    labels: ["proxy.aliases=app"]\n',
+      'config.yml': 'match_domains: [home.example.com]\ndefaults:\n  load_balance: { mode: leastconn }\n',
+    });
+    const r = await check([], dir);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^match domains: home\.example\.com$/m);
+    assert.match(r.out, /^ {2}pool: leastconn$/m);
+  });
+
+  test('a bad config file is reported, the check runs on defaults, exit 1', async () => {
+    const dir = folder({ 'compose.yml': 'services:\n  app:\n    expose: ["80"]\n    labels: ["proxy.aliases=app"]\n', 'config.yml': 'entrypoint: { htp: ":80" }\n' });
+    const r = await check([], dir);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /did you mean "http"/);
+    assert.match(r.out, /^app {2}hosts: app$/m);
+  });
+
+  test('no labelled service: says so, exit 0', async () => {
+    const dir = folder({ 'compose.yml': 'services:\n  db:\n    image: postgres\n' });
+    const r = await check([], dir);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /no routes: no service has a proxy\.\* label/);
+  });
+
+  test('unreadable, missing or non-compose files exit 2; usage errors exit 2; --help exits 0', async () => {
+    const dir = folder({ 'bad.yml': 'services: [\n', 'list.yml': '- a\n' });
+    const missing = await check(['nope.yml'], dir);
+    assert.equal(missing.code, 2);
+    assert.match(missing.err, /cannot read \S*nope\.yml.*\[COMPOSE_UNREADABLE\]/);
+    assert.match((await check(['bad.yml'], dir)).err, /COMPOSE_YAML_SYNTAX/);
+    assert.equal((await check(['list.yml'], dir)).code, 2);
+    const none = await check([], dir);
+    assert.equal(none.code, 2);
+    assert.match(none.err, /none of compose\.yaml, compose\.yml, docker-compose\.yaml, docker-compose\.yml here/);
+    assert.equal((await check(['--frobnicate'], dir)).code, 2);
+    assert.equal((await check(['a.yml', 'b.yml'], dir)).code, 2);
+    const help = await check(['--help'], dir);
+    assert.equal(help.code, 0);
+    assert.match(help.out, /^usage: bellhop check/);
+  });
+
+  test('the shipped compose.example.yml passes: a sticky pool of two and a sleeping service', async () => {
+    const r = await check(['compose.example.yml'], ROOT);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /^ {2}- bellhop-whoami-1 {2}whoami:80 {2}weight 50$/m);
+    assert.match(r.out, /^ {2}- bellhop-whoami-2 {2}whoami:80 {2}weight 50$/m);
+    assert.match(r.out, /^ {2}sleeps after 10m idle/m);
+    assert.match(r.out, /0 errors, 0 warnings/);
+  });
+});
