@@ -15,12 +15,13 @@ ARG DEPS=npm
 WORKDIR /app
 # node_modules.ta[r] matches nothing unless the tarball is there; COPY is fine with that.
 COPY package.json package-lock.json node_modules.ta[r] ./
+# set -e stops at the first failing command (not inside && lists, so none are used).
 RUN set -e; \
     if [ "$DEPS" = context ]; then \
       [ -f node_modules.tar ] || { echo "DEPS=context needs node_modules.tar in the build context" >&2; exit 1; }; \
-      tar -xf node_modules.tar && rm node_modules.tar; \
+      tar -xf node_modules.tar; rm node_modules.tar; \
     elif [ "$DEPS" = npm ]; then \
-      npm ci --omit=dev --ignore-scripts --no-audit --no-fund && rm -rf /root/.npm; \
+      npm ci --omit=dev --ignore-scripts --no-audit --no-fund; rm -rf /root/.npm; \
     else \
       echo "DEPS must be npm or context, not $DEPS" >&2; exit 1; \
     fi; \
