@@ -223,3 +223,16 @@ test('3 replicas, one weighted 30 and two unset, normalise to 30/35/35 and split
   const counts = await tally(svc, 100);
   assert.deepEqual(Object.fromEntries(counts), { m1: 30, m2: 35, m3: 35 });
 });
+
+test('the in-process harness (createBellhop) discovers a labelled container the same way', { skip: dockerSkip }, async () => {
+  const inproc = await startBellhop({ mode: 'in-process' });
+  try {
+    const a = alias('inproc');
+    await httpd({ name: a, body: 'inproc', labels: { 'proxy.aliases': a } });
+    await waitFor(async () => ((await inproc.get(a)).body === 'inproc' ? true : undefined), 10_000, `${a} in-process`);
+    const r = await inproc.route(a);
+    assert.equal(r?.members[0]?.usable, true);
+  } finally {
+    await inproc.stop();
+  }
+});
