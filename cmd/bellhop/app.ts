@@ -47,7 +47,20 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     onChange: () => recompute(),
   });
 
-  const hostOf = (id: string): string | undefined => docker.records().find((r) => r.id === id)?.dockerHost;
+  // docker.label_filter: only containers carrying every filter label are seen at all (several
+  // Bellhops can then share one engine without managing each other's containers).
+  const visible = (): readonly ContainerRecord[] => {
+    const filter = config.docker.labelFilter;
+    const all = docker.records();
+    if (filter.length === 0) return all;
+    return all.filter((r) =>
+      filter.every((f) => {
+        const eq = f.indexOf('=');
+        return eq < 0 ? f in r.labels : r.labels[f.slice(0, eq)] === f.slice(eq + 1);
+      }),
+    );
+  };
+  const hostOf = (id: string): string | undefined => visible().find((r) => r.id === id)?.dockerHost;
   const controlFor = (id: string) => {
     const host = hostOf(id);
     const c = host === undefined ? undefined : docker.control(host);
@@ -74,7 +87,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       let host: string | undefined;
       if (url) host = new URL(url).hostname.replace(/^\[|\]$/g, '');
       // ContainerRecord has no exit code yet; read it when internal/docker provides one.
-      const exitCode = (rec as ContainerRecord & { exitCode?: number | undefined }).exitCode;
+      const exitCode = rec.exitCode;
       return { state: rec.state, host, urls, dockerHealth: rec.dockerHealth, exitCode };
     },
   };
@@ -144,7 +157,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
   }
 
   function recompute(): void {
-    const records: readonly ContainerRecord[] = docker.records();
+    const records = visible();
     const parsed = parseContainers(records, parseOptions());
     const fileRoutes = staticRoutes(config);
     const dockerRoutes = grace.retain(parsed.routes, fileRoutes);

@@ -46,6 +46,8 @@ export interface DockerConfig {
   readonly hosts: readonly string[];
   /** Route unlabelled containers by name too. */
   readonly exposeAll: boolean;
+  /** Only containers carrying every one of these labels (`key` or `key=value`) are seen. */
+  readonly labelFilter: readonly string[];
 }
 
 /** Defaults merged under every route's healthcheck (labels and static routes). */

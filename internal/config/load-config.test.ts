@@ -55,7 +55,7 @@ describe('defaults', () => {
     assert.deepEqual(c.entrypoint.timeouts, { headerMs: 10_000, idleMs: 60_000, upstreamConnectMs: 5000, upstreamResponseMs: 60_000, drainMs: 10_000 });
     assert.equal(c.api.listen, '127.0.0.1:8081');
     assert.deepEqual(c.api.address, { host: '127.0.0.1', port: 8081 });
-    assert.deepEqual(c.docker, { hosts: ['unix:///var/run/docker.sock'], exposeAll: false });
+    assert.deepEqual(c.docker, { hosts: ['unix:///var/run/docker.sock'], exposeAll: false, labelFilter: [] });
     assert.deepEqual(c.matchDomains, []);
     assert.deepEqual(c.defaults.healthcheck, { intervalMs: 5000, timeoutMs: 5000, rise: 2, fall: 3 });
     assert.deepEqual(c.defaults.loadBalance, { mode: 'roundrobin', sticky: false, stickyMaxAgeMs: 3_600_000 });
@@ -154,7 +154,7 @@ routes:
     assert.deepEqual(c.entrypoint.trustedProxies, ['10.0.0.0/8', '192.168.1.1', 'fd00::/8', '::1']);
     assert.deepEqual(c.entrypoint.timeouts, { headerMs: 2000, idleMs: 60_000, upstreamConnectMs: 500, upstreamResponseMs: 5_400_000, drainMs: 0 });
     assert.deepEqual(c.api.address, { host: '::1', port: 9000 });
-    assert.deepEqual(c.docker, { hosts: ['tcp://10.0.0.5:2375', 'ssh://me@nas'], exposeAll: true });
+    assert.deepEqual(c.docker, { hosts: ['tcp://10.0.0.5:2375', 'ssh://me@nas'], exposeAll: true, labelFilter: [] });
     assert.deepEqual(c.matchDomains, ['home.example.com', 'lan']);
     assert.deepEqual(c.defaults.healthcheck, { intervalMs: 10_000, timeoutMs: 3000, rise: 1, fall: 5 });
     assert.deepEqual(c.defaults.loadBalance, { mode: 'iphash', sticky: true, stickyMaxAgeMs: 86_400_000 });
@@ -185,6 +185,11 @@ routes:
     const c = ok('api:\n  listen: ""\n');
     assert.equal(c.api.listen, '');
     assert.equal(c.api.address, undefined);
+  });
+  it('docker.label_filter: key or key=value; defaults to none', () => {
+    assert.deepEqual(ok(undefined).docker.labelFilter, []);
+    assert.deepEqual(ok('docker: { label_filter: [bellhop.instance=home, managed] }\n').docker.labelFilter, ['bellhop.instance=home', 'managed']);
+    assert.match(one('docker:\n  label_filter: ["=x"]\n', 'CONFIG_BAD_LABEL_FILTER', 'docker.label_filter[0]', 2), /not a label filter/);
   });
   it('docker.hosts may be empty (file routes only)', () => {
     assert.deepEqual(ok('docker: { hosts: [] }\n').docker.hosts, []);

@@ -114,7 +114,7 @@ function buildConfig(d: Draft, cwd: string): Config {
   return deepFreeze<Config>({
     entrypoint: { http: d.http, httpAddress: address(d.http), trustedProxies: d.trustedProxies, timeouts: d.timeouts },
     api: { listen: d.apiListen, address: d.apiListen === '' ? undefined : address(d.apiListen) },
-    docker: { hosts: d.dockerHosts, exposeAll: d.exposeAll },
+    docker: { hosts: d.dockerHosts, exposeAll: d.exposeAll, labelFilter: d.labelFilter },
     matchDomains: d.matchDomains,
     defaults: { healthcheck: d.healthcheck, loadBalance: d.loadBalance },
     sticky: { secretFile: resolve(cwd, d.secretFile) },

@@ -21,6 +21,7 @@ export interface Draft {
   apiListen: string;
   dockerHosts: string[];
   exposeAll: boolean;
+  labelFilter: string[];
   matchDomains: string[];
   healthcheck: { -readonly [K in keyof HealthcheckDefaults]: HealthcheckDefaults[K] };
   loadBalance: { -readonly [K in keyof LoadBalanceDefaults]: LoadBalanceDefaults[K] };
@@ -37,6 +38,7 @@ export function defaultDraft(): Draft {
     apiListen: DEFAULTS.api.listen,
     dockerHosts: [...DEFAULTS.docker.hosts],
     exposeAll: DEFAULTS.docker.exposeAll,
+    labelFilter: [...DEFAULTS.docker.labelFilter],
     matchDomains: [...DEFAULTS.matchDomains],
     healthcheck: { ...DEFAULTS.healthcheck },
     loadBalance: { ...DEFAULTS.loadBalance },
@@ -46,13 +48,18 @@ export function defaultDraft(): Draft {
   };
 }
 
+// `key` or `key=value`: a Docker label name has no whitespace, '=' or control characters.
+function checkLabelFilter(s: string): string | undefined {
+  return /^[^\s=]+(=[^\r\n]*)?$/.test(s) ? undefined : `${JSON.stringify(s)} is not a label filter (want "key" or "key=value")`;
+}
+
 // Every accepted key, by section. Unknown keys are errors with a suggestion from this table.
 const KEYS = {
   top: ['entrypoint', 'api', 'docker', 'match_domains', 'defaults', 'sticky', 'routes', 'log_level'],
   entrypoint: ['http', 'trusted_proxies', 'timeouts'],
   timeouts: ['header', 'idle', 'upstream_connect', 'upstream_response', 'drain'],
   api: ['listen'],
-  docker: ['hosts', 'expose_all'],
+  docker: ['hosts', 'expose_all', 'label_filter'],
   defaults: ['healthcheck', 'load_balance'],
   defaultHealthcheck: ['interval', 'timeout', 'rise', 'fall'],
   defaultLoadBalance: ['mode', 'sticky', 'sticky_max_age'],
@@ -359,6 +366,9 @@ class Reader {
       if (e.key === 'hosts') {
         const v = this.stringList(e, 'docker.hosts', checkDockerHost, 'CONFIG_BAD_DOCKER_HOST');
         if (v) draft.dockerHosts = [...new Set(v)];
+      } else if (e.key === 'label_filter') {
+        const v = this.stringList(e, 'docker.label_filter', checkLabelFilter, 'CONFIG_BAD_LABEL_FILTER');
+        if (v) draft.labelFilter = v;
       } else {
         const v = this.bool(e, 'docker.expose_all');
         if (v !== undefined) draft.exposeAll = v;

@@ -18,6 +18,8 @@ export interface ContainerRecord {
   createdAt: number; // ms since epoch
   state: string; // running | exited | created | paused | restarting | removing | dead
   dockerHealth?: string | undefined; // starting | healthy | unhealthy (undefined: no HEALTHCHECK)
+  /** Exit code of the last run (meaningful when state is exited/dead). */
+  exitCode?: number | undefined;
   networkMode: string; // 'bridge', 'host', 'container:<id>', or a network name
   networks: ContainerNetwork[];
   /** Container ports exposed ('80/tcp' → 80), TCP only, ascending. */

@@ -17,6 +17,7 @@ export function toContainerRecord(inspect: Docker.ContainerInspectInfo, dockerHo
     createdAt: parseTime(inspect.Created),
     state: readState(inspect.State),
     dockerHealth: readHealth(inspect.State),
+    exitCode: typeof inspect.State?.ExitCode === 'number' ? inspect.State.ExitCode : undefined,
     networkMode: readNetworkMode(inspect),
     networks,
     exposedPorts: readExposedPorts(inspect),

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { openSync } from 'node:fs';
 import type Docker from 'dockerode';
-import { dockerSkip, dockerClient, removeQuietly, uniqueName, waitFor, runHttpd, TEST_IMAGE } from '../support/docker-test.ts';
+import { dockerSkip, dockerClient, removeQuietly, uniqueName, waitFor, runHttpd, TEST_IMAGE, TEST_LABELS } from '../support/docker-test.ts';
 import { startBellhop, type BellhopUnderTest } from '../support/bellhop-harness.ts';
 
 const docker = dockerClient();
@@ -64,7 +64,7 @@ test('Bellhop survives a dockerd restart, reports Docker disconnected meanwhile,
       Image: TEST_IMAGE,
       name: keep,
       Cmd: ['/bin/sh', '-c', "mkdir -p /www && printf keep > /www/index.html && exec httpd -f -p 80 -h /www"],
-      Labels: { 'bellhop.test': 'true', 'proxy.aliases': keep },
+      Labels: { ...TEST_LABELS, 'proxy.aliases': keep },
       ExposedPorts: { '80/tcp': {} },
       HostConfig: { NetworkMode: 'bridge', RestartPolicy: { Name: 'always' } },
     });

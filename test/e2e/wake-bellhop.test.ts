@@ -15,7 +15,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import type Docker from 'dockerode';
-import { dockerSkip, dockerClient, runHttpd, removeQuietly, uniqueName, waitFor, TEST_IMAGE } from '../support/docker-test.ts';
+import { dockerSkip, dockerClient, runHttpd, removeQuietly, uniqueName, waitFor, TEST_IMAGE, TEST_LABELS } from '../support/docker-test.ts';
 import { startBellhop, type BellhopUnderTest, type HttpResult } from '../support/bellhop-harness.ts';
 
 interface DockerEvent {
@@ -251,7 +251,7 @@ async function boomContainer(docker: Docker, name: string): Promise<Docker.Conta
     Image: TEST_IMAGE,
     name: uniqueName('bellhop-wake-boom'),
     Cmd: ['/bin/sh', '-c', 'echo boom; exit 3'],
-    Labels: { 'bellhop.test': 'true', 'proxy.aliases': name, 'proxy.idle_timeout': '1m', [`proxy.${name}.port`]: '80' },
+    Labels: { ...TEST_LABELS, 'proxy.aliases': name, 'proxy.idle_timeout': '1m', [`proxy.${name}.port`]: '80' },
   });
 }
 
@@ -293,7 +293,7 @@ test('through Bellhop: a container that exits at once: API 503 + Retry-After; th
 
 // internal/docker's ContainerRecord carries no exit code yet, so the real composition cannot
 // report it (the standalone wake test, with its own dockerode control, does).
-test('through Bellhop: the exit code (3) reaches the API client, the page and the progress', { skip: dockerSkip, todo: 'needs ContainerRecord.exitCode from internal/docker' }, async () => {
+test('through Bellhop: the exit code (3) reaches the API client, the page and the progress', { skip: dockerSkip }, async () => {
   const docker = dockerClient();
   const name = alias('wy');
   const c = await boomContainer(docker, name);

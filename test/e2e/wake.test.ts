@@ -7,7 +7,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import type Docker from 'dockerode';
-import { dockerSkip, dockerClient, runHttpd, removeQuietly, uniqueName, waitFor, TEST_IMAGE } from '../support/docker-test.ts';
+import { dockerSkip, dockerClient, runHttpd, removeQuietly, uniqueName, waitFor, TEST_IMAGE, TEST_LABELS } from '../support/docker-test.ts';
 import { WakeManager } from '../../internal/wake/index.ts';
 import type { WakeControl, WakeInspect } from '../../internal/wake/index.ts';
 import type { IdleSpec, MemberSpec, RouteSpec } from '../../internal/routes/route-spec.ts';
@@ -307,7 +307,7 @@ test('a container that exits at once: 503 + Retry-After; page and status show ex
     Image: TEST_IMAGE,
     name: uniqueName('bellhop-wake-exit'),
     Cmd: ['/bin/sh', '-c', 'echo booting; echo "fatal: config file missing" >&2; exit 3'],
-    Labels: { 'bellhop.test': 'true' },
+    Labels: { ...TEST_LABELS },
     ExposedPorts: { '80/tcp': {} },
   });
   const control = new DockerodeControl(docker);

@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import { TEST_LABEL_FILTER } from './docker-test.ts';
 
 const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const MAIN = join(REPO, 'cmd/bellhop/main.ts');
@@ -116,7 +117,9 @@ export function freePort(): Promise<number> {
 
 function writeConfig(dir: string, yaml: string | undefined, logLevel: string): string {
   const file = join(dir, 'config.yml');
-  const text = [`log_level: ${logLevel}`, 'sticky:', `  secret_file: ${join(dir, 'sticky.key')}`, yaml ?? ''].join('\n');
+  // Only this test process's containers (see TEST_LABELS), unless the test sets docker: itself.
+  const docker = /^docker:/m.test(yaml ?? '') ? '' : `docker:\n  label_filter: ["${TEST_LABEL_FILTER}"]`;
+  const text = [`log_level: ${logLevel}`, 'sticky:', `  secret_file: ${join(dir, 'sticky.key')}`, docker, yaml ?? ''].join('\n');
   writeFileSync(file, `${text}\n`);
   return file;
 }

@@ -8,6 +8,14 @@ export { TEST_IMAGE };
 
 const flag = process.env['BELLHOP_TEST_DOCKER'] ?? 'skip:run through `npm test` (test/run.ts) to get a Docker engine';
 
+/**
+ * Labels every test container carries. `bellhop.test.owner` is this test process: a Bellhop
+ * started by the harness in the same process only sees containers with it (docker.label_filter),
+ * so test files running at once never sleep, wake or route each other's containers.
+ */
+export const TEST_LABELS: Readonly<Record<string, string>> = Object.freeze({ 'bellhop.test': 'true', 'bellhop.test.owner': String(process.pid) });
+export const TEST_LABEL_FILTER = `bellhop.test.owner=${String(process.pid)}`;
+
 /** `false` when Docker tests run; otherwise the skip reason for `test(name, { skip }, fn)`. */
 export const dockerSkip: string | false = flag === '1' ? false : flag.replace(/^skip:/, 'docker: ');
 
@@ -39,7 +47,7 @@ export async function runHttpd(docker: Docker, opts: HttpdOptions = {}): Promise
     Image: TEST_IMAGE,
     name: opts.name ?? uniqueName('bellhop-test'),
     Cmd: ['/bin/sh', '-c', script],
-    Labels: { 'bellhop.test': 'true', ...(opts.labels ?? {}) },
+    Labels: { ...TEST_LABELS, ...(opts.labels ?? {}) },
     ExposedPorts: { [`${port}/tcp`]: {} },
     HostConfig: { NetworkMode: opts.networkMode ?? 'bridge', AutoRemove: false },
   };
