@@ -405,6 +405,14 @@ describe('ports, schemes and addresses', () => {
     assert.match(errorFor(r, 'LABEL_NOT_PUBLISHED').message, /not published/);
   });
 
+  test('a tcp:// host on the same engine (socket proxy): a network shared with Bellhop beats published ports', () => {
+    const remote = { dockerHost: 'tcp://socket-proxy:2375', remoteAddress: 'socket-proxy', networks: [{ name: 'proxy', ip: '10.5.0.7' }] };
+    assert.equal(url(one({ 'proxy.exclude': 'false' }, remote, { self: { networks: ['proxy'] } }), 'app'), 'http://10.5.0.7:80');
+    assert.equal(url(one({ 'proxy.network': 'proxy' }, remote), 'app'), 'http://10.5.0.7:80');
+    // not shared and no proxy.network: still the remote road
+    assert.ok(codes(one({ 'proxy.exclude': 'false' }, remote, { self: { networks: ['other'] } })).includes('LABEL_NOT_PUBLISHED'));
+  });
+
   test('network choice: proxy.network, then <project>_<network>; unknown network is an error with a suggestion', () => {
     const nets = [{ name: 'frontend', ip: '10.1.0.2' }, { name: 'proj_backend', ip: '10.2.0.2' }, { name: 'a_first', ip: '10.0.0.2' }];
     assert.equal(url(one({ 'proxy.network': 'frontend' }, { networks: nets }), 'app'), 'http://10.1.0.2:80');

@@ -63,7 +63,12 @@ export function upstreamUrl(rec: ContainerRecord, a: AddressInput): AddressResul
   const origin = (host: string, port: number): AddressResult => ({ ok: true, value: `${a.scheme}://${bracket(host)}:${String(port)}` });
   if (a.host !== undefined) return origin(a.host, a.port);
   if (rec.networkMode === 'host') return origin(rec.remoteAddress ?? '127.0.0.1', a.port);
-  if (rec.remoteAddress !== undefined) {
+  const nets = [...rec.networks].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  // A tcp:// host is usually remote, reached through published ports; but a socket proxy on
+  // the same engine is tcp:// too. When the container shares a network with Bellhop's own
+  // container (or proxy.network names one), its IP there is reachable and is the better road.
+  const shared = nets.find((n) => n.ip !== '' && a.self.networks.includes(n.name));
+  if (rec.remoteAddress !== undefined && a.network === undefined && shared === undefined) {
     const published = rec.publishedPorts[a.port];
     if (published === undefined) {
       // Docker reports no port mappings for a stopped container: it waits, addressless.
@@ -72,7 +77,6 @@ export function upstreamUrl(rec: ContainerRecord, a: AddressInput): AddressResul
     }
     return origin(rec.remoteAddress, published);
   }
-  const nets = [...rec.networks].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
   let chosen: { name: string; ip: string } | undefined;
   if (a.network !== undefined) {
     const want = a.network;
@@ -84,7 +88,7 @@ export function upstreamUrl(rec: ContainerRecord, a: AddressInput): AddressResul
       return { ok: false, code: C.BAD_NETWORK, message: `network "${want}" not found on the container (its networks: ${list})${suggestion(want, names)}` };
     }
   } else {
-    chosen = nets.find((n) => a.self.networks.includes(n.name)) ?? nets[0];
+    chosen = shared ?? nets.find((n) => a.self.networks.includes(n.name)) ?? nets[0];
   }
   if (chosen === undefined || chosen.ip === '') return { ok: true, value: '' };
   return origin(chosen.ip, a.port);
