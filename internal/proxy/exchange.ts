@@ -10,10 +10,9 @@ import type { AttemptOutcome, PickContext, ProxyMember, ProxyRoute } from './rou
 import { PROXY_ERRORS, type ProxyErrorCode } from './proxy-error.ts';
 import type { ProxyState } from './proxy-state.ts';
 import { sendProxyError } from './error-response.ts';
-import { scanRequest, lowerNames } from './request-head.ts';
-import { upstreamRequestHeaders, clientResponseHeaders, type ForwardingFacts } from './upstream-headers.ts';
-import { normaliseIp } from './client-ip.ts';
 import { openTunnel } from './websocket-tunnel.ts';
+import { peerOf, upstreamHeaders, responseHeaders, rejectionCode } from './forwarding.ts';
+import { checkRequest } from '../../pkg/http/index.ts';
 
 /** Attempts per request: the first plus one retry on another member. */
 const MAX_ATTEMPTS = 2;
@@ -62,7 +61,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
   headers: string[] = EMPTY_HEADERS;
   path = '/';
   hasBody = false;
-  accept: string | undefined;
   clientIp = '';
   tried: Set<string> | undefined;
   attempts = 0;
@@ -104,34 +102,33 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const req = this.req;
     const res = this.res;
     const state = this.state;
-    const head = scanRequest(req);
-    if (typeof head === 'string') {
-      this.respondError(head, true);
+    const verdict = checkRequest(req);
+    if (!verdict.ok) {
+      this.respondError(rejectionCode(verdict.status), true);
       return;
     }
-    this.path = head.path;
-    this.hasBody = head.hasBody && !this.isUpgrade;
-    this.accept = head.accept;
-    const route = state.resolver().resolve(head.host);
+    // `OPTIONS *` passes the shared checks but is about the proxy itself: never forwarded.
+    if (verdict.path === '*') {
+      this.respondError('PROXY_BAD_REQUEST', true);
+      return;
+    }
+    this.path = verdict.path;
+    const route = state.resolver().resolve(verdict.host ?? '');
     if (route === undefined) {
       this.respondError('PROXY_NO_ROUTE', false);
       return;
     }
     this.route = route;
-    const socket = this.socket;
-    const peer = normaliseIp(socket.remoteAddress ?? '');
-    const facts: ForwardingFacts = {
-      trusted: state.trusted,
-      trustedPeer: state.trusted.has(peer),
-      peerIp: peer,
-      proto: (socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http',
-      hostHeader: head.hostHeader,
-      cookieFilter: route.upstreamCookie === undefined ? undefined : route.upstreamCookie.bind(route),
-      clientIp: peer,
-      secure: false,
-      cookie: undefined,
-    };
-    this.headers = upstreamRequestHeaders(req.rawHeaders, lowerNames, facts);
+    const peer = peerOf(this.socket, state.trusted);
+    if (peer === undefined) {
+      // the socket is already closed (no remote address): nothing to answer
+      this.clientGone = true;
+      this.finish(499, 'PROXY_CLIENT_GONE');
+      return;
+    }
+    const facts = upstreamHeaders(req, peer, state.trusted, route);
+    this.headers = facts.headers;
+    this.hasBody = facts.hasBody && !this.isUpgrade;
     this.clientIp = facts.clientIp;
     const ctx: PickContext = { clientIp: facts.clientIp, cookieHeader: facts.cookie, secure: facts.secure };
     this.pickCtx = ctx;
@@ -220,9 +217,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const sc = this.setCookie;
     let headers: string[];
     try {
-      headers = sc === undefined
-        ? clientResponseHeaders(rawHeaders, draining ? 'connection' : undefined, 'close')
-        : clientResponseHeaders(rawHeaders, 'set-cookie', sc, draining ? 'connection' : undefined, 'close');
+      headers = responseHeaders(rawHeaders);
+      if (sc !== undefined) headers.push('set-cookie', sc);
+      if (draining) headers.push('connection', 'close');
       this.res.writeHead(statusCode, headers);
     } catch (err) {
       // a header value node:http refuses to send: treat as an invalid upstream response
@@ -307,7 +304,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const res = this.res;
     const status = res.headersSent ? res.statusCode : PROXY_ERRORS[code].status;
     this.finish(status, upstreamCode ?? code);
-    if (!res.destroyed) sendProxyError(res, code, this.accept, close || this.state.draining, retryAfterSec);
+    if (!res.destroyed) sendProxyError(res, code, this.req.headers.accept, close || this.state.draining, retryAfterSec);
   }
 
   /** Slow request body: no progress for the idle timeout. */
@@ -345,7 +342,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       state.access.info({
         route: routeName, member: memberName, method: this.req.method, path: q === -1 ? url : url.slice(0, q),
         status, duration_ms: Math.round(durationMs * 1000) / 1000, bytes: this.bytes,
-        client: this.clientIp || normaliseIp(socket.remoteAddress ?? ''), err: error,
+        client: this.clientIp || (peerOf(socket, state.trusted)?.peerIp ?? '-'), err: error,
       }, 'request');
     }
     if (state.onRequestDone !== undefined) {

@@ -6,7 +6,3 @@ export type { ProxyServer, ProxyServerOptions, ProxyTimeouts } from './proxy-ser
 export type { RequestDoneInfo } from './proxy-state.ts';
 export { ProxyError, PROXY_ERRORS } from './proxy-error.ts';
 export type { ProxyErrorCode } from './proxy-error.ts';
-export { trustedProxies, normaliseIp, clientFromForwardedFor } from './client-ip.ts';
-export type { TrustedProxies } from './client-ip.ts';
-export { normaliseHost } from './host-name.ts';
-export { MAX_HEADER_LINES } from './request-head.ts';

@@ -4,6 +4,7 @@ export type ProxyErrorCode =
   | 'PROXY_BAD_REQUEST'
   | 'PROXY_TOO_MANY_HEADERS'
   | 'PROXY_METHOD_NOT_ALLOWED'
+  | 'PROXY_VERSION_NOT_SUPPORTED'
   | 'PROXY_REQUEST_TIMEOUT'
   | 'PROXY_NO_ROUTE'
   | 'PROXY_NO_MEMBER'
@@ -17,6 +18,7 @@ export const PROXY_ERRORS: Readonly<Record<ProxyErrorCode, { status: number; mes
   PROXY_BAD_REQUEST: { status: 400, message: 'Bad request' },
   PROXY_TOO_MANY_HEADERS: { status: 431, message: 'Too many request header lines' },
   PROXY_METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed' },
+  PROXY_VERSION_NOT_SUPPORTED: { status: 505, message: 'Only HTTP/1.0 and HTTP/1.1 are supported' },
   PROXY_REQUEST_TIMEOUT: { status: 408, message: 'Request body not received in time' },
   PROXY_NO_ROUTE: { status: 404, message: 'No service answers this host' },
   PROXY_NO_MEMBER: { status: 503, message: 'No healthy upstream is available' },

@@ -6,11 +6,11 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { RouteResolver } from './router.ts';
 import type { ProxyState, RequestDoneInfo } from './proxy-state.ts';
-import { trustedProxies as buildTrusted, type TrustedProxies } from './client-ip.ts';
+import { parseTrustedProxies, type TrustedProxies } from '../../pkg/realip/index.ts';
+import { isWebSocketUpgrade, MAX_HEADER_LINES } from '../../pkg/http/index.ts';
 import { UpstreamPools } from './upstream-pools.ts';
 import { Exchange, kExchange, type ClientSocket } from './exchange.ts';
 import { rawProxyError } from './error-response.ts';
-import { MAX_HEADER_LINES } from './request-head.ts';
 
 /** entrypoint.timeouts, in milliseconds. */
 export interface ProxyTimeouts {
@@ -28,7 +28,7 @@ export interface ProxyTimeouts {
 export interface ProxyServerOptions {
   /** Returns the current route resolver; read once per request (the caller swaps it). */
   resolver: () => RouteResolver;
-  /** CIDRs/IPs whose forwarding headers are believed, or a ready-made matcher. */
+  /** CIDRs/IPs whose forwarding headers are believed (`entrypoint.trusted_proxies`), or a compiled pkg/realip set. */
   trustedProxies: readonly string[] | TrustedProxies;
   timeouts: ProxyTimeouts;
   logger: Logger;
@@ -63,8 +63,9 @@ export function parseListenAddress(addr: string): { host: string | undefined; po
 export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const t = opts.timeouts;
   const log = opts.logger.child({ module: 'proxy' });
+  // parseTrustedProxies throws RealIpError (REALIP_BAD_TRUSTED_PROXY) naming a bad entry
   const trusted = Array.isArray(opts.trustedProxies)
-    ? buildTrusted(opts.trustedProxies as readonly string[])
+    ? parseTrustedProxies(opts.trustedProxies as readonly string[])
     : opts.trustedProxies as TrustedProxies;
   const pools = new UpstreamPools(
     { connectMs: t.upstreamConnectMs, responseMs: t.upstreamResponseMs, bodyIdleMs: t.idleMs },
@@ -81,7 +82,9 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(t.headerMs / 4))),
     requireHostHeader: true,
     insecureHTTPParser: false,
-    shouldUpgradeCallback: (req) => isWebsocketUpgrade(req),
+    // Only websocket is tunnelled; other Upgrade values (h2c) are served as plain requests with
+    // the Upgrade header removed.
+    shouldUpgradeCallback: (req) => isWebSocketUpgrade(req.method, req.rawHeaders),
   });
   server.timeout = t.idleMs;
   // Counting lines ourselves (431 above MAX_HEADER_LINES) needs Node to keep more than that.
@@ -221,11 +224,4 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
       return pools.origins();
     },
   };
-}
-
-function isWebsocketUpgrade(req: IncomingMessage): boolean {
-  // Only websocket is tunnelled; other Upgrade values (h2c) are served as plain requests with
-  // the Upgrade header removed.
-  const u = req.headers.upgrade;
-  return req.method === 'GET' && typeof u === 'string' && u.trim().toLowerCase() === 'websocket';
 }

@@ -3,7 +3,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { RouteResolver } from './router.ts';
-import type { TrustedProxies } from './client-ip.ts';
+import type { TrustedProxies } from '../../pkg/realip/index.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
 /** Per-request figures for metrics. */

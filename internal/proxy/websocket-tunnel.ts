@@ -4,7 +4,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ProxyState } from './proxy-state.ts';
-import { clientResponseHeaders } from './upstream-headers.ts';
+import { responseHeaders } from './forwarding.ts';
 
 const KEEPALIVE_MS = 30_000;
 
@@ -12,7 +12,7 @@ export function openTunnel(
   state: ProxyState, client: Socket, upstream: Duplex, statusCode: number, rawHeaders: (Buffer | string)[],
   head: Buffer | undefined, onClosed: (bytesToClient: number) => void,
 ): void {
-  const hdrs = clientResponseHeaders(rawHeaders);
+  const hdrs = responseHeaders(rawHeaders);
   let out = `HTTP/1.1 ${statusCode} Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\n`;
   for (let i = 0; i < hdrs.length; i += 2) out += `${hdrs[i]!}: ${hdrs[i + 1]!}\r\n`;
   out += '\r\n';

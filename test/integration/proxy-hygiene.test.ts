@@ -31,7 +31,7 @@ const cases: [string, string, number][] = [
   ['duplicate Content-Length', 'POST / HTTP/1.1\r\nHost: app\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx', 400],
   ['TE gzip, chunked', 'POST / HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', 400],
   ['TE on HTTP/1.0', 'POST / HTTP/1.0\r\nHost: app\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
-  ['HTTP/2.0 request line', 'GET / HTTP/2.0\r\nHost: app\r\n\r\n', 400],
+  ['HTTP/2.0 request line', 'GET / HTTP/2.0\r\nHost: app\r\n\r\n', 505],
   ['space before colon', 'GET / HTTP/1.1\r\nHost: app\r\nContent-Length : 2\r\n\r\nxx', 400],
   ['obs-fold', 'GET / HTTP/1.1\r\nHost: app\r\nX-A: 1\r\n  folded\r\n\r\n', 400],
   ['CONNECT', 'CONNECT app:443 HTTP/1.1\r\nHost: app:443\r\n\r\n', 405],
@@ -103,4 +103,16 @@ test('Expect: 100-continue is answered by the proxy and not forwarded', async (t
   assert.equal(r.responses.at(-1)?.status, 200);
   assert.equal(be.requests[0]!.header('expect'), undefined);
   assert.equal(be.requests[0]!.body.toString(), 'hi');
+});
+
+test('HTTP/1.0 absolute-form without Host: routed by the authority, which becomes Host upstream', async (t) => {
+  const { h, be } = await setup(t);
+  const r = await rawRequest(h.port, 'GET http://App:80/x HTTP/1.0\r\n\r\n', 2000);
+  assert.equal(r.responses[0]?.status, 200);
+  const up = be.requests[0]!;
+  assert.equal(up.target, '/x');
+  assert.deepEqual(up.headerAll('host'), ['App:80']);
+  assert.deepEqual(up.headerAll('x-forwarded-host'), ['App:80']);
+  const r2 = await rawRequest(h.port, 'GET / HTTP/1.0\r\n\r\n', 2000);
+  assert.equal(r2.responses[0]?.status, 404, 'no Host and no authority: no route');
 });

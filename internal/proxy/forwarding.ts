@@ -1,0 +1,147 @@
+// Glue between node:http and the shared per-request rules: pkg/realip decides who the client is,
+// pkg/http builds the header blocks. This file adds only what the proxy itself needs: the
+// per-connection part cached on the socket (peer address and trust are the same for every
+// request of a keep-alive connection), the sticky cookie filter, `Expect`, and the facts the
+// pick context wants (client IP, https, Cookie).
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { buildUpstreamHeaders, stripHopByHop } from '../../pkg/http/index.ts';
+import { resolveClient, type ClientAddress, type TrustedProxies } from '../../pkg/realip/index.ts';
+import type { ProxyErrorCode } from './proxy-error.ts';
+import type { ProxyRoute } from './router.ts';
+
+const kPeer = Symbol('bellhop.peer');
+type PeerSocket = Socket & { [kPeer]?: ClientAddress | undefined };
+
+/**
+ * The socket's peer as pkg/realip sees it (canonical address, trusted or not), computed once
+ * per connection. Undefined when the socket has no remote address any more (closed).
+ */
+export function peerOf(socket: Socket, trusted: TrustedProxies): ClientAddress | undefined {
+  const s = socket as PeerSocket;
+  let p = s[kPeer];
+  if (p === undefined) {
+    p = resolveClient(socket.remoteAddress, undefined, trusted);
+    if (p !== undefined) s[kPeer] = p;
+  }
+  return p;
+}
+
+/** What the pipeline learns while building the upstream header block. */
+export interface ForwardingFacts {
+  /** Header block for undici (flat name/value array). */
+  headers: string[];
+  /** The request has a body to stream (Content-Length other than 0, or chunked). */
+  hasBody: boolean;
+  /** Real client IP (trusted-proxy aware). */
+  clientIp: string;
+  /** TLS, or a trusted peer said `X-Forwarded-Proto: https`. */
+  secure: boolean;
+  /** The Cookie lines as received (joined with `; `), before the sticky cookie is removed. */
+  cookie: string | undefined;
+}
+
+// Both are read synchronously by the caller before the next request is handled.
+const facts: ForwardingFacts = { headers: [], hasBody: false, clientIp: '', secure: false, cookie: undefined };
+const ctx = { peerIp: '', peerTrusted: false, clientIp: '', tls: false };
+
+function firstToken(v: string): string {
+  const comma = v.indexOf(',');
+  return (comma === -1 ? v : v.slice(0, comma)).trim().toLowerCase();
+}
+
+/**
+ * Upstream headers and pick facts for a request that passed `checkRequest`. Returns a reused
+ * object: copy what you keep. Node has already built `req.headers` (it reads Host and Expect
+ * for every HTTP/1.1 request), so single header lookups here cost a property read.
+ */
+export function upstreamHeaders(
+  req: IncomingMessage, peer: ClientAddress, trusted: TrustedProxies, route: ProxyRoute,
+): ForwardingFacts {
+  const h = req.headers;
+  const tls = (req.socket as { encrypted?: boolean } | null)?.encrypted === true;
+  let clientIp = peer.clientIp;
+  let secure = tls;
+  if (peer.peerTrusted) {
+    const xff = h['x-forwarded-for'];
+    if (xff !== undefined) clientIp = resolveClient(peer.peerIp, xff, trusted)?.clientIp ?? peer.peerIp;
+    const xfp = h['x-forwarded-proto'] as string | undefined;
+    if (xfp !== undefined && xfp.trim() !== '') secure = firstToken(xfp) === 'https';
+  }
+  ctx.peerIp = peer.peerIp;
+  ctx.peerTrusted = peer.peerTrusted;
+  ctx.clientIp = clientIp;
+  ctx.tls = tls;
+  const headers = buildUpstreamHeaders(req.rawHeaders, ctx);
+  const cookie = h.cookie;
+  const expect = h.expect !== undefined;
+  // Expect: node:http answers `100-continue` itself, and undici refuses to send the field.
+  if (expect || (cookie !== undefined && route.upstreamCookie !== undefined)) fixUp(headers, expect, cookie === undefined ? undefined : route);
+  if (h.host === undefined) {
+    // HTTP/1.0 absolute-form without Host: the target's authority is the host (RFC 9112 §3.2.2)
+    const url = req.url ?? '';
+    const start = url.indexOf('://');
+    if (start !== -1) {
+      let end = start + 3;
+      while (end < url.length && url.charCodeAt(end) !== 47 && url.charCodeAt(end) !== 63) end++;
+      const authority = url.slice(start + 3, end);
+      headers.push('Host', authority, 'X-Forwarded-Host', authority);
+    }
+  }
+  const cl = h['content-length'];
+  facts.headers = headers;
+  facts.hasBody = h['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+  facts.clientIp = clientIp;
+  facts.secure = secure;
+  facts.cookie = cookie;
+  return facts;
+}
+
+/** Drops Expect and runs the route's sticky-cookie filter over Cookie lines (`route` undefined: no filter). */
+function fixUp(a: string[], dropExpect: boolean, route: ProxyRoute | undefined): void {
+  let w = 0;
+  for (let r = 0; r < a.length; r += 2) {
+    const name = a[r]!;
+    let value = a[r + 1]!;
+    if (name.length === 6) {
+      const lower = name.toLowerCase();
+      if (dropExpect && lower === 'expect') continue;
+      if (route?.upstreamCookie !== undefined && lower === 'cookie') {
+        const v = route.upstreamCookie(value);
+        if (v === undefined || v === '') continue;
+        value = v;
+      }
+    }
+    a[w++] = name;
+    a[w++] = value;
+  }
+  a.length = w;
+}
+
+const strings: string[] = [];
+
+/**
+ * Client response headers from undici's raw response headers (Buffers, latin1 as on the wire),
+ * hop-by-hop fields and those named in Connection removed (pkg/http `stripHopByHop`).
+ */
+export function responseHeaders(raw: readonly (Buffer | string)[]): string[] {
+  const n = raw.length;
+  strings.length = n;
+  for (let i = 0; i < n; i++) {
+    const v = raw[i]!;
+    strings[i] = typeof v === 'string' ? v : v.toString('latin1');
+  }
+  const out = stripHopByHop(strings);
+  strings.length = 0;
+  return out;
+}
+
+/** Proxy error code for a pkg/http `checkRequest` rejection status. */
+export function rejectionCode(status: 400 | 405 | 431 | 505): ProxyErrorCode {
+  switch (status) {
+    case 431: return 'PROXY_TOO_MANY_HEADERS';
+    case 405: return 'PROXY_METHOD_NOT_ALLOWED';
+    case 505: return 'PROXY_VERSION_NOT_SUPPORTED';
+    default: return 'PROXY_BAD_REQUEST';
+  }
+}
