@@ -158,3 +158,36 @@ test('a probe result from before a url change is discarded', async (t) => {
   assert.equal(hm.isUsable('a'), true);
   assert.equal(hm.status('a')?.reason, 'HTTP 200 from /health');
 });
+
+test('active recovery (rise successes after a confirmed failure) ends a passive cool-down; a trial failure re-ejects', async (t) => {
+  const bad = await statusServer(t);
+  const good = await statusServer(t);
+  const hm = new HealthMonitor({ fastIntervalMs: 20, passive: { baseEjectMs: 60_000 } });
+  t.after(() => hm.close());
+  hm.sync([{ name: 'p', members: [member('a', bad.url, { fall: 2, rise: 2, intervalMs: 20 }), member('b', good.url)] }]);
+  await waitUntil(() => hm.isUsable('a') && hm.isUsable('b'), 1000, 'both healthy');
+  for (let i = 0; i < 3; i++) hm.report('a', { ok: false, error: 'ECONNREFUSED' });
+  assert.match(hm.status('a')?.reason ?? '', /^ejected: 3 failures/);
+  bad.state.status = 500;
+  await waitUntil(() => hm.status('a')?.reason.startsWith('HTTP 500') === true, 1000, 'active checks to see a down');
+  assert.equal(hm.isUsable('a'), false);
+  bad.state.status = 200;
+  await waitUntil(() => hm.isUsable('a'), 1000, 'a back after rise successes, long before the 60 s cool-down');
+  assert.match(hm.status('a')?.reason ?? '', /^half-open/);
+  hm.report('a', { ok: false, error: 'ECONNRESET' });
+  assert.equal(hm.isUsable('a'), false, 'the trial failed: ejected again');
+  assert.match(hm.status('a')?.reason ?? '', /trial request failed/);
+});
+
+test('a passive ejection of a member whose active checks never failed runs its full cool-down', async (t) => {
+  const srv = await statusServer(t);
+  const other = await statusServer(t);
+  const hm = new HealthMonitor({ fastIntervalMs: 20, passive: { baseEjectMs: 60_000 } });
+  t.after(() => hm.close());
+  hm.sync([{ name: 'p', members: [member('a', srv.url, { intervalMs: 20 }), member('b', other.url)] }]);
+  await waitUntil(() => hm.isUsable('a') && hm.isUsable('b'), 1000, 'both healthy');
+  for (let i = 0; i < 3; i++) hm.report('a', { ok: false, status: 502 });
+  const hits = srv.state.hits;
+  await waitUntil(() => srv.state.hits >= hits + 4, 1000, 'more passing probes');
+  assert.equal(hm.isUsable('a'), false, 'passing probes alone do not end the cool-down');
+});

@@ -465,7 +465,19 @@ export class HealthMonitor {
       e.consecutiveFailures = 0;
       e.activeReason = r.reason;
       // A new member takes traffic after its first success; a failed one needs `rise`.
-      if (e.active === 'starting' || (e.active === 'unhealthy' && e.consecutiveSuccesses >= Math.max(1, rise))) e.active = 'healthy';
+      if (e.active === 'unhealthy' && e.consecutiveSuccesses >= Math.max(1, rise)) {
+        e.active = 'healthy';
+        // Active checks saw the member down and then back `rise` times: that outranks a passive
+        // cool-down started while it was down (else a member killed and restarted stays out for
+        // the whole, doubling, cool-down). It comes back on trial: one failed request re-ejects.
+        if (e.passive.blocking) {
+          e.passive.expire();
+          if (e.ejectTimer) clearTimeout(e.ejectTimer);
+          e.ejectTimer = undefined;
+        }
+      } else if (e.active === 'starting') {
+        e.active = 'healthy';
+      }
     } else {
       e.consecutiveFailures += 1;
       e.consecutiveSuccesses = 0;

@@ -251,7 +251,8 @@ test('a member killed mid-stream costs zero failed requests and gets nothing unt
   const back = bSeen.find((s) => s.at >= restartedAt && s.usable);
   assert.ok(back, 'b is back in rotation');
   const probesToRise = b.probes.filter((p) => p.at >= restartedAt && p.at <= back.at && p.status === 200).length;
-  assert.ok(probesToRise >= 2, `b came back after ${probesToRise} successful probes; rise is 2`);
+  // Active checks saw b down and back: rise = 2 successes end the passive cool-down too.
+  assert.equal(probesToRise, 2, `b came back after ${probesToRise} successful probes; rise is 2`);
   const early = b.served.slice(before).filter((s) => s.health !== 'healthy');
   assert.deepEqual(early, [], 'no proxied request reached b while Bellhop still held it unhealthy');
   assert.ok(b.served.length > before, 'b takes traffic again once healthy');
