@@ -25,7 +25,7 @@ async function waitUntil(fn: () => boolean, timeoutMs: number, what: string): Pr
 
 // ── members ──────────────────────────────────────────────────────────────────────────────
 
-type Mode = 'ok' | 'health-500' | 'hang';
+type Mode = 'ok' | 'health-500' | 'hang' | 'serve-503';
 
 /** A member that answers its name on every path, and records which requests were probes. */
 interface Backend {
@@ -64,7 +64,7 @@ async function backend(name: string): Promise<Backend> {
       return;
     }
     b.served.push({ at: performance.now(), health: b.view() });
-    res.writeHead(200, { 'content-type': 'text/plain' }).end(name);
+    res.writeHead(b.mode === 'serve-503' ? 503 : 200, { 'content-type': 'text/plain' }).end(name);
   };
   let server: Server;
   const listen = async (port: number): Promise<void> => {
@@ -329,6 +329,35 @@ test('a hanging member costs at most upstream_response per request, then is take
   assert.ok(later.every((r) => r.status === 200 && r.body === 'a' && r.ms < 1000), 'only a serves, without waiting');
   const slow = replies.filter((r) => r.status === 504).length;
   t.diagnostic(`b out ${(out.at - hungAt).toFixed(0)} ms after it hung (${out.reason}); ${slow}/6 requests got 504 after ~1 s, max ${Math.max(...replies.map((r) => r.ms)).toFixed(0)} ms`);
+});
+
+// ── passive ejection through the proxy ──────────────────────────────────────────────────
+
+test('a member answering 503 to real requests is ejected after 3, yet the last usable member never is', async (t) => {
+  const a = await backend('a');
+  const b = await backend('b');
+  t.after(() => Promise.all([a.kill(), b.kill()]));
+  // A long interval: only passive checks act here (probes pass anyway).
+  const run = await startBellhop(poolYaml('web', [a, b], '{ path: /health, interval: 1m, timeout: 1s }'));
+  t.after(() => run.stop());
+  await waitUntil(() => run.status('web', 'a')?.usable === true && run.status('web', 'b')?.usable === true, 5000, 'both members healthy');
+  b.mode = 'serve-503';
+  const replies: Reply[] = [];
+  for (let i = 0; i < 20; i++) replies.push(await get(run.httpPort, 'web'));
+  const fromB = replies.filter((r) => r.body === 'b');
+  assert.equal(fromB.length, 3, 'b answered exactly 3 requests (all 503) before it was ejected');
+  assert.ok(fromB.every((r) => r.status === 503));
+  assert.ok(replies.slice(replies.indexOf(fromB[2]!) + 1).every((r) => r.status === 200 && r.body === 'a'));
+  const sb = run.status('web', 'b')!;
+  assert.equal(sb.health, 'unhealthy');
+  assert.match(sb.reason, /^ejected: 3 failures in 10s \(last: HTTP 503\), retry in /);
+
+  // Now a fails too, but it is the pool's last usable member: it keeps being asked.
+  a.mode = 'serve-503';
+  const last = await Promise.all(Array.from({ length: 6 }, () => get(run.httpPort, 'web')));
+  assert.ok(last.every((r) => r.status === 503 && r.body === 'a'), 'answers come from a, not from Bellhop');
+  assert.equal(run.status('web', 'a')?.usable, true);
+  assert.equal(run.bellhop.health.poolSummary('web'), '1/2 members healthy');
 });
 
 // ── 5. admin API ─────────────────────────────────────────────────────────────────────────
