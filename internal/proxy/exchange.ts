@@ -11,7 +11,7 @@ import { PROXY_ERRORS, type ProxyErrorCode } from './proxy-error.ts';
 import type { ProxyState } from './proxy-state.ts';
 import { sendProxyError } from './error-response.ts';
 import { openTunnel } from './websocket-tunnel.ts';
-import { peerOf, upstreamHeaders, responseHeaders, rejectionCode } from './forwarding.ts';
+import { peerOf, upstreamHeaders, responseHeaders, responseContentLength, rejectionCode } from './forwarding.ts';
 import { checkRequest } from '../../pkg/http/index.ts';
 
 /** Attempts per request: the first plus one retry on another member. */
@@ -75,6 +75,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   clientGone = false;
   done = false;
   bytes = 0;
+  /** The upstream's Content-Length (-1: none / chunked): the last chunk ends the response at once. */
+  expectBytes = -1;
   resumeUpstream: (() => void) | undefined;
   drainHooked = false;
   tunnelOpen = false;
@@ -218,6 +220,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     let headers: string[];
     try {
       headers = responseHeaders(rawHeaders);
+      this.expectBytes = this.req.method === 'HEAD' || statusCode === 204 || statusCode === 304 ? -1 : responseContentLength;
       if (sc !== undefined) headers.push('set-cookie', sc);
       if (draining) headers.push('connection', 'close');
       this.res.writeHead(statusCode, headers);
@@ -233,7 +236,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     if (this.done) return true;
-    this.bytes += chunk.length;
+    const bytes = (this.bytes += chunk.length);
+    if (bytes === this.expectBytes) {
+      // The whole body is here: end() with it writes head and body in one go and skips the
+      // separate write + end (small responses are most requests). onComplete follows at once.
+      this.finish(this.res.statusCode, undefined);
+      this.res.end(chunk);
+      return true;
+    }
     if (this.res.write(chunk)) return true;
     if (!this.drainHooked) {
       this.drainHooked = true;

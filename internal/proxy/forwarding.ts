@@ -120,17 +120,41 @@ function fixUp(a: string[], dropExpect: boolean, route: ProxyRoute | undefined):
 
 const strings: string[] = [];
 
+/** Content-Length of the response last passed to `responseHeaders` (-1 when absent or odd). */
+export let responseContentLength = -1;
+
+function isContentLength(name: string): boolean {
+  return name.length === 14 && (name.charCodeAt(0) | 0x20) === 99 && name.toLowerCase() === 'content-length';
+}
+
+function parseLength(v: string): number {
+  if (v.length === 0 || v.length > 15) return -1;
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
+  }
+  return n;
+}
+
 /**
  * Client response headers from undici's raw response headers (Buffers, latin1 as on the wire),
- * hop-by-hop fields and those named in Connection removed (pkg/http `stripHopByHop`).
+ * hop-by-hop fields and those named in Connection removed (pkg/http `stripHopByHop`). Sets
+ * `responseContentLength`.
  */
 export function responseHeaders(raw: readonly (Buffer | string)[]): string[] {
   const n = raw.length;
   strings.length = n;
+  let length = -1;
   for (let i = 0; i < n; i++) {
     const v = raw[i]!;
-    strings[i] = typeof v === 'string' ? v : v.toString('latin1');
+    const s = typeof v === 'string' ? v : v.toString('latin1');
+    strings[i] = s;
+    // undici has already refused a response with conflicting lengths
+    if ((i & 1) === 1 && isContentLength(strings[i - 1]!)) length = parseLength(s);
   }
+  responseContentLength = length;
   const out = stripHopByHop(strings);
   strings.length = 0;
   return out;

@@ -82,6 +82,9 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(t.headerMs / 4))),
     requireHostHeader: true,
     insecureHTTPParser: false,
+    // Requests without Content-Length / Transfer-Encoding have no body (RFC 9112 §6.3): Node
+    // skips their readable-stream life cycle (fewer events and ticks per GET).
+    optimizeEmptyRequests: true,
     // Only websocket is tunnelled; other Upgrade values (h2c) are served as plain requests with
     // the Upgrade header removed.
     shouldUpgradeCallback: (req) => isWebSocketUpgrade(req.method, req.rawHeaders),
