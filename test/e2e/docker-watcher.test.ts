@@ -101,7 +101,7 @@ test('ContainerControl drives a real container: stop, start, pause, unpause, kil
   const docker = dockerClient();
   const keep = track(t);
   const control = new ContainerControl({ host: HOST });
-  const c = keep(await runHttpd(docker, { extraShell: 'echo ready-to-serve; echo oops >&2;' }));
+  const c = keep(await runHttpd(docker, { extraShell: 'echo ready-to-serve; sleep 0.3; echo oops >&2;' }));
   const id = c.id;
 
   assert.equal((await control.inspect(id)).state, 'running');
@@ -117,6 +117,7 @@ test('ContainerControl drives a real container: stop, start, pause, unpause, kil
     const text = await control.logsTail(id, 10);
     return text.includes('oops') ? text : undefined;
   }, 3000, 'logs');
+  // stdout and stderr are separate pipes: the sleep in the script orders them in Docker's log.
   assert.equal(logs, 'ready-to-serve\noops');
   assert.equal(await control.logsTail(id, 1), 'oops');
 
