@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -19,9 +19,9 @@ interface Reply {
   body: string;
 }
 
-function get(port: number, host: string, path = '/'): Promise<Reply> {
+function get(port: number, host: string, path = '/', agent: Agent | false = false): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, headers: { host } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, agent, headers: { host } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -170,4 +170,75 @@ test('a member Docker reports starting or unhealthy gets no traffic through Bell
   const route = await routes();
   assert.equal(route?.summary, '1/3 members healthy');
   t.diagnostic(`Docker marked flip unhealthy ${dockerAt - t0} ms after /tmp/down; Bellhop saw it within ${bellhopAt - dockerAt} ms (admin API poll)`);
+});
+
+test('a pool member container killed mid-stream costs no failed GET and is out until it runs again', { skip: dockerSkip, timeout: 90_000 }, async (t) => {
+  const docker = dockerClient();
+  const pool = uniqueName('killpool');
+  const labels = (alias: string): Record<string, string> => ({
+    'proxy.aliases': alias,
+    [`proxy.${alias}.load_balance.link`]: pool,
+    [`proxy.${alias}.healthcheck.interval`]: '300ms',
+    [`proxy.${alias}.healthcheck.timeout`]: '300ms',
+  });
+  const aName = uniqueName('kill-a');
+  const bName = uniqueName('kill-b');
+  const containers: Docker.Container[] = [];
+  t.after(async () => {
+    for (const c of containers) await removeQuietly(c);
+  });
+  containers.push(await runHttpd(docker, { name: aName, body: 'a', labels: labels(aName) }));
+  const b = await runHttpd(docker, { name: bName, body: 'b', labels: labels(bName) });
+  containers.push(b);
+  const run = await startBellhop('entrypoint: { timeouts: { upstream_connect: 1s, upstream_response: 2s } }');
+  t.after(() => run.stop());
+  const routes = async (): Promise<ApiRoute | undefined> => {
+    const r = await get(run.apiPort, '127.0.0.1', '/api/routes');
+    return (JSON.parse(r.body) as { routes: ApiRoute[] }).routes.find((x) => x.alias === pool);
+  };
+  const member = async (name: string): Promise<ApiMember | undefined> => (await routes())?.members.find((m) => m.name === name || m.name.startsWith(name));
+  await waitFor(async () => (await member(aName))?.usable === true && (await member(bName))?.usable === true, 20_000, 'both members usable');
+
+  const agent = new Agent({ keepAlive: true, maxSockets: 10 });
+  t.after(() => agent.destroy());
+  const out = { ok: 0, failed: [] as string[], by: new Map<string, number>() };
+  let stopAt = Number.POSITIVE_INFINITY;
+  const loop = async (): Promise<void> => {
+    while (Date.now() < stopAt) {
+      try {
+        const r = await get(run.httpPort, pool, '/', agent);
+        if (r.status === 200) {
+          out.ok += 1;
+          out.by.set(r.body, (out.by.get(r.body) ?? 0) + 1);
+        } else out.failed.push(`HTTP ${r.status}: ${r.body.slice(0, 80)}`);
+      } catch (err) {
+        out.failed.push(`error: ${(err as Error).message}`);
+      }
+    }
+  };
+  const clients = Promise.all(Array.from({ length: 10 }, loop));
+  await new Promise((r) => setTimeout(r, 1000));
+  const killedAt = Date.now();
+  await b.kill();
+  const down = await waitFor(async () => {
+    const m = await member(bName);
+    return m?.usable === false ? m : undefined;
+  }, 10_000, 'Bellhop to take b out');
+  const outAfter = Date.now() - killedAt;
+  const fromBBefore = out.by.get('b') ?? 0;
+  await new Promise((r) => setTimeout(r, 1000));
+  stopAt = 0;
+  await clients;
+  assert.deepEqual(out.failed, [], `no failed request over ${out.ok + out.failed.length}`);
+  assert.ok(fromBBefore > 0, 'b served before it was killed');
+  assert.equal(out.by.get('b') ?? 0, fromBBefore, 'nothing from b once it was out');
+  assert.equal(down.health, 'unhealthy');
+  assert.match(down.reason, /container exited|ejected|ECONN|EHOST|timeout/);
+
+  await b.start();
+  await waitFor(async () => (await member(bName))?.usable === true, 20_000, 'b back after a restart');
+  const again = new Set<string>();
+  for (let i = 0; i < 10; i++) again.add((await get(run.httpPort, pool)).body);
+  assert.deepEqual([...again].sort(), ['a', 'b']);
+  t.diagnostic(`b out ${outAfter} ms after docker kill (${down.reason}); ${out.ok} requests, 0 failed`);
 });
