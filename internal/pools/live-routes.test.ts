@@ -132,3 +132,32 @@ test('a route dropped from the table releases the requests it holds', async () =
   assert.equal(await g, 'proceed');
   assert.equal(r.pick(ctx, new Set()), undefined);
 });
+
+test('a sleeping pool asks the wake module to wake the member this client would get (iphash)', () => {
+  const health = new FakeHealth();
+  const asked: (string | undefined)[] = [];
+  const wake = {
+    isUsable: () => false,
+    begin: () => () => undefined,
+    upstreamUrl: (_id: string, url: string) => url,
+    gate: (_req: IncomingMessage, _res: ServerResponse, c: { route: string; preferMember?: (() => string | undefined) | undefined }) => {
+      asked.push(c.preferMember?.());
+      return 'handled' as const;
+    },
+  };
+  const idle = { idleTimeoutMs: 60_000, wakeTimeoutMs: 1000, stopTimeoutMs: 1000, stopMethod: 'stop' as const, noLoadingPage: false, dependsOn: [] };
+  const sleeper = (id: string) => member(id, '', { container: { id, name: id, dockerHost: 'local', createdAt: 0, state: 'exited', idle } });
+  const live = new LiveRoutes({ health, wake, stickySecret: new Uint8Array(32) });
+  const spec = route('pool', [sleeper('a'), sleeper('b'), sleeper('c')]);
+  live.update(table({ ...spec, loadBalance: { mode: 'iphash', sticky: false, stickyMaxAgeMs: 0 } }));
+  const r = live.resolver.resolve('pool')!;
+  const ips = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6'];
+  for (const ip of ips) {
+    void r.gate!(req, fakeRes(), { ...ctx, clientIp: ip });
+    void r.gate!(req, fakeRes(), { ...ctx, clientIp: ip });
+  }
+  // the same client always prefers the same member, and different clients spread over members
+  for (let i = 0; i < ips.length; i++) assert.equal(asked[2 * i], asked[2 * i + 1]);
+  assert.ok(new Set(asked).size > 1, `preferred: ${asked.join(',')}`);
+  assert.ok(asked.every((id) => id === 'a' || id === 'b' || id === 'c'));
+});

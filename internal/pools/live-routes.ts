@@ -19,7 +19,7 @@ export interface WakeGate {
   isUsable(memberId: string): boolean;
   begin(memberId: string): (outcome?: unknown) => void;
   upstreamUrl(memberId: string, fallback: string): string;
-  gate(req: IncomingMessage, res: ServerResponse, ctx: { route: string }): 'proceed' | 'handled' | Promise<'proceed' | 'handled'>;
+  gate(req: IncomingMessage, res: ServerResponse, ctx: { route: string; preferMember?: (() => string | undefined) | undefined }): 'proceed' | 'handled' | Promise<'proceed' | 'handled'>;
 }
 
 export interface LiveRoutesOptions {
@@ -111,8 +111,9 @@ export class LiveRoute implements ProxyRoute {
     const wake = this.opts.wake;
     if (wake && members.some((m) => m.sleeps)) {
       // Sleeping members are the wake module's business: it starts them and holds requests.
-      const ctx = { route: spec.name };
-      this.gate = (req, res) => wake.gate(req, res, ctx);
+      // In a pool the request wakes the member it would be sent to (sticky cookie, iphash).
+      const name = spec.name;
+      this.gate = (req, res, pickCtx) => wake.gate(req, res, { route: name, preferMember: () => this.wouldPick(pickCtx) });
     } else if (spec.source === 'docker' && (this.opts.recreateHoldMs ?? RECREATE_HOLD_MS) > 0) {
       this.gate = (_req, res) => this.recreateHold(res);
     } else {
@@ -168,6 +169,15 @@ export class LiveRoute implements ProxyRoute {
   hasUsable(): boolean {
     for (const m of this.spec.members) if (this.isUsable(m.id)) return true;
     return false;
+  }
+
+  /** The member this request would get if every member were awake (for waking a pool member). */
+  wouldPick(ctx: PickContext): string | undefined {
+    const usability = { isUsable: (id: string) => this.byId.has(id) };
+    if (this.pool.sticky) {
+      return this.pool.pickSticky({ clientIp: ctx.clientIp, cookieHeader: ctx.cookieHeader, secure: ctx.secure, now: Date.now(), usability }).member?.id;
+    }
+    return this.pool.pick({ clientIp: ctx.clientIp, usability })?.id;
   }
 
   isUsable(id: string): boolean {

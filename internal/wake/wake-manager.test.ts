@@ -466,3 +466,34 @@ test('upstreamUrl follows the address Docker gave after the start', async () => 
     await new Promise((r) => app.server.close(r));
   }
 });
+
+test('in a pool, a request wakes the member the balancer would pick (preferMember), not just the first', async () => {
+  const control = new FakeControl();
+  control.add({ id: 'p1', state: 'exited' });
+  control.add({ id: 'p2', state: 'exited' });
+  const app1 = await fakeApp(control, 'p1');
+  const app2 = await fakeApp(control, 'p2');
+  const wake = new WakeManager({ control, coolDownMs: 300, heartbeatMs: 50 });
+  try {
+    wake.sync({ routes: [route('pool', [member('p1', app1.url, 'exited', idleSpec({})), member('p2', app2.url, 'exited', idleSpec({}))])] });
+    const req = { method: 'GET', url: '/', headers: { accept: '*/*' } } as unknown as IncomingMessage;
+    const res = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
+    let asked = 0;
+    const result = await wake.gate(req, res, {
+      route: 'pool',
+      preferMember: () => {
+        asked++;
+        return 'm-p2';
+      },
+    });
+    assert.equal(result, 'proceed');
+    assert.equal(asked, 1);
+    assert.ok(control.calls.includes('start p2'), `calls: ${control.calls.join(', ')}`);
+    assert.ok(!control.calls.includes('start p1'), `calls: ${control.calls.join(', ')}`);
+    // awake now: the preference is not even asked
+    assert.equal(wake.gate(req, res, { route: 'pool', preferMember: () => assert.fail('not asked when awake') }), 'proceed');
+  } finally {
+    wake.close();
+    for (const s of [app1.server, app2.server]) await new Promise((r) => s.close(r));
+  }
+});

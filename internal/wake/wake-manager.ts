@@ -24,6 +24,11 @@ export type GateResult = 'proceed' | 'handled';
 /** Identifies the route a request matched; `route` is `RouteSpec.name`. */
 export interface WakeGateContext {
   readonly route: string;
+  /**
+   * In a pool: the member the balancer would pick for this request if every member were awake
+   * (sticky cookie, iphash); asked only when the route is asleep, so it costs nothing otherwise.
+   */
+  readonly preferMember?: (() => string | undefined) | undefined;
 }
 
 /**
@@ -485,13 +490,13 @@ export class WakeManager {
     if (gate === undefined) return 'proceed';
     if (req.url !== undefined && req.url.startsWith(WAKE_PATH_PREFIX)) return this.serveReserved(gate, req, res);
     if (gate.awake) return 'proceed';
-    return this.gateAsleep(gate, req, res);
+    return this.gateAsleep(gate, req, res, ctx);
   }
 
   // ---------------------------------------------------------------- gate, asleep
 
-  private gateAsleep(gate: RouteGate, req: IncomingMessage, res: ServerResponse | Duplex): GateResult | Promise<GateResult> {
-    const slot = this.targetSlot(gate);
+  private gateAsleep(gate: RouteGate, req: IncomingMessage, res: ServerResponse | Duplex, ctx: WakeGateContext): GateResult | Promise<GateResult> {
+    const slot = this.targetSlot(gate, ctx.preferMember);
     const spec = this.effectiveIdle(slot);
     const navigation = !spec.noLoadingPage && isBrowserNavigation(req) && isHttpResponse(res);
     if (slot.flight === undefined && spec.startEndpoint !== undefined && requestPath(req.url) !== spec.startEndpoint) {
@@ -511,11 +516,17 @@ export class WakeManager {
     return this.hold(slot, flight, req, res);
   }
 
-  /** In a pool: the member already waking, else the first one not cooling down, else the first. */
-  private targetSlot(gate: RouteGate): Slot {
+  /**
+   * In a pool: the member already waking, else the one the balancer would pick (if it is not
+   * cooling down after a failure), else the first one not cooling down, else the first.
+   */
+  private targetSlot(gate: RouteGate, preferMember?: () => string | undefined): Slot {
     let fallback: Slot | undefined;
     const now = Date.now();
     for (const s of gate.slots) if (s.flight !== undefined) return s;
+    const preferredId = preferMember?.();
+    const preferred = preferredId === undefined ? undefined : this.memberSlots.get(preferredId);
+    if (preferred !== undefined && gate.slots.includes(preferred) && preferred.coolDownUntil <= now) return preferred;
     for (const s of gate.slots) {
       if (s.coolDownUntil <= now) return s;
       fallback ??= s;
