@@ -3,7 +3,7 @@
 // the host 127.0.0.1 and runs the real cmd/bellhop/main.ts with it (no Docker).
 // BENCH_ACCESS_LOG=1 keeps the per-request access log (nginx's reference runs with it off).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,5 +36,19 @@ const child = spawn(process.execPath, [...extra, main], {
   stdio: ['ignore', accessLog ? 'ignore' : 'inherit', 'inherit'],
   env: { ...process.env, BELLHOP_CONFIG: file },
 });
-for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => child.kill(sig));
+// Peak RSS of Bellhop over the whole run (VmHWM), printed when the bench stops it.
+const peakRss = (): string => {
+  try {
+    return /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${String(child.pid)}/status`, 'utf8'))?.[1] ?? '?';
+  } catch {
+    return '?';
+  }
+};
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(sig, () => {
+    const kib = peakRss();
+    process.stderr.write(`bellhop peak RSS (VmHWM): ${kib === '?' ? '?' : (Number(kib) / 1024).toFixed(1)} MiB\n`);
+    child.kill(sig);
+  });
+}
 child.on('exit', (code) => process.exit(code ?? 0));
