@@ -74,9 +74,27 @@ export class Metrics {
     });
   }
 
+  // prom-client resolves label objects to a series on every call (~0.4 µs); requests repeat a
+  // small set of (route, member, status) triples, so the resolved children are kept.
+  private readonly requestChildren = new Map<string, Counter.Internal<'route' | 'status' | 'member'>>();
+  private readonly latencyChildren = new Map<string, Histogram.Internal<'route'>>();
+
   requestDone(route: string, member: string, status: number, upstreamSeconds: number | undefined): void {
-    this.requests.inc({ route, status: String(status), member });
-    if (upstreamSeconds !== undefined) this.latency.observe({ route }, upstreamSeconds);
+    const key = `${route}\u0000${member}\u0000${String(status)}`;
+    let counter = this.requestChildren.get(key);
+    if (counter === undefined) {
+      counter = this.requests.labels({ route, status: String(status), member });
+      this.requestChildren.set(key, counter);
+    }
+    counter.inc();
+    if (upstreamSeconds !== undefined) {
+      let hist = this.latencyChildren.get(route);
+      if (hist === undefined) {
+        hist = this.latency.labels({ route });
+        this.latencyChildren.set(route, hist);
+      }
+      hist.observe(upstreamSeconds);
+    }
   }
 
   wakeDone(container: string, ok: boolean, seconds: number): void {
