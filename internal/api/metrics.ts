@@ -76,8 +76,8 @@ export class Metrics {
 
   // prom-client resolves label objects to a series on every call (~0.4 µs); requests repeat a
   // small set of (route, member, status) triples, so the resolved children are kept.
-  private readonly requestChildren = new Map<string, Counter.Internal<'route' | 'status' | 'member'>>();
-  private readonly latencyChildren = new Map<string, Histogram.Internal<'route'>>();
+  private readonly requestChildren = new Map<string, ReturnType<Counter<'route' | 'status' | 'member'>['labels']>>();
+  private readonly latencyChildren = new Map<string, ReturnType<Histogram<'route'>['labels']>>();
 
   requestDone(route: string, member: string, status: number, upstreamSeconds: number | undefined): void {
     const key = `${route}\u0000${member}\u0000${String(status)}`;
