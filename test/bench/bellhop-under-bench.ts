@@ -1,6 +1,8 @@
 // Starts Bellhop the way proxy-bench.sh expects a proxy under test: listen on $HOST:$PORT and
 // round-robin over $BACKENDS. It writes a config.yml with one static two-member pool answering
-// the host 127.0.0.1 and runs the real cmd/bellhop/main.ts with it (no Docker).
+// the host 127.0.0.1 and runs the real Bellhop with it (no Docker) the way the container image
+// does: the JavaScript from tools/build-js.mjs (dist-js/, built by test/bench/run.ts) with
+// --max-semi-space-size=4; BENCH_TS=1 runs cmd/bellhop/main.ts directly instead (npm start).
 // BENCH_ACCESS_LOG=1 keeps the per-request access log (nginx's reference runs with it off).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,8 +32,9 @@ ${backends.map((b, i) => `      - { name: b${String(i + 1)}, url: "http://${b}" 
 `;
 const file = join(dir, 'bellhop-bench.yml');
 writeFileSync(file, config);
-const main = fileURLToPath(new URL('../../cmd/bellhop/main.ts', import.meta.url));
-const extra = (process.env['BELLHOP_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+const ts = process.env['BENCH_TS'] === '1';
+const main = fileURLToPath(new URL(ts ? '../../cmd/bellhop/main.ts' : '../../dist-js/cmd/bellhop/main.js', import.meta.url));
+const extra = [...(ts ? [] : ['--max-semi-space-size=4']), ...(process.env['BELLHOP_NODE_ARGS'] ?? '').split(' ').filter(Boolean)];
 const child = spawn(process.execPath, [...extra, main], {
   stdio: ['ignore', accessLog ? 'ignore' : 'inherit', 'inherit'],
   env: { ...process.env, BELLHOP_CONFIG: file },

@@ -12,6 +12,9 @@ if (only !== 'proxy') {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 if (only !== 'balance') {
+  // What the container image runs: plain JavaScript from Node's own type stripping.
+  const b = spawnSync(process.execPath, ['--no-warnings', here('../../tools/build-js.mjs')], { stdio: 'inherit', cwd: here('../..') });
+  if (b.status !== 0) process.exit(b.status ?? 1);
   const cmd = `${process.execPath} ${here('./bellhop-under-bench.ts')}`;
   const r = spawnSync('bash', [here('./kit/proxy-bench.sh'), ...args, '--name', 'bellhop', '--port', '19090', '--', 'bash', '-c', `exec ${cmd}`], {
     stdio: 'inherit',

@@ -114,7 +114,7 @@ function haproxyBase(): string {
 /** A build context as `docker build .` would send it, plus node_modules.tar for DEPS=context. */
 function buildContext(): string {
   const ctx = mkdtempSync(join(tmpdir(), 'bellhop-image-ctx-'));
-  for (const f of ['Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'cmd', 'internal', 'pkg', 'test']) cpSync(join(ROOT, f), join(ctx, f), { recursive: true });
+  for (const f of ['Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'cmd', 'internal', 'pkg', 'tools', 'test']) cpSync(join(ROOT, f), join(ctx, f), { recursive: true });
   // What `npm ci --omit=dev` would install: every non-dev package of the lock file.
   const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; link?: boolean }> };
   const staging = join(ctx, '.deps');
@@ -192,8 +192,9 @@ describe('the Docker image, run like compose.example.yml', { skip }, () => {
     assert.equal(docker('inspect', '-f', '{{.Config.User}}', names.app), 'node');
     assert.equal(docker('exec', names.app, 'id', '-u'), '1000');
     const files = docker('run', '--rm', '--entrypoint', 'find', image, '/app', '-path', '/app/node_modules', '-prune', '-o', '-type', 'f', '-print');
-    assert.match(files, /\/app\/cmd\/bellhop\/main\.ts/);
-    assert.doesNotMatch(files, /\.test\.ts|fixtures|\/app\/test\/|node_modules\.tar/);
+    assert.match(files, /\/app\/cmd\/bellhop\/main\.js/);
+    assert.doesNotMatch(files, /\/app\/(cmd|internal|pkg)\/.*\.ts$/m, 'plain JavaScript only (tools/build-js.mjs)');
+    assert.doesNotMatch(files, /\.test\.(ts|js)|fixtures|\/app\/test\/|node_modules\.tar/);
     assert.doesNotMatch(docker('run', '--rm', '--entrypoint', 'ls', image, '/app/node_modules'), /typescript|eslint|fast-check/);
   });
 
