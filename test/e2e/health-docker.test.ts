@@ -242,3 +242,49 @@ test('a pool member container killed mid-stream costs no failed GET and is out u
   assert.deepEqual([...again].sort(), ['a', 'b']);
   t.diagnostic(`b out ${outAfter} ms after docker kill (${down.reason}); ${out.ok} requests, 0 failed`);
 });
+
+test('a container joining the pool leaves the health of the others alone (no reset on a route change)', { skip: dockerSkip, timeout: 90_000 }, async (t) => {
+  const docker = dockerClient();
+  const pool = uniqueName('joinpool');
+  const labels = (alias: string, path: string): Record<string, string> => ({
+    'proxy.aliases': alias,
+    [`proxy.${alias}.load_balance.link`]: pool,
+    [`proxy.${alias}.healthcheck.path`]: path,
+    [`proxy.${alias}.healthcheck.interval`]: '300ms',
+    [`proxy.${alias}.healthcheck.timeout`]: '300ms',
+  });
+  const okName = uniqueName('join-ok');
+  const sickName = uniqueName('join-sick');
+  const newName = uniqueName('join-new');
+  const containers: Docker.Container[] = [];
+  t.after(async () => {
+    for (const c of containers) await removeQuietly(c);
+  });
+  containers.push(await runHttpd(docker, { name: okName, body: 'ok', labels: labels(okName, '/') }));
+  containers.push(await runHttpd(docker, { name: sickName, body: 'sick', labels: labels(sickName, '/missing') })); // httpd: 404
+  const run = await startBellhop('');
+  t.after(() => run.stop());
+  const idOf = (name: string): string | undefined =>
+    run.bellhop.table()?.routes().find((r) => r.name === pool)?.members.find((m) => m.name.startsWith(name))?.id;
+  const status = (name: string) => {
+    const id = idOf(name);
+    return id === undefined ? undefined : run.bellhop.health.status(id);
+  };
+  await waitFor(() => status(okName)?.health === 'healthy' && status(sickName)?.health === 'unhealthy', 20_000, 'ok healthy, sick unhealthy');
+  assert.match(status(sickName)!.reason, /HTTP 404 from \/missing/);
+  const transitions: string[] = [];
+  const okId = idOf(okName)!;
+  const sickId = idOf(sickName)!;
+  run.bellhop.health.onChange((id, s) => {
+    if (id === okId || id === sickId) transitions.push(`${id === okId ? 'ok' : 'sick'} → ${s.health}`);
+  });
+
+  containers.push(await runHttpd(docker, { name: newName, body: 'new', labels: labels(newName, '/') }));
+  await waitFor(() => status(newName)?.health === 'healthy', 20_000, 'the new member to be healthy');
+  assert.equal(status(sickName)?.health, 'unhealthy');
+  assert.equal(status(okName)?.health, 'healthy');
+  assert.deepEqual(transitions, [], 'no transition of the members the change did not touch');
+  const bodies = new Set<string>();
+  for (let i = 0; i < 12; i++) bodies.add((await get(run.httpPort, pool)).body);
+  assert.deepEqual([...bodies].sort(), ['new', 'ok']);
+});
