@@ -440,6 +440,14 @@ test('a hot reload that does not touch a member keeps its health (no reset to he
   assert.notEqual(run.status('web', 'a')!.lastCheck, null);
   assert.ok(lastCheckA !== null);
 
+  // A change to the route itself (mode, sticky) that keeps each member's url and check.
+  run.bellhop.applyConfig(run.load(poolYaml('web', [a, b], HC, '    load_balance: { mode: leastconn, sticky: true }')));
+  assert.equal(run.bellhop.table()?.routes().find((r) => r.name === 'web')?.loadBalance.mode, 'leastconn');
+  assert.equal(run.status('web', 'b')?.health, 'unhealthy');
+  assert.equal(run.status('web', 'a')?.health, 'healthy');
+  assert.deepEqual(bSeen, []);
+  assert.deepEqual(aSeen, []);
+
   // A member added to the pool by a reload does not disturb the others either.
   run.bellhop.applyConfig(run.load(poolYaml('web', [a, b, c], HC)));
   assert.equal(run.status('web', 'b')?.health, 'unhealthy');
