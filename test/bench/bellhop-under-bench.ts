@@ -1,7 +1,7 @@
 // Starts Bellhop the way proxy-bench.sh expects a proxy under test: listen on $HOST:$PORT and
 // round-robin over $BACKENDS. It writes a config.yml with one static two-member pool answering
 // the host 127.0.0.1 and runs the real Bellhop with it (no Docker) the way the container image
-// does: the JavaScript from tools/build-js.mjs (dist-js/, built by test/bench/run.ts) with
+// does: the JavaScript from tools/build-js.ts (dist-js/, built by test/bench/run.ts) with
 // --max-semi-space-size=4; BENCH_TS=1 runs cmd/bellhop/main.ts directly instead (npm start).
 // BENCH_ACCESS_LOG=1 keeps the per-request access log (nginx's reference runs with it off).
 import { spawn } from 'node:child_process';

@@ -13,7 +13,7 @@ if (only !== 'proxy') {
 }
 if (only !== 'balance') {
   // What the container image runs: plain JavaScript from Node's own type stripping.
-  const b = spawnSync(process.execPath, ['--no-warnings', here('../../tools/build-js.mjs')], { stdio: 'inherit', cwd: here('../..') });
+  const b = spawnSync(process.execPath, ['--no-warnings', here('../../tools/build-js.ts')], { stdio: 'inherit', cwd: here('../..') });
   if (b.status !== 0) process.exit(b.status ?? 1);
   const cmd = `${process.execPath} ${here('./bellhop-under-bench.ts')}`;
   const r = spawnSync('bash', [here('./kit/proxy-bench.sh'), ...args, '--name', 'bellhop', '--port', '19090', '--', 'bash', '-c', `exec ${cmd}`], {

@@ -193,7 +193,7 @@ describe('the Docker image, run like compose.example.yml', { skip }, () => {
     assert.equal(docker('exec', names.app, 'id', '-u'), '1000');
     const files = docker('run', '--rm', '--entrypoint', 'find', image, '/app', '-path', '/app/node_modules', '-prune', '-o', '-type', 'f', '-print');
     assert.match(files, /\/app\/cmd\/bellhop\/main\.js/);
-    assert.doesNotMatch(files, /\/app\/(cmd|internal|pkg)\/.*\.ts$/m, 'plain JavaScript only (tools/build-js.mjs)');
+    assert.doesNotMatch(files, /\/app\/(cmd|internal|pkg)\/.*\.ts$/m, 'plain JavaScript only (tools/build-js.ts)');
     assert.doesNotMatch(files, /\.test\.(ts|js)|fixtures|\/app\/test\/|node_modules\.tar/);
     assert.doesNotMatch(docker('run', '--rm', '--entrypoint', 'ls', image, '/app/node_modules'), /typescript|eslint|fast-check/);
   });

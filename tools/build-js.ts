@@ -3,7 +3,7 @@
 // (module.stripTypeScriptTypes), so no TypeScript install is needed in the image build. Loading
 // .js instead of stripping .ts at every start saves ~25 MiB of RSS (the stripper's WebAssembly).
 // Relative `.ts` import specifiers become `.js`, as tsc's rewriteRelativeImportExtensions does.
-// Usage: node tools/build-js.mjs [outDir=dist-js]
+// Usage: node tools/build-js.ts [outDir=dist-js]
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -14,7 +14,7 @@ const out = resolve(root, process.argv[2] ?? 'dist-js');
 const SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\.ts\2/g;
 let count = 0;
 
-function walk(dir) {
+function walk(dir: string): void {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
