@@ -161,3 +161,15 @@ test('a sleeping pool asks the wake module to wake the member this client would 
   assert.ok(new Set(asked).size > 1, `preferred: ${asked.join(',')}`);
   assert.ok(asked.every((id) => id === 'a' || id === 'b' || id === 'c'));
 });
+
+test('a client that went away (499) is not reported to health as a success or a failure', () => {
+  const reports: unknown[] = [];
+  const health = { isUsable: () => true, report: (_id: string, o: unknown) => reports.push(o) };
+  const live = new LiveRoutes({ health, stickySecret: new Uint8Array(32) });
+  live.update(table(route('web', [member('a', 'http://10.0.0.2:80')], 'file')));
+  const r = live.resolver.resolve('web')!;
+  r.begin('a')({ ok: true, status: 499 });
+  r.begin('a')({ ok: false, status: 502, error: 'UPSTREAM_CONNECT' });
+  r.begin('a')({ ok: true, status: 200 });
+  assert.deepEqual(reports, [{ ok: false, status: 502, error: 'UPSTREAM_CONNECT' }, { ok: true, status: 200 }]);
+});

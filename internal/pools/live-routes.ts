@@ -50,6 +50,9 @@ interface LiveMember extends BalanceMember {
   sleeps: boolean;
 }
 
+/** Status the proxy records when the client went away before the response ended. */
+const CLIENT_GONE = 499;
+
 function canSleep(m: MemberSpec): boolean {
   return (m.container?.idle?.idleTimeoutMs ?? 0) > 0;
 }
@@ -225,7 +228,9 @@ export class LiveRoute implements ProxyRoute {
       done = true;
       release();
       wakeRelease?.(outcome);
-      health.report(memberId, outcome);
+      // A client that gave up (499) says nothing about the member: neither a failure nor a
+      // success that would reset a hanging member's failure count.
+      if (outcome.status !== CLIENT_GONE) health.report(memberId, outcome);
     };
   }
 
