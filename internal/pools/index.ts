@@ -2,6 +2,6 @@
  * Live pools: reconciles a persistent pkg/balance Pool per route on every route-table swap and
  * adapts routes, health and wake to the proxy's narrow ProxyRoute/RouteResolver interface.
  */
-export { LiveRoute, LiveRoutes, RECREATE_HOLD_MS, type HealthGate, type WakeGate, type LiveRoutesOptions } from './live-routes.ts';
+export { LiveRoute, LiveRoutes, RECREATE_HOLD_MS, MEMBER_WAIT_MS, type HealthGate, type WakeGate, type LiveRoutesOptions } from './live-routes.ts';
 /** Keeps a vanished compose service's route (no members) for a grace period: 503, never 404. */
 export { RecreateGrace, RECREATE_GRACE_MS, type RecreateGraceOptions } from './recreate-grace.ts';

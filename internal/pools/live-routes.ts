@@ -26,8 +26,13 @@ export interface LiveRoutesOptions {
   health: HealthGate;
   wake?: WakeGate | undefined;
   stickySecret: Uint8Array;
-  /** Origins no member uses any more: the proxy closes their connection pools. */
-  onOriginsGone?: ((origins: string[]) => void) | undefined;
+  /**
+   * Origins no member uses any more: the proxy closes their connection pools. `dead` holds those
+   * whose Docker member stopped or went away (no address, or no longer in the table): nothing
+   * can answer there any more, so requests still waiting on them should be aborted and routed
+   * again rather than left to hang on a bridge address nobody answers.
+   */
+  onOriginsGone?: ((origins: string[], dead: ReadonlySet<string>) => void) | undefined;
   retryAfterSec?: number | undefined;
   /**
    * How long a request waits for a Docker route that just lost every addressed member (a
@@ -37,11 +42,19 @@ export interface LiveRoutesOptions {
   recreateHoldMs?: number | undefined;
   /** A route counts as "just lost its members" for this long after the loss (default 60 s). */
   recreateGraceMs?: number | undefined;
+  /**
+   * Upper bound of `awaitMember` (Docker routes): how long a request whose only member just
+   * refused or reset waits for the route table to catch up (Docker's die event) before it gets
+   * the 502. Default 3 s; 0 disables.
+   */
+  memberWaitMs?: number | undefined;
   now?: (() => number) | undefined;
 }
 
 /** Default wait for a request to a route in a recreate gap. */
 export const RECREATE_HOLD_MS = 10_000;
+/** Default upper bound of LiveRoute.awaitMember. */
+export const MEMBER_WAIT_MS = 3_000;
 const HOLD_POLL_MS = 20;
 
 interface LiveMember extends BalanceMember {
@@ -163,6 +176,52 @@ export class LiveRoute implements ProxyRoute {
     });
   }
 
+  /**
+   * A request's only member(s) just refused or reset the connection. On a Docker route that is
+   * usually a container that died a moment ago, before its die event reached the table: wait
+   * (up to memberWaitMs) until something changed that makes a new try worthwhile: another
+   * member became usable, a tried member left, lost its address, became unusable or moved to a
+   * new address, or the route left the table. The proxy then routes the request again (the
+   * recreate hold, the new member, 503). Nothing changed in time: false, the client gets the 502.
+   */
+  awaitMember(tried: ReadonlySet<string>, signal: AbortSignal): Promise<boolean> {
+    const limit = this.opts.memberWaitMs ?? MEMBER_WAIT_MS;
+    if (this.spec.source !== 'docker' || limit <= 0 || signal.aborted) return Promise.resolve(false);
+    const origins = new Map<string, string>();
+    for (const id of tried) origins.set(id, this.originOf(id));
+    const changed = (): boolean => {
+      if (this.retired) return true;
+      for (const m of this.spec.members) if (!tried.has(m.id) && this.isUsable(m.id)) return true;
+      for (const [id, origin] of origins) if (!this.isUsable(id) || this.originOf(id) !== origin) return true;
+      return false;
+    };
+    if (changed()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let poll: NodeJS.Timeout | undefined;
+      const end = (v: boolean): void => {
+        clearTimeout(poll);
+        clearTimeout(deadline);
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      };
+      const onAbort = (): void => end(false);
+      const tick = (): void => {
+        if (changed()) end(true);
+        else poll = setTimeout(tick, HOLD_POLL_MS);
+      };
+      const deadline = setTimeout(() => end(changed()), limit);
+      signal.addEventListener('abort', onAbort, { once: true });
+      poll = setTimeout(tick, HOLD_POLL_MS);
+    });
+  }
+
+  /** The address the proxy would use for a member now ('' when none or unknown). */
+  private originOf(id: string): string {
+    const m = this.byId.get(id);
+    if (!m) return '';
+    return m.sleeps && this.opts.wake ? this.opts.wake.upstreamUrl(id, m.spec.url) : m.proxy.origin;
+  }
+
   /** The route left the table: requests held for it are released (they get 503). */
   retire(): void {
     this.retired = true;
@@ -255,6 +314,7 @@ export class LiveRoutes {
   update(table: RouteTable): void {
     const next = new Map<string, LiveRoute>();
     const oldOrigins = this.origins();
+    const oldDocker = this.opts.onOriginsGone ? this.dockerMembersByOrigin() : undefined;
     for (const spec of table.routes()) {
       const existing = this.live.get(spec.name);
       if (existing) {
@@ -277,8 +337,30 @@ export class LiveRoutes {
     if (this.opts.onOriginsGone) {
       const now = this.origins();
       const gone = [...oldOrigins].filter((o) => !now.has(o));
-      if (gone.length > 0) this.opts.onOriginsGone(gone);
+      if (gone.length > 0) {
+        // Dead: a Docker member at that origin now has no address or is not in the table at all
+        // (stopped, died, removed). A member that merely moved to a new address may still answer
+        // at the old one: its requests finish.
+        const urls = new Map<string, string>();
+        for (const r of next.values()) for (const m of r.spec.members) urls.set(m.id, m.url);
+        const dead = new Set(gone.filter((o) => (oldDocker!.get(o) ?? []).some((id) => (urls.get(id) ?? '') === '')));
+        this.opts.onOriginsGone(gone, dead);
+      }
     }
+  }
+
+  /** Origin → ids of the Docker members at that origin. */
+  private dockerMembersByOrigin(): Map<string, string[]> {
+    const by = new Map<string, string[]>();
+    for (const r of this.live.values()) {
+      for (const m of r.spec.members) {
+        if (m.url === '' || m.container === undefined) continue;
+        const ids = by.get(m.url);
+        if (ids) ids.push(m.id);
+        else by.set(m.url, [m.id]);
+      }
+    }
+    return by;
   }
 
   /** The current resolver; the proxy reads it once per request. */

@@ -1,21 +1,25 @@
 // One client request through the pipeline: checks → route → gate → pick → undici dispatch →
-// response relay, with at most one retry on another member. The Exchange object is also the
+// response relay, with at most one retry on another member, and a fresh routing (route, gate,
+// pick) when the member left or the route asks to wait for one (awaitMember). The Exchange object is also the
 // undici dispatch handler (legacy callback API: raw header Buffers, boolean backpressure), so
 // a request costs one object of ours plus what node:http and undici allocate anyway.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { AttemptOutcome, PickContext, ProxyMember, ProxyRoute } from './router.ts';
+import type { AttemptOutcome, Pick, PickContext, ProxyMember, ProxyRoute } from './router.ts';
 import { PROXY_ERRORS, type ProxyErrorCode } from './proxy-error.ts';
 import type { ProxyState } from './proxy-state.ts';
 import { sendProxyError } from './error-response.ts';
 import { openTunnel } from './websocket-tunnel.ts';
 import { peerOf, upstreamHeaders, responseHeaders, responseContentLength, rejectionCode } from './forwarding.ts';
+import { MEMBER_GONE } from './upstream-pools.ts';
 import { checkRequest } from '../../pkg/http/index.ts';
 
 /** Attempts per request: the first plus one retry on another member. */
 const MAX_ATTEMPTS = 2;
+/** Fresh routings per request (member gone, or the route found a member after a wait). */
+const MAX_REROUTES = 3;
 const EMPTY: ReadonlySet<string> = new Set();
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /** Errors that happen before a connection exists: nothing reached the upstream. */
@@ -37,7 +41,7 @@ function errCode(err: unknown): string {
 }
 
 function classify(code: string): ProxyErrorCode {
-  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') return 'PROXY_UPSTREAM_TIMEOUT';
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'PROXY_UPSTREAM_TIMEOUT';
   if (CONNECT_ERRORS.has(code)) return 'PROXY_UPSTREAM_CONNECT';
   if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') return 'PROXY_BAD_REQUEST';
   return 'PROXY_UPSTREAM_RESET';
@@ -60,10 +64,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
   pickCtx: PickContext | undefined;
   headers: string[] = EMPTY_HEADERS;
   path = '/';
+  /** Normalised host, kept to resolve the route again. */
+  host = '';
   hasBody = false;
   clientIp = '';
   tried: Set<string> | undefined;
   attempts = 0;
+  reroutes = 0;
   lastError: ProxyErrorCode | undefined;
 
   abortUpstream: ((err: Error) => void) | undefined;
@@ -71,7 +78,17 @@ export class Exchange implements Dispatcher.DispatchHandler {
   sent = false;
   /** Final response headers received from the upstream. */
   responded = false;
-  gatePending = false;
+  /**
+   * The upstream's status and headers, written to the client with the first body byte (or the
+   * end). Until then nothing is on the wire (node:http sends the head with the first write
+   * anyway), so an upstream that fails right after its head still gets the client a 502 or a
+   * retry instead of a connection closed without any answer.
+   */
+  headStatus = 0;
+  headHeaders: string[] | undefined;
+  /** Waiting on a gate (wake, recreate hold) or on awaitMember: the client is not idle. */
+  waiting = false;
+  waitAbort: AbortController | undefined;
   clientGone = false;
   done = false;
   bytes = 0;
@@ -95,6 +112,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   readonly onResClose = (): void => {
     if (this.done || this.tunnelOpen) return;
     this.clientGone = true;
+    this.waitAbort?.abort();
     // finish first: aborting makes undici call onError synchronously
     this.finish(this.res.headersSent ? this.res.statusCode : 499, 'PROXY_CLIENT_GONE');
     this.abortUpstream?.(new ClientGoneError('client closed the connection'));
@@ -102,8 +120,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   run(): void {
     const req = this.req;
-    const res = this.res;
-    const state = this.state;
     const verdict = checkRequest(req);
     if (!verdict.ok) {
       this.respondError(rejectionCode(verdict.status), true);
@@ -115,36 +131,49 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.path = verdict.path;
-    const route = state.resolver().resolve(verdict.host ?? '');
+    this.host = verdict.host ?? '';
+    if (this.resolveRoute(this.host)) this.enter();
+  }
+
+  /** Resolve the route for the host and build the upstream head for it; false when answered. */
+  private resolveRoute(host: string): boolean {
+    const state = this.state;
+    const route = state.resolver().resolve(host);
     if (route === undefined) {
       this.respondError('PROXY_NO_ROUTE', false);
-      return;
+      return false;
     }
+    if (route === this.route) return true;
     this.route = route;
     const peer = peerOf(this.socket, state.trusted);
     if (peer === undefined) {
       // the socket is already closed (no remote address): nothing to answer
       this.clientGone = true;
       this.finish(499, 'PROXY_CLIENT_GONE');
-      return;
+      return false;
     }
-    const facts = upstreamHeaders(req, peer, state.trusted, route);
+    const facts = upstreamHeaders(this.req, peer, state.trusted, route);
     this.headers = facts.headers;
     this.hasBody = facts.hasBody && !this.isUpgrade;
     this.clientIp = facts.clientIp;
-    const ctx: PickContext = { clientIp: facts.clientIp, cookieHeader: facts.cookie, secure: facts.secure };
-    this.pickCtx = ctx;
+    this.pickCtx = { clientIp: facts.clientIp, cookieHeader: facts.cookie, secure: facts.secure };
+    return true;
+  }
+
+  /** The route's gate (wake on demand, recreate hold), then the first attempt. */
+  private enter(): void {
+    const route = this.route!;
     if (route.gate !== undefined) {
       let g: 'proceed' | 'handled' | Promise<'proceed' | 'handled'>;
       try {
-        g = route.gate(req, res, ctx);
+        g = route.gate(this.req, this.res, this.pickCtx!);
       } catch (err) {
         this.gateFailed(err);
         return;
       }
       if (typeof g !== 'string') {
-        this.gatePending = true;
-        g.then((r) => this.afterGate(r), (err: unknown) => this.gateFailed(err));
+        this.waiting = true;
+        g.then((r) => this.afterGate(r), (err: unknown) => this.gateFailed(err)).catch((err: unknown) => this.internalError(err));
         return;
       }
       if (g === 'handled') {
@@ -156,10 +185,17 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private afterGate(r: 'proceed' | 'handled'): void {
-    this.gatePending = false;
+    this.waiting = false;
     if (this.done) return;
     if (r === 'handled') this.handledByGate();
     else this.attempt();
+  }
+
+  /** A bug on an async path must still answer the client, never leave it hanging. */
+  private internalError(err: unknown): void {
+    this.waiting = false;
+    this.state.log.error({ err, route: this.route?.name }, 'request pipeline failed');
+    if (!this.done) this.respondError(this.lastError ?? 'PROXY_UPSTREAM_CONNECT', false);
   }
 
   private handledByGate(): void {
@@ -169,7 +205,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private gateFailed(err: unknown): void {
-    this.gatePending = false;
+    this.waiting = false;
     if (this.done) return;
     this.state.log.warn({ err, route: this.route?.name }, 'wake gate failed');
     this.respondError('PROXY_GATE_FAILED', false, this.route?.retryAfterSec ?? 5);
@@ -183,14 +219,30 @@ export class Exchange implements Dispatcher.DispatchHandler {
       else this.respondError('PROXY_NO_MEMBER', false, route.retryAfterSec ?? 5);
       return;
     }
+    this.dispatch(pick);
+  }
+
+  private dispatch(pick: Pick): void {
     const member = pick.member;
     this.member = member;
     this.setCookie = pick.setCookie;
-    this.release = route.begin(member.id);
+    this.release = this.route!.begin(member.id);
     this.attempts++;
     this.sent = false;
+    this.responded = false;
+    this.headHeaders = undefined;
+    this.bytes = 0;
     this.abortUpstream = undefined;
-    const pool = this.state.pools.get(member.origin, member.noTlsVerify);
+    let pool;
+    try {
+      pool = this.state.pools.get(member.origin, member.noTlsVerify);
+    } catch (err) {
+      // an origin undici refuses (never expected from the route table): not the client's fault
+      this.state.log.error({ err, route: this.route?.name, member: member.name, origin: member.origin }, 'bad member origin');
+      this.callRelease({ ok: false, error: 'PROXY_BAD_ORIGIN' });
+      this.respondError('PROXY_UPSTREAM_CONNECT', false, undefined, 'PROXY_BAD_ORIGIN');
+      return;
+    }
     pool.dispatch({
       path: this.path,
       method: this.req.method as Dispatcher.HttpMethod,
@@ -215,15 +267,22 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200 || this.done) return true; // 1xx interim answers are not relayed
     this.responded = true;
     this.resumeUpstream = resume;
-    const draining = this.state.draining;
-    const sc = this.setCookie;
-    let headers: string[];
+    const headers = responseHeaders(rawHeaders);
+    this.expectBytes = this.req.method === 'HEAD' || statusCode === 204 || statusCode === 304 ? -1 : responseContentLength;
+    if (this.setCookie !== undefined) headers.push('set-cookie', this.setCookie);
+    if (this.state.draining) headers.push('connection', 'close');
+    this.headStatus = statusCode;
+    this.headHeaders = headers;
+    return true;
+  }
+
+  /** Writes the upstream's head (deferred from onHeaders); false when node:http refused it. */
+  private writeHead(): boolean {
+    const headers = this.headHeaders!;
+    this.headHeaders = undefined;
     try {
-      headers = responseHeaders(rawHeaders);
-      this.expectBytes = this.req.method === 'HEAD' || statusCode === 204 || statusCode === 304 ? -1 : responseContentLength;
-      if (sc !== undefined) headers.push('set-cookie', sc);
-      if (draining) headers.push('connection', 'close');
-      this.res.writeHead(statusCode, headers);
+      this.res.writeHead(this.headStatus, headers);
+      return true;
     } catch (err) {
       // a header value node:http refuses to send: treat as an invalid upstream response
       this.state.log.warn({ err, route: this.route?.name, member: this.member?.name }, 'upstream response header rejected');
@@ -231,11 +290,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.abortUpstream?.(err as Error);
       return false;
     }
-    return true;
   }
 
   onData(chunk: Buffer): boolean {
     if (this.done) return true;
+    if (this.headHeaders !== undefined && !this.writeHead()) return false;
     const bytes = (this.bytes += chunk.length);
     if (bytes === this.expectBytes) {
       // The whole body is here: end() with it writes head and body in one go and skips the
@@ -254,6 +313,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     if (this.done) return;
+    if (this.headHeaders !== undefined && !this.writeHead()) return;
     const status = this.res.statusCode;
     this.finish(status, undefined);
     this.res.end();
@@ -268,26 +328,79 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.finish(this.res.headersSent ? this.res.statusCode : 499, 'PROXY_CLIENT_GONE');
       return;
     }
-    if (this.responded || this.res.headersSent) {
+    if (this.res.headersSent) {
       // mid-body failure: the client must see a truncated response, never a clean end
       this.finish(this.res.statusCode, code);
       this.res.destroy();
       return;
     }
-    const perr = classify(code);
-    const notSent = !this.sent;
-    const retry = !this.clientGone && this.attempts < MAX_ATTEMPTS && perr !== 'PROXY_BAD_REQUEST' &&
-      ((notSent && (CONNECT_ERRORS.has(code) || RESET_ERRORS.has(code))) ||
-        (!this.hasBody && IDEMPOTENT.has(this.req.method!) && RESET_ERRORS.has(code)));
+    // Nothing reached the client yet (a head from the upstream is still held back): answer or retry.
+    this.responded = false;
+    this.headHeaders = undefined;
+    const gone = code === MEMBER_GONE;
+    const perr = gone ? (this.sent ? 'PROXY_UPSTREAM_RESET' : 'PROXY_UPSTREAM_CONNECT') : classify(code);
+    // Safe to send again: nothing reached the member, or an idempotent request without a body.
+    const safe = !this.clientGone && perr !== 'PROXY_BAD_REQUEST' &&
+      ((!this.sent && (gone || CONNECT_ERRORS.has(code) || RESET_ERRORS.has(code))) ||
+        (!this.hasBody && IDEMPOTENT.has(this.req.method!) && (gone || RESET_ERRORS.has(code))));
     this.callRelease({ ok: perr === 'PROXY_BAD_REQUEST', error: code });
-    this.state.log.debug({ route: this.route?.name, member: this.member?.name, err: code, retry }, 'upstream attempt failed');
-    if (retry) {
-      (this.tried ??= new Set()).add(this.member!.id);
-      this.lastError = perr;
-      this.attempt();
+    this.state.log.debug({ route: this.route?.name, member: this.member?.name, err: code, retry: safe }, 'upstream attempt failed');
+    if (!safe) {
+      this.respondError(perr, false, undefined, code);
       return;
     }
-    this.respondError(perr, false, undefined, code);
+    (this.tried ??= new Set()).add(this.member!.id);
+    this.lastError = perr;
+    if (gone) {
+      // The member left the route table: route the request again (another member, the
+      // recreate hold, 503 or 404), as if it had just arrived.
+      this.reroute();
+      return;
+    }
+    if (this.attempts < MAX_ATTEMPTS) {
+      const next = this.route!.pick(this.pickCtx!, this.tried);
+      if (next !== undefined) {
+        this.dispatch(next);
+        return;
+      }
+    }
+    this.awaitMember(code);
+  }
+
+  /**
+   * Nothing left to try: ask the route to wait briefly for a usable member (a container that
+   * died is refused or unreachable before Docker's event removes it), then route again.
+   */
+  private awaitMember(code: string): void {
+    const route = this.route!;
+    if (route.awaitMember === undefined || this.reroutes >= MAX_REROUTES) {
+      this.respondError(this.lastError!, false, undefined, code);
+      return;
+    }
+    const ac = new AbortController();
+    this.waitAbort = ac;
+    this.waiting = true;
+    route.awaitMember(this.tried ?? EMPTY, ac.signal).then((changed) => {
+      this.waitAbort = undefined;
+      this.waiting = false;
+      if (this.done) return;
+      if (changed) this.reroute();
+      else this.respondError(this.lastError!, false, undefined, code);
+    }).catch((err: unknown) => this.internalError(err));
+  }
+
+  /** Route the request afresh: resolve the host, run the gate, pick with a clean slate. */
+  private reroute(): void {
+    if (this.reroutes >= MAX_REROUTES) {
+      this.respondError(this.lastError ?? 'PROXY_UPSTREAM_CONNECT', false);
+      return;
+    }
+    this.reroutes++;
+    this.tried = undefined;
+    this.attempts = 0;
+    // after a fresh routing, "nothing usable" means 503 + Retry-After, not the old member's 502
+    this.lastError = undefined;
+    if (this.resolveRoute(this.host)) this.enter();
   }
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, upstream: Duplex): void {

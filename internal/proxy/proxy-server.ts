@@ -46,8 +46,13 @@ export interface ProxyServer {
   drain(): Promise<void>;
   /** Close everything now. */
   close(): Promise<void>;
-  /** Close the upstream pool of a member that disappeared (in-flight requests finish first). */
-  forgetOrigin(origin: string): void;
+  /**
+   * Close the upstream pool of a member that disappeared. In-flight requests finish first,
+   * unless `abort` (the member is dead: its container stopped or went away): then every request
+   * still waiting on it is routed again at once (another member, a recreate hold, 503 or 404)
+   * when that is safe, else answered 502; responses already streaming are cut.
+   */
+  forgetOrigin(origin: string, opts?: { abort?: boolean }): void;
   /** Origins with a live upstream pool. */
   upstreamOrigins(): string[];
 }
@@ -145,13 +150,13 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   server.on('timeout', (socket: Socket) => {
     const ex = (socket as ClientSocket)[kExchange];
     if (ex !== undefined && !ex.done) {
-      // Waiting on a gate (wake) or on the upstream's headers with the body fully read:
-      // the upstream timeouts govern, the client is not slow.
-      if (ex.gatePending || (!ex.responded && ex.req.complete)) {
+      // Waiting on a gate (wake, recreate hold), for a member, or on the upstream with the body
+      // fully read and nothing relayed yet: the upstream timeouts govern, the client is not slow.
+      if (ex.waiting || (!ex.res.headersSent && ex.req.complete)) {
         socket.setTimeout(t.idleMs);
         return;
       }
-      if (!ex.responded) {
+      if (!ex.res.headersSent) {
         ex.bodyTimedOut();
         socket.setTimeout(t.idleMs, () => socket.destroy());
         return;
@@ -220,8 +225,8 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
       await closed;
       await pools.closeAll();
     },
-    forgetOrigin(origin) {
-      pools.forgetOrigin(origin);
+    forgetOrigin(origin, o) {
+      pools.forgetOrigin(origin, o?.abort === true);
     },
     upstreamOrigins() {
       return pools.origins();

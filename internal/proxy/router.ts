@@ -53,6 +53,16 @@ export interface ProxyRoute {
    * For websocket upgrades `res` is a ServerResponse bound to the raw socket.
    */
   gate?(req: IncomingMessage, res: ServerResponse, ctx: PickContext): 'proceed' | 'handled' | Promise<'proceed' | 'handled'>;
+  /**
+   * Optional: an attempt failed in a way that is safe to repeat (nothing reached the member, or
+   * an idempotent request without a body was reset) and no other member is left to try. Resolve
+   * `true` as soon as trying again is worth it (a member not in `tried` became usable, a tried
+   * member left, stopped or changed address, the route left the table): the proxy then resolves
+   * the route again (gate included) and retries. Resolve `false` when nothing changed within the
+   * route's own bound: the client gets the failure. `signal` aborts when the client leaves.
+   * Typical case: a container died and Docker's event has not reached the route table yet.
+   */
+  awaitMember?(tried: ReadonlySet<string>, signal: AbortSignal): Promise<boolean>;
   /** Remove our own (sticky) cookie from a Cookie header line; undefined/'' drops the line. */
   upstreamCookie?(cookieHeader: string): string | undefined;
   /** Seconds for Retry-After when nothing is usable (default 5). */

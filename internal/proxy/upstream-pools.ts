@@ -1,7 +1,19 @@
 // One undici Pool per member origin, created on first use and reused: keep-alive connections
 // survive route table swaps that keep the member. forgetOrigin() closes a departed member's
-// pool after its in-flight requests finish.
+// pool: gracefully (in-flight requests finish), or at once when the member is dead.
 import { Pool } from 'undici';
+
+/** Error code of attempts aborted because their member left (see `UpstreamPools.forgetOrigin`). */
+export const MEMBER_GONE = 'PROXY_MEMBER_GONE';
+
+/** The member behind an origin is gone: every request still on its pool is aborted with this. */
+export class MemberGoneError extends Error {
+  readonly code = MEMBER_GONE;
+  constructor(origin: string) {
+    super(`the member at ${origin} left its route`);
+    this.name = 'MemberGoneError';
+  }
+}
 
 /** Upstream timeouts applied to every pool. */
 export interface UpstreamTimeouts {
@@ -42,12 +54,19 @@ export class UpstreamPools {
     return p;
   }
 
-  /** Close the pool for an origin that left every route; in-flight requests finish first. */
-  forgetOrigin(origin: string): void {
+  /**
+   * Close the pool for an origin that left every route. By default in-flight requests finish
+   * first. `abort`: the member is dead (its container stopped or went away), so nothing on this
+   * pool can finish: a connect to its old bridge address gets no answer at all (the veth is
+   * gone, so no RST) and would hang until the connect timeout. Every request on it fails at once
+   * with MEMBER_GONE instead, and the proxy routes it again.
+   */
+  forgetOrigin(origin: string, abort = false): void {
     const p = this.#pools.get(origin);
     if (p === undefined) return;
     this.#pools.delete(origin);
-    p.close().catch((err: unknown) => this.#onError(origin, err));
+    const closing = abort ? p.destroy(new MemberGoneError(origin)) : p.close();
+    closing.catch((err: unknown) => this.#onError(origin, err));
   }
 
   /** Origins with a live pool (for tests and the admin API). */

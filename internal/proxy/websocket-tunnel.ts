@@ -1,6 +1,9 @@
 // After a real 101 from the upstream: relay the 101 head to the client, then splice the two
 // sockets. Tunnels are long-lived, so no idle timeout: TCP keepalive finds dead peers, and
-// the drain deadline closes what is left.
+// the drain deadline closes what is left. A FIN from either side ends the tunnel: websockets
+// close with their own handshake, so a half-open TCP connection carries nothing more, and
+// node:http sockets allow half-open, so without this a client that closed (FIN) against an
+// upstream that keeps its half open left the tunnel, and a graceful drain, waiting forever.
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ProxyState } from './proxy-state.ts';
@@ -38,6 +41,13 @@ export function openTunnel(
   };
   client.on('error', onError);
   upstream.on('error', onError);
+  // pipe() passes the FIN on (ends the other side); once that is flushed, close both.
+  const onEnd = (other: Duplex) => (): void => {
+    if (other.writableFinished || other.destroyed) onError();
+    else other.once('finish', onError);
+  };
+  client.once('end', onEnd(upstream));
+  upstream.once('end', onEnd(client));
   client.once('close', onClose);
   upstream.once('close', onClose);
   client.write(out, 'latin1');

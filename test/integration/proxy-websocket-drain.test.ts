@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import type net from 'node:net';
+import net from 'node:net';
 import { startRecordingBackend, type RecordedRequest, type Reply } from '../support/recording-backend.ts';
 import { collect, rawConnect, rawRequest } from '../support/raw-client.ts';
 import { member, startProxy, testRoute, until } from './proxy-harness.ts';
@@ -208,4 +208,38 @@ test('drain: websockets are closed at the drain deadline', async (t) => {
   await h.proxy.drain();
   const at = await closed;
   assert.ok(at - t0 >= 250, `websocket kept until the deadline (closed after ${at - t0} ms)`);
+});
+
+test('drain: a websocket the client closed is forgotten, so drain ends at once, not at the deadline', async (t) => {
+  // An upstream that keeps its half of the connection open after the client's FIN (node:http
+  // servers allow half-open sockets): the tunnel must still end.
+  const halfOpen = net.createServer({ allowHalfOpen: true }, (c) => {
+    c.on('error', () => undefined);
+    c.once('data', () => c.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'));
+  });
+  await new Promise<void>((r) => halfOpen.listen(0, '127.0.0.1', r));
+  const origin = `http://127.0.0.1:${String((halfOpen.address() as net.AddressInfo).port)}`;
+  const route = testRoute('app', [member('m1', origin)]);
+  const drainMs = 5000;
+  const h = await startProxy({ app: route }, { timeouts: { drainMs } });
+  t.after(async () => {
+    await h.close();
+    halfOpen.close();
+  });
+  for (const close of ['end', 'destroy'] as const) {
+    const s = await rawConnect(h.port);
+    s.on('error', () => undefined);
+    s.write(upgradeRequest('/ws', 'dGhlIHNhbXBsZSBub25jZQ=='));
+    await readUntil(s, (b) => b.includes('\r\n\r\n'));
+    s[close]();
+  }
+  await until(() => route.inflight.get('m1') === 0, 2000, 'both tunnels released after the client closed');
+  const t0 = Date.now();
+  let settled = false;
+  const drained = h.proxy.drain().then(() => { settled = true; });
+  await until(() => settled, drainMs - 500, 'drain to finish');
+  await drained;
+  const took = Date.now() - t0;
+  assert.ok(took < 1000, `drain finished ${String(took)} ms after it began (deadline ${String(drainMs)} ms)`);
+  assert.equal(h.done.filter((d) => d.status === 101).length, 2);
 });
