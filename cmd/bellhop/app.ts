@@ -132,8 +132,10 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     health,
     wake,
     stickySecret,
-    onOriginsGone: (origins) => {
-      for (const o of origins) proxy.forgetOrigin(o);
+    // A dead member's pool is destroyed: requests still connecting to its old address (no RST
+    // once the veth is gone) are routed again at once instead of hanging until upstream_connect.
+    onOriginsGone: (origins, dead) => {
+      for (const o of origins) proxy.forgetOrigin(o, { abort: dead.has(o) });
     },
   });
   const proxy: ProxyServer = createProxyServer({
