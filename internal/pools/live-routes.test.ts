@@ -173,3 +173,77 @@ test('a client that went away (499) is not reported to health as a success or a 
   r.begin('a')({ ok: true, status: 200 });
   assert.deepEqual(reports, [{ ok: false, status: 502, error: 'UPSTREAM_CONNECT' }, { ok: true, status: 200 }]);
 });
+
+test('awaitMember: true once the table catches up (the member lost its address / another is usable / it moved); false after the bound', async () => {
+  const health = new FakeHealth();
+  const live = new LiveRoutes({ health, stickySecret: new Uint8Array(32), memberWaitMs: 150 });
+  health.usable.add('a');
+  live.update(table(route('web', [member('a', 'http://10.0.0.2:80')])));
+  const r = live.route('web')!;
+  const tried = new Set(['a']);
+
+  // nothing changes: false after the bound
+  const t0 = Date.now();
+  assert.equal(await r.awaitMember(tried, new AbortController().signal), false);
+  assert.ok(Date.now() - t0 >= 140, 'waited for the bound');
+
+  // the die event arrives: the member loses its address → true
+  let p = r.awaitMember(tried, new AbortController().signal);
+  live.update(table(route('web', [member('a', '')])));
+  assert.equal(await p, true);
+
+  // a new member becomes usable → true (the proxy picks it)
+  live.update(table(route('web', [member('a', 'http://10.0.0.2:80'), member('b', 'http://10.0.0.3:80')])));
+  p = r.awaitMember(tried, new AbortController().signal);
+  health.usable.add('b');
+  assert.equal(await p, true);
+
+  // already true when called: another usable member exists
+  assert.equal(await r.awaitMember(tried, new AbortController().signal), true);
+
+  // the tried member moved to a new address → true
+  live.update(table(route('web', [member('a', 'http://10.0.0.2:80')])));
+  p = r.awaitMember(tried, new AbortController().signal);
+  live.update(table(route('web', [member('a', 'http://10.0.0.9:80')])));
+  assert.equal(await p, true);
+
+  // the client leaves → false at once; the route leaves the table → true
+  const ac = new AbortController();
+  p = r.awaitMember(tried, ac.signal);
+  ac.abort();
+  assert.equal(await p, false);
+  p = r.awaitMember(new Set(['a']), new AbortController().signal);
+  live.update(table());
+  assert.equal(await p, true);
+});
+
+test('awaitMember: never for file routes or with memberWaitMs 0', async () => {
+  const health = new FakeHealth();
+  health.usable.add('f');
+  const live = new LiveRoutes({ health, stickySecret: new Uint8Array(32) });
+  live.update(table(route('files', [member('f', 'http://127.0.0.1:9', { container: undefined })], 'file')));
+  assert.equal(await live.route('files')!.awaitMember(new Set(['f']), new AbortController().signal), false);
+  const off = new LiveRoutes({ health, stickySecret: new Uint8Array(32), memberWaitMs: 0 });
+  off.update(table(route('web', [member('f', 'http://10.0.0.2:80')])));
+  assert.equal(await off.route('web')!.awaitMember(new Set(['f']), new AbortController().signal), false);
+});
+
+test('onOriginsGone: a Docker member that stopped or went away is dead; one that moved or a file route is not', () => {
+  const calls: { origins: string[]; dead: string[] }[] = [];
+  const live = new LiveRoutes({
+    health: new FakeHealth(), stickySecret: new Uint8Array(32),
+    onOriginsGone: (origins, dead) => calls.push({ origins: [...origins].sort(), dead: [...dead].sort() }),
+  });
+  live.update(table(
+    route('web', [member('stops', 'http://10.0.0.2:80'), member('removed', 'http://10.0.0.3:80'), member('moves', 'http://10.0.0.4:80')]),
+    route('files', [member('f', 'http://127.0.0.1:9000', { container: undefined })], 'file'),
+  ));
+  live.update(table(
+    route('web', [member('stops', ''), member('moves', 'http://10.0.1.4:80')]),
+    route('files', [member('f', 'http://127.0.0.1:9001', { container: undefined })], 'file'),
+  ));
+  assert.deepEqual(calls, [{
+    origins: ['http://10.0.0.2:80', 'http://10.0.0.3:80', 'http://10.0.0.4:80', 'http://127.0.0.1:9000'],
+    dead: ['http://10.0.0.2:80', 'http://10.0.0.3:80'],
+  }]);
+});
