@@ -1,15 +1,14 @@
-import { EMPTY, IPV4, IPV6, NOT_IP, formatAddress, scanEntry } from './ip-address.ts';
+import { EMPTY_ELEMENT, parseEntry } from './ip-address.ts';
+import type { Address } from './ip-address.ts';
 import type { TrustedProxies } from './trusted-proxies.ts';
-
-const scratch = new Uint16Array(8);
 
 /**
  * Walks header lines as ONE comma-separated list from the right (last line, last element
  * first). `trusted` elements are skipped when `recursive`; the first other address is the
  * answer. A garbage element ends the walk with the last good address seen (or `fallback` when
  * there is none); if every element is skipped the leftmost one wins. Empty list elements are
- * ignored (RFC 9110 §5.6.1 lets recipients skip them). Linear in the header size, no
- * allocation except the returned string.
+ * ignored (RFC 9110 §5.6.1 lets recipients skip them). Linear in the header size; only the
+ * answer is turned back into text.
  */
 export function walkForwardedList(
   lines: readonly string[],
@@ -17,33 +16,24 @@ export function walkForwardedList(
   recursive: boolean,
   fallback: string,
 ): string {
-  let goodLine = -1;
-  let goodStart = 0;
-  let goodEnd = 0;
+  let good: Address | undefined;
   for (let li = lines.length - 1; li >= 0; li--) {
     const line = lines[li];
     if (typeof line !== 'string') continue;
     let pos = line.length;
     while (true) {
       const comma = pos > 0 ? line.lastIndexOf(',', pos - 1) : -1;
-      const kind = scanEntry(line, comma + 1, pos, scratch);
-      if (kind === NOT_IP) return goodLine < 0 ? fallback : reformat(lines, goodLine, goodStart, goodEnd, fallback);
-      if (kind !== EMPTY) {
-        if (!recursive || !trusted.containsScanned(kind, scratch)) return formatAddress(kind, scratch);
-        goodLine = li;
-        goodStart = comma + 1;
-        goodEnd = pos;
+      const addr = parseEntry(line, comma + 1, pos);
+      if (addr === undefined) return good === undefined ? fallback : good.text;
+      if (addr !== EMPTY_ELEMENT) {
+        if (!recursive || !trusted.containsIp(addr.ip)) return addr.text;
+        good = addr;
       }
       if (comma < 0) break;
       pos = comma;
     }
   }
-  return goodLine < 0 ? fallback : reformat(lines, goodLine, goodStart, goodEnd, fallback);
-}
-
-function reformat(lines: readonly string[], li: number, start: number, end: number, fallback: string): string {
-  const kind = scanEntry(lines[li]!, start, end, scratch);
-  return kind === IPV4 || kind === IPV6 ? formatAddress(kind, scratch) : fallback;
+  return good === undefined ? fallback : good.text;
 }
 
 /** Who is on the other end of a request, as decided by `resolveClient`. */
@@ -73,10 +63,10 @@ export function resolveClient(
   trusted: TrustedProxies,
 ): ClientAddress | undefined {
   if (typeof peer !== 'string') return undefined;
-  const kind = scanEntry(peer, 0, peer.length, scratch);
-  if (kind === NOT_IP || kind === EMPTY) return undefined;
-  const peerIp = formatAddress(kind, scratch);
-  const peerTrusted = !trusted.isEmpty && trusted.containsScanned(kind, scratch);
+  const peerAddr = parseEntry(peer, 0, peer.length);
+  if (peerAddr === undefined || peerAddr === EMPTY_ELEMENT) return undefined;
+  const peerIp = peerAddr.text;
+  const peerTrusted = !trusted.isEmpty && trusted.containsIp(peerAddr.ip);
   if (!peerTrusted || xff === undefined) return { peerIp, peerTrusted, clientIp: peerIp };
   let lines: readonly string[];
   if (typeof xff === 'string') {

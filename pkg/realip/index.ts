@@ -1,5 +1,6 @@
 // pkg/realip: who is the client of a request. Trusted-proxy ranges are compiled once at config
-// time; the per-request functions scan strings in place and never throw.
+// time (ipaddr.js ranges); the per-request functions parse with ipaddr.js behind a strict
+// syntax guard and never throw.
 
 /** Canonical text of an IP address (`::ffff:1.2.3.4` → `1.2.3.4`, RFC 5952 IPv6), or undefined. */
 export { normaliseIp } from './ip-address.ts';

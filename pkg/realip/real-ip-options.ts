@@ -1,4 +1,4 @@
-import { EMPTY, NOT_IP, formatAddress, scanEntry } from './ip-address.ts';
+import { EMPTY_ELEMENT, parseEntry } from './ip-address.ts';
 import { walkForwardedList } from './client-ip.ts';
 import { RealIpError } from './realip-error.ts';
 import { parseTrustedProxies } from './trusted-proxies.ts';
@@ -51,8 +51,6 @@ export function compileRealIpOptions(input: RealIpOptionsInput): RealIpOptions {
   });
 }
 
-const scratch = new Uint16Array(8);
-
 /**
  * GoDoxy-compatible real IP for a pool's `iphash` (its RealIP middleware), with its bugs
  * fixed. `rawHeaders` is Node's flat name/value array.
@@ -69,10 +67,10 @@ const scratch = new Uint16Array(8);
  */
 export function realIpFromOptions(peer: string | undefined, rawHeaders: readonly string[], opts: RealIpOptions): string | undefined {
   if (typeof peer !== 'string') return undefined;
-  const kind = scanEntry(peer, 0, peer.length, scratch);
-  if (kind === NOT_IP || kind === EMPTY) return undefined;
-  const peerIp = formatAddress(kind, scratch);
-  if (!opts.from.containsScanned(kind, scratch)) return peerIp;
+  const peerAddr = parseEntry(peer, 0, peer.length);
+  if (peerAddr === undefined || peerAddr === EMPTY_ELEMENT) return undefined;
+  const peerIp = peerAddr.text;
+  if (!opts.from.containsIp(peerAddr.ip)) return peerIp;
   const name = opts.headerLower;
   let lines: string[] | undefined;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
