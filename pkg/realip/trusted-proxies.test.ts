@@ -34,6 +34,15 @@ test('parseTrustedProxies: a wide range written with a mapped address stays IPv6
   assert.equal(t.contains('1.2.3.4'), false);
 });
 
+test('parseTrustedProxies: an IPv4-compatible range (::a.b.c.d) is IPv6, not mapped', () => {
+  const t = parseTrustedProxies(['::10.0.0.0/104', '::ffff:0:0/96', 'FD00:0:0:0:0:0:0:1/64']);
+  assert.deepEqual(t.entries, ['::a00:0/104', '0.0.0.0/0', 'fd00::/64']);
+  assert.equal(t.contains('::a01:203'), true);
+  assert.equal(t.contains('::ffff:a01:203'), true, 'mapped is IPv4 10.1.2.3, inside 0.0.0.0/0');
+  assert.equal(t.contains('::b00:1'), false);
+  assert.equal(t.contains('fd00::ffff:1'), true);
+});
+
 test('parseTrustedProxies: the empty list trusts nothing', () => {
   assert.equal(NO_TRUSTED_PROXIES.isEmpty, true);
   assert.equal(NO_TRUSTED_PROXIES.contains('127.0.0.1'), false);
@@ -50,6 +59,10 @@ test('parseTrustedProxies: bad entries throw REALIP_BAD_TRUSTED_PROXY naming the
     );
   }
   assert.throws(() => parseTrustedProxies('10.0.0.0/8' as unknown as string[]), RealIpError);
+  // ipaddr.js's parseCIDR and parse accept these; trusted lists use the per-request syntax.
+  for (const entry of ['0x7f.0.0.1/8', '010.0.0.0/8', '127.1', '10.0.0.0/008', '::ffff:010.0.0.0/104', '::ffff:0x0a.0.0.0/104', '10.0.0.0/ 8']) {
+    assert.throws(() => parseTrustedProxies([entry]), (e: unknown) => e instanceof RealIpError && e.entry === entry, entry);
+  }
   assert.throws(() => parseTrustedProxies([42 as unknown as string]), RealIpError);
 });
 
