@@ -146,4 +146,15 @@ test('an open websocket survives 20 container starts and stops of other routes',
   assert.equal(await ws.next(), 'echo:after');
   assert.equal(upgrades, 1, 'one upgrade: the same tunnel served both messages');
   ws.socket.destroy();
+
+  // The client closed its websocket (the echo server keeps its half open): nothing is in flight,
+  // so SIGTERM must end Bellhop without waiting for the drain deadline (10 s).
+  await waitFor(async () => ((await bellhop.route(wsAlias))?.members[0] as { in_flight?: number } | undefined)?.in_flight === 0 ? true : undefined, 5000, 'the tunnel to be released');
+  const t0 = Date.now();
+  await bellhop.stop();
+  const took = Date.now() - t0;
+  process.stderr.write(`[websocket] SIGTERM to exit: ${String(took)} ms\n`);
+  assert.equal(bellhop.exited()?.code, 0);
+  assert.ok(!bellhop.logs().some((l) => l.includes('drain deadline reached')), 'drain finished before its deadline');
+  assert.ok(took < 9000, `exited ${String(took)} ms after SIGTERM: it waited for the 10 s drain deadline`);
 });
