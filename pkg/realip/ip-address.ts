@@ -5,9 +5,10 @@
 //
 // - IPv4: ipaddr.IPv4.parse also reads `0x7f.1`, `2130706433`, `127.1` and octal `010.0.0.1`.
 //   We accept only what ipaddr.IPv4.isValidFourPartDecimal accepts (four decimal parts, no
-//   leading zeros, each 0-255). The guard checks that shape and hands the four parts to the
-//   ipaddr.IPv4 constructor, which checks the values: one call instead of
-//   isValidFourPartDecimal + parse, which parse the same text twice (~370 ns vs ~60 ns).
+//   leading zeros, each 0-255). The guard is that function's rule as one regular expression,
+//   and the four parts go straight to the ipaddr.IPv4 constructor: isValidFourPartDecimal +
+//   parse would read the same text twice (~370 ns against ~60 ns), and letting the
+//   constructor reject `256` costs a thrown error (~3 us). The tests check the equivalence.
 // - IPv6 with a dotted IPv4 tail: ipaddr.js reads the IPv4-compatible `::1.2.3.4` as the
 //   mapped `::ffff:1.2.3.4` (a different address), and reads the tail with parseInt, so
 //   `::ffff:010.0.0.1` is 10.0.0.1 there but 8.0.0.1 in its IPv4 parser, and `0x` parts pass.
@@ -29,8 +30,9 @@ export type Ip = ipaddr.IPv4 | ipaddr.IPv6;
 // brackets, a port and a short zone. Anything longer is garbage; the cap bounds the regex work.
 const MAX_ENTRY_LENGTH = 80;
 
-// The shape ipaddr.IPv4.isValidFourPartDecimal requires, with at most three digits a part.
-const FOUR_PART_DECIMAL = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+// What ipaddr.IPv4.isValidFourPartDecimal accepts: four parts 0-255, no leading zeros.
+const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const FOUR_PART_DECIMAL = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
 
 // RFC 6874 zone IDs are unreserved characters: ALPHA / DIGIT / "-" / "." / "_" / "~".
 const ZONE_ID = /^[A-Za-z0-9\-._~]+$/;
@@ -41,13 +43,7 @@ const IPV4_MAPPED: [ipaddr.IPv6, number] = ipaddr.IPv6.parseCIDR('::ffff:0:0/96'
 /** Strict dotted-decimal IPv4 (see the guard above), or undefined. */
 export function parseIPv4(text: string): ipaddr.IPv4 | undefined {
   const m = FOUR_PART_DECIMAL.exec(text);
-  if (m === null) return undefined;
-  try {
-    // The constructor rejects a part above 255.
-    return new ipaddr.IPv4([Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])]);
-  } catch {
-    return undefined;
-  }
+  return m === null ? undefined : new ipaddr.IPv4([Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])]);
 }
 
 /**
