@@ -1,0 +1,189 @@
+// The Bellhop process as a user runs it (`node cmd/bellhop/main.ts` with a config file), with
+// Docker unreachable: it still serves file routes, hot-reloads config edits without touching
+// connections of other routes, keeps the running config on a broken edit, refuses a bad config
+// at startup with located errors, and drains on SIGTERM.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer, request, Agent, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBellhop, type BellhopUnderTest } from '../support/bellhop-harness.ts';
+
+const MAIN = fileURLToPath(new URL('../../cmd/bellhop/main.ts', import.meta.url));
+const NO_DOCKER = 'docker:\n  hosts: ["unix:///tmp/bellhop-no-such-docker.sock"]\n';
+
+interface Backend {
+  server: Server;
+  port: number;
+  /** responses to /slow that are still being written */
+  slow: Set<ServerResponse>;
+}
+
+async function backend(name: string): Promise<Backend> {
+  const slow = new Set<ServerResponse>();
+  const server = createServer((req, res) => {
+    if (req.url === '/slow') {
+      // 6 chunks, 200 ms apart: a response in flight across a config reload
+      slow.add(res);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      let i = 0;
+      const t = setInterval(() => {
+        res.write(`${name}-${String(i)}\n`);
+        if (++i === 6) {
+          clearInterval(t);
+          slow.delete(res);
+          res.end();
+        }
+      }, 200);
+      res.on('close', () => clearInterval(t));
+      return;
+    }
+    res.end(name);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as AddressInfo).port, slow };
+}
+
+function get(port: number, host: string, path: string, agent?: Agent): Promise<{ status: number; body: string; localPort: number; connection: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent: agent ?? false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, localPort: (req.socket as Socket).localPort ?? 0, connection: res.headers.connection }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function until<T>(fn: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function routesYaml(a: number, b?: number): string {
+  return `routes:\n  alpha:\n    url: http://127.0.0.1:${String(a)}\n    healthcheck: { interval: 1s }\n${b === undefined ? '' : `  beta:\n    url: http://127.0.0.1:${String(b)}\n    healthcheck: { interval: 1s }\n`}`;
+}
+
+/** Rewrites config.yml the way editors do: write a new file, rename it over the old one. */
+function editConfig(bh: BellhopUnderTest, change: (text: string) => string): void {
+  const file = join(bh.dir, 'config.yml');
+  const next = change(readFileSync(file, 'utf8'));
+  writeFileSync(`${file}.tmp`, next);
+  renameSync(`${file}.tmp`, file);
+}
+
+test('Docker unreachable: file routes serve, the admin API says so, nothing crashes', async (t) => {
+  const a = await backend('alpha');
+  const bh = await startBellhop({ yaml: NO_DOCKER + routesYaml(a.port) });
+  t.after(async () => {
+    await bh.stop();
+    a.server.close();
+  });
+  const r = await until(async () => {
+    const x = await bh.get('alpha');
+    return x.status === 200 ? x : undefined;
+  }, 5000, 'alpha to answer');
+  assert.equal(r.body, 'alpha');
+  const view = await bh.routes();
+  assert.equal(view.docker.length, 1);
+  assert.notEqual(view.docker[0]!.state, 'synced');
+  assert.ok(bh.logs().some((l) => /"level":(40|50)/.test(l) && /docker/i.test(l)), 'a warning or error about Docker is logged');
+  assert.equal(bh.exited(), undefined);
+});
+
+test('hot reload: a new route appears, an in-flight response and a keep-alive connection of another route are untouched; a broken edit keeps the running config', async (t) => {
+  const a = await backend('alpha');
+  const b = await backend('beta');
+  const bh = await startBellhop({ yaml: NO_DOCKER + routesYaml(a.port) });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(async () => {
+    agent.destroy();
+    await bh.stop();
+    a.server.close();
+    b.server.close();
+  });
+  const first = await until(async () => {
+    const x = await get(bh.httpPort, 'alpha', '/', agent);
+    return x.status === 200 ? x : undefined;
+  }, 5000, 'alpha');
+  assert.equal((await bh.get('beta')).status, 404);
+
+  // A slow response on alpha is in flight while the file changes.
+  const inFlight = get(bh.httpPort, 'alpha', '/slow');
+  await until(async () => (a.slow.size > 0 ? true : undefined), 2000, 'slow response to start');
+  editConfig(bh, (text) => text.replace(routesYaml(a.port), routesYaml(a.port, b.port)));
+  const beta = await until(async () => {
+    const x = await bh.get('beta');
+    return x.status === 200 ? x : undefined;
+  }, 5000, 'beta after the reload');
+  assert.equal(beta.body, 'beta');
+  const slow = await inFlight;
+  assert.equal(slow.status, 200);
+  assert.equal(slow.body, 'alpha-0\nalpha-1\nalpha-2\nalpha-3\nalpha-4\nalpha-5\n', 'the response in flight finished whole');
+  const again = await get(bh.httpPort, 'alpha', '/', agent);
+  assert.equal(again.body, 'alpha');
+  assert.equal(again.localPort, first.localPort, 'the keep-alive connection to alpha survived the reload');
+
+  // A broken edit: errors logged with key path and line, running routes kept.
+  editConfig(bh, (text) => text.replace('healthcheck: { interval: 1s }', 'healthcheck: { interval: 5 }'));
+  const logged = await until(async () => {
+    const line = bh.logs().find((l) => l.includes('config change rejected'));
+    return line;
+  }, 5000, 'the rejected edit to be logged');
+  assert.match(logged, /routes\.alpha\.healthcheck\.interval/);
+  assert.match(logged, /config\.yml:\d+/);
+  assert.equal((await bh.get('alpha')).body, 'alpha');
+  assert.equal((await bh.get('beta')).body, 'beta');
+
+  // Removing a route applies; the other keeps answering.
+  editConfig(bh, () => readFileSync(join(bh.dir, 'config.yml'), 'utf8').replace('interval: 5 }', 'interval: 1s }').replace(/  beta:\n.*\n.*\n/, ''));
+  await until(async () => ((await bh.get('beta')).status === 404 ? true : undefined), 5000, 'beta to go');
+  assert.equal((await bh.get('alpha')).body, 'alpha');
+});
+
+test('a bad config file stops startup with one located error per problem (exit 1)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bellhop-badcfg-'));
+  const file = join(dir, 'config.yml');
+  writeFileSync(file, 'entrypoint:\n  htp: ":80"\n  timeouts:\n    idle: 60\nroutes:\n  web:\n    url: ftp://x\n');
+  const child = spawn(process.execPath, [MAIN], { cwd: dir, env: { ...process.env, BELLHOP_CONFIG: file }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => (err += d));
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  assert.equal(code, 1);
+  assert.match(err, /3 problem/);
+  assert.match(err, /config\.yml:2 entrypoint\.htp: .*did you mean "http"/);
+  assert.match(err, /config\.yml:4 entrypoint\.timeouts\.idle: .*60s/);
+  assert.match(err, /config\.yml:7 routes\.web\.url/);
+});
+
+test('SIGTERM: an in-flight response finishes with Connection: close, then exit 0', async () => {
+  const a = await backend('alpha');
+  const bh = await startBellhop({ yaml: `${NO_DOCKER + routesYaml(a.port)}entrypoint:\n  timeouts: { drain: 5s }\n` });
+  try {
+    await until(async () => ((await bh.get('alpha')).status === 200 ? true : undefined), 5000, 'alpha');
+    const inFlight = get(bh.httpPort, 'alpha', '/slow');
+    await until(async () => (a.slow.size > 0 ? true : undefined), 2000, 'slow response to start');
+    const stopped = bh.stop();
+    const r = await inFlight;
+    assert.equal(r.body.split('\n').filter(Boolean).length, 6, 'the response finished whole');
+    assert.equal(r.connection, 'close');
+    await stopped;
+    assert.deepEqual(bh.exited(), { code: 0, signal: null });
+  } finally {
+    await bh.stop();
+    a.server.close();
+  }
+});
