@@ -62,10 +62,10 @@ function get(port: number, host: string, path: string, agent?: Agent): Promise<{
   });
 }
 
-async function until<T>(fn: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
+async function until<T>(fn: () => Promise<T | undefined> | T | undefined, ms: number, what: string): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = await fn().catch(() => undefined);
+    const v = await Promise.resolve().then(fn).catch(() => undefined);
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -122,7 +122,7 @@ test('hot reload: a new route appears, an in-flight response and a keep-alive co
 
   // A slow response on alpha is in flight while the file changes.
   const inFlight = get(bh.httpPort, 'alpha', '/slow');
-  await until(async () => (a.slow.size > 0 ? true : undefined), 2000, 'slow response to start');
+  await until(() => (a.slow.size > 0 ? true : undefined), 2000, 'slow response to start');
   editConfig(bh, (text) => text.replace(routesYaml(a.port), routesYaml(a.port, b.port)));
   const beta = await until(async () => {
     const x = await bh.get('beta');
@@ -138,17 +138,14 @@ test('hot reload: a new route appears, an in-flight response and a keep-alive co
 
   // A broken edit: errors logged with key path and line, running routes kept.
   editConfig(bh, (text) => text.replace('healthcheck: { interval: 1s }', 'healthcheck: { interval: 5 }'));
-  const logged = await until(async () => {
-    const line = bh.logs().find((l) => l.includes('config change rejected'));
-    return line;
-  }, 5000, 'the rejected edit to be logged');
+  const logged = await until(() => bh.logs().find((l) => l.includes('config change rejected')), 5000, 'the rejected edit to be logged');
   assert.match(logged, /routes\.alpha\.healthcheck\.interval/);
   assert.match(logged, /config\.yml:\d+/);
   assert.equal((await bh.get('alpha')).body, 'alpha');
   assert.equal((await bh.get('beta')).body, 'beta');
 
   // Removing a route applies; the other keeps answering.
-  editConfig(bh, () => readFileSync(join(bh.dir, 'config.yml'), 'utf8').replace('interval: 5 }', 'interval: 1s }').replace(/  beta:\n.*\n.*\n/, ''));
+  editConfig(bh, () => readFileSync(join(bh.dir, 'config.yml'), 'utf8').replace('interval: 5 }', 'interval: 1s }').replace(/ {2}beta:\n.*\n.*\n/, ''));
   await until(async () => ((await bh.get('beta')).status === 404 ? true : undefined), 5000, 'beta to go');
   assert.equal((await bh.get('alpha')).body, 'alpha');
 });
@@ -175,7 +172,7 @@ test('SIGTERM: an in-flight response finishes with Connection: close, then exit 
   try {
     await until(async () => ((await bh.get('alpha')).status === 200 ? true : undefined), 5000, 'alpha');
     const inFlight = get(bh.httpPort, 'alpha', '/slow');
-    await until(async () => (a.slow.size > 0 ? true : undefined), 2000, 'slow response to start');
+    await until(() => (a.slow.size > 0 ? true : undefined), 2000, 'slow response to start');
     const stopped = bh.stop();
     const r = await inFlight;
     assert.equal(r.body.split('\n').filter(Boolean).length, 6, 'the response finished whole');
