@@ -86,9 +86,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       const url = Object.values(urls)[0];
       let host: string | undefined;
       if (url) host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-      // ContainerRecord has no exit code yet; read it when internal/docker provides one.
-      const exitCode = rec.exitCode;
-      return { state: rec.state, host, urls, dockerHealth: rec.dockerHealth, exitCode };
+      return { state: rec.state, host, urls, dockerHealth: rec.dockerHealth, exitCode: rec.exitCode };
     },
   };
   const wake = new WakeManager({ control: wakeControl, logger: log.child({ module: 'wake' }) });

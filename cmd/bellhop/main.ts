@@ -25,6 +25,9 @@ async function main(argv: string[]): Promise<number> {
   if (config.docker.hosts.length === 0) log.info({ module: 'main' }, 'docker.hosts is empty: serving file routes only');
 
   const bellhop = createBellhop(config, log, secret);
+  // Listeners, Docker hosts, trusted proxies, timeouts and the sticky key are fixed at start;
+  // routes, match_domains, defaults, expose_all and label_filter apply on reload.
+  const started = config;
   const { path, required } = configFilePath({ env });
   const stopWatching = watchConfig(
     path,
@@ -34,11 +37,14 @@ async function main(argv: string[]): Promise<number> {
         return;
       }
       const next = r.config;
-      if (next.entrypoint.http !== config.entrypoint.http || next.api.listen !== config.api.listen) {
+      if (next.entrypoint.http !== started.entrypoint.http || next.api.listen !== started.api.listen) {
         log.warn({ module: 'config' }, 'listen addresses changed: restart Bellhop to apply them');
       }
-      if (JSON.stringify(next.docker) !== JSON.stringify(config.docker)) {
+      if (JSON.stringify(next.docker.hosts) !== JSON.stringify(started.docker.hosts)) {
         log.warn({ module: 'config' }, 'docker.hosts changed: restart Bellhop to apply it');
+      }
+      if (JSON.stringify(next.entrypoint.trustedProxies) !== JSON.stringify(started.entrypoint.trustedProxies) || JSON.stringify(next.entrypoint.timeouts) !== JSON.stringify(started.entrypoint.timeouts) || next.sticky.secretFile !== started.sticky.secretFile) {
+        log.warn({ module: 'config' }, 'entrypoint.trusted_proxies, entrypoint.timeouts or sticky.secret_file changed: restart Bellhop to apply them');
       }
       bellhop.applyConfig(next);
       log.info({ module: 'config', file: r.file }, 'config reloaded');
