@@ -3,7 +3,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type Docker from 'dockerode';
-import { dockerSkip, dockerClient, runHttpd, removeQuietly, uniqueName, waitFor, type HttpdOptions } from '../support/docker-test.ts';
+import { dockerSkip, dockerClient, runHttpd, removeQuietly, uniqueName, waitFor, TEST_IMAGE, type HttpdOptions } from '../support/docker-test.ts';
 import { freePort, startBellhop, type BellhopUnderTest, type HttpResult } from '../support/bellhop-harness.ts';
 
 const docker = dockerClient();
@@ -245,4 +245,24 @@ test('the in-process harness (createBellhop) discovers a labelled container the 
   } finally {
     await inproc.stop();
   }
+});
+
+test('docker.label_filter: a labelled container without the filter label is not seen at all', { skip: dockerSkip }, async () => {
+  // The harness's Bellhop filters on this test process's owner label (TEST_LABELS).
+  const seen = alias('seen');
+  const unseen = alias('unseen');
+  // The foreign one starts first: once the later one answers, Bellhop has seen both events.
+  const foreign = await docker.createContainer({
+    Image: TEST_IMAGE,
+    name: unseen,
+    Cmd: ['/bin/sh', '-c', "mkdir -p /www && printf unseen > /www/index.html && exec httpd -f -p 80 -h /www"],
+    Labels: { 'bellhop.test': 'true', 'proxy.aliases': unseen },
+    ExposedPorts: { '80/tcp': {} },
+  });
+  containers.push(foreign);
+  await foreign.start();
+  await httpd({ body: 'seen', labels: { 'proxy.aliases': seen } });
+  await firstOk(seen, 'seen', Date.now());
+  assert.equal((await bellhop.get(unseen)).status, 404);
+  assert.equal(await bellhop.route(unseen), undefined);
 });
