@@ -204,3 +204,23 @@ test('property: any Cookie header never throws and always yields a usable member
     ),
   );
 });
+
+test('new visitors sent to one member within one second share its signed cookie; a new second, secure or member signs anew', () => {
+  const pool = new Pool({ name: 'web', mode: 'roundrobin', sticky: { secret: SECRET, maxAgeMs: HOUR }, members: [mk('a')] });
+  const first = pool.pickSticky(ctx(undefined, T0 + 100)).setCookie;
+  assert.equal(pool.pickSticky(ctx(undefined, T0 + 900)).setCookie, first, 'same member, same second');
+  const next = pool.pickSticky(ctx(undefined, T0 + 1000)).setCookie;
+  assert.notEqual(next, first, 'the next second has its own issue time');
+  const secure = pool.pickSticky(ctx(undefined, T0 + 1000, true)).setCookie!;
+  assert.match(secure, /; Secure/);
+  assert.doesNotMatch(next!, /; Secure/);
+  // each cached cookie still decodes to its member and is honoured on return
+  const back = pool.pickSticky(ctx(cookieOf(first), T0 + 2000));
+  assert.equal(back.member?.name, 'a');
+  assert.equal(back.setCookie, undefined);
+  const two = new Pool({ name: 'web', mode: 'roundrobin', sticky: { secret: SECRET, maxAgeMs: HOUR }, members: [mk('a'), mk('b')] });
+  const c1 = two.pickSticky(ctx(undefined, T0));
+  const c2 = two.pickSticky(ctx(undefined, T0));
+  assert.notEqual(c1.member?.name, c2.member?.name);
+  assert.notEqual(c1.setCookie, c2.setCookie, 'different members never share a cookie');
+});

@@ -320,9 +320,14 @@ export class Pool<M extends BalanceMember = BalanceMember> {
   }
 
   #cookieFor(entry: MemberEntry<M>, ctx: StickyPickContext): string {
-    const codec = this.#codec!;
-    const token = codec.encode(entry.stickyKey, ctx.now);
-    return stickySetCookie(token, { maxAgeMs: this.#sticky!.maxAgeMs, secure: ctx.secure });
+    const second = Math.floor(ctx.now / 1000);
+    const maxAgeMs = this.#sticky!.maxAgeMs;
+    const c = entry.cookieCache;
+    if (c !== undefined && c.second === second && c.secure === ctx.secure && c.maxAgeMs === maxAgeMs && c.stickyKey === entry.stickyKey) return c.value;
+    const token = this.#codec!.encode(entry.stickyKey, ctx.now);
+    const value = stickySetCookie(token, { maxAgeMs, secure: ctx.secure });
+    entry.cookieCache = { second, secure: ctx.secure, maxAgeMs, stickyKey: entry.stickyKey, value };
+    return value;
   }
 
   #indexStickyKeys(): void {

@@ -26,6 +26,12 @@ export interface MemberEntry<M> {
   readonly identityHash: number;
   /** Keyed hash of the identity named by sticky tokens ('' when the pool is not sticky). */
   stickyKey: string;
+  /**
+   * The last Set-Cookie issued for this member. Tokens carry their issue time in whole seconds,
+   * so every new visitor sent to this member within one second gets the same token: signing
+   * once per member per second instead of once per visitor.
+   */
+  cookieCache?: { second: number; secure: boolean; maxAgeMs: number; stickyKey: string; value: string } | undefined;
   readonly inFlight: InFlightCounter;
   /** Scratch mark: equals SelectionState.epoch when usable during the current pick. */
   mark: number;
