@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LiveRoutes, type HealthGate } from './live-routes.ts';
+import { LiveRoutes, LOAD_WAKE_IN_FLIGHT, type HealthGate } from './live-routes.ts';
 import { buildRouteTable, type MemberSpec, type RouteSpec } from '../routes/index.ts';
 
 function member(id: string, url: string, extra: Partial<MemberSpec> = {}): MemberSpec {
@@ -246,4 +246,42 @@ test('onOriginsGone: a Docker member that stopped or went away is dead; one that
     origins: ['http://10.0.0.2:80', 'http://10.0.0.3:80', 'http://10.0.0.4:80', 'http://127.0.0.1:9000'],
     dead: ['http://10.0.0.2:80', 'http://10.0.0.3:80'],
   }]);
+});
+
+test('a pool with a sleeping member wakes it in the background only once the awake ones are loaded', () => {
+  const health = new FakeHealth();
+  health.usable.add('a');
+  health.usable.add('b');
+  const states = new Map([['a', 'awake'], ['b', 'asleep']]);
+  const woken: string[] = [];
+  const wake = {
+    isUsable: (id: string) => states.get(id) === 'awake',
+    begin: () => () => undefined,
+    upstreamUrl: (_id: string, url: string) => url,
+    gate: () => 'proceed' as const,
+    stateOf: (id: string) => states.get(id),
+    ensureAwake: (id: string) => {
+      woken.push(id);
+      states.set(id, 'waking');
+      return Promise.resolve({ ok: true });
+    },
+  };
+  const idle = { idleTimeoutMs: 60_000, wakeTimeoutMs: 1000, stopTimeoutMs: 1000, stopMethod: 'stop' as const, noLoadingPage: false, dependsOn: [] };
+  const sleeper = (id: string, url: string) => member(id, url, { container: { id, name: id, dockerHost: 'local', createdAt: 0, state: 'running', idle } });
+  const live = new LiveRoutes({ health, wake, stickySecret: new Uint8Array(32) });
+  live.update(table(route('pool', [sleeper('a', 'http://10.0.0.2:80'), sleeper('b', '')])));
+  const r = live.resolver.resolve('pool')!;
+  const releases: ((o: { ok: boolean }) => void)[] = [];
+  for (let i = 0; i < LOAD_WAKE_IN_FLIGHT - 1; i++) {
+    const p = r.pick(ctx, new Set())!;
+    assert.equal(p.member.id, 'a');
+    releases.push(r.begin('a'));
+  }
+  r.pick(ctx, new Set());
+  assert.deepEqual(woken, [], `${String(LOAD_WAKE_IN_FLIGHT - 1)} in flight: no need yet`);
+  releases.push(r.begin('a'));
+  r.pick(ctx, new Set());
+  r.pick(ctx, new Set());
+  assert.deepEqual(woken, ['b'], 'loaded: b is woken, once');
+  for (const rel of releases) rel({ ok: true });
 });

@@ -20,7 +20,17 @@ export interface WakeGate {
   begin(memberId: string): (outcome?: unknown) => void;
   upstreamUrl(memberId: string, fallback: string): string;
   gate(req: IncomingMessage, res: ServerResponse, ctx: { route: string; preferMember?: (() => string | undefined) | undefined }): 'proceed' | 'handled' | Promise<'proceed' | 'handled'>;
+  /** Sleep state of a member's container (undefined: not managed). */
+  stateOf?(memberId: string): string | undefined;
+  /** Starts a wake in the background; never rejects. */
+  ensureAwake?(memberId: string): Promise<unknown>;
 }
+
+/**
+ * In a pool with sleeping members, another one is woken in the background once every awake
+ * member has this many requests in flight: load needs it (SPEC 7). One at a time.
+ */
+export const LOAD_WAKE_IN_FLIGHT = 8;
 
 export interface LiveRoutesOptions {
   health: HealthGate;
@@ -95,6 +105,8 @@ export class LiveRoute implements ProxyRoute {
   gate?: NonNullable<ProxyRoute['gate']>;
   upstreamCookie?: NonNullable<ProxyRoute['upstreamCookie']>;
   private byId = new Map<string, LiveMember>();
+  /** Some members can sleep, and some can't or others are awake: background waking applies. */
+  private hasSleepers = false;
   private readonly opts: LiveRoutesOptions;
   /** When this Docker route last went from "some member has an address" to "none has". */
   private lostAt: number | undefined;
@@ -123,6 +135,7 @@ export class LiveRoute implements ProxyRoute {
     this.pool.configure({ mode: spec.loadBalance.mode, sticky });
     const members = spec.members.map(toLiveMember);
     this.byId = new Map(members.map((m) => [m.id, m]));
+    this.hasSleepers = members.length > 1 && members.some((m) => m.sleeps);
     this.pool.setMembers(members);
     const wake = this.opts.wake;
     if (wake && members.some((m) => m.sleeps)) {
@@ -267,6 +280,7 @@ export class LiveRoute implements ProxyRoute {
       member = this.pool.pick({ clientIp: ctx.clientIp }, tried);
     }
     if (!member) return undefined;
+    if (this.hasSleepers) this.wakeMoreIfLoaded();
     let proxy = member.proxy;
     if (member.sleeps && this.opts.wake) {
       // A woken container may have a new address; the wake module knows the current one.
@@ -274,6 +288,22 @@ export class LiveRoute implements ProxyRoute {
       if (origin !== proxy.origin) proxy = member.proxy = { ...proxy, origin };
     }
     return setCookie === undefined ? { member: proxy } : { member: proxy, setCookie };
+  }
+
+  private wakeMoreIfLoaded(): void {
+    const wake = this.opts.wake;
+    if (wake?.ensureAwake === undefined || wake.stateOf === undefined) return;
+    let asleep: string | undefined;
+    for (const m of this.byId.values()) {
+      if (this.isUsable(m.id)) {
+        if (this.pool.inFlight(m.id) < LOAD_WAKE_IN_FLIGHT) return;
+      } else if (m.sleeps) {
+        const state = wake.stateOf(m.id);
+        if (state === 'waking') return; // one at a time
+        if (state === 'asleep') asleep ??= m.id;
+      }
+    }
+    if (asleep !== undefined) void wake.ensureAwake(asleep);
   }
 
   begin(memberId: string): (outcome: AttemptOutcome) => void {
