@@ -238,7 +238,10 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       }),
       match_domains: table?.matchDomains ?? [],
       containers: wake.status(),
-      docker: docker.status(),
+      docker: docker.watchers().map((w) => {
+        const lag = w.secondsSinceLastSync();
+        return { ...w.status(), seconds_since_sync: Number.isFinite(lag) ? Math.round(lag * 10) / 10 : null };
+      }),
       errors,
       warnings,
     };

@@ -99,6 +99,7 @@ test('Docker unreachable: file routes serve, the admin API says so, nothing cras
   const view = await bh.routes();
   assert.equal(view.docker.length, 1);
   assert.notEqual(view.docker[0]!.state, 'synced');
+  assert.equal(view.docker[0]!.seconds_since_sync, null, 'never synced');
   assert.ok(bh.logs().some((l) => /"level":(40|50)/.test(l) && /docker/i.test(l)), 'a warning or error about Docker is logged');
   assert.equal(bh.exited(), undefined);
 });

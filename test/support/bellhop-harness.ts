@@ -52,7 +52,7 @@ export interface RoutesError {
 
 export interface RoutesView {
   routes: RoutesRoute[];
-  docker: { host: string; state: string; lastError?: unknown }[];
+  docker: { host: string; state: string; lastError?: unknown; seconds_since_sync: number | null }[];
   errors: RoutesError[];
   warnings: RoutesError[];
 }
