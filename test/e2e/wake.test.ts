@@ -9,17 +9,18 @@ import { connect } from 'node:net';
 import type Docker from 'dockerode';
 import { dockerSkip, dockerClient, runHttpd, removeQuietly, uniqueName, waitFor, TEST_IMAGE, TEST_LABELS } from '../support/docker-test.ts';
 import { WakeManager } from '../../internal/wake/index.ts';
+import { ContainerControl } from '../../internal/docker/index.ts';
 import type { WakeControl, WakeInspect } from '../../internal/wake/index.ts';
 import type { IdleSpec, MemberSpec, RouteSpec } from '../../internal/routes/route-spec.ts';
 
-/** WakeControl over dockerode, recording every call (the lead wires internal/docker's instead). */
+/** WakeControl over internal/docker's ContainerControl, recording every call. */
 class DockerodeControl implements WakeControl {
   readonly calls: string[] = [];
-  private readonly docker: Docker;
+  private readonly control: ContainerControl;
   private readonly names = new Map<string, string>();
 
   constructor(docker: Docker) {
-    this.docker = docker;
+    this.control = new ContainerControl({ docker });
   }
 
   nameOf(id: string, name: string): void {
@@ -36,40 +37,31 @@ class DockerodeControl implements WakeControl {
 
   async start(id: string): Promise<void> {
     this.record('start', id);
-    await this.docker.getContainer(id).start();
+    await this.control.start(id);
   }
   async stop(id: string, opts: { timeoutSec: number; signal?: string | undefined }): Promise<void> {
     this.record('stop', id);
-    await this.docker.getContainer(id).stop({ t: opts.timeoutSec, ...(opts.signal ? { signal: opts.signal } : {}) });
+    await this.control.stop(id, opts.signal ? { timeoutSec: opts.timeoutSec, signal: opts.signal } : { timeoutSec: opts.timeoutSec });
   }
   async kill(id: string, signal?: string): Promise<void> {
     this.record('kill', id);
-    await this.docker.getContainer(id).kill(signal ? { signal } : {});
+    await this.control.kill(id, signal);
   }
   async pause(id: string): Promise<void> {
     this.record('pause', id);
-    await this.docker.getContainer(id).pause();
+    await this.control.pause(id);
   }
   async unpause(id: string): Promise<void> {
     this.record('unpause', id);
-    await this.docker.getContainer(id).unpause();
+    await this.control.unpause(id);
   }
   async inspect(id: string): Promise<WakeInspect> {
-    const info = await this.docker.getContainer(id).inspect();
-    const ip = Object.values(info.NetworkSettings.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress;
-    return { state: info.State.Status, exitCode: info.State.ExitCode, dockerHealth: info.State.Health?.Status, host: ip || undefined };
+    const rec = await this.control.inspect(id);
+    const ip = rec.networks.find((n) => n.ip !== '')?.ip;
+    return { state: rec.state, exitCode: rec.exitCode, dockerHealth: rec.dockerHealth, host: ip };
   }
-  async logsTail(id: string, lines: number): Promise<string> {
-    const buf = await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false });
-    // Without a TTY Docker multiplexes: 8-byte header (stream, 0,0,0, size BE32) per frame.
-    const out: Buffer[] = [];
-    let i = 0;
-    while (i + 8 <= buf.length) {
-      const size = buf.readUInt32BE(i + 4);
-      out.push(buf.subarray(i + 8, i + 8 + size));
-      i += 8 + size;
-    }
-    return Buffer.concat(out).toString('utf8');
+  logsTail(id: string, lines: number): Promise<string> {
+    return this.control.logsTail(id, lines);
   }
 }
 
