@@ -4,16 +4,10 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HealthcheckSpec, MemberSpec } from '../routes/route-spec.ts';
 import { HealthMonitor, type HealthLogger } from './health-monitor.ts';
+import { memberSpec } from '../../test/fixtures/route-specs.ts';
 
 function member(id: string, url: string, hc: Partial<HealthcheckSpec> = {}): MemberSpec {
-  return {
-    id,
-    identity: id,
-    name: id,
-    url,
-    noTlsVerify: false,
-    healthcheck: { path: '/health', useGet: false, intervalMs: 60_000, timeoutMs: 500, rise: 2, fall: 3, disable: false, ...hc },
-  };
+  return memberSpec(id, url, { path: '/health', intervalMs: 60_000, timeoutMs: 500, ...hc });
 }
 
 async function waitUntil(fn: () => boolean, timeoutMs: number, what: string): Promise<void> {

@@ -4,22 +4,14 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LiveRoutes, LOAD_WAKE_IN_FLIGHT, type HealthGate } from './live-routes.ts';
 import { buildRouteTable, type MemberSpec, type RouteSpec } from '../routes/index.ts';
+import { containerOf, memberSpec, routeSpec } from '../../test/fixtures/route-specs.ts';
 
 function member(id: string, url: string, extra: Partial<MemberSpec> = {}): MemberSpec {
-  return {
-    id,
-    identity: id,
-    name: id,
-    url,
-    noTlsVerify: false,
-    healthcheck: { useGet: false, intervalMs: 5000, timeoutMs: 5000, rise: 2, fall: 3, disable: false },
-    container: { id, name: id, dockerHost: 'local', createdAt: 0, state: url ? 'running' : 'exited', composeProject: 'p', composeService: 'web' },
-    ...extra,
-  };
+  return memberSpec(id, url, {}, { container: containerOf(id, url, { composeProject: 'p', composeService: 'web' }), ...extra });
 }
 
 function route(name: string, members: MemberSpec[], source: 'docker' | 'file' = 'docker'): RouteSpec {
-  return { name, aliases: [name], loadBalance: { mode: 'roundrobin', sticky: false, stickyMaxAgeMs: 0 }, members, source };
+  return routeSpec(name, members, { source });
 }
 
 function table(...routes: RouteSpec[]) {

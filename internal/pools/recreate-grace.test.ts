@@ -2,21 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecreateGrace } from './recreate-grace.ts';
 import type { MemberSpec, RouteSpec } from '../routes/index.ts';
+import { containerOf, memberSpec, routeSpec } from '../../test/fixtures/route-specs.ts';
 
 function member(id: string, compose?: { project: string; service: string }, url = 'http://10.0.0.2:80'): MemberSpec {
-  return {
-    id,
-    identity: id,
-    name: id,
-    url,
-    noTlsVerify: false,
-    healthcheck: { useGet: false, intervalMs: 5000, timeoutMs: 5000, rise: 2, fall: 3, disable: false },
-    container: { id, name: id, dockerHost: 'local', createdAt: 0, state: 'running', composeProject: compose?.project, composeService: compose?.service },
-  };
+  return memberSpec(id, url, {}, { container: containerOf(id, url, { state: 'running', composeProject: compose?.project, composeService: compose?.service }) });
 }
 
 function route(name: string, members: MemberSpec[], aliases = [name]): RouteSpec {
-  return { name, aliases, loadBalance: { mode: 'roundrobin', sticky: false, stickyMaxAgeMs: 0 }, members, source: 'docker' };
+  return routeSpec(name, members, { aliases });
 }
 
 const web = { project: 'app', service: 'web' };

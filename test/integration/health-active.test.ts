@@ -7,6 +7,7 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import type { AddressInfo } from 'node:net';
 import { HealthMonitor, PROBE_USER_AGENT, type MemberHealthStatus } from '../../internal/health/index.ts';
 import type { HealthcheckSpec, MemberSpec } from '../../internal/routes/route-spec.ts';
+import { memberSpec } from '../fixtures/route-specs.ts';
 
 interface Probe {
   at: number;
@@ -44,14 +45,7 @@ async function recorder(): Promise<Recorder> {
 }
 
 function member(id: string, url: string, hc: Partial<HealthcheckSpec> = {}): MemberSpec {
-  return {
-    id,
-    identity: id,
-    name: id,
-    url,
-    noTlsVerify: false,
-    healthcheck: { path: '/health', useGet: false, intervalMs: 100, timeoutMs: 200, rise: 2, fall: 3, disable: false, ...hc },
-  };
+  return memberSpec(id, url, { path: '/health', intervalMs: 100, timeoutMs: 200, ...hc });
 }
 
 async function waitUntil(fn: () => boolean, timeoutMs: number, what: string): Promise<void> {
