@@ -128,6 +128,8 @@ export function containerEntries(rec: ContainerRecord, opts: EntryOptions): Cont
 
     const port = selectPort(rec, get<number>('port'));
     if (port === undefined) {
+      // A port label that failed to parse already has its own error; "no port" would contradict it.
+      if (problems.some((p) => p.code === C.BAD_PORT)) return;
       problems.push({ code: C.NO_PORT, key: `proxy.${alias}.port`, message: `no port to proxy to for alias "${alias}": the container exposes none; set proxy.${alias}.port` });
       return;
     }

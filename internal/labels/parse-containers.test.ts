@@ -281,6 +281,11 @@ describe('aliases and per-alias labels', () => {
     assert.match(e.message, /proxy\.app\.port/);
   });
 
+  test('an unparsable port label on a container that exposes none is one error, not also "no port"', () => {
+    const r = one({ 'proxy.aliases': 'app', 'proxy.app.port': 'http' }, { exposedPorts: [] });
+    assert.deepEqual(r.errors.map((e) => [e.code, e.key]), [['LABEL_BAD_PORT', 'proxy.app.port']]);
+  });
+
   test('field names ignore case, _ and - (GoDoxy), with healthcheck.disabled and retries spellings', () => {
     const r = one({ 'proxy.app.NoTLSVerify': 'true', 'proxy.app.healthcheck.disabled': 'true', 'proxy.app.HealthCheck.Retries': '5', 'proxy.app.load-balance.sticky-max-age': '2h' });
     const m = route(r, 'app').members[0];
