@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', 'test-output/', 'test/bench/kit/'] },
+  { ignores: ['node_modules/', 'dist/', 'dist-js/', 'coverage/', 'test-output/', 'test/bench/kit/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
