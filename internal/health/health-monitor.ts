@@ -85,6 +85,7 @@ interface Entry {
   passive: PassiveState;
   timer: NodeJS.Timeout | undefined;
   ejectTimer: NodeJS.Timeout | undefined;
+  trialTimer: NodeJS.Timeout | undefined;
   generation: number;
   inflight: Promise<void> | undefined;
   probedOnce: boolean;
@@ -209,6 +210,7 @@ export class HealthMonitor {
   report(memberId: string, outcome: PassiveOutcome): void {
     const e = this.#entries.get(memberId);
     if (!e || this.#closed) return;
+    this.#clearTrialTimer(e);
     if (isMemberFailure(outcome)) {
       const detail = outcome.error ?? (outcome.status !== undefined ? `HTTP ${outcome.status}` : 'failed');
       const wasHalfOpen = e.passive.phase === 'half-open';
@@ -222,6 +224,41 @@ export class HealthMonitor {
     } else if (e.passive.succeed()) {
       this.#recompute(e);
     }
+  }
+
+  /**
+   * A request is being sent to the member. A half-open member's first one is its trial: until
+   * it answers (`report`), is abandoned (`abandon`) or `trialMs` passes, the member takes no other
+   * requests, so one request, not every concurrent one, pays if it is still broken. Not when it
+   * is the last usable member of a pool: then it takes everything, as before the ejection.
+   */
+  attempt(memberId: string): void {
+    const e = this.#entries.get(memberId);
+    if (!e || !e.passive.awaitingTrial || !this.#canEject(e)) return;
+    e.passive.trialInFlight = true;
+    this.#clearTrialTimer(e);
+    e.trialTimer = setTimeout(() => {
+      e.trialTimer = undefined;
+      if (this.#entries.get(e.id) !== e || !e.passive.trialInFlight) return;
+      e.passive.trialInFlight = false;
+      this.#recompute(e);
+    }, this.#policy.trialMs);
+    e.trialTimer.unref();
+    this.#recompute(e);
+  }
+
+  /** A request ended without a verdict on the member (the client went away first). */
+  abandon(memberId: string): void {
+    const e = this.#entries.get(memberId);
+    if (!e?.passive.trialInFlight) return;
+    e.passive.trialInFlight = false;
+    this.#clearTrialTimer(e);
+    this.#recompute(e);
+  }
+
+  #clearTrialTimer(e: Entry): void {
+    if (e.trialTimer) clearTimeout(e.trialTimer);
+    e.trialTimer = undefined;
   }
 
   /** Stops probing a member (it is going to sleep); a probe in flight is discarded. State is kept. */
@@ -290,6 +327,7 @@ export class HealthMonitor {
     for (const e of this.#entries.values()) {
       e.generation += 1;
       this.#clearTimer(e);
+      this.#clearTrialTimer(e);
       if (e.ejectTimer) clearTimeout(e.ejectTimer);
     }
     this.#entries.clear();
@@ -319,6 +357,7 @@ export class HealthMonitor {
       passive: new PassiveState(this.#policy),
       timer: undefined,
       ejectTimer: undefined,
+      trialTimer: undefined,
       generation: 0,
       inflight: undefined,
       probedOnce: false,
@@ -380,6 +419,7 @@ export class HealthMonitor {
   #forget(e: Entry): void {
     e.generation += 1;
     this.#clearTimer(e);
+    this.#clearTrialTimer(e);
     if (e.ejectTimer) clearTimeout(e.ejectTimer);
     this.#entries.delete(e.id);
     this.#pausedIds.delete(e.id);
@@ -551,14 +591,16 @@ export class HealthMonitor {
       reason = e.activeReason;
     } else {
       health = 'healthy';
-      reason = e.passive.phase === 'half-open' ? `half-open: next request is a trial (was ejected: ${e.passive.cause})` : e.activeReason;
+      reason = e.passive.phase !== 'half-open' ? e.activeReason
+        : e.passive.trialInFlight ? `half-open: trial request in flight (was ejected: ${e.passive.cause})`
+        : `half-open: next request is a trial (was ejected: ${e.passive.cause})`;
     }
     if (health === 'healthy' && e.consecutiveFailures > 0 && !disabled) {
       reason = `${e.activeReason} (${e.consecutiveFailures}/${e.spec.healthcheck.fall} failures)`;
     }
     e.health = health;
     e.reason = reason;
-    e.usable = health === 'healthy' && !this.#closed;
+    e.usable = health === 'healthy' && !this.#closed && !e.passive.trialInFlight;
   }
 
   #recompute(e: Entry): void {

@@ -15,6 +15,12 @@ export interface PassivePolicy {
   /** first cool-down; doubles with every ejection until a trial request succeeds */
   baseEjectMs: number;
   maxEjectMs: number;
+  /**
+   * How long the one trial request of a half-open member holds other requests back. A trial
+   * that has not answered by then (a websocket, a long download) lets the next request be
+   * another trial instead of keeping a possibly recovered member out indefinitely.
+   */
+  trialMs: number;
 }
 
 export const DEFAULT_PASSIVE_POLICY: Readonly<PassivePolicy> = Object.freeze({
@@ -22,6 +28,7 @@ export const DEFAULT_PASSIVE_POLICY: Readonly<PassivePolicy> = Object.freeze({
   windowMs: 10_000,
   baseEjectMs: 5_000,
   maxEjectMs: 120_000,
+  trialMs: 10_000,
 });
 
 /** What the proxy reports after using a member. */
@@ -56,6 +63,8 @@ export class PassiveState {
   ejectedUntil: number | undefined;
   /** why the member was last ejected, without the "retry in" part */
   cause = '';
+  /** half-open: the one trial request has been sent and has not answered yet */
+  trialInFlight = false;
   readonly #policy: PassivePolicy;
 
   constructor(policy: PassivePolicy) {
@@ -64,6 +73,11 @@ export class PassiveState {
 
   get blocking(): boolean {
     return this.phase === 'ejected';
+  }
+
+  /** Half-open and its trial not sent yet: the next request may be the trial. */
+  get awaitingTrial(): boolean {
+    return this.phase === 'half-open' && !this.trialInFlight;
   }
 
   /** Cool-down the next ejection would get. */
@@ -96,6 +110,7 @@ export class PassiveState {
     this.recent = [];
     if (this.phase === 'half-open') {
       this.phase = 'closed';
+      this.trialInFlight = false;
       this.ejections = 0;
       this.ejectedUntil = undefined;
       this.cause = '';
@@ -108,11 +123,13 @@ export class PassiveState {
   expire(): void {
     if (this.phase !== 'ejected') return;
     this.phase = 'half-open';
+    this.trialInFlight = false;
     this.ejectedUntil = undefined;
   }
 
   #eject(now: number, cause: string): void {
     const cooldown = this.nextCooldownMs();
+    this.trialInFlight = false;
     this.ejections += 1;
     this.phase = 'ejected';
     this.ejectedUntil = now + cooldown;

@@ -12,6 +12,10 @@ import { RECREATE_GRACE_MS } from './recreate-grace.ts';
 export interface HealthGate {
   isUsable(memberId: string): boolean;
   report(memberId: string, outcome: AttemptOutcome): void;
+  /** A request is being sent to the member (a half-open member's first is its one trial). */
+  attempt?(memberId: string): void;
+  /** That request ended with no verdict on the member (the client went away). */
+  abandon?(memberId: string): void;
 }
 
 /** What pools need from wake (only for members of containers that can sleep). */
@@ -311,6 +315,7 @@ export class LiveRoute implements ProxyRoute {
     const m = this.byId.get(memberId);
     const wakeRelease = m?.sleeps && this.opts.wake ? this.opts.wake.begin(memberId) : undefined;
     const health = this.opts.health;
+    health.attempt?.(memberId);
     let done = false;
     return (outcome) => {
       if (done) return;
@@ -320,6 +325,7 @@ export class LiveRoute implements ProxyRoute {
       // A client that gave up (499) says nothing about the member: neither a failure nor a
       // success that would reset a hanging member's failure count.
       if (outcome.status !== CLIENT_GONE) health.report(memberId, outcome);
+      else health.abandon?.(memberId);
     };
   }
 

@@ -25,7 +25,7 @@ async function waitUntil(fn: () => boolean, timeoutMs: number, what: string): Pr
 
 // ── members ──────────────────────────────────────────────────────────────────────────────
 
-type Mode = 'ok' | 'health-500' | 'hang' | 'serve-503';
+type Mode = 'ok' | 'health-500' | 'hang' | 'serve-503' | 'slow-503';
 
 /** A member that answers its name on every path, and records which requests were probes. */
 interface Backend {
@@ -64,6 +64,10 @@ async function backend(name: string): Promise<Backend> {
       return;
     }
     b.served.push({ at: performance.now(), health: b.view() });
+    if (b.mode === 'slow-503') {
+      setTimeout(() => res.writeHead(503, { 'content-type': 'text/plain' }).end(name), 300);
+      return;
+    }
     res.writeHead(b.mode === 'serve-503' ? 503 : 200, { 'content-type': 'text/plain' }).end(name);
   };
   let server: Server;
@@ -358,6 +362,31 @@ test('a member answering 503 to real requests is ejected after 3, yet the last u
   assert.ok(last.every((r) => r.status === 503 && r.body === 'a'), 'answers come from a, not from Bellhop');
   assert.equal(run.status('web', 'a')?.usable, true);
   assert.equal(run.bellhop.health.poolSummary('web'), '1/2 members healthy');
+});
+
+test('after its cool-down an ejected member gets exactly one trial request, not every concurrent one', async (t) => {
+  const a = await backend('a');
+  const b = await backend('b');
+  t.after(() => Promise.all([a.kill(), b.kill()]));
+  const run = await startBellhop(poolYaml('web', [a, b], '{ path: /health, interval: 1m, timeout: 1s }'));
+  t.after(() => run.stop());
+  await waitUntil(() => run.status('web', 'a')?.usable === true && run.status('web', 'b')?.usable === true, 5000, 'both members healthy');
+  b.mode = 'serve-503';
+  for (let i = 0; i < 20 && run.status('web', 'b')?.usable !== false; i++) await get(run.httpPort, 'web');
+  assert.match(run.status('web', 'b')?.reason ?? '', /^ejected: 3 failures/);
+  // Still broken, and slow to say so: every request that reaches it during the trial is a loss.
+  b.mode = 'slow-503';
+  await waitUntil(() => run.status('web', 'b')?.reason.startsWith('half-open') === true, 8000, 'the 5 s cool-down to end');
+  const before = b.served.length;
+  const agent = new Agent({ keepAlive: true, maxSockets: 12 });
+  t.after(() => agent.destroy());
+  const burst = await Promise.all(Array.from({ length: 12 }, () => get(run.httpPort, 'web', '/', agent)));
+  assert.equal(b.served.length - before, 1, 'one trial reached b');
+  assert.deepEqual(burst.filter((r) => r.body === 'b').map((r) => r.status), [503]);
+  assert.equal(burst.filter((r) => r.status === 200 && r.body === 'a').length, 11);
+  const sb = run.status('web', 'b')!;
+  assert.equal(sb.usable, false);
+  assert.match(sb.reason, /^ejected: trial request failed \(HTTP 503\), retry in /);
 });
 
 // ── 5. admin API ─────────────────────────────────────────────────────────────────────────

@@ -272,3 +272,41 @@ test('markReady: a member confirmed ready by the wake module takes traffic at on
   await waitUntil(() => srv.hits() >= 2, 1000, 'regular probing resumed');
   hm.markReady('unknown'); // ignored
 });
+
+test('passive: a half-open member takes one trial at a time; abandon or trialMs frees it, the last usable member is never held', async (t) => {
+  const hm = new HealthMonitor({ passive: { ...passive, baseEjectMs: 50, trialMs: 150 } });
+  t.after(() => hm.close());
+  hm.sync([{ name: 'p', members: [member('a', undefined, off), member('b', undefined, off)] }]);
+  for (let i = 0; i < 3; i++) hm.report('a', { ok: false, error: 'ECONNREFUSED' });
+  await waitUntil(() => hm.isUsable('a'), 1000, 'half-open');
+
+  hm.attempt('b'); // a closed member: attempts change nothing
+  assert.equal(hm.isUsable('b'), true);
+  hm.attempt('a');
+  assert.equal(hm.isUsable('a'), false, 'the trial is out: no second request');
+  assert.match(hm.status('a')!.reason, /^half-open: trial request in flight/);
+  assert.equal(hm.status('a')!.health, 'healthy');
+  hm.abandon('a'); // its client went away: no verdict, the next request is the trial
+  assert.equal(hm.isUsable('a'), true);
+  assert.match(hm.status('a')!.reason, /^half-open: next request is a trial/);
+
+  hm.attempt('a');
+  assert.equal(hm.isUsable('a'), false);
+  await waitUntil(() => hm.isUsable('a'), 1000, 'trialMs to pass without an answer');
+  assert.ok(hm.status('a')!.reason.startsWith('half-open: next request is a trial'));
+
+  hm.attempt('a');
+  hm.report('a', { ok: true, status: 200 });
+  assert.equal(hm.isUsable('a'), true);
+  assert.equal(hm.status('a')!.reason, 'healthcheck disabled', 'the trial succeeded: closed again');
+
+  // The pool's only usable member on trial takes every request, as it did before the ejection.
+  for (let i = 0; i < 3; i++) hm.report('a', { ok: false, error: 'ECONNREFUSED' });
+  await waitUntil(() => hm.isUsable('a'), 1000, 'half-open again');
+  hm.setDockerHealth('b', 'unhealthy');
+  hm.attempt('a');
+  assert.equal(hm.isUsable('a'), true);
+  hm.abandon('a'); // nothing in flight: a no-op
+  hm.attempt('gone');
+  hm.abandon('gone');
+});
