@@ -167,6 +167,19 @@ test('500 on list: backoff, then recover; nothing known meanwhile is not an erro
   assert.equal(fake.count('events'), 4, 'every attempt subscribes first');
 });
 
+test('backoff: at once, then doubling steps with jitter between half and all of each, capped', async (t) => {
+  for (const [jitter, expected] of [[1, [20, 40, 80, 100, 100]], [0, [10, 20, 40, 50, 50]], [0.5, [15, 30, 60, 75, 75]]] as const) {
+    const { fake, watcher, log } = await setup(t, { random: () => jitter, backoffInitialMs: 20, backoffMaxMs: 100 });
+    fake.fault('list', { status: 500, times: 6 });
+    watcher.start();
+    await watcher.whenSynced();
+    const delays = log.lines.filter((l) => l.msg === 'reconnecting to Docker after backoff').map((l) => l.obj['retryInMs']);
+    assert.deepEqual(delays, expected, `random() = ${jitter}: the first retry is immediate, then ${expected.join(', ')} ms`);
+    assert.equal(fake.count('list'), 7);
+    await watcher.stop();
+  }
+});
+
 test('a hanging inspect times out; the watcher keeps going and retries that container', async (t) => {
   const { fake, watcher, log } = await setup(t, { callTimeoutMs: 150 });
   watcher.start();
