@@ -11,6 +11,7 @@ import {
   defaultHealthcheck,
   formatConfigErrors,
   formatDuration,
+  formatHealthyStatus,
   loadConfig,
   readComposeFile,
   type ComposeFile,
@@ -205,7 +206,9 @@ function plural(n: number, one: string, many = `${one}s`): string {
 function describeHealthcheck(h: HealthcheckSpec): string {
   if (h.disable) return 'disabled';
   const how = h.path === undefined ? 'TCP connect' : `HTTP ${h.useGet ? 'GET' : 'HEAD'} ${h.path}`;
-  return `${how} every ${formatDuration(h.intervalMs)} (timeout ${formatDuration(h.timeoutMs)}, rise ${String(h.rise)}, fall ${String(h.fall)})`;
+  // Only a configured status is shown: the default (200-399) is documented and would be noise.
+  const status = h.path !== undefined && h.status !== undefined ? `status ${formatHealthyStatus(h.status)}, ` : '';
+  return `${how} every ${formatDuration(h.intervalMs)} (${status}timeout ${formatDuration(h.timeoutMs)}, rise ${String(h.rise)}, fall ${String(h.fall)})`;
 }
 
 function describeIdle(i: IdleSpec): string {

@@ -2,6 +2,7 @@
 // milliseconds (`…Ms`), names are camelCase; the YAML spelling is in docs/configuration.md.
 import type { BalanceModeName, HealthcheckSpec, LoadBalanceSpec, RouteSpec } from '../routes/route-spec.ts';
 import type { ListenAddress } from './listen-address.ts';
+import type { StatusRanges } from './healthy-status.ts';
 
 /** Recursively read-only view of plain data. */
 export type DeepReadonly<T> = T extends (infer U)[]
@@ -56,6 +57,8 @@ export interface HealthcheckDefaults {
   readonly timeoutMs: number;
   readonly rise: number;
   readonly fall: number;
+  /** `defaults.healthcheck.status` as ranges; undefined: 200–399. */
+  readonly status?: StatusRanges | undefined;
 }
 
 /** Defaults merged under every pool's load_balance. */

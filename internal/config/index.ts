@@ -8,6 +8,10 @@ export type { DurationErrorCode } from './duration.ts';
 /** `roundrobin`/`round_robin`/`ROUND_ROBIN`… → canonical mode name (shared with labels). */
 export { parseBalanceMode, BALANCE_MODES } from './balance-mode.ts';
 
+/** `healthcheck.status`: `200-399`, `200,204,301-302` ⇄ sorted inclusive ranges (shared with labels). */
+export { parseHealthyStatus, formatHealthyStatus, DEFAULT_HEALTHY_STATUS_TEXT } from './healthy-status.ts';
+export type { StatusRanges, StatusParseResult } from './healthy-status.ts';
+
 /** `host:port`, `:port`, `[v6]:port` → { host, port } or a reason string. */
 export { parseListenAddress } from './listen-address.ts';
 export type { ListenAddress } from './listen-address.ts';

@@ -8,6 +8,7 @@ import { ConfigError, type ConfigErrorCode } from './config-error.ts';
 import type { HealthcheckDefaults, LoadBalanceDefaults, LogLevel } from './config-types.ts';
 import { DEFAULTS, LOG_LEVELS } from './defaults.ts';
 import { DurationError, MAX_TIMER_MS, parseDuration } from './duration.ts';
+import { parseHealthyStatus, type StatusRanges } from './healthy-status.ts';
 import { parseListenAddress } from './listen-address.ts';
 import { closest } from './suggest.ts';
 import { parseUpstreamUrl } from './upstream-url.ts';
@@ -61,14 +62,14 @@ const KEYS = {
   api: ['listen'],
   docker: ['hosts', 'expose_all', 'label_filter'],
   defaults: ['healthcheck', 'load_balance'],
-  defaultHealthcheck: ['interval', 'timeout', 'rise', 'fall'],
+  defaultHealthcheck: ['interval', 'timeout', 'rise', 'fall', 'status'],
   defaultLoadBalance: ['mode', 'sticky', 'sticky_max_age'],
   sticky: ['secret_file'],
   route: ['url', 'members', 'aliases', 'load_balance', 'healthcheck', 'no_tls_verify'],
   member: ['name', 'url', 'weight', 'no_tls_verify'],
   routeLoadBalance: ['mode', 'sticky', 'sticky_max_age', 'weight', 'options'],
   options: ['header', 'from', 'recursive'],
-  routeHealthcheck: ['path', 'interval', 'timeout', 'rise', 'fall', 'use_get', 'disable'],
+  routeHealthcheck: ['path', 'interval', 'timeout', 'rise', 'fall', 'use_get', 'disable', 'status'],
 } as const;
 
 // Where a key lives when it is written in the wrong section ("did you mean entrypoint.trusted_proxies?").
@@ -86,6 +87,7 @@ const HOME: ReadonlyMap<string, string> = new Map<string, string>([
   ['interval', 'healthcheck.interval'],
   ['rise', 'healthcheck.rise'],
   ['fall', 'healthcheck.fall'],
+  ['status', 'healthcheck.status'],
   ['weight', 'members[].weight'],
 ]);
 
@@ -296,6 +298,23 @@ class Reader {
     return m;
   }
 
+  /** `healthcheck.status`: `200-399`, `200,204,301-302`, or a bare code (`204`, a YAML number). */
+  status(e: Entry, path: string): StatusRanges | undefined {
+    const n = this.deref(e.value);
+    const v = this.scalar(e);
+    const node = this.valueNode(e);
+    if (!isScalar(n) || (typeof v !== 'string' && !(typeof v === 'number' && Number.isInteger(v)))) {
+      this.fail('CONFIG_BAD_TYPE', path, `expected status codes like "200-399" or "200,204,301-302", got ${this.describe(n)}`, node);
+      return undefined;
+    }
+    const r = parseHealthyStatus(typeof v === 'number' ? String(v) : v);
+    if (!r.ok) {
+      this.fail('CONFIG_BAD_STATUS', path, r.message, node);
+      return undefined;
+    }
+    return r.ranges;
+  }
+
   // ---- sections ----
 
   read(root: Value, draft: Draft): void {
@@ -384,6 +403,9 @@ class Reader {
           if (h.key === 'interval' || h.key === 'timeout') {
             const ms = this.duration(h, p, { timer: true, positive: true });
             if (ms !== undefined) draft.healthcheck[h.key === 'interval' ? 'intervalMs' : 'timeoutMs'] = ms;
+          } else if (h.key === 'status') {
+            const st = this.status(h, p);
+            if (st !== undefined) draft.healthcheck.status = st;
           } else {
             const n = this.positiveInt(h, p);
             if (n !== undefined) draft.healthcheck[h.key as 'rise' | 'fall'] = n;
@@ -511,6 +533,7 @@ class Reader {
 
     // healthcheck
     const hc: HealthcheckSpec = { path: undefined, useGet: false, intervalMs: draft.healthcheck.intervalMs, timeoutMs: draft.healthcheck.timeoutMs, rise: draft.healthcheck.rise, fall: draft.healthcheck.fall, disable: false };
+    if (draft.healthcheck.status !== undefined) hc.status = draft.healthcheck.status;
     const hce = by.get('healthcheck');
     if (hce) {
       const hcEntries = this.map(hce.value, `${base}.healthcheck`, KEYS.routeHealthcheck, '{ path: /health, interval: 5s }');
@@ -532,6 +555,10 @@ class Reader {
           const n = this.positiveInt(h, p);
           if (n === undefined) ok = false;
           else hc[h.key] = n;
+        } else if (h.key === 'status') {
+          const st = this.status(h, p);
+          if (st === undefined) ok = false;
+          else hc.status = st;
         } else {
           const b = this.bool(h, p);
           if (b === undefined) ok = false;

@@ -7,10 +7,12 @@ export function staticRoutes(config: Config): RouteSpec[] {
   return Object.values(config.routes).map((r) => structuredClone(r) as RouteSpec);
 }
 
-/** `defaults.healthcheck` as a full HealthcheckSpec (TCP check, HEAD, enabled) for label parsing. */
+/** `defaults.healthcheck` as a full HealthcheckSpec (TCP check, HEAD, enabled, its status) for label parsing. */
 export function defaultHealthcheck(config: Config): HealthcheckSpec {
   const h = config.defaults.healthcheck;
-  return { path: undefined, useGet: false, intervalMs: h.intervalMs, timeoutMs: h.timeoutMs, rise: h.rise, fall: h.fall, disable: false };
+  const hc: HealthcheckSpec = { path: undefined, useGet: false, intervalMs: h.intervalMs, timeoutMs: h.timeoutMs, rise: h.rise, fall: h.fall, disable: false };
+  if (h.status !== undefined) hc.status = h.status;
+  return hc;
 }
 
 /** `defaults.load_balance` as a LoadBalanceSpec (no real-IP options) for label parsing. */

@@ -53,7 +53,7 @@ export interface HealthMonitorOptions {
   logger?: HealthLogger;
   /** Extra gate checked before every scheduled probe; false skips it (e.g. the member is asleep). */
   shouldProbe?: (memberId: string) => boolean;
-  /** Which HTTP statuses are healthy; default 200–399. */
+  /** Which HTTP statuses are healthy for members without their own `healthcheck.status`; default 200–399. */
   healthyStatus?: HealthyStatus;
   /** Passive ejection tuning; defaults in DEFAULT_PASSIVE_POLICY. */
   passive?: Partial<PassivePolicy>;
@@ -654,7 +654,8 @@ function targetKey(m: MemberSpec): string {
 
 function checkKey(m: MemberSpec): string {
   const h = m.healthcheck;
-  return JSON.stringify([h.path ?? null, h.useGet, h.intervalMs, h.timeoutMs, h.rise, h.fall, h.disable]);
+  // status is part of the check: a new set of accepted codes re-probes at once, keeping the verdict.
+  return JSON.stringify([h.path ?? null, h.useGet, h.intervalMs, h.timeoutMs, h.rise, h.fall, h.disable, h.status ?? null]);
 }
 
 function asDockerHealth(v: string | undefined): DockerHealth | undefined {

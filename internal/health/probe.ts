@@ -44,9 +44,16 @@ export function describeError(err: unknown): string {
 export type HealthyStatus = (status: number) => boolean;
 export const defaultHealthyStatus: HealthyStatus = (s) => s >= 200 && s <= 399;
 
+/** Whether `status` falls in one of the member's `healthcheck.status` ranges. */
+export function inStatusRanges(status: number, ranges: NonNullable<HealthcheckSpec['status']>): boolean {
+  return ranges.some(([low, high]) => status >= low && status <= high);
+}
+
 /**
  * Runs probes. Owns two small undici Agents (certificate checks on and off); probes send
  * `Connection: close` so no idle keep-alive socket lingers in a member between probes.
+ * A member's own `healthcheck.status` decides which statuses are healthy; `healthy` is the
+ * fallback for members without one.
  */
 export class Prober {
   readonly #healthy: HealthyStatus;
@@ -78,7 +85,7 @@ export class Prober {
   }
 
   async #http(target: ProbeTarget, rawPath: string): Promise<ProbeResult> {
-    const { timeoutMs, useGet } = target.healthcheck;
+    const { timeoutMs, useGet, status } = target.healthcheck;
     const path = rawPath.startsWith('/') ? rawPath : `/${rawPath}`;
     const url = target.url.replace(/\/+$/, '') + path;
     const started = performance.now();
@@ -104,7 +111,7 @@ export class Prober {
       const latencyMs = Math.round(performance.now() - started);
       // The verdict is the status line; the body (possibly endless) is not waited for.
       void res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
-      const ok = this.#healthy(res.statusCode);
+      const ok = status === undefined ? this.#healthy(res.statusCode) : inStatusRanges(res.statusCode, status);
       return { ok, status: res.statusCode, latencyMs, reason: `HTTP ${res.statusCode} from ${path}` };
     } catch (err) {
       const latencyMs = Math.round(performance.now() - started);

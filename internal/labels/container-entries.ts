@@ -149,6 +149,8 @@ export function containerEntries(rec: ContainerRecord, opts: EntryOptions): Cont
     hc.fall = get<number>('healthcheck.fall') ?? hc.fall;
     hc.useGet = get<boolean>('healthcheck.use_get') ?? hc.useGet;
     hc.disable = get<boolean>('healthcheck.disable') ?? hc.disable;
+    const status = get<NonNullable<HealthcheckSpec['status']>>('healthcheck.status');
+    if (status !== undefined) hc.status = status;
 
     const pool: ExplicitPoolSettings = {};
     const pick = <T>(name: string): { value: T; label: string } | undefined => {

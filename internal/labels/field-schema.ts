@@ -5,7 +5,7 @@
 import { didYouMean } from './did-you-mean.ts';
 import type { Parsed } from './value-parsers.ts';
 import {
-  readBool, readCidrList, readDuration, readHeaderName, readHost, readInteger, readLink, readMode, readPath, readPort, readScheme,
+  readBool, readCidrList, readDuration, readHeaderName, readHost, readInteger, readLink, readMode, readPath, readPort, readScheme, readStatus,
 } from './value-parsers.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
 
@@ -35,6 +35,7 @@ const FIELD_LIST: FieldDef[] = [
   { name: 'healthcheck.fall', read: (v) => readInteger(v, 'healthcheck.fall', 1, 100) },
   { name: 'healthcheck.use_get', read: readBool },
   { name: 'healthcheck.disable', read: readBool },
+  { name: 'healthcheck.status', read: readStatus },
 ];
 
 /** Every per-alias field, by canonical name. */

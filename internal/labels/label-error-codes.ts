@@ -19,6 +19,8 @@ export const LabelErrorCode = {
   BAD_WEIGHT: 'LABEL_BAD_WEIGHT',
   BAD_NUMBER: 'LABEL_BAD_NUMBER',
   BAD_PATH: 'LABEL_BAD_PATH',
+  /** healthcheck.status that is not a comma list of codes/ranges within 100-599. */
+  BAD_STATUS: 'LABEL_BAD_STATUS',
   BAD_HEADER: 'LABEL_BAD_HEADER',
   BAD_CIDR: 'LABEL_BAD_CIDR',
   BAD_ALIAS: 'LABEL_BAD_ALIAS',

@@ -3,7 +3,7 @@
 
 import { isIP } from 'node:net';
 import type { BalanceModeName, StopMethod } from '../routes/route-spec.ts';
-import { parseBalanceMode } from '../config/index.ts';
+import { parseBalanceMode, parseHealthyStatus, type StatusRanges } from '../config/index.ts';
 import { parseDuration } from './duration.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
 import { parseYamlList } from './yaml-label.ts';
@@ -136,6 +136,14 @@ export function readPath(v: unknown, what: string): Parsed<string> {
       return fail(C.BAD_PATH, `${what} ${show(s)} must be an absolute path like /health (no spaces, #, \\ or ..)`);
     }
     return ok(s);
+  });
+}
+
+/** `200-399`, `200, 204, 301-302` → sorted inclusive ranges (internal/config's grammar). */
+export function readStatus(v: unknown): Parsed<StatusRanges> {
+  return chain(readText(v), (s) => {
+    const r = parseHealthyStatus(s);
+    return r.ok ? ok(r.ranges) : fail(C.BAD_STATUS, `healthcheck.status ${r.message}`);
   });
 }
 

@@ -12,6 +12,11 @@ export interface HealthcheckSpec {
   rise: number;
   fall: number;
   disable: boolean;
+  /**
+   * HTTP statuses that count as healthy, as inclusive [low, high] ranges (sorted, merged);
+   * undefined means 200–399 (SPEC 8). Ignored by the TCP check.
+   */
+  status?: ReadonlyArray<readonly [number, number]> | undefined;
 }
 
 export interface RealIpOptionsSpec {
