@@ -459,3 +459,43 @@ log_levl: info
     assert.equal(es.length, 11); // x, and match_domains[0..9] are lists, not strings
   });
 });
+
+describe('healthcheck.status', () => {
+  it('in a route, in defaults.healthcheck (inherited by routes and labels), or absent (default)', () => {
+    const c = ok(`defaults:
+  healthcheck: { status: "200-499" }
+routes:
+  a:
+    url: http://h:1
+    healthcheck: { path: /health, status: " 200, 204 ,301 - 302" }
+  b:
+    url: http://h:2
+  c:
+    url: http://h:3
+    healthcheck: { status: 204 }
+`);
+    assert.deepEqual(c.defaults.healthcheck.status, [[200, 499]]);
+    assert.deepEqual(c.routes['a']?.members[0]?.healthcheck.status, [[200, 200], [204, 204], [301, 302]]);
+    assert.deepEqual(c.routes['b']?.members[0]?.healthcheck.status, [[200, 499]], 'from defaults.healthcheck');
+    assert.deepEqual(c.routes['c']?.members[0]?.healthcheck.status, [[204, 204]], 'a YAML number is one code');
+    assert.deepEqual(defaultHealthcheck(c).status, [[200, 499]], 'labels start from the defaults');
+    const plain = ok('routes:\n  a:\n    url: http://h:1\n');
+    assert.equal('status' in (plain.routes['a']?.members[0]?.healthcheck ?? {}), false, 'absent: the default 200-399');
+    assert.equal('status' in defaultHealthcheck(plain), false);
+  });
+  it('a bad value is one error with the key path and line', () => {
+    assert.equal(
+      one('routes:\n  a:\n    url: http://a:1\n    healthcheck:\n      status: 399-200\n', 'CONFIG_BAD_STATUS', 'routes.a.healthcheck.status', 5),
+      'range "399-200" runs backwards; write 200-399',
+    );
+    assert.equal(one('defaults:\n  healthcheck:\n    status: "200,700"\n', 'CONFIG_BAD_STATUS', 'defaults.healthcheck.status', 3), 'status code 700 in "200,700" is outside 100-599');
+    assert.match(one('routes:\n  a:\n    url: http://a:1\n    healthcheck: { status: ok }\n', 'CONFIG_BAD_STATUS', 'routes.a.healthcheck.status', 4), /"ok" is not a status code or range/);
+    assert.match(one('routes:\n  a:\n    url: http://a:1\n    healthcheck: { status: [200, 204] }\n', 'CONFIG_BAD_TYPE', 'routes.a.healthcheck.status', 4), /expected status codes like "200-399".*got a list/);
+    one('defaults:\n  healthcheck: { status: "" }\n', 'CONFIG_BAD_STATUS', 'defaults.healthcheck.status', 2);
+    one('defaults:\n  healthcheck: { status: 2.5 }\n', 'CONFIG_BAD_TYPE', 'defaults.healthcheck.status', 2);
+  });
+  it('a misspelt key suggests status', () => {
+    assert.match(one('routes:\n  a:\n    url: http://a:1\n    healthcheck: { stauts: 200-499 }\n', 'CONFIG_UNKNOWN_KEY', 'routes.a.healthcheck.stauts', 4), /did you mean "status"\?/);
+    assert.match(one('defaults:\n  healthcheck: { statu: 200-499 }\n', 'CONFIG_UNKNOWN_KEY', 'defaults.healthcheck.statu', 2), /did you mean "status"\?/);
+  });
+});
