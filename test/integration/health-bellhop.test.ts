@@ -429,6 +429,23 @@ test('the admin API and /metrics show each member\'s health, reason, last check 
     metrics.split('\n').find((l) => l.startsWith('bellhop_member_healthy{') && l.includes(`member="${member}"`) && l.includes('route="web"'))?.split(' ').pop();
   assert.equal(gauge('a'), '1');
   assert.equal(gauge('b'), '0');
+
+  // /api/explain: which route and pool a host reaches, and why, with the pool's live health.
+  interface Explained { host: string; rule: string; route?: string; reason: string; pool: { mode: string; sticky: boolean; summary: string; members: ApiMember[] } | null }
+  const explain = async (host: string): Promise<Explained> => JSON.parse((await get(run.apiPort, '127.0.0.1', `/api/explain?host=${encodeURIComponent(host)}`)).body) as Explained;
+  const hit = await explain('WEB.example.com:8443');
+  assert.equal(hit.host, 'web.example.com');
+  assert.equal(hit.route, 'web');
+  assert.notEqual(hit.rule, 'none');
+  assert.match(hit.reason, /web/);
+  assert.equal(hit.pool?.mode, 'roundrobin');
+  assert.equal(hit.pool?.sticky, false);
+  assert.equal(hit.pool?.summary, '1/2 members healthy');
+  assert.deepEqual(hit.pool?.members.map((m) => [m.name, m.usable]).sort(), [['a', true], ['b', false]]);
+  const miss = await explain('nothing.example.com');
+  assert.equal(miss.rule, 'none');
+  assert.equal(miss.route, undefined);
+  assert.equal(miss.pool, null);
 });
 
 // ── 6. hot reload ────────────────────────────────────────────────────────────────────────
