@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatConfigErrors, watchConfig, type LoadConfigResult } from './index.ts';
@@ -80,6 +80,30 @@ describe('watchConfig', () => {
       renameSync(join(dir, '.config.yml.swp'), join(dir, 'config.yml'));
       const r = await delivered(i + 1);
       assert.ok(r.ok && r.config.logLevel === level, `edit ${String(i + 1)}`);
+    }
+  });
+
+  it('follows a symlink swap that never touches the file name (Kubernetes ConfigMap), twice', async () => {
+    // config.yml -> ..data/config.yml, ..data -> ..vN: an update writes ..vN+1, renames a new
+    // ..data link over the old one and deletes ..vN. The directory only hears of "..data".
+    const version = (n: number, level: string): void => {
+      mkdirSync(join(dir, `..v${String(n)}`));
+      writeFileSync(join(dir, `..v${String(n)}`, 'config.yml'), `log_level: ${level}\n`);
+    };
+    version(1, 'info');
+    symlinkSync('..v1', join(dir, '..data'));
+    symlinkSync('..data/config.yml', join(dir, 'config.yml'));
+    start();
+    await sleep(30);
+    for (const [i, level] of (['debug', 'error'] as const).entries()) {
+      const n = i + 2;
+      version(n, level);
+      symlinkSync(`..v${String(n)}`, join(dir, '..data_tmp'));
+      renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+      rmSync(join(dir, `..v${String(n - 1)}`), { recursive: true });
+      // The second swap is only seen if the file watch moved to ..v2 after the first.
+      const r = await delivered(i + 1);
+      assert.ok(r.ok && r.config.logLevel === level, `swap ${String(i + 1)}`);
     }
   });
 
