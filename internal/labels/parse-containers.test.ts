@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ContainerRecord } from '../docker/container-record.ts';
 import type { RouteSpec } from '../routes/route-spec.ts';
-import { container, options, replica } from '../../test/fixtures/labels/containers.ts';
+import { container, defaultHealthcheck, options, replica } from '../../test/fixtures/labels/containers.ts';
 import { parseContainers } from './index.ts';
 import type { ParseOptions, ParseResult } from './index.ts';
 
@@ -332,6 +332,14 @@ describe('value errors', () => {
     ['typo of a container-level label', { 'proxy.idle_timout': '10m' }, 'LABEL_UNKNOWN_FIELD', /did you mean proxy\.idle_timeout/],
     ['container-level label per alias (GoDoxy #107)', { 'proxy.app.idle_timeout': '10m' }, 'LABEL_CONTAINER_LEVEL', /proxy\.idle_timeout/],
     ['depends_on garbage', { 'proxy.depends_on': 'db, !!' }, 'LABEL_BAD_DEPENDENCY', /not a container/],
+    ['healthcheck.status backwards', { 'proxy.app.healthcheck.status': '399-200' }, 'LABEL_BAD_STATUS', /^healthcheck\.status: range "399-200" runs backwards; write 200-399$/],
+    ['healthcheck.status 600', { 'proxy.app.healthcheck.status': '200,600' }, 'LABEL_BAD_STATUS', /status code 600 in "200,600" is outside 100-599/],
+    ['healthcheck.status words', { 'proxy.app.healthcheck.status': 'ok' }, 'LABEL_BAD_STATUS', /"ok" is not a status code or range; write e\.g\. 200-399/],
+    ['healthcheck.status empty', { 'proxy.app.healthcheck.status': '' }, 'LABEL_BAD_STATUS', /no status codes given/],
+    ['healthcheck.status in YAML', { 'proxy.app.healthcheck': 'status: 2xx' }, 'LABEL_BAD_STATUS', /"2xx" is not supported; write 200-299/],
+    ['healthcheck.status typo', { 'proxy.app.healthcheck.stauts': '200-499' }, 'LABEL_UNKNOWN_FIELD', /did you mean "healthcheck\.status"/],
+    ['healthcheck.status typo in YAML', { 'proxy.app': 'healthcheck: {statsu: 204}' }, 'LABEL_UNKNOWN_FIELD', /did you mean "healthcheck\.status"/],
+    ['healthcheck.status as a mapping', { 'proxy.app.healthcheck.status.code': '200' }, 'LABEL_NOT_MAPPING', /healthcheck\.status is a single value/],
   ];
   for (const [name, labels, code, message] of cases) {
     test(`${name} → ${code}, container has no routes`, () => {
@@ -579,5 +587,53 @@ describe('member ids', () => {
   test('two aliases on the same port share one member id', () => {
     const r = one({ 'proxy.aliases': 'a, b' }, { exposedPorts: [80] });
     assert.equal(route(r, 'a').members[0]!.id, route(r, 'b').members[0]!.id);
+  });
+});
+
+describe('healthcheck.status', () => {
+  test('dotted, *, #N and explicit alias labels, with the usual precedence', () => {
+    const r = one({
+      'proxy.aliases': 'a,b,c,d',
+      'proxy.*.port': '80',
+      'proxy.*.healthcheck.status': '200-499',
+      'proxy.#2.healthcheck.status': '204',
+      'proxy.#3.healthcheck.status': '500',
+      'proxy.c.healthcheck.status': ' 301 - 302 , 200 ',
+    });
+    assert.deepEqual(route(r, 'a').members[0]?.healthcheck.status, [[200, 499]], '* applies');
+    assert.deepEqual(route(r, 'b').members[0]?.healthcheck.status, [[204, 204]], '#N beats *');
+    assert.deepEqual(route(r, 'c').members[0]?.healthcheck.status, [[200, 200], [301, 302]], 'explicit alias beats #N; sorted');
+    assert.deepEqual(route(r, 'd').members[0]?.healthcheck.status, [[200, 499]]);
+    assert.deepEqual(r.errors, []);
+  });
+
+  test('inside a YAML value (a number is one code); a dotted label beats the YAML field', () => {
+    const r = parse([
+      container({ name: 'y1', labels: { 'proxy.y1': 'port: 80\nhealthcheck:\n  path: /h\n  status: 200-499\n' } }),
+      container({ name: 'y2', labels: { 'proxy.y2.healthcheck': 'status: 204' } }),
+      container({ name: 'y3', labels: { 'proxy.y3.healthcheck': 'status: 204', 'proxy.y3.healthcheck.status': '200,204' } }),
+    ]);
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(route(r, 'y1').members[0]?.healthcheck, { path: '/h', useGet: false, intervalMs: 5000, timeoutMs: 5000, rise: 2, fall: 3, disable: false, status: [[200, 499]] });
+    assert.deepEqual(route(r, 'y2').members[0]?.healthcheck.status, [[204, 204]]);
+    assert.deepEqual(route(r, 'y3').members[0]?.healthcheck.status, [[200, 200], [204, 204]]);
+  });
+
+  test('defaults.healthcheck.status is inherited; a label overrides it', () => {
+    const withDefault = { defaults: { healthcheck: { ...defaultHealthcheck, status: [[200, 499]] as const }, loadBalance: { mode: 'roundrobin' as const, stickyMaxAgeMs: 3_600_000 } } };
+    const r = parse([container({ name: 'plain', labels: { 'proxy.aliases': 'plain' } }), container({ name: 'own', labels: { 'proxy.own.healthcheck.status': '204' } })], withDefault);
+    assert.deepEqual(route(r, 'plain').members[0]?.healthcheck.status, [[200, 499]]);
+    assert.deepEqual(route(r, 'own').members[0]?.healthcheck.status, [[204, 204]]);
+  });
+
+  test('a bad status skips only that container, with one error naming the label', () => {
+    const r = parse([
+      container({ name: 'bad', labels: { 'proxy.bad.healthcheck.status': '200-700' } }),
+      container({ name: 'good', labels: { 'proxy.good.healthcheck.status': '200-499' } }),
+    ]);
+    assert.deepEqual(r.routes.map((x) => x.name), ['good']);
+    assert.deepEqual(r.errors.map((e) => ({ code: e.code, source: e.source, key: e.key, message: e.message })), [
+      { code: 'LABEL_BAD_STATUS', source: 'bad', key: 'proxy.bad.healthcheck.status', message: 'healthcheck.status: status code 700 in "200-700" is outside 100-599' },
+    ]);
   });
 });

@@ -143,7 +143,7 @@ export function readPath(v: unknown, what: string): Parsed<string> {
 export function readStatus(v: unknown): Parsed<StatusRanges> {
   return chain(readText(v), (s) => {
     const r = parseHealthyStatus(s);
-    return r.ok ? ok(r.ranges) : fail(C.BAD_STATUS, `healthcheck.status ${r.message}`);
+    return r.ok ? ok(r.ranges) : fail(C.BAD_STATUS, `healthcheck.status: ${r.message}`);
   });
 }
 
