@@ -99,6 +99,28 @@ test('a changed check keeps the verdict and re-probes at once; disable toggles',
   await waitUntil(() => hm.isUsable('a'), 1000, 'healthy again');
 });
 
+test('a change of only healthcheck.status is a changed check: re-probed at once, health kept', async (t) => {
+  const srv = await statusServer(t);
+  srv.state.status = 404;
+  const hm = new HealthMonitor();
+  t.after(() => hm.close());
+  hm.sync([{ name: 'p', members: [member('a', srv.url, { rise: 1, fall: 1, status: [[200, 499]] })] }]);
+  await waitUntil(() => hm.isUsable('a'), 1000, 'a 404 is healthy with 200-499');
+  assert.equal(srv.state.hits, 1);
+
+  // Same status again (a fresh but equal array): not a change, no probe.
+  hm.sync([{ name: 'p', members: [member('a', srv.url, { rise: 1, fall: 1, status: [[200, 499]] })] }]);
+  await sleep(50);
+  assert.equal(srv.state.hits, 1, 'an equal status is no change');
+
+  hm.sync([{ name: 'p', members: [member('a', srv.url, { rise: 1, fall: 1 })] }]);
+  assert.equal(hm.status('a')?.health, 'healthy', 'not reset to starting');
+  assert.equal(hm.isUsable('a'), true);
+  await waitUntil(() => srv.state.hits === 2, 1000, 're-probed at once (interval is 60s)');
+  await waitUntil(() => hm.status('a')?.health === 'unhealthy', 1000, 'the default 200-399 rejects 404');
+  assert.equal(hm.status('a')?.reason, 'HTTP 404 from /health');
+});
+
 test('a member listed twice with different urls is checked once, and the conflict is logged', async (t) => {
   const srv = await statusServer(t);
   const { lines, logger } = recordingLogger();

@@ -67,6 +67,31 @@ test('HTTP statuses: 200–399 healthy by default, configurable', async (t) => {
   assert.equal(noSlash.reason, 'HTTP 200 from /200');
 });
 
+test("a member's healthcheck.status: a 404 is healthy with 200-499, unhealthy with the default", async (t) => {
+  const server = createServer((_req, res) => {
+    res.writeHead(404).end('not here');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const prober = new Prober();
+  // A monitor-wide rule is only the fallback: the member's own status wins over it.
+  const strict = new Prober((s) => s === 200);
+  t.after(async () => {
+    await prober.close();
+    await strict.close();
+    server.closeAllConnections();
+    server.close();
+  });
+  const run = (p: Prober, status?: HealthcheckSpec['status']) => p.probe({ url, noTlsVerify: false, healthcheck: hc(status === undefined ? {} : { status }) });
+  const byDefault = await run(prober);
+  assert.deepEqual({ ok: byDefault.ok, status: byDefault.status, reason: byDefault.reason }, { ok: false, status: 404, reason: 'HTTP 404 from /health' });
+  const wide = await run(prober, [[200, 499]]);
+  assert.deepEqual({ ok: wide.ok, status: wide.status, reason: wide.reason }, { ok: true, status: 404, reason: 'HTTP 404 from /health' });
+  assert.equal((await run(strict, [[200, 499]])).ok, true);
+  assert.equal((await run(prober, [[200, 200], [301, 302]])).ok, false, 'a list that leaves out 404');
+  assert.equal((await run(prober, [[200, 200], [404, 404]])).ok, true, 'a list naming 404');
+});
+
 test('TCP probe: bad url is a failure with a reason, never a throw', async () => {
   const prober = new Prober();
   const r = await prober.probe({ url: 'not a url', noTlsVerify: false, healthcheck: hc({ path: undefined }) });
