@@ -259,4 +259,36 @@ describe('bellhop check', () => {
     assert.match(r.out, /^ {2}sleeps after 10m idle/m);
     assert.match(r.out, /0 errors, 0 warnings/);
   });
+
+  test('healthcheck.status shows in the healthcheck line when set; a bad one is a located error', async () => {
+    const dir = folder({
+      'compose.yml': `services:
+  api:
+    image: nginx
+    expose: ["80"]
+    labels:
+      proxy.aliases: api
+      proxy.api.healthcheck.path: /ready
+      proxy.api.healthcheck.status: "200-499, 503"
+  tcp:
+    image: nginx
+    expose: ["80"]
+    labels:
+      proxy.aliases: tcp
+      proxy.tcp.healthcheck.status: "204"
+  bad:
+    image: nginx
+    expose: ["80"]
+    labels:
+      proxy.aliases: bad
+      proxy.bad.healthcheck.status: 500-200
+`,
+    });
+    const r = await check([], dir);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /^ {2}healthcheck: HTTP HEAD \/ready every 5s \(status 200-499,503, timeout 5s, rise 2, fall 3\)$/m);
+    // A TCP check has no status to compare, so none is shown.
+    assert.match(r.out, /^ {2}healthcheck: TCP connect every 5s \(timeout 5s, rise 2, fall 3\)$/m);
+    assert.match(r.out, /^ {2}service bad \(case\d+-bad-1\): proxy\.bad\.healthcheck\.status: healthcheck\.status: range "500-200" runs backwards; write 200-500 \[LABEL_BAD_STATUS\]$/m);
+  });
 });
