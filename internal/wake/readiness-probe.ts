@@ -9,9 +9,11 @@ export interface HttpProbeTarget {
   method: 'GET' | 'HEAD';
   timeoutMs: number;
   noTlsVerify: boolean;
+  /** The member's `healthcheck.status`: inclusive [low, high] ranges; default 200–399. */
+  healthyStatus?: ReadonlyArray<readonly [number, number]> | undefined;
 }
 
-/** Resolves true when the server answers 200–399 within the timeout; never rejects. */
+/** Resolves true when the server answers a healthy status (200–399 unless set) within the timeout; never rejects. */
 export function probeHttp(target: HttpProbeTarget): Promise<boolean> {
   return new Promise((resolve) => {
     let settled = false;
@@ -36,7 +38,8 @@ export function probeHttp(target: HttpProbeTarget): Promise<boolean> {
       res.on('error', () => undefined);
       res.resume();
       const status = res.statusCode ?? 0;
-      done(status >= 200 && status < 400);
+      const ranges = target.healthyStatus;
+      done(ranges === undefined ? status >= 200 && status < 400 : ranges.some(([low, high]) => status >= low && status <= high));
     });
     req.end();
   });

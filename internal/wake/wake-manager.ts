@@ -732,6 +732,7 @@ export class WakeManager {
         method: hc.useGet ? 'GET' : 'HEAD',
         timeoutMs: Math.min(hc.timeoutMs > 0 ? hc.timeoutMs : 5000, remaining),
         noTlsVerify: member.noTlsVerify,
+        healthyStatus: hc.status,
       });
     }
     if (info.dockerHealth !== undefined) return info.dockerHealth === 'healthy';
