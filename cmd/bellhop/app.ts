@@ -3,7 +3,7 @@
 // exit codes); this file owns the wiring so tests can run a whole Bellhop in-process.
 import type { Logger } from 'pino';
 import { createAdminServer, Metrics, type AdminServer } from '../../internal/api/index.ts';
-import { defaultHealthcheck, staticRoutes, type Config } from '../../internal/config/index.ts';
+import { defaultHealthcheck, staticRoutes, type Config, type ConfigError } from '../../internal/config/index.ts';
 import { DockerHub, type ContainerRecord, type SelfInfo } from '../../internal/docker/index.ts';
 import { HealthMonitor, type DockerHealth } from '../../internal/health/index.ts';
 import { parseContainers } from '../../internal/labels/index.ts';
@@ -21,8 +21,14 @@ export interface Bellhop {
   readonly docker: DockerHub;
   /** Listens on entrypoint.http and api.listen (or the given overrides) and starts discovery. */
   start(listen?: { http?: string; api?: string }): Promise<{ httpPort: number; apiPort: number | undefined }>;
-  /** Applies a new config (hot reload): routes and defaults change, listeners stay. */
+  /** Applies a new config (hot reload): routes and defaults change, listeners stay. Clears the config errors. */
   applyConfig(config: Config): void;
+  /**
+   * The config file's current problems (a rejected hot reload: the running config is kept),
+   * listed first under `errors` in /api/routes, each with its file and line, until the next
+   * applyConfig. `[]` clears them.
+   */
+  setConfigErrors(errors: readonly ConfigError[]): void;
   /** Current route table (for tests). */
   table(): RouteTable | undefined;
   /** Graceful drain then close everything. */
@@ -38,6 +44,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
   let self: SelfInfo = { networks: [] };
   let errors: RouteError[] = [];
   let warnings: RouteError[] = [];
+  let configErrors: RouteError[] = [];
   let lastErrorKey = '';
   let serving = false;
 
@@ -242,7 +249,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
         const lag = w.secondsSinceLastSync();
         return { ...w.status(), seconds_since_sync: Number.isFinite(lag) ? Math.round(lag * 10) / 10 : null };
       }),
-      errors,
+      errors: [...configErrors, ...errors],
       warnings,
     };
   }
@@ -281,7 +288,11 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     },
     applyConfig(next) {
       config = next;
+      configErrors = [];
       recompute();
+    },
+    setConfigErrors(list) {
+      configErrors = list.map((e) => e.toRouteError());
     },
     table: () => live.current,
     async stop() {

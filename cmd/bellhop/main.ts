@@ -34,6 +34,7 @@ async function main(argv: string[]): Promise<number> {
     (r) => {
       if (!r.ok) {
         log.error({ module: 'config', file: r.file, errors: r.errors.map((e) => e.format()) }, 'config change rejected; keeping the running config');
+        bellhop.setConfigErrors(r.errors); // listed by the admin API until a good edit (SPEC 10)
         return;
       }
       const next = r.config;

@@ -144,11 +144,18 @@ test('hot reload: a new route appears, an in-flight response and a keep-alive co
   assert.match(logged, /config\.yml:\d+/);
   assert.equal((await bh.get('alpha')).body, 'alpha');
   assert.equal((await bh.get('beta')).body, 'beta');
+  // The admin API lists the rejected edit's errors, naming the file, key and line (SPEC 10).
+  const rejected = (await bh.routes()).errors.filter((e) => e.code.startsWith('CONFIG_'));
+  assert.deepEqual(rejected.map((e) => ({ code: e.code, source: e.source, key: e.key, line: (e as { line?: number }).line })), [
+    { code: 'CONFIG_BAD_DURATION', source: join(bh.dir, 'config.yml'), key: 'routes.alpha.healthcheck.interval', line: readFileSync(join(bh.dir, 'config.yml'), 'utf8').split('\n').findIndex((l) => l.includes('interval: 5 }')) + 1 },
+  ]);
+  assert.match(rejected[0]!.message, /5s/);
 
   // Removing a route applies; the other keeps answering.
   editConfig(bh, () => readFileSync(join(bh.dir, 'config.yml'), 'utf8').replace('interval: 5 }', 'interval: 1s }').replace(/ {2}beta:\n.*\n.*\n/, ''));
   await until(async () => ((await bh.get('beta')).status === 404 ? true : undefined), 5000, 'beta to go');
   assert.equal((await bh.get('alpha')).body, 'alpha');
+  assert.deepEqual((await bh.routes()).errors, [], 'the good edit cleared the config errors');
 });
 
 test('a bad config file stops startup with one located error per problem (exit 1)', async () => {
