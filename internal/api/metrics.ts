@@ -27,7 +27,9 @@ export class Metrics {
     });
     this.latency = new Histogram({
       name: 'bellhop_upstream_latency_seconds',
-      help: 'Time from sending the request upstream to the end of the response',
+      // Last attempt only, never gate holds (wake, recreate) or Bellhop's own answers: see
+      // RequestDoneInfo.upstreamMs. Websockets: the time to the member's 101.
+      help: 'Time from dispatching the request to the member (last attempt) to the end of its response (websockets: to its 101)',
       labelNames: ['route'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
@@ -79,6 +81,10 @@ export class Metrics {
   private readonly requestChildren = new Map<string, ReturnType<Counter<'route' | 'status' | 'member'>['labels']>>();
   private readonly latencyChildren = new Map<string, ReturnType<Histogram<'route'>['labels']>>();
 
+  /**
+   * One answered request: always counted; `upstreamSeconds` (undefined when no member was
+   * reached or the client left first) feeds the upstream latency histogram.
+   */
   requestDone(route: string, member: string, status: number, upstreamSeconds: number | undefined): void {
     const key = `${route}\u0000${member}\u0000${String(status)}`;
     let counter = this.requestChildren.get(key);

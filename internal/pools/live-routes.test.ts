@@ -277,3 +277,99 @@ test('a pool with a sleeping member wakes it in the background only once the awa
   assert.deepEqual(woken, ['b'], 'loaded: b is woken, once');
   for (const rel of releases) rel({ ok: true });
 });
+
+// ── iphash with the pool's own real-IP options (SPEC 6) ─────────────────────────────────────
+
+function iphashPool(options: RouteSpec['loadBalance']['options'], sticky = false, mode: 'iphash' | 'roundrobin' = 'iphash') {
+  const health = new FakeHealth();
+  for (const id of ['a', 'b', 'c']) health.usable.add(id);
+  const live = new LiveRoutes({ health, stickySecret: new Uint8Array(32) });
+  const members = ['a', 'b', 'c'].map((id) => memberSpec(id, `http://10.0.0.${id.charCodeAt(0) - 96}:80`));
+  const spec = (o: typeof options, m: typeof mode = mode) => routeSpec('pool', members, { source: 'file', loadBalance: { mode: m, sticky, stickyMaxAgeMs: 3_600_000, options: o } });
+  live.update(table(spec(options)));
+  return { live, health, spec, r: live.route('pool')! };
+}
+
+/** A request from `peer` carrying `X-Real-IP: realIp` (and a trusted-proxy client IP that never varies). */
+function fromPeer(peer: string, realIp: string | undefined, extra: Partial<typeof ctx> = {}) {
+  const rawHeaders = ['Host', 'pool', ...(realIp === undefined ? [] : ['x-real-ip', realIp])];
+  return { ...ctx, clientIp: '192.168.1.1', peerIp: peer, rawHeaders, ...extra };
+}
+
+const OPTS = { header: 'X-Real-IP', from: ['10.0.0.0/8'], recursive: false };
+const HEADER_IPS = Array.from({ length: 60 }, (_, i) => `203.0.113.${String(i + 1)}`);
+
+test('iphash with options hashes the header from a peer in `from`: the same header sticks, different ones spread', () => {
+  const { r } = iphashPool(OPTS);
+  assert.equal(r.pickReadsHeaders, true, 'the proxy must pass peer and headers to this route');
+  const got = HEADER_IPS.map((ip) => r.pick(fromPeer('10.1.2.3', ip), new Set())!.member.id);
+  assert.deepEqual(HEADER_IPS.map((ip) => r.pick(fromPeer('10.9.9.9', ip), new Set())!.member.id), got, 'same header, same member (whichever peer in `from`)');
+  assert.deepEqual(new Set(got), new Set(['a', 'b', 'c']), 'the clientIp is constant, so only the header can spread them');
+  // the wake preference follows the same address
+  assert.deepEqual(HEADER_IPS.map((ip) => r.wouldPick(fromPeer('10.1.2.3', ip))), got);
+});
+
+test('iphash with options: a peer outside `from`, or no header, hashes the peer address, not the header', () => {
+  const { r } = iphashPool(OPTS);
+  const outside = new Set(HEADER_IPS.map((ip) => r.pick(fromPeer('172.16.0.9', ip), new Set())!.member.id));
+  assert.equal(outside.size, 1, 'header ignored from a peer not in `from`');
+  const viaPeer = r.pick({ ...ctx, clientIp: '172.16.0.9' }, new Set())!.member.id;
+  assert.deepEqual([...outside], [viaPeer], 'hashed exactly as if the peer were the client');
+  const noHeader = new Set(['10.0.0.7', '10.0.0.8'].map((peer) => r.pick(fromPeer(peer, undefined), new Set())!.member.id));
+  assert.deepEqual(noHeader, new Set(['10.0.0.7', '10.0.0.8'].map((ip) => r.pick({ ...ctx, clientIp: ip }, new Set())!.member.id)));
+});
+
+test('without options, in another mode, or without headers from the proxy, iphash hashes ctx.clientIp', () => {
+  for (const { r, why } of [
+    { r: iphashPool(undefined).r, why: 'no options' },
+    { r: iphashPool(OPTS, false, 'roundrobin').r, why: 'roundrobin' },
+  ]) {
+    assert.equal(r.pickReadsHeaders, false, why);
+  }
+  const { r } = iphashPool(undefined);
+  const picked = new Set(HEADER_IPS.map((ip) => r.pick(fromPeer('10.1.2.3', ip), new Set())!.member.id));
+  assert.equal(picked.size, 1, 'the header means nothing without options');
+  const withOpts = iphashPool(OPTS).r;
+  // a context built before the route had options (no rawHeaders): the client IP, no crash
+  assert.equal(withOpts.pick({ ...ctx, clientIp: '203.0.113.5' }, new Set())!.member.id, r.pick({ ...ctx, clientIp: '203.0.113.5' }, new Set())!.member.id);
+});
+
+test('sticky iphash with options: a new visitor is placed by the header, and a failover pick skips tried members', () => {
+  const { r } = iphashPool(OPTS, true);
+  const plain = iphashPool(OPTS).r;
+  const placed = new Set<string>();
+  for (const ip of HEADER_IPS.slice(0, 20)) {
+    const p = r.pick(fromPeer('10.1.2.3', ip), new Set())!;
+    placed.add(p.member.id);
+    assert.ok(p.setCookie?.startsWith('bellhop_lb_sticky='), 'a fresh cookie');
+    assert.equal(p.member.id, plain.pick(fromPeer('10.1.2.3', ip), new Set())!.member.id, ip);
+    assert.equal(r.wouldPick(fromPeer('10.1.2.3', ip)), p.member.id);
+    const next = r.pick(fromPeer('10.1.2.3', ip), new Set([p.member.id]))!;
+    assert.notEqual(next.member.id, p.member.id);
+  }
+  assert.deepEqual(placed, new Set(['a', 'b', 'c']), 'one clientIp, spread by the header');
+});
+
+test('changed options are recompiled on update; removed options stop reading headers', () => {
+  const { live, spec, r } = iphashPool({ ...OPTS, from: ['172.16.0.0/12'] });
+  const spread = () => new Set(HEADER_IPS.map((ip) => r.pick(fromPeer('10.1.2.3', ip), new Set())!.member.id)).size;
+  assert.equal(spread(), 1, '10.1.2.3 is not in 172.16/12: header ignored');
+  live.update(table(spec(OPTS)));
+  assert.equal(live.route('pool'), r);
+  assert.equal(spread(), 3, 'now 10/8 is believed');
+  live.update(table(spec({ ...OPTS, header: 'X-Client' })));
+  assert.equal(spread(), 1, 'X-Real-IP is no longer the header');
+  live.update(table(spec(undefined)));
+  assert.equal(r.pickReadsHeaders, false);
+  live.update(table(spec(OPTS, 'roundrobin')));
+  assert.equal(r.pickReadsHeaders, false, 'options only matter for iphash');
+  live.update(table(spec(OPTS, 'iphash')));
+  assert.equal(r.pickReadsHeaders, true);
+  assert.equal(spread(), 3);
+});
+
+test('options pkg/realip refuses (a zone in `from`) leave the pool hashing the client IP', () => {
+  const { r } = iphashPool({ ...OPTS, from: ['fe80::1%eth0'] });
+  assert.equal(r.pickReadsHeaders, false);
+  assert.ok(r.pick(fromPeer('10.1.2.3', '203.0.113.1'), new Set()));
+});

@@ -5,7 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, stripStickyCookie, type BalanceMember, type MemberUsability } from '../../pkg/balance/index.ts';
 import type { AttemptOutcome, Pick, PickContext, ProxyMember, ProxyRoute, RouteResolver } from '../proxy/index.ts';
-import type { RouteSpec, RouteTable, MemberSpec } from '../routes/index.ts';
+import { compileRealIpOptions, realIpFromOptions, type RealIpOptions } from '../../pkg/realip/index.ts';
+import type { RouteSpec, RouteTable, MemberSpec, RealIpOptionsSpec } from '../routes/index.ts';
 import { RECREATE_GRACE_MS } from './recreate-grace.ts';
 
 /** What pools need from health: a fast usability check and passive outcomes. */
@@ -88,6 +89,27 @@ function isCompose(spec: RouteSpec): boolean {
   return spec.members.some((m) => m.container?.composeService !== undefined);
 }
 
+/**
+ * An iphash pool's `load_balance.options`, compiled; undefined for other modes or no options.
+ * Config and labels have validated them already; should pkg/realip still refuse an entry (its
+ * address syntax is stricter), the pool hashes the client IP rather than fail the table swap.
+ */
+function compileOptions(spec: RouteSpec): RealIpOptions | undefined {
+  const o: RealIpOptionsSpec | undefined = spec.loadBalance.options;
+  if (spec.loadBalance.mode !== 'iphash' || o === undefined) return undefined;
+  try {
+    return compileRealIpOptions(o);
+  } catch {
+    return undefined;
+  }
+}
+
+function sameOptions(a: RealIpOptionsSpec | undefined, b: RealIpOptionsSpec | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  return a.header === b.header && a.recursive === b.recursive && a.from.length === b.from.length && a.from.every((f, i) => f === b.from[i]);
+}
+
 function toLiveMember(spec: MemberSpec): LiveMember {
   return {
     id: spec.id,
@@ -108,6 +130,10 @@ export class LiveRoute implements ProxyRoute {
   retryAfterSec: number;
   gate?: NonNullable<ProxyRoute['gate']>;
   upstreamCookie?: NonNullable<ProxyRoute['upstreamCookie']>;
+  /** The proxy passes peer and raw headers only to routes that hash from them. */
+  pickReadsHeaders = false;
+  /** Compiled `load_balance.options` of an iphash pool (SPEC 6); undefined: hash ctx.clientIp. */
+  private realIp: RealIpOptions | undefined;
   private byId = new Map<string, LiveMember>();
   /** Some members can sleep, and some can't or others are awake: background waking applies. */
   private hasSleepers = false;
@@ -134,6 +160,13 @@ export class LiveRoute implements ProxyRoute {
     // Only compose services are recreated under the same route (RecreateGrace keeps the same
     // set): a plain container that dies answers 503 at once instead of making clients wait.
     if (spec.source === 'docker' && hadAddress && !hasAddress && isCompose(this.spec)) this.lostAt = (this.opts.now ?? Date.now)();
+    // Docker routes are updated on every member change: compile the options only when they
+    // (or the mode) changed. The constructor's first call sees this.spec === spec.
+    const prev = this.spec;
+    if (prev === spec || prev.loadBalance.mode !== spec.loadBalance.mode || !sameOptions(prev.loadBalance.options, spec.loadBalance.options)) {
+      this.realIp = compileOptions(spec);
+      this.pickReadsHeaders = this.realIp !== undefined;
+    }
     this.spec = spec;
     const sticky = spec.loadBalance.sticky ? { secret: this.opts.stickySecret, maxAgeMs: spec.loadBalance.stickyMaxAgeMs } : undefined;
     this.pool.configure({ mode: spec.loadBalance.mode, sticky });
@@ -250,13 +283,24 @@ export class LiveRoute implements ProxyRoute {
     return false;
   }
 
+  /**
+   * The address iphash hashes: the pool's own real-IP options read from the request when set
+   * (and the proxy passed the request's headers), else the trusted-proxy client IP.
+   */
+  private hashIp(ctx: PickContext): string {
+    const o = this.realIp;
+    if (o === undefined || ctx.rawHeaders === undefined) return ctx.clientIp;
+    return realIpFromOptions(ctx.peerIp, ctx.rawHeaders, o) ?? ctx.clientIp;
+  }
+
   /** The member this request would get if every member were awake (for waking a pool member). */
   wouldPick(ctx: PickContext): string | undefined {
     const usability = { isUsable: (id: string) => this.byId.has(id) };
+    const clientIp = this.realIp === undefined ? ctx.clientIp : this.hashIp(ctx);
     if (this.pool.sticky) {
-      return this.pool.pickSticky({ clientIp: ctx.clientIp, cookieHeader: ctx.cookieHeader, secure: ctx.secure, now: Date.now(), usability }).member?.id;
+      return this.pool.pickSticky({ clientIp, cookieHeader: ctx.cookieHeader, secure: ctx.secure, now: Date.now(), usability }).member?.id;
     }
-    return this.pool.pick({ clientIp: ctx.clientIp, usability })?.id;
+    return this.pool.pick({ clientIp, usability })?.id;
   }
 
   isUsable(id: string): boolean {
@@ -276,12 +320,13 @@ export class LiveRoute implements ProxyRoute {
   pick(ctx: PickContext, tried: ReadonlySet<string>): Pick | undefined {
     let member: LiveMember | undefined;
     let setCookie: string | undefined;
+    const clientIp = this.realIp === undefined ? ctx.clientIp : this.hashIp(ctx);
     if (this.pool.sticky) {
-      const r = this.pool.pickSticky({ clientIp: ctx.clientIp, cookieHeader: ctx.cookieHeader, secure: ctx.secure, now: Date.now() }, tried);
+      const r = this.pool.pickSticky({ clientIp, cookieHeader: ctx.cookieHeader, secure: ctx.secure, now: Date.now() }, tried);
       member = r.member;
       setCookie = r.setCookie;
     } else {
-      member = this.pool.pick({ clientIp: ctx.clientIp }, tried);
+      member = this.pool.pick({ clientIp }, tried);
     }
     if (!member) return undefined;
     if (this.hasSleepers) this.wakeMoreIfLoaded();

@@ -97,6 +97,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
   resumeUpstream: (() => void) | undefined;
   drainHooked = false;
   tunnelOpen = false;
+  /** When the current attempt was dispatched to its member. */
+  dispatchedAt = 0;
+  /**
+   * Upstream latency of the last attempt, for the histogram: dispatch → end of the response,
+   * → the 101 for an upgrade, or → the failure of an attempt that reached the member (timeout,
+   * reset). Undefined when no member was reached (no route, refused, gate answered, connect
+   * error) or the client left first (that measures the client, not the member).
+   */
+  upstreamMs: number | undefined;
 
   constructor(state: ProxyState, req: IncomingMessage, res: ServerResponse, upgradeHead?: Buffer) {
     this.state = state;
@@ -156,7 +165,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.headers = facts.headers;
     this.hasBody = facts.hasBody && !this.isUpgrade;
     this.clientIp = facts.clientIp;
-    this.pickCtx = { clientIp: facts.clientIp, cookieHeader: facts.cookie, secure: facts.secure };
+    // rawHeaders by reference: only a pool with its own real-IP options reads it, in pick()
+    this.pickCtx = route.pickReadsHeaders === true
+      ? { clientIp: facts.clientIp, cookieHeader: facts.cookie, secure: facts.secure, peerIp: peer.peerIp, rawHeaders: this.req.rawHeaders }
+      : { clientIp: facts.clientIp, cookieHeader: facts.cookie, secure: facts.secure };
     return true;
   }
 
@@ -228,6 +240,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.setCookie = pick.setCookie;
     this.release = this.route!.begin(member.id);
     this.attempts++;
+    this.dispatchedAt = performance.now();
+    this.upstreamMs = undefined;
     this.sent = false;
     this.responded = false;
     this.headHeaders = undefined;
@@ -322,6 +336,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onError(err: Error): void {
     if (this.done) return;
     const code = errCode(err);
+    // the attempt reached the member and failed there (timeout, reset): that took this long
+    if (this.sent) this.upstreamMs = performance.now() - this.dispatchedAt;
     if (this.socket.destroyed) {
       // the client left (or its request body broke off): not the upstream's fault
       this.clientGone = true;
@@ -410,6 +426,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     this.responded = true;
     this.tunnelOpen = true;
+    // a tunnel lives for minutes or hours: the member's latency is the time to its 101
+    this.upstreamMs = performance.now() - this.dispatchedAt;
     const client = this.socket;
     this.res.detachSocket(client);
     openTunnel(this.state, client, upstream, statusCode, rawHeaders ?? [], this.upgradeHead, (bytes) => {
@@ -456,7 +474,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
       : { ok: false, status, error });
     const socket = this.socket;
     if (socket[kExchange] === this) socket[kExchange] = undefined;
-    const durationMs = performance.now() - this.start;
+    const now = performance.now();
+    const durationMs = now - this.start;
+    if (this.clientGone) this.upstreamMs = undefined;
+    else if (this.responded && this.upstreamMs === undefined) this.upstreamMs = now - this.dispatchedAt;
     const routeName = this.route?.name ?? '-';
     const memberName = this.member?.name ?? '-';
     if (state.accessLog) {
@@ -470,7 +491,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     if (state.onRequestDone !== undefined) {
       try {
-        state.onRequestDone({ route: routeName, member: memberName, status, durationMs, bytes: this.bytes });
+        state.onRequestDone({ route: routeName, member: memberName, status, durationMs, upstreamMs: this.upstreamMs, bytes: this.bytes });
       } catch (err) {
         state.log.error({ err }, 'onRequestDone hook threw');
       }

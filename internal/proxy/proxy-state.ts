@@ -11,7 +11,15 @@ export interface RequestDoneInfo {
   route: string;
   member: string;
   status: number;
+  /** Whole exchange, from the request head to the end (gate holds and retries included). */
   durationMs: number;
+  /**
+   * Last attempt only: dispatch to the member → end of its response (→ its 101 for an upgrade,
+   * → the failure for a timeout or reset after sending). Undefined when no member was reached
+   * (no route, bad request, gate answered, nothing usable, connect error) or the client left
+   * before the end.
+   */
+  upstreamMs: number | undefined;
   /** Response body bytes relayed (for websockets: bytes written to the client). */
   bytes: number;
 }

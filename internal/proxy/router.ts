@@ -22,6 +22,10 @@ export interface PickContext {
   cookieHeader: string | undefined;
   /** The client connection is TLS or a trusted proxy said `X-Forwarded-Proto: https`. */
   secure: boolean;
+  /** The socket peer's canonical address; only for a route with `pickReadsHeaders`. */
+  peerIp?: string | undefined;
+  /** The request's `rawHeaders`, by reference (never copied); only for a route with `pickReadsHeaders`. */
+  rawHeaders?: readonly string[] | undefined;
 }
 
 /** A chosen member, plus a Set-Cookie value to add to the response (sticky). */
@@ -65,6 +69,12 @@ export interface ProxyRoute {
   awaitMember?(tried: ReadonlySet<string>, signal: AbortSignal): Promise<boolean>;
   /** Remove our own (sticky) cookie from a Cookie header line; undefined/'' drops the line. */
   upstreamCookie?(cookieHeader: string): string | undefined;
+  /**
+   * pick() reads the client address from the request itself (an iphash pool with its own
+   * `load_balance.options`): the proxy then adds `peerIp` and `rawHeaders` to the PickContext.
+   * Other routes get neither, so they pay nothing for the feature.
+   */
+  readonly pickReadsHeaders?: boolean | undefined;
   /** Seconds for Retry-After when nothing is usable (default 5). */
   retryAfterSec?: number | undefined;
 }

@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Metrics } from './metrics.ts';
+
+function metrics(): Metrics {
+  return new Metrics({ inFlight: () => 0, memberHealth: () => [], dockerSyncLag: () => [] }, { defaultMetrics: false });
+}
+
+test('requestDone counts every request but observes latency only when a member was reached', async () => {
+  const m = metrics();
+  m.requestDone('web', 'web-1', 200, 0.02);
+  m.requestDone('web', '-', 503, undefined);
+  m.requestDone('-', '-', 404, undefined);
+  const text = await m.text();
+  assert.match(text, /bellhop_requests_total\{route="web",status="200",member="web-1"\} 1/);
+  assert.match(text, /bellhop_requests_total\{route="web",status="503",member="-"\} 1/);
+  assert.match(text, /bellhop_requests_total\{route="-",status="404",member="-"\} 1/);
+  assert.match(text, /bellhop_upstream_latency_seconds_count\{route="web"\} 1\n/);
+  assert.match(text, /bellhop_upstream_latency_seconds_sum\{route="web"\} 0.02\n/);
+  assert.doesNotMatch(text, /bellhop_upstream_latency_seconds_count\{route="-"\}/);
+});
