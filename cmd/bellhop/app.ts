@@ -3,7 +3,7 @@
 // exit codes); this file owns the wiring so tests can run a whole Bellhop in-process.
 import type { Logger } from 'pino';
 import { createAdminServer, Metrics, type AdminServer } from '../../internal/api/index.ts';
-import { defaultHealthcheck, staticRoutes, type Config, type ConfigError } from '../../internal/config/index.ts';
+import { defaultHealthcheck, defaultLoadBalance, staticRoutes, type Config, type ConfigError } from '../../internal/config/index.ts';
 import { DockerHub, type ContainerRecord, type SelfInfo } from '../../internal/docker/index.ts';
 import { HealthMonitor, type DockerHealth } from '../../internal/health/index.ts';
 import { parseContainers } from '../../internal/labels/index.ts';
@@ -158,7 +158,8 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       self,
       defaults: {
         healthcheck: defaultHealthcheck(config),
-        loadBalance: { mode: config.defaults.loadBalance.mode, stickyMaxAgeMs: config.defaults.loadBalance.stickyMaxAgeMs },
+        // All of defaults.load_balance (mode, sticky, sticky_max_age): labels override each.
+        loadBalance: defaultLoadBalance(config),
       },
     };
   }

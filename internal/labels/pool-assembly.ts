@@ -20,8 +20,11 @@ export interface RouteConflict {
   message: string;
 }
 
+/** `defaults.load_balance`: what a pool gets when none of its members' labels set a value. */
 export interface PoolDefaults {
   mode: BalanceModeName;
+  /** Sticky cookie for every pool (`defaults.load_balance.sticky`); absent means false. */
+  sticky?: boolean | undefined;
   stickyMaxAgeMs: number;
 }
 
@@ -100,7 +103,7 @@ export function assemblePools(entries: MemberEntry[], defaults: PoolDefaults): A
       members.push(e.member);
     }
 
-    const lb: LoadBalanceSpec = { mode: defaults.mode, sticky: false, stickyMaxAgeMs: defaults.stickyMaxAgeMs };
+    const lb: LoadBalanceSpec = { mode: defaults.mode, sticky: defaults.sticky ?? false, stickyMaxAgeMs: defaults.stickyMaxAgeMs };
     for (const s of SETTINGS) {
       const setters = memberEntries.filter((e) => e.pool[s.key] !== undefined);
       const first = setters[0];
