@@ -149,7 +149,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     timeouts: config.entrypoint.timeouts,
     logger: log,
     accessLog: true,
-    onRequestDone: (info) => metrics.requestDone(info.route, info.member, info.status, info.durationMs / 1000),
+    onRequestDone: (info) => metrics.requestDone(info.route, info.member, info.status, info.upstreamMs === undefined ? undefined : info.upstreamMs / 1000),
   });
 
   function parseOptions() {
