@@ -4,7 +4,7 @@
 import pino from 'pino';
 import { configFilePath, formatConfigErrors, loadConfig, watchConfig } from '../../internal/config/index.ts';
 import { createBellhop } from './app.ts';
-import { loadStickySecret } from './sticky-secret.ts';
+import { loadStickySecret, StickySecretError } from './sticky-secret.ts';
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'check') {
@@ -20,7 +20,15 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loaded.config;
   const log = pino({ level: config.logLevel, base: { app: 'bellhop' } });
-  const { secret, created } = loadStickySecret(config.sticky.secretFile);
+  let sticky: ReturnType<typeof loadStickySecret>;
+  try {
+    sticky = loadStickySecret(config.sticky.secretFile);
+  } catch (err) {
+    if (!(err instanceof StickySecretError)) throw err;
+    process.stderr.write(`bellhop: ${err.message}\n`); // a setup problem, like a bad config: no stack
+    return 1;
+  }
+  const { secret, created } = sticky;
   if (created) log.info({ module: 'main', file: config.sticky.secretFile }, 'created a new sticky-cookie key');
   if (config.docker.hosts.length === 0) log.info({ module: 'main' }, 'docker.hosts is empty: serving file routes only');
 

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, Agent, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -172,6 +172,22 @@ test('a bad config file stops startup with one located error per problem (exit 1
   assert.match(err, /config\.yml:2 entrypoint\.htp: .*did you mean "http"/);
   assert.match(err, /config\.yml:4 entrypoint\.timeouts\.idle: .*60s/);
   assert.match(err, /config\.yml:7 routes\.web\.url/);
+});
+
+test('a sticky key file that is too short stops startup with one clear line (exit 1, no stack)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bellhop-badkey-'));
+  const key = join(dir, 'sticky.key');
+  writeFileSync(key, 'c2hvcnQ\n');
+  writeFileSync(join(dir, 'config.yml'), `${NO_DOCKER}sticky:\n  secret_file: ${key}\n`);
+  const child = spawn(process.execPath, [MAIN], { cwd: dir, env: { ...process.env, BELLHOP_CONFIG: join(dir, 'config.yml') }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => (err += d));
+  child.stdout.resume();
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(code, 1);
+  assert.equal(err, `bellhop: sticky.secret_file ${key}: key shorter than 16 bytes; delete it to get a new one\n`);
 });
 
 test('SIGTERM: an in-flight response finishes with Connection: close, then exit 0', async () => {
