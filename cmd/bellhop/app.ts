@@ -107,7 +107,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
   const metrics = new Metrics({
     inFlight: () => live.all().reduce((n, r) => n + r.describe().reduce((k, m) => k + m.inFlight, 0), 0),
     memberHealth: () =>
-      live.all().flatMap((r) => r.spec.members.map((m) => ({ route: r.name, member: m.name, healthy: health.isUsable(m.id) }))),
+      live.all().flatMap((r) => r.spec.members.map((m) => ({ route: r.name, member: m.name, healthy: health.isUsable(m.id), asleep: m.container !== undefined && wake.stateOf(m.id) === 'asleep' }))),
     dockerSyncLag: () => docker.watchers().map((w) => ({ host: w.host, seconds: w.secondsSinceLastSync() })),
   });
   wake.onWake((r) => {

@@ -19,3 +19,21 @@ test('requestDone counts every request but observes latency only when a member w
   assert.match(text, /bellhop_upstream_latency_seconds_sum\{route="web"\} 0.02\n/);
   assert.doesNotMatch(text, /bellhop_upstream_latency_seconds_count\{route="-"\}/);
 });
+
+test('a sleeping member has no healthy series (no false alert) and shows in bellhop_member_asleep', async () => {
+  let members = [
+    { route: 'wiki', member: 'wiki-1', healthy: false, asleep: true },
+    { route: 'web', member: 'web-1', healthy: false },
+  ];
+  const m = new Metrics({ inFlight: () => 0, memberHealth: () => members, dockerSyncLag: () => [] }, { defaultMetrics: false });
+  let text = await m.text();
+  assert.doesNotMatch(text, /bellhop_member_healthy\{route="wiki"/);
+  assert.match(text, /bellhop_member_asleep\{route="wiki",member="wiki-1"\} 1/);
+  assert.match(text, /bellhop_member_healthy\{route="web",member="web-1"\} 0/);
+  assert.match(text, /bellhop_member_asleep\{route="web",member="web-1"\} 0/);
+  members = [{ route: 'wiki', member: 'wiki-1', healthy: true, asleep: false }];
+  text = await m.text();
+  assert.match(text, /bellhop_member_healthy\{route="wiki",member="wiki-1"\} 1/);
+  assert.match(text, /bellhop_member_asleep\{route="wiki",member="wiki-1"\} 0/, 'the same scrape, not one behind');
+  assert.doesNotMatch(text, /route="web"/);
+});

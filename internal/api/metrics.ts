@@ -5,7 +5,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Read at scrape time: the modules that own the state answer. */
 export interface MetricsSources {
   inFlight(): number;
-  memberHealth(): { route: string; member: string; healthy: boolean }[];
+  /** `asleep`: stopped by Bellhop after idle_timeout (or paused): not a health problem. */
+  memberHealth(): { route: string; member: string; healthy: boolean; asleep?: boolean }[];
   dockerSyncLag(): { host: string; seconds: number }[];
 }
 
@@ -42,14 +43,26 @@ export class Metrics {
         this.set(sources.inFlight());
       },
     });
+    // A member asleep on purpose has no healthy series, so `bellhop_member_healthy == 0` alerts
+    // mean trouble, not "someone's wiki is sleeping"; bellhop_member_asleep says which sleep.
     new Gauge({
       name: 'bellhop_member_healthy',
-      help: '1 when the member takes traffic by health, 0 otherwise',
+      help: '1 when the member takes traffic by health, 0 otherwise; absent while it sleeps (see bellhop_member_asleep)',
       labelNames: ['route', 'member'],
       registers,
       collect() {
         this.reset();
-        for (const m of sources.memberHealth()) this.set({ route: m.route, member: m.member }, m.healthy ? 1 : 0);
+        for (const m of sources.memberHealth()) if (m.asleep !== true) this.set({ route: m.route, member: m.member }, m.healthy ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'bellhop_member_asleep',
+      help: '1 while the member\'s container sleeps (idle_timeout), 0 otherwise',
+      labelNames: ['route', 'member'],
+      registers,
+      collect() {
+        this.reset();
+        for (const m of sources.memberHealth()) this.set({ route: m.route, member: m.member }, m.asleep === true ? 1 : 0);
       },
     });
     new Gauge({

@@ -382,9 +382,15 @@ test('through Bellhop: /metrics has wake counters and durations after a wake', {
   const b = await startBellhop({ mode: 'in-process' });
   try {
     await routed(b, name);
-    assert.equal((await b.get(name, '/')).status, 200);
     const { httpGet } = await import('../support/bellhop-harness.ts');
+    // Asleep: no bellhop_member_healthy 0 to alert on, bellhop_member_asleep 1 instead.
+    const before: HttpResult = await httpGet(b.apiPort, '127.0.0.1', '/metrics');
+    assert.match(before.body, new RegExp(`bellhop_member_asleep\\{route="${name}",[^}]*\\} 1`));
+    assert.doesNotMatch(before.body, new RegExp(`bellhop_member_healthy\\{route="${name}",`));
+    assert.equal((await b.get(name, '/')).status, 200);
     const m: HttpResult = await httpGet(b.apiPort, '127.0.0.1', '/metrics');
+    assert.match(m.body, new RegExp(`bellhop_member_asleep\\{route="${name}",[^}]*\\} 0`));
+    assert.match(m.body, new RegExp(`bellhop_member_healthy\\{route="${name}",[^}]*\\} 1`));
     assert.equal(m.status, 200);
     const cname = (await c.inspect()).Name.replace(/^\//, '');
     assert.match(m.body, new RegExp(`bellhop_wakes_total\\{[^}]*container="${cname}"[^}]*result="ok"[^}]*\\} 1`));
