@@ -10,6 +10,8 @@ export type DockerErrorCode =
   | 'DOCKER_TIMEOUT' // our per-call deadline passed
   | 'DOCKER_UNREACHABLE' // connection refused / socket missing / reset
   | 'DOCKER_PERMISSION' // EACCES on the unix socket
+  | 'DOCKER_SSH_HOST_KEY' // ssh://: the host key is not in known_hosts, differs from it, or is revoked
+  | 'DOCKER_SSH_AUTH' // ssh://: no usable identity (key missing or passphrase-protected) or the server refused it
   | 'DOCKER_STREAM_ENDED' // the events stream ended (EOF) or the socket dropped
   | 'DOCKER_ABORTED'; // the watcher or caller cancelled the call
 

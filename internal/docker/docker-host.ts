@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
+import { SshDialAgent, type SshTransport } from './ssh-dial.ts';
 
 export interface DockerHostTarget {
   /** The host string as configured, normalised ('unix:///var/run/docker.sock', 'tcp://10.0.0.5:2375'). */
@@ -12,11 +13,17 @@ export interface DockerHostTarget {
   remoteAddress: string | undefined;
   /** Options for `new Docker(...)`. */
   options: Docker.DockerOptions;
+  /** For ssh:// only: user, identity and known_hosts file (what the error messages name). */
+  ssh?: SshTransport;
 }
 
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
-/** Parses a Docker host string. Throws a plain Error with a readable message for bad input. */
+/**
+ * Parses a Docker host string. Throws a plain Error with a readable message for bad input. For
+ * ssh:// it reads the SSH identity from `env` (SSH_AUTH_SOCK, HOME) but never throws for a
+ * missing one: connections then fail with DOCKER_SSH_AUTH, so startup still goes on.
+ */
 export function parseDockerHost(input: string, env: NodeJS.ProcessEnv = process.env): DockerHostTarget {
   const raw = input.trim();
   if (raw === '') return parseDockerHost(DEFAULT_DOCKER_HOST, env);
@@ -42,13 +49,15 @@ export function parseDockerHost(input: string, env: NodeJS.ProcessEnv = process.
   const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (!hostname) throw new Error(`docker host "${input}" has no host name`);
   if (url.protocol === 'ssh:') {
-    // dockerode runs `docker system dial-stdio` over ssh2 for each request.
-    const port = url.port || '22';
-    const options: Docker.DockerOptions = { host: hostname, port, protocol: 'ssh', username: decodeURIComponent(url.username) || 'root' };
-    // ssh2 authenticates through the agent; without one the connection fails with a clear error.
-    const agent = env['SSH_AUTH_SOCK'];
-    if (agent) options.sshOptions = { agent };
-    return { host: `ssh://${url.username ? `${url.username}@` : ''}${url.hostname}:${port}`, remoteAddress: hostname, options };
+    // `docker system dial-stdio` over SSH, with the identity from SSH_AUTH_SOCK or ~/.ssh/id_*
+    // (read now) and the host key checked against ~/.ssh/known_hosts on every connection.
+    // dockerode sees a plain http client; the agent makes each connection (ssh-dial.ts).
+    const port = Number(url.port || '22');
+    const username = decodeURIComponent(url.username) || 'root';
+    const agent = new SshDialAgent(hostname, port, username, env);
+    // docker-modem hands `agent` to node:http; @types/dockerode does not list it.
+    const options: Docker.DockerOptions & { agent: SshDialAgent } = { host: hostname, port, protocol: 'http', agent };
+    return { host: `ssh://${url.username ? `${url.username}@` : ''}${url.hostname}:${String(port)}`, remoteAddress: hostname, options, ssh: agent.transport };
   }
   // Like the docker CLI: https://, or tcp:// with DOCKER_TLS_VERIFY=1, means TLS; client
   // certificates come from DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) when it is set.
