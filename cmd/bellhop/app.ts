@@ -288,6 +288,15 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       return { httpPort: http.port, apiPort: api?.port };
     },
     applyConfig(next) {
+      if (JSON.stringify(next.entrypoint.trustedProxies) !== JSON.stringify(config.entrypoint.trustedProxies)) {
+        try {
+          proxy.setTrustedProxies(next.entrypoint.trustedProxies);
+          log.info({ module: 'config', trusted_proxies: next.entrypoint.trustedProxies }, 'entrypoint.trusted_proxies applied');
+        } catch (err) {
+          // Config validation parses the same list, so this is not expected; keep the old set.
+          log.error({ module: 'config', err }, 'entrypoint.trusted_proxies not applied; keeping the previous set');
+        }
+      }
       config = next;
       configErrors = [];
       recompute();

@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
   if (config.docker.hosts.length === 0) log.info({ module: 'main' }, 'docker.hosts is empty: serving file routes only');
 
   const bellhop = createBellhop(config, log, secret);
-  // Listeners, Docker hosts, trusted proxies, timeouts and the sticky key are fixed at start;
+  // Listeners, Docker hosts, timeouts and the sticky key are fixed at start; trusted proxies,
   // routes, match_domains, defaults, expose_all and label_filter apply on reload.
   const started = config;
   const { path, required } = configFilePath({ env });
@@ -52,8 +52,8 @@ async function main(argv: string[]): Promise<number> {
       if (JSON.stringify(next.docker.hosts) !== JSON.stringify(started.docker.hosts)) {
         log.warn({ module: 'config' }, 'docker.hosts changed: restart Bellhop to apply it');
       }
-      if (JSON.stringify(next.entrypoint.trustedProxies) !== JSON.stringify(started.entrypoint.trustedProxies) || JSON.stringify(next.entrypoint.timeouts) !== JSON.stringify(started.entrypoint.timeouts) || next.sticky.secretFile !== started.sticky.secretFile) {
-        log.warn({ module: 'config' }, 'entrypoint.trusted_proxies, entrypoint.timeouts or sticky.secret_file changed: restart Bellhop to apply them');
+      if (JSON.stringify(next.entrypoint.timeouts) !== JSON.stringify(started.entrypoint.timeouts) || next.sticky.secretFile !== started.sticky.secretFile) {
+        log.warn({ module: 'config' }, 'entrypoint.timeouts or sticky.secret_file changed: restart Bellhop to apply them');
       }
       bellhop.applyConfig(next);
       log.info({ module: 'config', file: r.file }, 'config reloaded');

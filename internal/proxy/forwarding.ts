@@ -11,18 +11,23 @@ import type { ProxyErrorCode } from './proxy-error.ts';
 import type { ProxyRoute } from './router.ts';
 
 const kPeer = Symbol('bellhop.peer');
-type PeerSocket = Socket & { [kPeer]?: ClientAddress | undefined };
+const kPeerTrusted = Symbol('bellhop.peerTrusted');
+type PeerSocket = Socket & { [kPeer]?: ClientAddress | undefined; [kPeerTrusted]?: TrustedProxies };
 
 /**
  * The socket's peer as pkg/realip sees it (canonical address, trusted or not), computed once
- * per connection. Undefined when the socket has no remote address any more (closed).
+ * per connection and trusted set. Undefined when the socket has no remote address any more (closed).
  */
 export function peerOf(socket: Socket, trusted: TrustedProxies): ClientAddress | undefined {
   const s = socket as PeerSocket;
   let p = s[kPeer];
-  if (p === undefined) {
+  // A reload may swap the trusted set; a keep-alive connection is judged by the current one.
+  if (p === undefined || s[kPeerTrusted] !== trusted) {
     p = resolveClient(socket.remoteAddress, undefined, trusted);
-    if (p !== undefined) s[kPeer] = p;
+    if (p !== undefined) {
+      s[kPeer] = p;
+      s[kPeerTrusted] = trusted;
+    }
   }
   return p;
 }

@@ -55,6 +55,12 @@ export interface ProxyServer {
   forgetOrigin(origin: string, opts?: { abort?: boolean }): void;
   /** Origins with a live upstream pool. */
   upstreamOrigins(): string[];
+  /**
+   * Replaces `entrypoint.trusted_proxies` (hot reload): requests that start afterwards, on new
+   * and kept-alive connections alike, are judged by the new set. Throws RealIpError naming a
+   * bad entry, leaving the current set in place.
+   */
+  setTrustedProxies(list: readonly string[] | TrustedProxies): void;
 }
 
 /** Parse `":80"` / `"host:port"` / `"[v6]:port"`. */
@@ -69,9 +75,9 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const t = opts.timeouts;
   const log = opts.logger.child({ module: 'proxy' });
   // parseTrustedProxies throws RealIpError (REALIP_BAD_TRUSTED_PROXY) naming a bad entry
-  const trusted = Array.isArray(opts.trustedProxies)
-    ? parseTrustedProxies(opts.trustedProxies as readonly string[])
-    : opts.trustedProxies as TrustedProxies;
+  const compileTrusted = (list: readonly string[] | TrustedProxies): TrustedProxies =>
+    Array.isArray(list) ? parseTrustedProxies(list as readonly string[]) : list as TrustedProxies;
+  const trusted = compileTrusted(opts.trustedProxies);
   const pools = new UpstreamPools(
     { connectMs: t.upstreamConnectMs, responseMs: t.upstreamResponseMs, bodyIdleMs: t.idleMs },
     (origin, err) => log.debug({ origin, err }, 'upstream connection error'),
@@ -227,6 +233,9 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     },
     forgetOrigin(origin, o) {
       pools.forgetOrigin(origin, o?.abort === true);
+    },
+    setTrustedProxies(list) {
+      state.trusted = compileTrusted(list);
     },
     upstreamOrigins() {
       return pools.origins();

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -323,4 +323,46 @@ test('upstream latency of a websocket is the time to the member\'s 101, not the 
   assert.equal(requests(text, 'ws', 101), 1);
   assert.equal(sample(text, 'count', 'ws'), 1);
   assert.ok(sample(text, 'sum', 'ws')! < 1, `ws: ${String(sample(text, 'sum', 'ws'))} s; the tunnel was open 1.2 s`);
+});
+
+// ── hot reload of entrypoint.trusted_proxies ─────────────────────────────────────────────
+
+test('a hot reload of entrypoint.trusted_proxies applies to the next request, on a kept-alive connection too', async (t) => {
+  const m = await member('m');
+  t.after(() => m.close());
+  const dir = mkdtempSync(join(tmpdir(), 'bellhop-trusted-'));
+  const load = (trusted: string) => {
+    writeFileSync(join(dir, 'config.yml'), `docker: { hosts: [] }\nentrypoint: { trusted_proxies: ${trusted} }\nroutes:\n${route('web', [m])}\n`);
+    const loaded = loadConfig({ env: {}, cwd: dir });
+    if (!loaded.ok) throw new Error(`config: ${loaded.errors.map((e) => e.format()).join('\n')}`);
+    return loaded.config;
+  };
+  const bellhop = createBellhop(load('[]'), pino({ level: 'silent' }), new Uint8Array(32).fill(7));
+  const ports = await bellhop.start({ http: '127.0.0.1:0', api: '127.0.0.1:0' });
+  t.after(async () => {
+    await bellhop.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  const sockets = new Set<unknown>();
+  const get = () =>
+    new Promise<IncomingHttpHeaders>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: ports.httpPort, path: '/', agent, headers: { host: 'web', 'x-forwarded-for': '203.0.113.9' } }, (res) => {
+        sockets.add(req.socket);
+        res.resume();
+        res.on('end', () => resolve(m.seen[m.seen.length - 1]!));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  assert.equal((await get())['x-real-ip'], '127.0.0.1', 'untrusted peer: its X-Forwarded-For claim is dropped');
+  bellhop.applyConfig(load('[127.0.0.1/32]'));
+  const after = await get();
+  assert.equal(after['x-real-ip'], '203.0.113.9', 'trusted now: the claimed client is believed');
+  assert.equal(after['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
+  bellhop.applyConfig(load('[]'));
+  assert.equal((await get())['x-real-ip'], '127.0.0.1', 'and untrusted again');
+  assert.equal(sockets.size, 1, 'all three on one kept-alive connection');
 });
