@@ -38,7 +38,7 @@ export type { LoadConfigOptions, LoadConfigResult } from './load-config.ts';
 /** Static routes as RouteSpec, and defaults as specs for label parsing. */
 export { staticRoutes, defaultHealthcheck, defaultLoadBalance } from './static-routes.ts';
 
-/** Debounced hot reload via a directory watch; returns close(). */
+/** Debounced hot reload: watches the file and its folder (rename-saves, bind mounts); returns close(). */
 export { watchConfig } from './watch-config.ts';
 export type { WatchConfigOptions } from './watch-config.ts';
 

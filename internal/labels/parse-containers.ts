@@ -2,12 +2,12 @@
 // deterministic: the same containers in any order give the same result.
 
 import type { ContainerRecord, SelfInfo } from '../docker/container-record.ts';
-import type { BalanceModeName, HealthcheckSpec, RouteError, RouteSpec } from '../routes/route-spec.ts';
+import type { HealthcheckSpec, RouteError, RouteSpec } from '../routes/route-spec.ts';
 import { containerEntries } from './container-entries.ts';
 import type { MemberEntry } from './container-entries.ts';
 import { isExplicit, isInfrastructure, looksLikeDatabase } from './expose-policy.ts';
 import { assemblePools } from './pool-assembly.ts';
-import type { RouteConflict } from './pool-assembly.ts';
+import type { PoolDefaults, RouteConflict } from './pool-assembly.ts';
 
 export interface ParseOptions {
   /** docker.expose_all: route unlabelled containers too (not databases/caches). */
@@ -15,7 +15,7 @@ export interface ParseOptions {
   self: SelfInfo;
   defaults: {
     healthcheck: HealthcheckSpec;
-    loadBalance: { mode: BalanceModeName; stickyMaxAgeMs: number };
+    loadBalance: PoolDefaults;
   };
 }
 
