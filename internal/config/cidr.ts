@@ -9,7 +9,8 @@ export type CidrValidator = (text: string) => string | undefined;
 export const checkCidr: CidrValidator = (text) => {
   const slash = text.indexOf('/');
   const addr = slash < 0 ? text : text.slice(0, slash);
-  const family = isIP(addr);
+  // isIP accepts IPv6 zone identifiers (fe80::1%eth0); a range cannot carry one (pkg/realip agrees).
+  const family = addr.includes('%') ? 0 : isIP(addr);
   if (family === 0) return `${JSON.stringify(text)} is not an IP address or CIDR (e.g. "10.0.0.0/8", "192.168.1.10", "fd00::/8")`;
   if (slash < 0) return undefined;
   const bits = text.slice(slash + 1);

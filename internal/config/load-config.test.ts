@@ -352,6 +352,7 @@ describe('validation', () => {
     one('entrypoint:\n  trusted_proxies: [10.0.0.300]\n', 'CONFIG_BAD_CIDR', 'entrypoint.trusted_proxies[0]', 2);
     one('entrypoint:\n  trusted_proxies: ["fd00::/129"]\n', 'CONFIG_BAD_CIDR', 'entrypoint.trusted_proxies[0]', 2);
     one('entrypoint:\n  trusted_proxies: ["10.0.0.0/x"]\n', 'CONFIG_BAD_CIDR', 'entrypoint.trusted_proxies[0]', 2);
+    one('entrypoint:\n  trusted_proxies: ["fe80::1%eth0"]\n', 'CONFIG_BAD_CIDR', 'entrypoint.trusted_proxies[0]', 2);
     one('routes:\n  a:\n    url: http://a:1\n    load_balance:\n      options: { from: [nope] }\n', 'CONFIG_BAD_CIDR', 'routes.a.load_balance.options.from[0]', 5);
     assert.match(one('routes:\n  a:\n    url: http://a:1\n    load_balance:\n      options: { header: X-Real-IP }\n', 'CONFIG_BAD_CIDR', 'routes.a.load_balance.options.from', 5), /at least one/);
     one('routes:\n  a:\n    url: http://a:1\n    load_balance:\n      options:\n        from: []\n', 'CONFIG_BAD_CIDR', 'routes.a.load_balance.options.from', 6);

@@ -324,6 +324,7 @@ describe('value errors', () => {
     ['bad bool', { 'proxy.app.load_balance.sticky': 'sure' }, 'LABEL_BAD_BOOL', /not a boolean/],
     ['bad header', { 'proxy.app.load_balance.options.header': 'X Real', 'proxy.app.load_balance.options.from': '10.0.0.0/8' }, 'LABEL_BAD_HEADER', /header name/],
     ['bad cidr', { 'proxy.app.load_balance.options.from': '10.0.0.0/33' }, 'LABEL_BAD_CIDR', /CIDR/],
+    ['zone id in from', { 'proxy.app.load_balance.options.from': 'fe80::1%eth0' }, 'LABEL_BAD_CIDR', /CIDR/],
     ['options without from', { 'proxy.app.load_balance.options.header': 'X-Forwarded-For' }, 'LABEL_BAD_VALUE', /needs "from"/],
     ['bad link', { 'proxy.app.load_balance.link': 'not a name' }, 'LABEL_BAD_LINK', /pool name/],
     ['unknown field', { 'proxy.app.prot': '80' }, 'LABEL_UNKNOWN_FIELD', /did you mean "port"/],

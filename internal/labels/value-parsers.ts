@@ -180,7 +180,8 @@ export function readList(v: unknown): Parsed<string[]> {
 function validCidr(s: string): boolean {
   const slash = s.indexOf('/');
   const ip = slash === -1 ? s : s.slice(0, slash);
-  const family = isIP(ip);
+  // no IPv6 zone identifiers (fe80::1%eth0), which isIP accepts and pkg/realip refuses
+  const family = ip.includes('%') ? 0 : isIP(ip);
   if (family === 0) return false;
   if (slash === -1) return true;
   const bits = s.slice(slash + 1);
