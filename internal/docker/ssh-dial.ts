@@ -195,6 +195,17 @@ export class SshDialAgent extends Agent {
           channelClosed = true;
           conn.end();
         });
+        // One connection per channel, so once node:http is done with it (end() after a response,
+        // destroy() on abort) the connection goes too. Waiting for the host's CHANNEL_CLOSE
+        // instead would keep a connection and a remote session open for as long as the host
+        // takes to finish (or forever, when its sshd is stuck).
+        ch.on('finish', () => conn.end());
+        const destroyChannel = ch.destroy.bind(ch);
+        ch.destroy = () => {
+          destroyChannel();
+          conn.end();
+          return ch;
+        };
         cb(null, ch);
       });
     });
