@@ -337,14 +337,19 @@ test('a hanging member costs at most upstream_response per request, then is take
 
 // ── passive ejection through the proxy ──────────────────────────────────────────────────
 
-test('a member answering 503 to real requests is ejected after 3, yet the last usable member never is', async (t) => {
+/** Pool `web` of members a and b, both healthy; a long probe interval: only passive checks act. */
+async function passivePair(t: { after(fn: () => Promise<unknown>): void }): Promise<{ a: Backend; b: Backend; run: Running }> {
   const a = await backend('a');
   const b = await backend('b');
   t.after(() => Promise.all([a.kill(), b.kill()]));
-  // A long interval: only passive checks act here (probes pass anyway).
   const run = await startBellhop(poolYaml('web', [a, b], '{ path: /health, interval: 1m, timeout: 1s }'));
   t.after(() => run.stop());
   await waitUntil(() => run.status('web', 'a')?.usable === true && run.status('web', 'b')?.usable === true, 5000, 'both members healthy');
+  return { a, b, run };
+}
+
+test('a member answering 503 to real requests is ejected after 3, yet the last usable member never is', async (t) => {
+  const { a, b, run } = await passivePair(t);
   b.mode = 'serve-503';
   const replies: Reply[] = [];
   for (let i = 0; i < 20; i++) replies.push(await get(run.httpPort, 'web'));
@@ -365,12 +370,7 @@ test('a member answering 503 to real requests is ejected after 3, yet the last u
 });
 
 test('after its cool-down an ejected member gets exactly one trial request, not every concurrent one', async (t) => {
-  const a = await backend('a');
-  const b = await backend('b');
-  t.after(() => Promise.all([a.kill(), b.kill()]));
-  const run = await startBellhop(poolYaml('web', [a, b], '{ path: /health, interval: 1m, timeout: 1s }'));
-  t.after(() => run.stop());
-  await waitUntil(() => run.status('web', 'a')?.usable === true && run.status('web', 'b')?.usable === true, 5000, 'both members healthy');
+  const { b, run } = await passivePair(t);
   b.mode = 'serve-503';
   for (let i = 0; i < 20 && run.status('web', 'b')?.usable !== false; i++) await get(run.httpPort, 'web');
   assert.match(run.status('web', 'b')?.reason ?? '', /^ejected: 3 failures/);
