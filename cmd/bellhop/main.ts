@@ -6,6 +6,15 @@ import { configFilePath, formatConfigErrors, loadConfig, watchConfig } from '../
 import { createBellhop } from './app.ts';
 import { loadStickySecret, StickySecretError } from './sticky-secret.ts';
 
+/**
+ * A problem that stops startup: readable text on stderr (the caller) for the person at the
+ * terminal, and the same as one JSON fatal line on stdout, like every other log line (SPEC 1),
+ * for log collectors. Synchronous, so it is written before the exit.
+ */
+function startupFailure(fields: object, msg: string): void {
+  pino({ base: { app: 'bellhop' } }, pino.destination({ dest: 1, sync: true })).fatal(fields, msg);
+}
+
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'check') {
     const { runCheck } = await import('./check.ts');
@@ -16,6 +25,7 @@ async function main(argv: string[]): Promise<number> {
   const loaded = loadConfig({ env, cwd });
   if (!loaded.ok) {
     process.stderr.write(`bellhop: the config has ${loaded.errors.length} problem(s):\n${formatConfigErrors(loaded.errors)}\n`);
+    startupFailure({ module: 'config', file: loaded.file, errors: loaded.errors.map((e) => e.format()) }, `the config has ${loaded.errors.length} problem(s); not starting`);
     return 1;
   }
   const config = loaded.config;
@@ -26,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (!(err instanceof StickySecretError)) throw err;
     process.stderr.write(`bellhop: ${err.message}\n`); // a setup problem, like a bad config: no stack
+    startupFailure({ module: 'main', code: err.code, file: config.sticky.secretFile }, err.message);
     return 1;
   }
   const { secret, created } = sticky;

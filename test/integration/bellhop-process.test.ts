@@ -164,11 +164,22 @@ test('a bad config file stops startup with one located error per problem (exit 1
   writeFileSync(file, 'entrypoint:\n  htp: ":80"\n  timeouts:\n    idle: 60\nroutes:\n  web:\n    url: ftp://x\n');
   const child = spawn(process.execPath, [MAIN], { cwd: dir, env: { ...process.env, BELLHOP_CONFIG: file }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
+  let out = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => (err += d));
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => (out += d));
   const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
   assert.equal(code, 1);
   assert.match(err, /3 problem/);
+  // the same as one JSON log line on stdout, for log collectors
+  const line = JSON.parse(out.trim()) as { level: number; app: string; module: string; file: string; errors: string[]; msg: string };
+  assert.equal(line.level, 60);
+  assert.equal(line.app, 'bellhop');
+  assert.equal(line.file, file);
+  assert.equal(line.errors.length, 3);
+  assert.match(line.errors[0] ?? '', /config\.yml:2 entrypoint\.htp/);
+  assert.equal(line.msg, 'the config has 3 problem(s); not starting');
   assert.match(err, /config\.yml:2 entrypoint\.htp: .*did you mean "http"/);
   assert.match(err, /config\.yml:4 entrypoint\.timeouts\.idle: .*60s/);
   assert.match(err, /config\.yml:7 routes\.web\.url/);
