@@ -202,6 +202,13 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     metrics,
   );
 
+  /** "2/3 members healthy", plus ", 1 asleep" when sleeping members explain the gap. */
+  function summaryOf(route: ReturnType<LiveRoutes['all']>[number]): string {
+    const asleep = route.spec.members.filter((m) => m.container !== undefined && wake.stateOf(m.id) === 'asleep').length;
+    const base = health.poolSummary(route.name);
+    return asleep === 0 ? base : `${base}, ${String(asleep)} asleep`;
+  }
+
   function memberView(route: ReturnType<LiveRoutes['all']>[number]) {
     const weights = new Map(route.describe().map((d) => [d.id, d]));
     return route.spec.members.map((m) => {
@@ -218,7 +225,8 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
         health: h?.health ?? 'starting',
         usable: route.isUsable(m.id),
         state: sleep ?? 'awake',
-        reason: h?.reason ?? '',
+        // "container exited" would read like a crash; it sleeps on purpose.
+        reason: sleep === 'asleep' ? 'asleep (idle_timeout): the next request wakes it' : h?.reason ?? '',
         last_check: h?.lastCheck ?? null,
         latency_ms: h?.latencyMs ?? null,
       };
@@ -240,7 +248,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
             sticky_max_age_ms: r.spec.loadBalance.stickyMaxAgeMs,
             options: r.spec.loadBalance.options ?? null,
           },
-          summary: health.poolSummary(r.name),
+          summary: summaryOf(r),
           members,
         };
       }),
@@ -263,7 +271,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     return {
       ...ex,
       pool: route
-        ? { mode: route.spec.loadBalance.mode, sticky: route.spec.loadBalance.sticky, summary: health.poolSummary(route.name), members: memberView(route) }
+        ? { mode: route.spec.loadBalance.mode, sticky: route.spec.loadBalance.sticky, summary: summaryOf(route), members: memberView(route) }
         : null,
     };
   }

@@ -387,10 +387,16 @@ test('through Bellhop: /metrics has wake counters and durations after a wake', {
     const before: HttpResult = await httpGet(b.apiPort, '127.0.0.1', '/metrics');
     assert.match(before.body, new RegExp(`bellhop_member_asleep\\{route="${name}",[^}]*\\} 1`));
     assert.doesNotMatch(before.body, new RegExp(`bellhop_member_healthy\\{route="${name}",`));
+    // …and the admin API says it sleeps rather than "container exited"
+    const asleep = await b.route(name);
+    assert.equal(asleep?.summary, '0/1 members healthy, 1 asleep');
+    assert.equal(asleep?.members[0]?.state, 'asleep');
+    assert.equal(asleep?.members[0]?.reason, 'asleep (idle_timeout): the next request wakes it');
     assert.equal((await b.get(name, '/')).status, 200);
     const m: HttpResult = await httpGet(b.apiPort, '127.0.0.1', '/metrics');
     assert.match(m.body, new RegExp(`bellhop_member_asleep\\{route="${name}",[^}]*\\} 0`));
     assert.match(m.body, new RegExp(`bellhop_member_healthy\\{route="${name}",[^}]*\\} 1`));
+    assert.equal((await b.route(name))?.summary, '1/1 members healthy');
     assert.equal(m.status, 200);
     const cname = (await c.inspect()).Name.replace(/^\//, '');
     assert.match(m.body, new RegExp(`bellhop_wakes_total\\{[^}]*container="${cname}"[^}]*result="ok"[^}]*\\} 1`));

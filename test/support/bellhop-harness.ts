@@ -40,6 +40,8 @@ export interface RoutesRoute {
   hosts: string[];
   source: string;
   load_balance: { mode: string; sticky: boolean };
+  /** e.g. "2/3 members healthy", "0/1 members healthy, 1 asleep" */
+  summary: string;
   members: RoutesMember[];
 }
 
