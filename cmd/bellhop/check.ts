@@ -216,6 +216,15 @@ function describeIdle(i: IdleSpec): string {
   if (i.startEndpoint !== undefined) parts.push(`only ${i.startEndpoint} wakes it`);
   if (i.dependsOn.length > 0) parts.push(`wakes first: ${i.dependsOn.join(', ')}`);
   if (i.noLoadingPage) parts.push('no loading page');
+  const ig = i.ignore;
+  if (ig !== undefined) {
+    // `;` between the rules: the parts of this line are already separated by commas.
+    const rules: string[] = [];
+    if (ig.userAgents.length > 0) rules.push(`User-Agent contains ${ig.userAgents.map((a) => JSON.stringify(a)).join(' or ')}`);
+    if (ig.from.length > 0) rules.push(`from ${ig.from.join(' ')}`);
+    if (ig.paths.length > 0) rules.push(`path ${ig.paths.join(' ')}`);
+    parts.push(`not activity, never wakes it: ${rules.join('; ')}`);
+  }
   return parts.join(', ');
 }
 

@@ -2,6 +2,7 @@
 
 import type { ContainerRecord } from '../docker/container-record.ts';
 import type { IdleSpec } from '../routes/route-spec.ts';
+import { parseIdleIgnore } from './idle-ignore.ts';
 import type { LabelProblem } from './label-collect.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
 import { checkAlias, readBool, readDuration, readList, readPath, readSignal, readStopMethod, readText } from './value-parsers.ts';
@@ -64,6 +65,7 @@ export function parseContainerSettings(rec: ContainerRecord, raw: Map<string, { 
     return readPath(t.value, 'start_endpoint');
   });
   const noLoadingPage = read('no_loading_page', readBool) ?? false;
+  const ignore = parseIdleIgnore(raw, problems);
 
   const dependsOn: string[] = [];
   const depLabel = raw.get('depends_on')?.label ?? 'proxy.depends_on';
@@ -87,6 +89,7 @@ export function parseContainerSettings(rec: ContainerRecord, raw: Map<string, { 
       noLoadingPage,
       dependsOn,
     };
+    if (ignore !== undefined) settings.idle.ignore = ignore;
   }
   return settings;
 }

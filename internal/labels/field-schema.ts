@@ -65,8 +65,25 @@ export const IGNORED_ROOTS: readonly string[] = [
 /** Container-level labels: `proxy.<name>` only, never per alias. */
 export const CONTAINER_LEVEL: readonly string[] = [
   'aliases', 'exclude', 'network', 'host', 'idle_timeout', 'wake_timeout', 'stop_timeout', 'stop_method', 'stop_signal',
-  'start_endpoint', 'depends_on', 'no_loading_page',
+  'start_endpoint', 'depends_on', 'no_loading_page', 'idle_ignore',
 ];
+
+/**
+ * The fields of the container-level group `proxy.idle_ignore` (`proxy.idle_ignore.<field>`, or
+ * all at once as a YAML mapping in `proxy.idle_ignore`): requests that never count as activity.
+ */
+export const IDLE_IGNORE_FIELDS: readonly string[] = ['user_agents', 'from', 'paths'];
+const IDLE_IGNORE_BY_NORM = new Map(IDLE_IGNORE_FIELDS.map((n) => [normSegment(n), n]));
+
+/** `User-Agents` → `user_agents`; undefined when it is not an idle_ignore field. */
+export function idleIgnoreField(segment: string): string | undefined {
+  return IDLE_IGNORE_BY_NORM.get(normSegment(segment));
+}
+
+/** Closest idle_ignore field to a mistyped one, if any. */
+export function guessIdleIgnoreField(segment: string): string | undefined {
+  return didYouMean(segment, IDLE_IGNORE_FIELDS);
+}
 
 /** GoDoxy scalar shortcuts: `proxy.ports: "80, 8080"` = `proxy.#1.port: 80`, `proxy.#2.port: 8080`. */
 export const SHORTCUTS: ReadonlyMap<string, string> = new Map([
@@ -111,8 +128,9 @@ export function resolvePath(segments: readonly string[]): Resolution {
   const first = segments[0] ?? '';
   if (IGNORED.has(normSegment(first))) return { kind: 'ignored', name: segments.join('.') };
   const containerLevel = CONTAINER.get(normSegment(first));
-  if (containerLevel !== undefined && segments.length === 1) {
-    return { kind: 'error', code: C.CONTAINER_LEVEL, message: `${containerLevel} is a container-level label: write proxy.${containerLevel}, not per alias` };
+  if (containerLevel !== undefined && (segments.length === 1 || containerLevel === 'idle_ignore')) {
+    const written = containerLevel === 'idle_ignore' ? ['idle_ignore', ...segments.slice(1)].join('.') : containerLevel;
+    return { kind: 'error', code: C.CONTAINER_LEVEL, message: `${containerLevel} is a container-level label: write proxy.${written}, not per alias` };
   }
   // A path that runs through a scalar field (`port.x`, `healthcheck.path.y`).
   for (let i = 1; i < segments.length; i++) {

@@ -2,7 +2,7 @@
 // per-target field candidates (target = a named alias, `#N`, or `*`), each value already read
 // and validated, so a bad label is reported once however many aliases it applies to.
 
-import { CONTAINER_LEVEL, SHORTCUTS, guessContainerLevel, normSegment, resolvePath } from './field-schema.ts';
+import { CONTAINER_LEVEL, SHORTCUTS, guessContainerLevel, guessIdleIgnoreField, idleIgnoreField, normSegment, resolvePath } from './field-schema.ts';
 import type { FieldDef } from './field-schema.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
 import { checkAlias, readList } from './value-parsers.ts';
@@ -30,7 +30,10 @@ export interface Candidate {
 export type FieldStore = Map<string, Candidate>;
 
 export interface CollectedLabels {
-  /** Container-level labels by canonical name, raw value. */
+  /**
+   * Container-level labels by canonical name, raw value. The group `proxy.idle_ignore.<field>`
+   * is stored as `idle_ignore.<field>` (and its YAML form as `idle_ignore`).
+   */
   container: Map<string, { value: string; label: string }>;
   wildcard: FieldStore;
   /** `#N` targets, 1-based. */
@@ -113,6 +116,23 @@ function addPath(c: CollectedLabels, label: string, value: string, kind: number,
   }
 }
 
+const IDLE_IGNORE = normSegment('idle_ignore');
+
+/** `proxy.idle_ignore.<field>` → `container['idle_ignore.<field>']`; unknown fields with a guess. */
+function collectIdleIgnore(c: CollectedLabels, key: string, value: string, segs: string[]): void {
+  const field = segs.length === 2 ? idleIgnoreField(segs[1] ?? '') : undefined;
+  if (field === undefined) {
+    const guess = guessIdleIgnoreField(segs.slice(1).join('_'));
+    const hint = guess === undefined ? '; idle_ignore has user_agents, from and paths' : `; did you mean proxy.idle_ignore.${guess}?`;
+    c.problems.push({ code: C.UNKNOWN_FIELD, key, message: `unknown label ${key}${hint}` });
+    return;
+  }
+  const name = `idle_ignore.${field}`;
+  const prev = c.container.get(name);
+  if (prev !== undefined) c.problems.push({ code: C.DUPLICATE, key, message: `${name} is set twice (${prev.label} and ${key}); keep one` });
+  else c.container.set(name, { value, label: key });
+}
+
 /** Sorts one container's labels. Non-`proxy.` labels are ignored. */
 export function collectLabels(labels: Record<string, string>): CollectedLabels {
   const c: CollectedLabels = {
@@ -134,6 +154,10 @@ export function collectLabels(labels: Record<string, string>): CollectedLabels {
       continue;
     }
     const head = segs[0] ?? '';
+    if (segs.length > 1 && normSegment(head) === IDLE_IGNORE) {
+      collectIdleIgnore(c, key, value, segs);
+      continue;
+    }
     if (segs.length === 1) {
       const containerName = CONTAINER_BY_NORM.get(normSegment(head));
       if (containerName !== undefined) {
@@ -182,12 +206,20 @@ export function collectLabels(labels: Record<string, string>): CollectedLabels {
       // `proxy.<word>` that is neither container-level nor a YAML mapping: most likely a typo of a
       // container-level label (`proxy.idle_timout`).
       const y = parseYamlMapping(value);
-      if (!y.ok) {
-        const guess = guessContainerLevel(head);
-        if (guess !== undefined) {
-          c.problems.push({ code: C.UNKNOWN_FIELD, key, message: `unknown label ${key}; did you mean proxy.${guess}?` });
-          continue;
-        }
+      const guess = guessContainerLevel(head);
+      // idle_ignore is the one container-level label whose value is a mapping: a typo of it
+      // parses as YAML too, and would silently become an alias.
+      if (guess !== undefined && (!y.ok || guess === 'idle_ignore')) {
+        c.problems.push({ code: C.UNKNOWN_FIELD, key, message: `unknown label ${key}; did you mean proxy.${guess}?` });
+        continue;
+      }
+    }
+    if (segs.length === 2 && kind === Kind.NAMED && guessContainerLevel(head) === 'idle_ignore') {
+      // `proxy.idle_ignor.user_agents`: an alias named like that with an idle_ignore field is a typo.
+      const field = idleIgnoreField(segs[1] ?? '') ?? guessIdleIgnoreField(segs[1] ?? '');
+      if (field !== undefined && resolvePath(segs.slice(1)).kind === 'error') {
+        c.problems.push({ code: C.UNKNOWN_FIELD, key, message: `unknown label ${key}; did you mean proxy.idle_ignore.${field}?` });
+        continue;
       }
     }
     addPath(c, key, value, kind, target, index, segs.slice(1), segs.length);

@@ -29,6 +29,8 @@ export const LabelErrorCode = {
   BAD_SIGNAL: 'LABEL_BAD_SIGNAL',
   BAD_DEPENDENCY: 'LABEL_BAD_DEPENDENCY',
   BAD_VALUE: 'LABEL_BAD_VALUE',
+  /** An empty entry in a list that must not have one (`proxy.idle_ignore.paths: "/a,,/b"`, or nothing at all). */
+  EMPTY_ITEM: 'LABEL_EMPTY_ITEM',
   /** `#N` outside 1..number of aliases (also `#0`). */
   ALIAS_INDEX: 'LABEL_ALIAS_INDEX',
   BAD_YAML: 'LABEL_BAD_YAML',

@@ -22,9 +22,14 @@ export interface HealthGate {
 /** What pools need from wake (only for members of containers that can sleep). */
 export interface WakeGate {
   isUsable(memberId: string): boolean;
-  begin(memberId: string): (outcome?: unknown) => void;
+  /** `req`: the request that passed gate(), so proxy.idle_ignore can leave it out of the idle clock. */
+  begin(memberId: string, req?: IncomingMessage): (outcome?: unknown) => void;
   upstreamUrl(memberId: string, fallback: string): string;
-  gate(req: IncomingMessage, res: ServerResponse, ctx: { route: string; preferMember?: (() => string | undefined) | undefined }): 'proceed' | 'handled' | Promise<'proceed' | 'handled'>;
+  gate(
+    req: IncomingMessage,
+    res: ServerResponse,
+    ctx: { route: string; preferMember?: (() => string | undefined) | undefined; clientIp?: string | undefined },
+  ): 'proceed' | 'handled' | Promise<'proceed' | 'handled'>;
   /** Sleep state of a member's container (undefined: not managed). */
   stateOf?(memberId: string): string | undefined;
   /** Starts a wake in the background; never rejects. */
@@ -179,7 +184,7 @@ export class LiveRoute implements ProxyRoute {
       // Sleeping members are the wake module's business: it starts them and holds requests.
       // In a pool the request wakes the member it would be sent to (sticky cookie, iphash).
       const name = spec.name;
-      this.gate = (req, res, pickCtx) => wake.gate(req, res, { route: name, preferMember: () => this.wouldPick(pickCtx) });
+      this.gate = (req, res, pickCtx) => wake.gate(req, res, { route: name, clientIp: pickCtx.clientIp, preferMember: () => this.wouldPick(pickCtx) });
     } else if (spec.source === 'docker' && (this.opts.recreateHoldMs ?? RECREATE_HOLD_MS) > 0) {
       this.gate = (_req, res) => this.recreateHold(res);
     } else {
@@ -355,10 +360,10 @@ export class LiveRoute implements ProxyRoute {
     if (asleep !== undefined) void wake.ensureAwake(asleep);
   }
 
-  begin(memberId: string): (outcome: AttemptOutcome) => void {
+  begin(memberId: string, req?: IncomingMessage): (outcome: AttemptOutcome) => void {
     const release = this.pool.acquire(memberId);
     const m = this.byId.get(memberId);
-    const wakeRelease = m?.sleeps && this.opts.wake ? this.opts.wake.begin(memberId) : undefined;
+    const wakeRelease = m?.sleeps && this.opts.wake ? this.opts.wake.begin(memberId, req) : undefined;
     const health = this.opts.health;
     health.attempt?.(memberId);
     let done = false;

@@ -238,7 +238,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const member = pick.member;
     this.member = member;
     this.setCookie = pick.setCookie;
-    this.release = this.route!.begin(member.id);
+    this.release = this.route!.begin(member.id, this.req);
     this.attempts++;
     this.dispatchedAt = performance.now();
     this.upstreamMs = undefined;

@@ -49,8 +49,10 @@ export interface ProxyRoute {
   /**
    * Called when a request (or websocket) starts on a member; returns a release function the
    * proxy calls exactly once with the outcome (least-conn counters, passive health, idle clock).
+   * `req` is the client request that passed gate(): the idle clock may leave it out (uptime
+   * monitors, proxy.idle_ignore). Passed by reference; nothing is allocated for it.
    */
-  begin(memberId: string): (outcome: AttemptOutcome) => void;
+  begin(memberId: string, req?: IncomingMessage): (outcome: AttemptOutcome) => void;
   /**
    * Optional gate before picking (wake on demand): 'proceed' to continue, 'handled' when the
    * gate answered the response itself (loading page, 403, 503). May be async (held request).

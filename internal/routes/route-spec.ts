@@ -45,6 +45,13 @@ export interface IdleSpec {
   noLoadingPage: boolean;
   /** container names / compose services to wake first, in order */
   dependsOn: string[];
+  /**
+   * proxy.idle_ignore: requests that are neither activity nor a reason to wake (uptime
+   * monitors). One matches when ANY criterion does: User-Agent contains one of `userAgents`
+   * (case-insensitive), the real client IP is in `from` (IPs/CIDRs), or the path equals or is
+   * below one of `paths`. Absent when no rule is set.
+   */
+  ignore?: { userAgents: string[]; from: string[]; paths: string[] } | undefined;
 }
 
 export interface MemberSpec {

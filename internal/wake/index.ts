@@ -3,9 +3,10 @@
 // Wiring (composition root):
 //   const wake = new WakeManager({ control, logger: log.child({ module: 'wake' }) });
 //   discovery:  wake.sync({ routes, containers })          on every route-table swap
-//   proxy:      wake.gate(req, resOrSocket, { route })     after route lookup, before picking
+//   proxy:      wake.gate(req, resOrSocket, { route, clientIp })  after route lookup, before picking
 //               wake.isUsable(memberId)                    in the selector's usable check
-//               const release = wake.begin(memberId)       around every proxied request/websocket
+//               const release = wake.begin(memberId, req)  around every proxied request/websocket
+//                                                          (req: proxy.idle_ignore is judged on it)
 //               wake.upstreamUrl(memberId, member.url)     forward target right after a wake
 //               wake.ensureAwake(memberId, signal)         wake a specific pool member
 //   admin API:  wake.status(), wake.stateOf(memberId), wake.metrics(), wake.onWake(record => …)

@@ -12,6 +12,8 @@ import type { WakeControl, WakeInspect, WakeLogger } from './wake-control.ts';
 import { WakeError } from './wake-error.ts';
 import { probeHttp, probeTcp } from './readiness-probe.ts';
 import { isBrowserNavigation, requestPath, wantsJson } from './request-kind.ts';
+import { compileIdleIgnore } from './idle-ignore.ts';
+import type { IdleIgnoreMatcher } from './idle-ignore.ts';
 import { renderLoadingPage, WAKE_EVENTS_PATH, WAKE_PATH_PREFIX, WAKE_STATUS_PATH } from './loading-page.ts';
 import type { FailureView } from './loading-page.ts';
 
@@ -29,6 +31,11 @@ export interface WakeGateContext {
    * (sticky cookie, iphash); asked only when the route is asleep, so it costs nothing otherwise.
    */
   readonly preferMember?: (() => string | undefined) | undefined;
+  /**
+   * The real client IP (trusted-proxy aware), for `proxy.idle_ignore.from`. Without it only the
+   * User-Agent and path rules can match.
+   */
+  readonly clientIp?: string | undefined;
 }
 
 /**
@@ -138,6 +145,10 @@ interface Slot {
   composeService: string | undefined;
   dependsOnNames: readonly string[];
   idle: IdleSpec | undefined;
+  /** Compiled proxy.idle_ignore rules of this container's own labels (never inherited). */
+  ignore: IdleIgnoreMatcher | undefined;
+  /** The spec `ignore` was compiled from. */
+  ignoreSpec: IdleSpec['ignore'];
   dockerState: string;
   dockerHealth: string | undefined;
   state: SleepState;
@@ -175,9 +186,14 @@ interface RouteGate {
   /** Managed members only, in route order (a route with an unmanaged member is never gated). */
   slots: Slot[];
   awake: boolean;
+  /** Some slot has idle_ignore rules: the gate remembers the client IP for begin(). */
+  ignoring: boolean;
 }
 
 const NOOP_RELEASE = (): void => undefined;
+// What an ignored request (an uptime monitor) is told while the container sleeps. Nothing
+// changes on its own sooner than a real visitor arrives: no reason to invite a quick retry.
+const ASLEEP_RETRY_AFTER_SEC = 60;
 // A sync snapshot taken just before our own start/stop can arrive just after it; within this
 // window our own observed state wins (the watcher's next event corrects anything else).
 const SETTLE_MS = 2000;
@@ -203,6 +219,11 @@ export class WakeManager {
   private slots = new Map<string, Slot>();
   private memberSlots = new Map<string, Slot>();
   private routeGates = new Map<string, RouteGate>();
+  /**
+   * Client IP of each request the gate let through on a route with idle_ignore rules, so
+   * begin() can judge the same request (proxy.idle_ignore.from). Weak: dies with the request.
+   */
+  private readonly ignoreIps = new WeakMap<IncomingMessage, string>();
   private readonly wakeListeners = new Set<(r: WakeRecord) => void>();
   private closed = false;
   private held = 0;
@@ -296,7 +317,7 @@ export class WakeManager {
         slots.push(slot);
       }
       if (slots.length === 0 || unmanaged) continue;
-      const gate: RouteGate = { name: r.name, slots, awake: false };
+      const gate: RouteGate = { name: r.name, slots, awake: false, ignoring: slots.some((s) => s.ignore !== undefined) };
       for (const s of slots) s.routes.add(gate);
       routeGates.set(r.name, gate);
     }
@@ -317,6 +338,10 @@ export class WakeManager {
       existing.composeService = c.composeService;
       existing.dependsOnNames = dependsOn;
       existing.idle = idle;
+      if (existing.ignoreSpec !== idle?.ignore) {
+        existing.ignoreSpec = idle?.ignore;
+        existing.ignore = compileIdleIgnore(idle?.ignore);
+      }
       return existing;
     }
     const running = c.state === 'running';
@@ -328,6 +353,8 @@ export class WakeManager {
       composeService: c.composeService,
       dependsOnNames: dependsOn,
       idle,
+      ignore: compileIdleIgnore(idle?.ignore),
+      ignoreSpec: idle?.ignore,
       dockerState: c.state,
       dockerHealth: c.dockerHealth,
       state: running ? 'awake' : 'asleep',
@@ -431,10 +458,13 @@ export class WakeManager {
    * Marks the start of a proxied request or websocket to `memberId`; call the returned function
    * once when it ends (response finished or either side closed). Open requests keep the
    * container awake; arrival and end both reset the idle clock. Health probes must not call it.
+   * Pass the request that went through `gate()`: one that the container's `proxy.idle_ignore`
+   * rules match (an uptime monitor) is proxied but neither arrives nor stays in flight.
    */
-  begin(memberId: string): (outcome?: unknown) => void {
+  begin(memberId: string, req?: IncomingMessage): (outcome?: unknown) => void {
     const slot = this.memberSlots.get(memberId);
     if (slot === undefined) return NOOP_RELEASE;
+    if (req !== undefined && slot.ignore !== undefined && slot.ignore.matches(req, this.ignoreIps.get(req))) return NOOP_RELEASE;
     slot.inFlight++;
     slot.lastActivity = Date.now();
     let released = false;
@@ -489,6 +519,7 @@ export class WakeManager {
     const gate = this.routeGates.get(ctx.route);
     if (gate === undefined) return 'proceed';
     if (req.url !== undefined && req.url.startsWith(WAKE_PATH_PREFIX)) return this.serveReserved(gate, req, res);
+    if (gate.ignoring && ctx.clientIp !== undefined) this.ignoreIps.set(req, ctx.clientIp);
     if (gate.awake) return 'proceed';
     return this.gateAsleep(gate, req, res, ctx);
   }
@@ -497,6 +528,16 @@ export class WakeManager {
 
   private gateAsleep(gate: RouteGate, req: IncomingMessage, res: ServerResponse | Duplex, ctx: WakeGateContext): GateResult | Promise<GateResult> {
     const slot = this.targetSlot(gate, ctx.preferMember);
+    if (slot.ignore !== undefined && slot.ignore.matches(req, ctx.clientIp)) {
+      // An uptime monitor never wakes it: asleep (or stopping) → a small 503 saying so. While
+      // someone else's wake runs it waits like an API client (never the loading page) and is
+      // then proxied; begin() still does not count it.
+      if (slot.flight === undefined) {
+        this.writeAsleep(req, res, slot);
+        return 'handled';
+      }
+      return this.hold(slot, slot.flight, req, res);
+    }
     const spec = this.effectiveIdle(slot);
     const navigation = !spec.noLoadingPage && isBrowserNavigation(req) && isHttpResponse(res);
     if (slot.flight === undefined && spec.startEndpoint !== undefined && requestPath(req.url) !== spec.startEndpoint) {
@@ -1040,6 +1081,28 @@ export class WakeManager {
     } else {
       this.writePlain(res, 503, `Service Unavailable: ${err.message}\n`, retryAfter);
     }
+  }
+
+  /** 503 for an ignored request while asleep: `X-Bellhop-State: asleep`, no page, no wake. */
+  private writeAsleep(req: IncomingMessage, res: ServerResponse | Duplex, slot: Slot): void {
+    const message = `${slot.name} is asleep; requests matched by proxy.idle_ignore do not wake it`;
+    if (!isHttpResponse(res)) {
+      if (!res.destroyed) {
+        res.end(`HTTP/1.1 503 Service Unavailable\r\nRetry-After: ${ASLEEP_RETRY_AFTER_SEC}\r\nX-Bellhop-State: asleep\r\nCache-Control: no-store\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      }
+      return;
+    }
+    if (res.headersSent || res.destroyed) return;
+    const json = wantsJson(req);
+    const body = json ? JSON.stringify({ error: 'WAKE_ASLEEP', message, container: slot.name }) : `Service Unavailable: ${message}\n`;
+    res.writeHead(503, {
+      'content-type': json ? 'application/json' : 'text/plain; charset=utf-8',
+      'cache-control': 'no-store',
+      'retry-after': String(ASLEEP_RETRY_AFTER_SEC),
+      'x-bellhop-state': 'asleep',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
   }
 
   private writePlain(res: ServerResponse | Duplex, status: number, text: string, retryAfter: number | undefined): void {
