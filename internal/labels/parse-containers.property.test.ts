@@ -7,7 +7,8 @@ import { parseContainers, parseDuration } from './index.ts';
 
 const segment = fc.oneof(
   fc.constantFrom('app', '*', '#1', '#2', '#0', '$1', 'port', 'scheme', 'host', 'load_balance', 'mode', 'link', 'weight', 'sticky', 'options', 'from',
-    'healthcheck', 'path', 'interval', 'aliases', 'idle_timeout', 'exclude', 'network', 'ports', 'middlewares', 'depends_on', 'start_endpoint', ''),
+    'healthcheck', 'path', 'interval', 'aliases', 'idle_timeout', 'exclude', 'network', 'ports', 'middlewares', 'depends_on', 'start_endpoint',
+    'idle_ignore', 'user_agents', 'paths', ''),
   fc.string({ maxLength: 6 }),
 );
 const key = fc.oneof(fc.array(segment, { minLength: 0, maxLength: 4 }).map((s) => ['proxy', ...s].join('.')), fc.constant('proxy'), fc.string({ maxLength: 12 }));
@@ -39,7 +40,8 @@ test('property: arbitrary label maps never throw and give well-formed results', 
 
 const scalarKeys = ['proxy.app.port', 'proxy.app.host', 'proxy.app.scheme', 'proxy.app.load_balance.mode', 'proxy.app.load_balance.link', 'proxy.app.healthcheck.path',
   'proxy.app.load_balance.options.header', 'proxy.*.healthcheck.interval', 'proxy.#1.no_tls_verify', 'proxy.network', 'proxy.start_endpoint', 'proxy.stop_signal',
-  'proxy.idle_timeout', 'proxy.exclude', 'proxy.aliases', 'proxy.depends_on', 'proxy.host', 'proxy.app.load_balance.weight'];
+  'proxy.idle_timeout', 'proxy.exclude', 'proxy.aliases', 'proxy.depends_on', 'proxy.host', 'proxy.app.load_balance.weight',
+  'proxy.idle_ignore.user_agents', 'proxy.idle_ignore.from', 'proxy.idle_ignore.paths'];
 
 test('property: a CR or LF in any scalar value is an error and the container gets no routes', () => {
   const withBreak = fc.tuple(fc.string({ maxLength: 10 }), fc.constantFrom('\r', '\n', '\r\n', '\0'), fc.string({ maxLength: 10 })).map(([a, b, c]) => a + b + c);

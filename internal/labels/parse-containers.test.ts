@@ -638,3 +638,86 @@ describe('healthcheck.status', () => {
     ]);
   });
 });
+
+describe('proxy.idle_ignore (uptime monitors)', () => {
+  const idleOf = (r: ParseResult) => route(r, 'app').members[0]?.container?.idle;
+
+  test('dotted labels: user agents split on commas only (spaces kept), IPs/CIDRs and paths on commas or spaces', () => {
+    const r = one({
+      'proxy.idle_timeout': '15m',
+      'proxy.idle_ignore.user_agents': 'Uptime-Kuma, Gatus ,compatible; UptimeRobot/2.0',
+      'proxy.idle_ignore.from': '192.168.1.20, 10.0.5.0/24 fd00::/8',
+      'proxy.idle_ignore.paths': '/health, /api/ping/ /health',
+    });
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(idleOf(r)?.ignore, {
+      userAgents: ['Uptime-Kuma', 'Gatus', 'compatible; UptimeRobot/2.0'],
+      from: ['192.168.1.20', '10.0.5.0/24', 'fd00::/8'],
+      paths: ['/health', '/api/ping'],
+    });
+  });
+
+  test('one rule alone; field names ignore case, _ and -; one-line [a, b] lists', () => {
+    assert.deepEqual(idleOf(one({ 'proxy.idle_timeout': '1m', 'proxy.Idle-Ignore.User-Agents': '[Uptime-Kuma, "Gatus/1"]' }))?.ignore, { userAgents: ['Uptime-Kuma', 'Gatus/1'], from: [], paths: [] });
+    assert.deepEqual(idleOf(one({ 'proxy.idle_timeout': '1m', 'proxy.idle_ignore.paths': '/' }))?.ignore, { userAgents: [], from: [], paths: ['/'] });
+  });
+
+  test('a YAML mapping in proxy.idle_ignore sets several at once; a dotted label beats the same field in it', () => {
+    const yaml = 'user_agents: [Uptime-Kuma, Gatus]\nfrom: 10.0.5.0/24\npaths:\n  - /health\n  - /api/ping';
+    assert.deepEqual(idleOf(one({ 'proxy.idle_timeout': '1m', 'proxy.idle_ignore': yaml }))?.ignore, { userAgents: ['Uptime-Kuma', 'Gatus'], from: ['10.0.5.0/24'], paths: ['/health', '/api/ping'] });
+    const r = one({ 'proxy.idle_timeout': '1m', 'proxy.idle_ignore': yaml, 'proxy.idle_ignore.user_agents': 'healthchecks' });
+    assert.deepEqual(idleOf(r)?.ignore?.userAgents, ['healthchecks']);
+    assert.deepEqual(idleOf(r)?.ignore?.paths, ['/health', '/api/ping']);
+    assert.equal(r.routes.some((x) => x.name === 'idle_ignore'), false, 'must not become an alias');
+  });
+
+  test('no rules → no ignore key; without idle_timeout the rules are still validated', () => {
+    assert.equal(Object.hasOwn(idleOf(one({ 'proxy.idle_timeout': '1m' }))!, 'ignore'), false);
+    assert.equal(idleOf(one({ 'proxy.idle_timeout': '1m', 'proxy.idle_ignore': '' }))?.ignore, undefined);
+    assert.equal(idleOf(one({ 'proxy.idle_ignore.paths': '/health' })), undefined);
+    assert.ok(codes(one({ 'proxy.idle_ignore.from': '10.0.0.0/40' })).includes('LABEL_BAD_CIDR'));
+  });
+
+  const cases: Array<[string, Record<string, string>, string, RegExp]> = [
+    ['an empty value', { 'proxy.idle_ignore.user_agents': '' }, 'LABEL_EMPTY_ITEM', /idle_ignore\.user_agents lists nothing/],
+    ['an empty entry', { 'proxy.idle_ignore.paths': '/a,,/b' }, 'LABEL_EMPTY_ITEM', /empty entry \(item 2\)/],
+    ['a trailing comma', { 'proxy.idle_ignore.user_agents': 'Uptime-Kuma,' }, 'LABEL_EMPTY_ITEM', /empty entry/],
+    ['an empty entry in YAML', { 'proxy.idle_ignore': "user_agents: [Gatus, '']" }, 'LABEL_EMPTY_ITEM', /^field "user_agents": .*empty entry/],
+    ['an empty list in YAML', { 'proxy.idle_ignore': 'from: []' }, 'LABEL_EMPTY_ITEM', /lists nothing/],
+    ['a bad CIDR', { 'proxy.idle_ignore.from': '10.0.5.0/33' }, 'LABEL_BAD_CIDR', /"10\.0\.5\.0\/33" is not an IP address or CIDR/],
+    ['a partial IP', { 'proxy.idle_ignore.from': '192.168.1' }, 'LABEL_BAD_CIDR', /not an IP address/],
+    ['a host name in from', { 'proxy.idle_ignore.from': 'kuma.lan' }, 'LABEL_BAD_CIDR', /not an IP address/],
+    ['a leading-zero IP (pkg/realip refuses it)', { 'proxy.idle_ignore.from': '010.0.0.1' }, 'LABEL_BAD_CIDR', /not an IP address/],
+    ['a path without /', { 'proxy.idle_ignore.paths': 'health' }, 'LABEL_BAD_PATH', /absolute path/],
+    ['a path with a query', { 'proxy.idle_ignore.paths': '/health?full=1' }, 'LABEL_BAD_PATH', /has a query/],
+    ['a bad path in YAML', { 'proxy.idle_ignore': 'paths: [api/ping]' }, 'LABEL_BAD_PATH', /^field "paths": /],
+    ['a line break', { 'proxy.idle_ignore.user_agents': 'Kuma\r\nX-Evil: 1' }, 'LABEL_CONTROL_CHAR', /line break/],
+    ['a field typo', { 'proxy.idle_ignore.user_agent': 'Uptime-Kuma' }, 'LABEL_UNKNOWN_FIELD', /did you mean proxy\.idle_ignore\.user_agents\?/],
+    ['a nested field', { 'proxy.idle_ignore.paths.x': '/a' }, 'LABEL_UNKNOWN_FIELD', /unknown label/],
+    ['a typo of the group', { 'proxy.idle_ignor.paths': '/health' }, 'LABEL_UNKNOWN_FIELD', /did you mean proxy\.idle_ignore\.paths\?/],
+    ['a typo of the YAML label', { 'proxy.idle_ingore': 'paths: [/health]' }, 'LABEL_UNKNOWN_FIELD', /did you mean proxy\.idle_ignore\?/],
+    ['a field typo in YAML', { 'proxy.idle_ignore': 'user_agent: Gatus' }, 'LABEL_UNKNOWN_FIELD', /did you mean "user_agents"\?/],
+    ['an unknown field in YAML', { 'proxy.idle_ignore': 'methods: [HEAD]' }, 'LABEL_UNKNOWN_FIELD', /idle_ignore has user_agents, from, paths/],
+    ['a mapping under a list field', { 'proxy.idle_ignore': 'paths: {a: /x}' }, 'LABEL_NOT_MAPPING', /"paths" is a list/],
+    ['a scalar YAML value', { 'proxy.idle_ignore': 'Uptime-Kuma' }, 'LABEL_NOT_MAPPING', /expected a YAML mapping/],
+    ['broken YAML', { 'proxy.idle_ignore': 'paths: [/a' }, 'LABEL_BAD_YAML', /invalid YAML/],
+    ['per alias', { 'proxy.app.idle_ignore.paths': '/health' }, 'LABEL_CONTAINER_LEVEL', /write proxy\.idle_ignore\.paths, not per alias/],
+    ['per alias in YAML', { 'proxy.app': 'idle_ignore: {paths: /health}' }, 'LABEL_CONTAINER_LEVEL', /proxy\.idle_ignore\.paths/],
+    ['set twice', { 'proxy.idle_ignore.paths': '/a', 'proxy.idle_ignore.Paths': '/b' }, 'LABEL_DUPLICATE', /set twice/],
+    ['set twice in YAML', { 'proxy.idle_ignore': 'paths: /a\nPaths: /b' }, 'LABEL_DUPLICATE', /set twice/],
+  ];
+  for (const [name, labels, code, message] of cases) {
+    test(`${name} → ${code}; only that container loses its routes`, () => {
+      const r = parse([
+        container({ name: 'app', labels: { 'proxy.idle_timeout': '15m', ...labels } }),
+        container({ name: 'good', labels: { 'proxy.idle_timeout': '15m', 'proxy.idle_ignore.user_agents': 'Uptime-Kuma' } }),
+      ]);
+      const e = errorFor(r, code);
+      assert.match(e.message, message);
+      assert.equal(e.source, 'app');
+      assert.ok(e.key.startsWith('proxy.'), e.key);
+      assert.deepEqual(r.routes.map((x) => x.name), ['good']);
+      assert.equal(r.errors.filter((x) => x.source === 'good').length, 0);
+    });
+  }
+});

@@ -26,9 +26,11 @@ async function rig(opts: { idle?: Partial<IdleSpec>; state?: string; coolDownMs?
   const wake = new WakeManager({ control, coolDownMs: opts.coolDownMs ?? 300, heartbeatMs: 50 });
   wake.sync({ routes: [route('app', [member('a', app.url, opts.state ?? 'exited', idleSpec(opts.idle), 'healthPath' in opts ? opts.healthPath : '/health')])] });
   const proxy = createServer((req, res) => {
-    void Promise.resolve(wake.gate(req, res, { route: 'app' })).then((r) => {
+    // As the proxy does: the real client IP to the gate, the same request to begin().
+    const clientIp = typeof req.headers['x-client-ip'] === 'string' ? req.headers['x-client-ip'] : '127.0.0.1';
+    void Promise.resolve(wake.gate(req, res, { route: 'app', clientIp })).then((r) => {
       if (r !== 'proceed') return;
-      const release = wake.begin('m-a');
+      const release = wake.begin('m-a', req);
       res.on('close', () => release());
       res.end(`proxied ${req.url}`);
     });
@@ -495,5 +497,136 @@ test('in a pool, a request wakes the member the balancer would pick (preferMembe
   } finally {
     wake.close();
     for (const s of [app1.server, app2.server]) await new Promise((r) => s.close(r));
+  }
+});
+
+// ---------------------------------------------------------------- proxy.idle_ignore
+
+const KUMA = { 'user-agent': 'Uptime-Kuma/1.23.11', accept: '*/*' };
+const ignoreKuma = { ignore: { userAgents: ['Uptime-Kuma'], from: ['10.0.5.0/24'], paths: ['/health'] } };
+
+test('idle_ignore while awake: a monitor is proxied but is neither an arrival nor in flight; the clock runs as if it never came', async () => {
+  const r = await rig({ state: 'running', idle: { idleTimeoutMs: 300, ...ignoreKuma } });
+  try {
+    const started = Date.now();
+    // A monitor every 40 ms never resets the clock: stopped ~300 ms after the sync, not after the last poll.
+    let polls = 0;
+    while (r.wake.stateOf('m-a') === 'awake' && Date.now() - started < 3000) {
+      const res = await get(`${r.proxyUrl}/`, KUMA);
+      if (r.wake.stateOf('m-a') === 'awake') assert.equal(res.body, 'proxied /');
+      polls++;
+      await sleep(40);
+    }
+    assert.ok(polls >= 3, `only ${polls} polls`);
+    await until(() => r.wake.stateOf('m-a') === 'asleep');
+    assert.ok(Date.now() - started < 1500, `slept after ${Date.now() - started} ms`);
+    assert.deepEqual(r.control.calls, ['stop a t=10 s=-']);
+  } finally {
+    await r.close();
+  }
+});
+
+test('idle_ignore: begin() of a matching request holds nothing open; a real one does; each rule counts (UA, path, client IP via the gate)', async () => {
+  const r = await rig({ state: 'running', idle: { idleTimeoutMs: 60_000, ...ignoreKuma } });
+  try {
+    const res = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
+    const mk = (url: string, headers: Record<string, string>): IncomingMessage => ({ url, method: 'GET', headers }) as IncomingMessage;
+    const byUa = mk('/', { 'user-agent': 'uptime-kuma/2' });
+    const byPath = mk('/health/live', {});
+    const byIp = mk('/', {});
+    const real = mk('/', { 'user-agent': 'Mozilla/5.0' });
+    assert.equal(r.wake.gate(byIp, res, { route: 'app', clientIp: '10.0.5.7' }), 'proceed');
+    assert.equal(r.wake.gate(real, res, { route: 'app', clientIp: '10.0.6.7' }), 'proceed');
+    const before = r.wake.status()[0]!.msUntilSleep!;
+    await sleep(30);
+    const releases = [r.wake.begin('m-a', byUa), r.wake.begin('m-a', byPath), r.wake.begin('m-a', byIp)];
+    assert.equal(r.wake.status()[0]!.inFlight, 0);
+    assert.ok(r.wake.status()[0]!.msUntilSleep! < before, 'an ignored arrival reset the clock');
+    for (const rel of releases) rel();
+    assert.ok(r.wake.status()[0]!.msUntilSleep! < before, 'an ignored end reset the clock');
+    const rel = r.wake.begin('m-a', real);
+    assert.equal(r.wake.status()[0]!.inFlight, 1);
+    rel();
+    assert.equal(r.wake.status()[0]!.msUntilSleep, 60_000);
+    // Without the request (old callers) a begin counts, as before.
+    r.wake.begin('m-a')();
+    assert.equal(r.wake.status()[0]!.inFlight, 0);
+  } finally {
+    await r.close();
+  }
+});
+
+test('idle_ignore while asleep: 503 + X-Bellhop-State: asleep + Retry-After, no page, no start; a real request then wakes it', async () => {
+  const r = await rig({ idle: ignoreKuma });
+  try {
+    const plain = await get(`${r.proxyUrl}/`, KUMA);
+    assert.equal(plain.status, 503);
+    assert.equal(plain.headers.get('x-bellhop-state'), 'asleep');
+    assert.equal(plain.headers.get('retry-after'), '60');
+    assert.equal(plain.headers.get('cache-control'), 'no-store');
+    assert.match(plain.body, /asleep/);
+    // A monitor that looks like a browser still gets no loading page.
+    const nav = await get(`${r.proxyUrl}/`, { ...KUMA, accept: 'text/html', 'sec-fetch-mode': 'navigate' });
+    assert.equal(nav.status, 503);
+    assert.doesNotMatch(nav.body, /<html/i);
+    const json = await get(`${r.proxyUrl}/health`, { accept: 'application/json' });
+    assert.equal(json.status, 503);
+    assert.equal((JSON.parse(json.body) as { error: string }).error, 'WAKE_ASLEEP');
+    const head = await get(`${r.proxyUrl}/`, { 'x-client-ip': '10.0.5.9' }, 'HEAD');
+    assert.equal(head.status, 503);
+    assert.equal(head.headers.get('x-bellhop-state'), 'asleep');
+    // A websocket upgrade from a monitor: a raw 503 on the socket.
+    const chunks: Buffer[] = [];
+    const socket = new Duplex({ read() {}, write(c: Buffer, _e, cb) { chunks.push(c); cb(); } });
+    const up = { url: '/ws', method: 'GET', headers: { upgrade: 'websocket', 'user-agent': 'Uptime-Kuma/1' } } as IncomingMessage;
+    assert.equal(await r.wake.gate(up, socket, { route: 'app' }), 'handled');
+    assert.match(Buffer.concat(chunks).toString(), /^HTTP\/1\.1 503 Service Unavailable\r\nRetry-After: 60\r\nX-Bellhop-State: asleep\r\n/);
+    assert.deepEqual(r.control.calls, []);
+    assert.equal(r.wake.stateOf('m-a'), 'asleep');
+    const real = await get(`${r.proxyUrl}/page`, { accept: '*/*', 'x-client-ip': '10.0.6.1' });
+    assert.equal(real.body, 'proxied /page');
+    assert.equal(r.control.count('start a'), 1);
+  } finally {
+    await r.close();
+  }
+});
+
+test('idle_ignore while stopping: the monitor gets the asleep 503 and does not wake it again after the stop', async () => {
+  const r = await rig({ state: 'running', idle: { idleTimeoutMs: 50, ...ignoreKuma } });
+  try {
+    r.control.stopDelayMs = 300;
+    await until(() => r.wake.stateOf('m-a') === 'draining');
+    const res = await get(`${r.proxyUrl}/`, KUMA);
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('x-bellhop-state'), 'asleep');
+    await until(() => r.wake.stateOf('m-a') === 'asleep');
+    await sleep(50);
+    assert.deepEqual(r.control.calls, ['stop a t=10 s=-']);
+  } finally {
+    await r.close();
+  }
+});
+
+test('idle_ignore while waking: a monitor is held like an API client (never the page), then proxied; still no activity', async () => {
+  const r = await rig({ idle: { idleTimeoutMs: 400, ...ignoreKuma } });
+  try {
+    r.control.startDelayMs = 150;
+    const realP = get(`${r.proxyUrl}/real`, { accept: '*/*' });
+    await until(() => r.wake.stateOf('m-a') === 'waking');
+    const monitor = await get(`${r.proxyUrl}/`, { ...KUMA, accept: 'text/html', 'sec-fetch-mode': 'navigate' });
+    assert.equal(monitor.status, 200);
+    assert.equal(monitor.body, 'proxied /');
+    assert.equal((await realP).body, 'proxied /real');
+    assert.equal(r.control.count('start a'), 1);
+    // Monitors keep polling; the container still sleeps idle_timeout after the wake.
+    const awakeAt = Date.now();
+    while (r.wake.stateOf('m-a') === 'awake' && Date.now() - awakeAt < 3000) {
+      await get(`${r.proxyUrl}/`, KUMA);
+      await sleep(40);
+    }
+    await until(() => r.wake.stateOf('m-a') === 'asleep');
+    assert.ok(Date.now() - awakeAt < 1500, `slept ${Date.now() - awakeAt} ms after the wake`);
+  } finally {
+    await r.close();
   }
 });
