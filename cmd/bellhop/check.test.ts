@@ -291,4 +291,33 @@ describe('bellhop check', () => {
     assert.match(r.out, /^ {2}healthcheck: TCP connect every 5s \(timeout 5s, rise 2, fall 3\)$/m);
     assert.match(r.out, /^ {2}service bad \(case\d+-bad-1\): proxy\.bad\.healthcheck\.status: healthcheck\.status: range "500-200" runs backwards; write 200-500 \[LABEL_BAD_STATUS\]$/m);
   });
+
+  test('idle_ignore rules show beside the sleep settings (and in --json); a bad one is a located error', async () => {
+    const dir = folder({
+      'compose.yml': `services:
+  wiki:
+    image: nginx
+    expose: ["80"]
+    labels:
+      proxy.aliases: wiki
+      proxy.idle_timeout: 15m
+      proxy.idle_ignore.user_agents: "Uptime-Kuma, Gatus"
+      proxy.idle_ignore.from: "192.168.1.20, 10.0.5.0/24"
+      proxy.idle_ignore.paths: "/health, /api/ping"
+  notes:
+    image: nginx
+    expose: ["80"]
+    labels:
+      proxy.aliases: notes
+      proxy.idle_timeout: 15m
+      proxy.idle_ignore.from: 10.0.5.0/33
+`,
+    });
+    const r = await check([], dir);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /^ {2}sleeps after 15m idle, by stop, wake timeout 3m, stop timeout 30s, not activity, never wakes it: User-Agent contains "Uptime-Kuma" or "Gatus"; from 192\.168\.1\.20 10\.0\.5\.0\/24; path \/health \/api\/ping$/m);
+    assert.match(r.out, /^ {2}service notes \(case\d+-notes-1\): proxy\.idle_ignore\.from: idle_ignore\.from: "10\.0\.5\.0\/33" is not an IP address or CIDR.*\[LABEL_BAD_CIDR\]$/m);
+    const json = await report('compose.yml', dir);
+    assert.deepEqual(json.routes.find((x) => x.name === 'wiki')?.members[0]?.idle?.ignore, { userAgents: ['Uptime-Kuma', 'Gatus'], from: ['192.168.1.20', '10.0.5.0/24'], paths: ['/health', '/api/ping'] });
+  });
 });

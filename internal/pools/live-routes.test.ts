@@ -373,3 +373,34 @@ test('options pkg/realip refuses (a zone in `from`) leave the pool hashing the c
   assert.equal(r.pickReadsHeaders, false);
   assert.ok(r.pick(fromPeer('10.1.2.3', '203.0.113.1'), new Set()));
 });
+
+test('a sleeping member: the gate gets the real client IP and begin() hands the same request to wake (proxy.idle_ignore)', () => {
+  const health = new FakeHealth();
+  health.usable.add('a');
+  const seen: { gateIp?: string | undefined; gateReq?: IncomingMessage; beginReq?: IncomingMessage | undefined; begins: number } = { begins: 0 };
+  const wake = {
+    isUsable: () => true,
+    begin: (_id: string, r?: IncomingMessage) => {
+      seen.begins++;
+      seen.beginReq = r;
+      return () => undefined;
+    },
+    upstreamUrl: (_id: string, url: string) => url,
+    gate: (r: IncomingMessage, _res: ServerResponse, c: { route: string; clientIp?: string | undefined }) => {
+      seen.gateIp = c.clientIp;
+      seen.gateReq = r;
+      return 'proceed' as const;
+    },
+  };
+  const idle = { idleTimeoutMs: 60_000, wakeTimeoutMs: 1000, stopTimeoutMs: 1000, stopMethod: 'stop' as const, noLoadingPage: false, dependsOn: [] };
+  const live = new LiveRoutes({ health, wake, stickySecret: new Uint8Array(32) });
+  live.update(table(route('app', [member('a', 'http://10.0.0.2:80', { container: { id: 'a', name: 'a', dockerHost: 'local', createdAt: 0, state: 'running', idle } })])));
+  const r = live.resolver.resolve('app')!;
+  const monitor = { url: '/health', headers: { 'user-agent': 'Uptime-Kuma/1.23' } } as unknown as IncomingMessage;
+  assert.equal(r.gate!(monitor, fakeRes(), { ...ctx, clientIp: '10.0.5.7' }), 'proceed');
+  assert.equal(seen.gateIp, '10.0.5.7');
+  assert.equal(seen.gateReq, monitor);
+  r.begin('a', monitor)({ ok: true, status: 200 });
+  assert.equal(seen.beginReq, monitor);
+  assert.equal(seen.begins, 1);
+});
