@@ -17,39 +17,7 @@ import { connect, type Socket } from 'node:net';
 import type Docker from 'dockerode';
 import { dockerSkip, dockerClient, runHttpd, removeQuietly, uniqueName, waitFor, TEST_IMAGE, TEST_LABELS } from '../support/docker-test.ts';
 import { startBellhop, type BellhopUnderTest, type HttpResult } from '../support/bellhop-harness.ts';
-
-interface DockerEvent {
-  id: string;
-  action: string;
-  /** ms since epoch, from Docker's timeNano. */
-  at: number;
-}
-
-/** Collects Docker's container events for the given IDs from now on. */
-async function watchEvents(docker: Docker, ids: () => string[]): Promise<{ events: DockerEvent[]; count(id: string, action: string): number; close(): void }> {
-  const events: DockerEvent[] = [];
-  const stream = (await docker.getEvents({ filters: { type: ['container'] } })) as NodeJS.ReadableStream & { destroy(): void };
-  let buf = '';
-  stream.on('data', (d: Buffer) => {
-    buf += d.toString('utf8');
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i).trim();
-      buf = buf.slice(i + 1);
-      if (!line) continue;
-      const e = JSON.parse(line) as { id?: string; Action?: string; status?: string; timeNano?: number };
-      const id = e.id ?? '';
-      if (!ids().includes(id)) continue;
-      events.push({ id, action: (e.Action ?? e.status ?? '').split(':')[0]!, at: Math.round((e.timeNano ?? 0) / 1e6) });
-    }
-  });
-  stream.on('error', () => undefined);
-  return {
-    events,
-    count: (id, action) => events.filter((e) => e.id === id && e.action === action).length,
-    close: () => stream.destroy(),
-  };
-}
+import { watchEvents } from '../support/docker-events.ts';
 
 function alias(prefix: string): string {
   return `${prefix}${Math.random().toString(36).slice(2, 8)}`;

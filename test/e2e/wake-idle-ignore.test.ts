@@ -3,33 +3,9 @@
 // stops are read from Docker's own event stream and state, not from Bellhop.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type Docker from 'dockerode';
 import { dockerSkip, dockerClient, runHttpd, removeQuietly, waitFor } from '../support/docker-test.ts';
 import { startBellhop, type HttpResult } from '../support/bellhop-harness.ts';
-
-interface DockerEvent {
-  action: string;
-  at: number; // ms since epoch (Docker's timeNano)
-}
-
-async function watchEvents(docker: Docker, id: string): Promise<{ events: DockerEvent[]; count(action: string): number; close(): void }> {
-  const events: DockerEvent[] = [];
-  const stream = (await docker.getEvents({ filters: { type: ['container'], container: [id] } })) as NodeJS.ReadableStream & { destroy(): void };
-  let buf = '';
-  stream.on('data', (d: Buffer) => {
-    buf += d.toString('utf8');
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i).trim();
-      buf = buf.slice(i + 1);
-      if (!line) continue;
-      const e = JSON.parse(line) as { id?: string; Action?: string; timeNano?: number };
-      if (e.id === id) events.push({ action: (e.Action ?? '').split(':')[0]!, at: Math.round((e.timeNano ?? 0) / 1e6) });
-    }
-  });
-  stream.on('error', () => undefined);
-  return { events, count: (action) => events.filter((e) => e.action === action).length, close: () => stream.destroy() };
-}
+import { watchEvents } from '../support/docker-events.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const MONITOR = { 'user-agent': 'Uptime-Kuma/1.23', accept: '*/*' };
@@ -44,7 +20,7 @@ test('through Bellhop: an uptime monitor (proxy.idle_ignore.user_agents) neither
     labels: { 'proxy.aliases': name, 'proxy.idle_timeout': '2s', 'proxy.stop_method': 'kill', 'proxy.idle_ignore.user_agents': 'Uptime-Kuma' },
   });
   const id = (await c.inspect()).Id;
-  const ev = await watchEvents(docker, id);
+  const ev = await watchEvents(docker, () => [id]);
   const b = await startBellhop({ mode: 'in-process' });
   try {
     await waitFor(async () => ((await b.route(name)) ? true : undefined), 10_000, `route ${name}`);
@@ -56,12 +32,12 @@ test('through Bellhop: an uptime monitor (proxy.idle_ignore.user_agents) neither
     // (1) A monitor every 300 ms: proxied while awake, but the container still sleeps 2 s after
     // the last real request (bounded: without the rule it would never sleep).
     const awakeAnswers: HttpResult[] = [];
-    while (ev.count('die') === 0 && Date.now() - lastReal < 6000) {
+    while (ev.count(id, 'die') === 0 && Date.now() - lastReal < 6000) {
       const r = await b.get(name, '/', { headers: MONITOR });
-      if (ev.count('die') === 0 && r.status === 200) awakeAnswers.push(r);
+      if (ev.count(id, 'die') === 0 && r.status === 200) awakeAnswers.push(r);
       await sleep(300);
     }
-    assert.equal(ev.count('die'), 1, `never stopped while the monitor polled; events ${JSON.stringify(ev.events)}`);
+    assert.equal(ev.count(id, 'die'), 1, `never stopped while the monitor polled; events ${JSON.stringify(ev.events)}`);
     const diedAfter = ev.events.find((e) => e.action === 'die')!.at - lastReal;
     assert.ok(diedAfter >= 1800 && diedAfter < 2000 + 2500, `stopped ${diedAfter} ms after the last real request`);
     assert.ok(awakeAnswers.length >= 3, `monitor got ${awakeAnswers.length} answers while awake`);
@@ -79,13 +55,13 @@ test('through Bellhop: an uptime monitor (proxy.idle_ignore.user_agents) neither
       await sleep(300);
     }
     assert.equal((await c.inspect()).State.Status, 'exited');
-    assert.equal(ev.count('start'), 1);
+    assert.equal(ev.count(id, 'start'), 1);
 
     // (3) A real visitor wakes it and gets the real body.
     const again = await b.get(name, '/', { headers: { accept: '*/*' }, timeoutMs: 20_000 });
     assert.equal(again.status, 200);
     assert.equal(again.body, 'real-body');
-    assert.equal(ev.count('start'), 2);
+    assert.equal(ev.count(id, 'start'), 2);
   } finally {
     ev.close();
     await b.stop();
