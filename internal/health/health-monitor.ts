@@ -86,6 +86,8 @@ interface Entry {
   timer: NodeJS.Timeout | undefined;
   ejectTimer: NodeJS.Timeout | undefined;
   trialTimer: NodeJS.Timeout | undefined;
+  /** token of the trial in flight (0: none); only that request's outcome ends the trial */
+  trialToken: number;
   generation: number;
   inflight: Promise<void> | undefined;
   probedOnce: boolean;
@@ -115,6 +117,7 @@ export class HealthMonitor {
   readonly #now: () => number;
   readonly #prober: Prober;
   #closed = false;
+  #trials = 0;
 
   constructor(options: HealthMonitorOptions = {}) {
     this.#log = options.logger ?? silentLogger;
@@ -205,12 +208,14 @@ export class HealthMonitor {
   /**
    * Outcome of a real request. Connection failures, timeouts and 502/503/504 count against the
    * member; enough of them inside the window eject it for a doubling cool-down, after which one
-   * trial decides. The last usable member of a pool is never ejected.
+   * trial decides. The last usable member of a pool is never ejected. `trial` is what `attempt`
+   * returned for this request: the trial's own outcome ends the trial (an older request's does
+   * not), and a trial that fails on a member that can no longer be ejected leaves it usable.
    */
-  report(memberId: string, outcome: PassiveOutcome): void {
+  report(memberId: string, outcome: PassiveOutcome, trial = 0): void {
     const e = this.#entries.get(memberId);
     if (!e || this.#closed) return;
-    this.#clearTrialTimer(e);
+    const endedTrial = this.#endTrial(e, trial);
     if (isMemberFailure(outcome)) {
       const detail = outcome.error ?? (outcome.status !== undefined ? `HTTP ${outcome.status}` : 'failed');
       const wasHalfOpen = e.passive.phase === 'half-open';
@@ -218,10 +223,13 @@ export class HealthMonitor {
       if (ejected) {
         this.#armEjectTimer(e);
         this.#recompute(e);
-      } else if (wasHalfOpen || e.passive.recent.length >= this.#policy.failures) {
+        return;
+      }
+      if (wasHalfOpen || e.passive.recent.length >= this.#policy.failures) {
         this.#log.debug({ memberId, member: e.spec.name, detail }, 'health: not ejecting the last usable member of its pool');
       }
-    } else if (e.passive.succeed()) {
+      if (endedTrial) this.#recompute(e);
+    } else if (e.passive.succeed() || endedTrial) {
       this.#recompute(e);
     }
   }
@@ -231,29 +239,38 @@ export class HealthMonitor {
    * it answers (`report`), is abandoned (`abandon`) or `trialMs` passes, the member takes no other
    * requests, so one request, not every concurrent one, pays if it is still broken. Not when it
    * is the last usable member of a pool: then it takes everything, as before the ejection.
+   * Returns the trial's token (pass it to `report`/`abandon`), or 0 when this is no trial.
    */
-  attempt(memberId: string): void {
+  attempt(memberId: string): number {
     const e = this.#entries.get(memberId);
-    if (!e || !e.passive.awaitingTrial || !this.#canEject(e)) return;
+    if (!e || !e.passive.awaitingTrial || !this.#canEject(e)) return 0;
+    const token = ++this.#trials;
     e.passive.trialInFlight = true;
+    e.trialToken = token;
     this.#clearTrialTimer(e);
     e.trialTimer = setTimeout(() => {
       e.trialTimer = undefined;
-      if (this.#entries.get(e.id) !== e || !e.passive.trialInFlight) return;
-      e.passive.trialInFlight = false;
+      if (this.#entries.get(e.id) !== e || !this.#endTrial(e, token)) return;
       this.#recompute(e);
     }, this.#policy.trialMs);
     e.trialTimer.unref();
     this.#recompute(e);
+    return token;
   }
 
-  /** A request ended without a verdict on the member (the client went away first). */
-  abandon(memberId: string): void {
+  /** The trial request ended without a verdict on the member (its client went away first). */
+  abandon(memberId: string, trial: number): void {
     const e = this.#entries.get(memberId);
-    if (!e?.passive.trialInFlight) return;
+    if (e && this.#endTrial(e, trial)) this.#recompute(e);
+  }
+
+  /** Ends the trial `token` if it is the one in flight; true when it did (recompute after). */
+  #endTrial(e: Entry, token: number): boolean {
+    if (token === 0 || e.trialToken !== token || !e.passive.trialInFlight) return false;
     e.passive.trialInFlight = false;
+    e.trialToken = 0;
     this.#clearTrialTimer(e);
-    this.#recompute(e);
+    return true;
   }
 
   #clearTrialTimer(e: Entry): void {
@@ -358,6 +375,7 @@ export class HealthMonitor {
       timer: undefined,
       ejectTimer: undefined,
       trialTimer: undefined,
+      trialToken: 0,
       generation: 0,
       inflight: undefined,
       probedOnce: false,
@@ -550,16 +568,25 @@ export class HealthMonitor {
     e.ejectTimer.unref();
   }
 
-  /** A pool with no usable member but an ejected one: end that ejection early (half-open). */
+  /**
+   * A pool with no usable member but an ejected one, or one held back by its trial: end that
+   * ejection early (half-open) or let it take every request, so passive checks never empty a pool.
+   */
   #rescuePool(pool: string): void {
     const ids = this.#pools.get(pool) ?? [];
     if (ids.some((id) => this.isUsable(id))) return;
     for (const id of ids) {
       const e = this.#entries.get(id);
-      if (!e || !e.passive.blocking) continue;
-      e.passive.expire();
-      if (e.ejectTimer) clearTimeout(e.ejectTimer);
-      e.ejectTimer = undefined;
+      if (!e) continue;
+      if (e.passive.trialInFlight) {
+        this.#endTrial(e, e.trialToken);
+      } else if (e.passive.blocking) {
+        e.passive.expire();
+        if (e.ejectTimer) clearTimeout(e.ejectTimer);
+        e.ejectTimer = undefined;
+      } else {
+        continue;
+      }
       this.#recompute(e);
       if (e.usable) return;
     }

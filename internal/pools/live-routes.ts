@@ -12,11 +12,12 @@ import { RECREATE_GRACE_MS } from './recreate-grace.ts';
 /** What pools need from health: a fast usability check and passive outcomes. */
 export interface HealthGate {
   isUsable(memberId: string): boolean;
-  report(memberId: string, outcome: AttemptOutcome): void;
-  /** A request is being sent to the member (a half-open member's first is its one trial). */
-  attempt?(memberId: string): void;
-  /** That request ended with no verdict on the member (the client went away). */
-  abandon?(memberId: string): void;
+  /** `trial`: what `attempt` returned for this request (0 or absent: not a trial). */
+  report(memberId: string, outcome: AttemptOutcome, trial?: number): void;
+  /** A request is being sent to the member; a half-open member's first is its one trial (token > 0). */
+  attempt?(memberId: string): number;
+  /** The trial request ended with no verdict on the member (client gone, client's own fault). */
+  abandon?(memberId: string, trial: number): void;
 }
 
 /** What pools need from wake (only for members of containers that can sleep). */
@@ -365,17 +366,18 @@ export class LiveRoute implements ProxyRoute {
     const m = this.byId.get(memberId);
     const wakeRelease = m?.sleeps && this.opts.wake ? this.opts.wake.begin(memberId, req) : undefined;
     const health = this.opts.health;
-    health.attempt?.(memberId);
+    const trial = health.attempt?.(memberId) ?? 0;
     let done = false;
     return (outcome) => {
       if (done) return;
       done = true;
       release();
       wakeRelease?.(outcome);
-      // A client that gave up (499) says nothing about the member: neither a failure nor a
-      // success that would reset a hanging member's failure count.
-      if (outcome.status !== CLIENT_GONE) health.report(memberId, outcome);
-      else health.abandon?.(memberId);
+      // A client that gave up (499), or whose request was at fault (408 slow body, 400), says
+      // nothing about the member: neither a failure nor a success that would reset a hanging
+      // member's failure count.
+      if (outcome.status !== CLIENT_GONE && outcome.noVerdict !== true) health.report(memberId, outcome, trial);
+      else if (trial !== 0) health.abandon?.(memberId, trial);
     };
   }
 

@@ -359,7 +359,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const safe = !this.clientGone && perr !== 'PROXY_BAD_REQUEST' &&
       ((!this.sent && (gone || CONNECT_ERRORS.has(code) || RESET_ERRORS.has(code))) ||
         (!this.hasBody && IDEMPOTENT.has(this.req.method!) && (gone || RESET_ERRORS.has(code))));
-    this.callRelease({ ok: perr === 'PROXY_BAD_REQUEST', error: code });
+    this.callRelease(perr === 'PROXY_BAD_REQUEST' ? { ok: true, error: code, noVerdict: true } : { ok: false, error: code });
     this.state.log.debug({ route: this.route?.name, member: this.member?.name, err: code, retry: safe }, 'upstream attempt failed');
     if (!safe) {
       this.respondError(perr, false, undefined, code);
@@ -471,6 +471,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const state = this.state;
     this.callRelease(error === undefined || error === 'PROXY_CLIENT_GONE'
       ? { ok: status !== 502 && status !== 503 && status !== 504, status }
+      : CLIENT_FAULTS.has(error) ? { ok: true, status, error, noVerdict: true }
       : { ok: false, status, error });
     const socket = this.socket;
     if (socket[kExchange] === this) socket[kExchange] = undefined;
@@ -501,3 +502,5 @@ export class Exchange implements Dispatcher.DispatchHandler {
 }
 
 const EMPTY_HEADERS: string[] = [];
+/** Endings caused by the client's request, not the member: no passive-health verdict. */
+const CLIENT_FAULTS: ReadonlySet<string> = new Set(['PROXY_REQUEST_TIMEOUT', 'PROXY_BAD_REQUEST']);

@@ -39,6 +39,8 @@ export interface AttemptOutcome {
   ok: boolean;
   status?: number | undefined;
   error?: string | undefined;
+  /** The client's own fault (slow or malformed request): says nothing about the member's health. */
+  noVerdict?: boolean | undefined;
 }
 
 /** A route as the proxy sees it. */

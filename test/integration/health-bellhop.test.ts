@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { createBellhop, type Bellhop } from '../../cmd/bellhop/app.ts';
 import { loadConfig, type Config } from '../../internal/config/index.ts';
+import { rawRequest } from '../support/raw-client.ts';
 import { PROBE_USER_AGENT, type MemberHealthStatus } from '../../internal/health/index.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -25,7 +26,7 @@ async function waitUntil(fn: () => boolean, timeoutMs: number, what: string): Pr
 
 // ── members ──────────────────────────────────────────────────────────────────────────────
 
-type Mode = 'ok' | 'health-500' | 'hang' | 'serve-503' | 'slow-503';
+type Mode = 'ok' | 'health-500' | 'hang' | 'serve-503' | 'slow-503' | 'read-body';
 
 /** A member that answers its name on every path, and records which requests were probes. */
 interface Backend {
@@ -64,6 +65,11 @@ async function backend(name: string): Promise<Backend> {
       return;
     }
     b.served.push({ at: performance.now(), health: b.view() });
+    if (b.mode === 'read-body') {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end(name));
+      return;
+    }
     if (b.mode === 'slow-503') {
       setTimeout(() => res.writeHead(503, { 'content-type': 'text/plain' }).end(name), 300);
       return;
@@ -387,6 +393,29 @@ test('after its cool-down an ejected member gets exactly one trial request, not 
   const sb = run.status('web', 'b')!;
   assert.equal(sb.usable, false);
   assert.match(sb.reason, /^ejected: trial request failed \(HTTP 503\), retry in /);
+});
+
+test('clients that send their body too slowly (408) count against nobody: the members stay in', async (t) => {
+  const a = await backend('a');
+  const b = await backend('b');
+  a.mode = b.mode = 'read-body';
+  t.after(() => Promise.all([a.kill(), b.kill()]));
+  const yaml = poolYaml('web', [a, b], '{ path: /health, interval: 1m, timeout: 1s }')
+    .replace('timeouts: { upstream_connect: 1s, upstream_response: 1s }', 'timeouts: { upstream_connect: 1s, upstream_response: 5s, idle: 300ms }');
+  const run = await startBellhop(yaml);
+  t.after(() => run.stop());
+  await waitUntil(() => run.status('web', 'a')?.usable === true && run.status('web', 'b')?.usable === true, 5000, 'both members healthy');
+  for (let i = 0; i < 6; i++) {
+    // 2 of 10 announced body bytes, then silence
+    const r = await rawRequest(run.httpPort, 'POST / HTTP/1.1\r\nHost: web\r\nContent-Length: 10\r\n\r\nab', 3000);
+    assert.equal(r.responses[0]?.status, 408);
+  }
+  assert.equal(a.served.length + b.served.length, 6, 'every slow body was being streamed to a member');
+  for (const m of ['a', 'b']) {
+    const st = run.status('web', m)!;
+    assert.equal(st.usable, true, `${m}: ${st.reason}`);
+    assert.doesNotMatch(st.reason, /ejected/);
+  }
 });
 
 // ── 5. admin API ─────────────────────────────────────────────────────────────────────────

@@ -273,40 +273,72 @@ test('markReady: a member confirmed ready by the wake module takes traffic at on
   hm.markReady('unknown'); // ignored
 });
 
-test('passive: a half-open member takes one trial at a time; abandon or trialMs frees it, the last usable member is never held', async (t) => {
+test('passive: a half-open member takes one trial at a time; only the trial\'s own end frees it; abandon or trialMs does too', async (t) => {
   const hm = new HealthMonitor({ passive: { ...passive, baseEjectMs: 50, trialMs: 150 } });
   t.after(() => hm.close());
   hm.sync([{ name: 'p', members: [member('a', undefined, off), member('b', undefined, off)] }]);
   for (let i = 0; i < 3; i++) hm.report('a', { ok: false, error: 'ECONNREFUSED' });
   await waitUntil(() => hm.isUsable('a'), 1000, 'half-open');
 
-  hm.attempt('b'); // a closed member: attempts change nothing
+  assert.equal(hm.attempt('b'), 0, 'a closed member: no trial');
   assert.equal(hm.isUsable('b'), true);
-  hm.attempt('a');
+  const t1 = hm.attempt('a');
+  assert.ok(t1 > 0);
   assert.equal(hm.isUsable('a'), false, 'the trial is out: no second request');
   assert.match(hm.status('a')!.reason, /^half-open: trial request in flight/);
   assert.equal(hm.status('a')!.health, 'healthy');
-  hm.abandon('a'); // its client went away: no verdict, the next request is the trial
+  hm.abandon('a', 0); // another request's client went away: not the trial
+  assert.equal(hm.isUsable('a'), false);
+  hm.abandon('a', t1); // the trial's client went away: no verdict, the next request is the trial
   assert.equal(hm.isUsable('a'), true);
   assert.match(hm.status('a')!.reason, /^half-open: next request is a trial/);
 
-  hm.attempt('a');
+  const t2 = hm.attempt('a');
   assert.equal(hm.isUsable('a'), false);
   await waitUntil(() => hm.isUsable('a'), 1000, 'trialMs to pass without an answer');
   assert.ok(hm.status('a')!.reason.startsWith('half-open: next request is a trial'));
-
-  hm.attempt('a');
-  hm.report('a', { ok: true, status: 200 });
+  const t3 = hm.attempt('a');
+  hm.report('a', { ok: true, status: 200 }, t2); // the timed-out trial answers late: not this one
+  assert.equal(hm.isUsable('a'), true, 'any success closes a half-open member');
+  assert.equal(hm.status('a')!.reason, 'healthcheck disabled');
+  hm.abandon('a', t3); // a no-op now
   assert.equal(hm.isUsable('a'), true);
-  assert.equal(hm.status('a')!.reason, 'healthcheck disabled', 'the trial succeeded: closed again');
+  hm.abandon('gone', 1);
+  assert.equal(hm.attempt('gone'), 0);
+});
+
+test('passive: a trial never leaves its pool empty, and a failed trial on the last usable member keeps it usable', async (t) => {
+  const hm = new HealthMonitor({ passive: { ...passive, baseEjectMs: 50, trialMs: 60_000 } });
+  t.after(() => hm.close());
+  hm.sync([{ name: 'p', members: [member('a', undefined, off), member('b', undefined, off)] }]);
+  const halfOpen = async (): Promise<void> => {
+    for (let i = 0; i < 3; i++) hm.report('a', { ok: false, error: 'ECONNREFUSED' });
+    await waitUntil(() => hm.isUsable('a'), 1000, 'half-open');
+  };
+  await halfOpen();
+
+  // b fails while a's trial is out: a takes every request again instead of the pool going dark
+  const t1 = hm.attempt('a');
+  assert.equal(hm.isUsable('a'), false);
+  hm.setDockerHealth('b', 'unhealthy');
+  assert.equal(hm.isUsable('a'), true, 'the pool is not left with nothing usable');
+  hm.report('a', { ok: false, status: 502 }, t1); // the trial fails, but a is the last one left
+  assert.equal(hm.isUsable('a'), true, 'not ejected, not held back');
+
+  // b back; a new trial fails while b is down again: a stays usable, not stuck "in flight"
+  hm.setDockerHealth('b', undefined);
+  hm.report('a', { ok: true, status: 200 });
+  await halfOpen();
+  const t2 = hm.attempt('a');
+  assert.ok(t2 > 0);
+  hm.setDockerHealth('b', 'unhealthy'); // rescue ends the trial hold
+  hm.report('a', { ok: false, status: 504 }, t2);
+  assert.equal(hm.isUsable('a'), true);
+  hm.setDockerHealth('b', undefined);
+  assert.equal(hm.isUsable('a'), true, 'still usable once b is back: nothing left hanging');
 
   // The pool's only usable member on trial takes every request, as it did before the ejection.
-  for (let i = 0; i < 3; i++) hm.report('a', { ok: false, error: 'ECONNREFUSED' });
-  await waitUntil(() => hm.isUsable('a'), 1000, 'half-open again');
   hm.setDockerHealth('b', 'unhealthy');
-  hm.attempt('a');
+  assert.equal(hm.attempt('a'), 0);
   assert.equal(hm.isUsable('a'), true);
-  hm.abandon('a'); // nothing in flight: a no-op
-  hm.attempt('gone');
-  hm.abandon('gone');
 });
