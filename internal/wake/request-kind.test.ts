@@ -21,6 +21,9 @@ test('only top-level GET navigations are browser navigations', () => {
   assert.equal(wantsJson(req('GET', {})), false);
   assert.equal(requestPath('/a/b?x=1'), '/a/b');
   assert.equal(requestPath(undefined), '/');
+  assert.equal(requestPath('http://app.example.com/health?full=1'), '/health', 'absolute-form');
+  assert.equal(requestPath('http://app.example.com'), '/');
+  assert.equal(requestPath('*'), '/');
 });
 
 test('the loading page escapes names, messages and logs', () => {

@@ -20,8 +20,15 @@ export function isBrowserNavigation(req: IncomingMessage): boolean {
 /** The path of an origin-form request target, without the query. */
 export function requestPath(url: string | undefined): string {
   if (url === undefined) return '/';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
+  let path = url;
+  // absolute-form (`GET http://host/health`, which the proxy accepts when it agrees with Host)
+  if (!path.startsWith('/')) {
+    const scheme = path.indexOf('://');
+    const slash = scheme === -1 ? -1 : path.indexOf('/', scheme + 3);
+    path = slash === -1 ? '/' : path.slice(slash);
+  }
+  const q = path.indexOf('?');
+  return q === -1 ? path : path.slice(0, q);
 }
 
 /** True when the client prefers JSON (for the error body of a held request). */

@@ -556,6 +556,29 @@ test('idle_ignore: begin() of a matching request holds nothing open; a real one 
   }
 });
 
+test('idle_ignore `from` in a mixed pool (a member that never sleeps, so no gate): the monitor still is not activity', () => {
+  const control = new FakeControl();
+  control.add({ id: 'a', state: 'running' });
+  const wake = new WakeManager({ control });
+  try {
+    const res = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
+    const monitor = { url: '/', method: 'GET', headers: { 'user-agent': 'Go-http-client/1.1' } } as unknown as IncomingMessage;
+    const { container: _none, ...staticMember } = member('b', 'http://10.0.0.3:80', 'running', undefined);
+    wake.sync({
+      routes: [route('app', [
+        member('a', 'http://10.0.0.2:80', 'running', idleSpec({ idleTimeoutMs: 60_000, ...ignoreKuma })),
+        staticMember, // always on: the route gets no gate
+      ])],
+    });
+    assert.equal(wake.gate(monitor, res, { route: 'app', clientIp: '10.0.5.7' }), 'proceed');
+    const release = wake.begin('m-a', monitor);
+    assert.equal(wake.status()[0]!.inFlight, 0, 'matched by its address although the route has no gate');
+    release();
+  } finally {
+    wake.close();
+  }
+});
+
 test('idle_ignore while asleep: 503 + X-Bellhop-State: asleep + Retry-After, no page, no start; a real request then wakes it', async () => {
   const r = await rig({ idle: ignoreKuma });
   try {

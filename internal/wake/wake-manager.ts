@@ -186,8 +186,6 @@ interface RouteGate {
   /** Managed members only, in route order (a route with an unmanaged member is never gated). */
   slots: Slot[];
   awake: boolean;
-  /** Some slot has idle_ignore rules: the gate remembers the client IP for begin(). */
-  ignoring: boolean;
 }
 
 const NOOP_RELEASE = (): void => undefined;
@@ -219,6 +217,8 @@ export class WakeManager {
   private slots = new Map<string, Slot>();
   private memberSlots = new Map<string, Slot>();
   private routeGates = new Map<string, RouteGate>();
+  /** Routes with a sleeping member that has idle_ignore rules (gated or mixed pools). */
+  private ignoringRoutes = new Set<string>();
   /**
    * Client IP of each request the gate let through on a route with idle_ignore rules, so
    * begin() can judge the same request (proxy.idle_ignore.from). Weak: dies with the request.
@@ -295,6 +295,7 @@ export class WakeManager {
     // Members and routes.
     const memberSlots = new Map<string, Slot>();
     const routeGates = new Map<string, RouteGate>();
+    const ignoringRoutes = new Set<string>();
     for (const slot of next.values()) {
       slot.members = [];
       slot.routes = new Set();
@@ -316,13 +317,17 @@ export class WakeManager {
         }
         slots.push(slot);
       }
+      // A mixed pool (some members never sleep) has no gate, yet its sleeping members' idle_ignore
+      // `from` rules need the client IP in begin().
+      if (slots.some((sl) => sl.ignore !== undefined)) ignoringRoutes.add(r.name);
       if (slots.length === 0 || unmanaged) continue;
-      const gate: RouteGate = { name: r.name, slots, awake: false, ignoring: slots.some((s) => s.ignore !== undefined) };
+      const gate: RouteGate = { name: r.name, slots, awake: false };
       for (const s of slots) s.routes.add(gate);
       routeGates.set(r.name, gate);
     }
     this.memberSlots = memberSlots;
     this.routeGates = routeGates;
+    this.ignoringRoutes = ignoringRoutes;
     for (const slot of next.values()) this.reconcile(slot, known.get(slot.id)!);
     for (const gate of routeGates.values()) this.refreshGate(gate);
   }
@@ -516,10 +521,10 @@ export class WakeManager {
    * answers 403/503 itself ('handled'). The returned promise never rejects.
    */
   gate(req: IncomingMessage, res: ServerResponse | Duplex, ctx: WakeGateContext): GateResult | Promise<GateResult> {
+    if (ctx.clientIp !== undefined && this.ignoringRoutes.has(ctx.route)) this.ignoreIps.set(req, ctx.clientIp);
     const gate = this.routeGates.get(ctx.route);
     if (gate === undefined) return 'proceed';
     if (req.url !== undefined && req.url.startsWith(WAKE_PATH_PREFIX)) return this.serveReserved(gate, req, res);
-    if (gate.ignoring && ctx.clientIp !== undefined) this.ignoreIps.set(req, ctx.clientIp);
     if (gate.awake) return 'proceed';
     return this.gateAsleep(gate, req, res, ctx);
   }
