@@ -211,12 +211,13 @@ describe('bellhop check', () => {
   test('match_domains and defaults come from the config file', async () => {
     const dir = folder({
       'compose.yml': 'services:\n  app:\n    expose: ["80"]\n    labels: ["proxy.aliases=app"]\n',
-      'config.yml': 'match_domains: [home.example.com]\ndefaults:\n  load_balance: { mode: leastconn }\n',
+      'config.yml': 'match_domains: [home.example.com]\ndefaults:\n  load_balance: { mode: leastconn, sticky: true }\n',
     });
     const r = await check([], dir);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^match domains: home\.example\.com$/m);
-    assert.match(r.out, /^ {2}pool: leastconn$/m);
+    assert.match(r.out, /^ {2}pool: leastconn/m);
+    assert.equal((await report('compose.yml', dir)).routes.find((x) => x.name === 'app')?.sticky, true, 'defaults.load_balance.sticky, as live');
   });
 
   test('a bad config file is reported, the check runs on defaults, exit 1', async () => {

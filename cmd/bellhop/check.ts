@@ -9,6 +9,7 @@ import {
   COMPOSE_FILE_NAMES,
   ComposeFileError,
   defaultHealthcheck,
+  defaultLoadBalance,
   formatConfigErrors,
   formatDuration,
   formatHealthyStatus,
@@ -131,7 +132,7 @@ export function checkCompose(compose: ComposeFile, config: Config): CheckReport 
     self,
     defaults: {
       healthcheck: defaultHealthcheck(config),
-      loadBalance: { mode: config.defaults.loadBalance.mode, stickyMaxAgeMs: config.defaults.loadBalance.stickyMaxAgeMs },
+      loadBalance: defaultLoadBalance(config), // the same defaults as the live app, sticky included
     },
   });
   const built = buildRouteTable(parsed.routes, { matchDomains: config.matchDomains });
