@@ -33,6 +33,7 @@ export interface SshTransport {
 const { Client, utils: sshUtils } = ssh2;
 const IDENTITY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 const DIAL_COMMAND = 'docker system dial-stdio';
+const EXEC_TIMEOUT_MS = 20_000;
 
 interface Identity {
   transport: SshTransport;
@@ -171,7 +172,15 @@ export class SshDialAgent extends Agent {
     });
     conn.on('close', () => fail(new DockerError('DOCKER_UNREACHABLE', `Docker ${target(t)}: Docker is unreachable (SSH connection closed)`, { op: 'connect' })));
     conn.on('ready', () => {
+      // A host whose sshd never answers the exec request would hold this connection forever.
+      const execTimer = setTimeout(() => fail(new DockerError('DOCKER_TIMEOUT', `Docker ${target(t)}: the host did not start "${DIAL_COMMAND}" within ${String(EXEC_TIMEOUT_MS / 1000)} s`, { op: 'connect' })), EXEC_TIMEOUT_MS);
+      execTimer.unref();
       conn.exec(DIAL_COMMAND, (err, ch) => {
+        clearTimeout(execTimer);
+        if (settled) {
+          ch?.destroy(); // too late: the attempt already failed
+          return;
+        }
         if (err) return fail(new DockerError('DOCKER_UNREACHABLE', `Docker ${target(t)}: the host refused to run "${DIAL_COMMAND}" (${err.message})`, { op: 'connect', cause: err }));
         channel = ch;
         settled = true;
