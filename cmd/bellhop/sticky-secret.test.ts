@@ -2,9 +2,11 @@
 // way it can be wrong stops startup with an error that names the file and the fix.
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadStickySecret, StickySecretError } from './sticky-secret.ts';
 
 let dir: string;
@@ -33,7 +35,11 @@ function fails(file: string, code: string, message: RegExp): StickySecretError {
 const mode = (path: string): number => statSync(path).mode & 0o777;
 const isRoot = process.getuid?.() === 0;
 
-describe('loadStickySecret', () => {
+// Child mode (see the permissions test): this file run directly by the unprivileged user runs
+// only the permission checks, not the suite.
+const childDir = process.getuid?.() === 65534 ? process.env['BELLHOP_STICKY_PERMS_DIR'] : undefined;
+
+if (childDir === undefined) describe('loadStickySecret', () => {
   test('creates a missing key file with mode 0600 in an existing folder, with 32 random bytes', () => {
     const file = join(dir, 'sticky.key');
     const a = loadStickySecret(file);
@@ -103,12 +109,34 @@ describe('loadStickySecret', () => {
     assert.equal(existsSync(join(dir, 'unmounted')), false);
   });
 
-  test('permissions: an unwritable folder and an unreadable key are clear errors', { skip: isRoot ? 'root ignores file permissions (covered above with a file in the way)' : false }, () => {
-    chmodSync(dir, 0o500);
-    fails(join(dir, 'sticky.key'), 'STICKY_KEY_UNWRITABLE', /cannot create one: EACCES/);
-    chmodSync(dir, 0o700);
-    const file = join(dir, 'sticky.key');
-    writeFileSync(file, Buffer.alloc(32, 1).toString('base64url'), { mode: 0o000 });
-    fails(file, 'STICKY_KEY_UNREADABLE', /cannot read the key: EACCES/);
+  test('permissions: an unwritable folder and an unreadable key are clear errors', () => {
+    if (isRoot) {
+      // Root ignores file permissions: run the same checks as an unprivileged user (nobody).
+      chownSync(dir, NOBODY, NOBODY);
+      const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, fileURLToPath(import.meta.url)], {
+        encoding: 'utf8',
+        env: { ...process.env, BELLHOP_STICKY_PERMS_DIR: dir, NODE_TEST_CONTEXT: '' },
+      });
+      assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /permission checks passed as uid 65534/);
+      return;
+    }
+    permissionChecks(dir);
   });
 });
+
+const NOBODY = 65534;
+
+function permissionChecks(folder: string): void {
+  chmodSync(folder, 0o500);
+  fails(join(folder, 'sticky.key'), 'STICKY_KEY_UNWRITABLE', /cannot create one: EACCES/);
+  chmodSync(folder, 0o700);
+  const file = join(folder, 'sticky.key');
+  writeFileSync(file, Buffer.alloc(32, 1).toString('base64url'), { mode: 0o000 });
+  fails(file, 'STICKY_KEY_UNREADABLE', /cannot read the key: EACCES/);
+}
+
+if (childDir !== undefined) {
+  permissionChecks(childDir);
+  process.stdout.write(`permission checks passed as uid ${String(process.getuid?.())}\n`);
+}
