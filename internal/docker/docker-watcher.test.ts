@@ -337,3 +337,34 @@ test('tcp:// hosts work and their records carry the remote address', async (t) =
   assert.equal(rec?.remoteAddress, '127.0.0.1');
   assert.equal((await hub.control(`tcp://127.0.0.1:${port}`)!.inspect(rec.id)).remoteAddress, '127.0.0.1');
 });
+
+test('an inspect retry never commits over a newer event: retries join the event queue', async (t) => {
+  const { PassThrough } = await import('node:stream');
+  const ID = 'a'.repeat(64);
+  let state: 'running' | 'exited' = 'running';
+  let calls = 0;
+  const events = new PassThrough();
+  const docker = {
+    getEvents: () => Promise.resolve(events),
+    listContainers: () => Promise.resolve([{ Id: ID }]),
+    ping: () => Promise.resolve('OK'),
+    getContainer: (id: string) => ({
+      inspect: async () => {
+        const n = ++calls;
+        const seen = state; // what the engine says at the moment it is asked
+        if (n === 1) throw Object.assign(new Error('server error'), { statusCode: 500, json: { message: 'busy' } });
+        if (n === 2) await new Promise((r) => setTimeout(r, 300)); // the retry answers slowly
+        return fakeInspect({ id, name: 'app', state: seen });
+      },
+    }),
+  };
+  const watcher = new DockerWatcher({ docker: docker as unknown as Docker, backoffInitialMs: 100, coalesceMs: 20, pingIntervalMs: 0, callTimeoutMs: 2000, logger: recorder() });
+  t.after(() => watcher.stop());
+  watcher.start();
+  await waitFor(() => (calls >= 2 ? true : undefined), 2000, 'the retry to be in progress');
+  state = 'exited';
+  events.write(`${JSON.stringify({ Type: 'container', Action: 'die', Actor: { ID, Attributes: {} }, time: 1 })}\n`);
+  await waitFor(() => (calls >= 3 && watcher.records()[0]?.state === 'exited' ? true : undefined), 3000, 'the die to be applied');
+  await new Promise((r) => setTimeout(r, 400)); // the slow retry has long answered by now
+  assert.equal(watcher.records()[0]?.state, 'exited', 'the stale retry result did not overwrite the newer one');
+});

@@ -93,6 +93,8 @@ export class DockerWatcher {
   private wake: (() => void) | undefined;
   private syncWaiters: Array<() => void> = [];
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  /** The current session's event queue (set while a session runs): where inspect retries go. */
+  private requeue: ((id: string) => void) | undefined;
   private readonly retryCounts = new Map<string, number>();
   /** Counters for tests and metrics. */
   readonly stats = { snapshots: 0, inspects: 0, fullSyncs: 0, events: 0, ignoredEvents: 0 };
@@ -246,6 +248,12 @@ export class DockerWatcher {
     });
     const parser = new EventLineParser();
     let pingTimer: NodeJS.Timeout | undefined;
+    // Inspect retries join the same queue as events, so batches stay serialised: a slow retry
+    // can never commit after (and over) a newer event's result.
+    this.requeue = (id) => {
+      if (syncing) early.add(id);
+      else coalescer.add(id);
+    };
 
     const ended = new Promise<never>((_, reject) => {
       stream.on('data', (chunk: Buffer | string) => {
@@ -292,6 +300,7 @@ export class DockerWatcher {
       }
       await ended;
     } finally {
+      this.requeue = undefined;
       clearInterval(pingTimer);
       coalescer.close();
       stream.removeAllListeners('data');
@@ -372,9 +381,7 @@ export class DockerWatcher {
     this.retryTimers.set(id, setTimeout(() => {
       this.retryTimers.delete(id);
       if (gen !== this.generation || this.stopped) return;
-      const signal = this.sessionAbort?.signal;
-      if (!signal) return;
-      this.applyIds(gen, [id], signal).catch((e: unknown) => this.logger.error({ host: this.host, container: name, err: e }, 'retrying inspect failed'));
+      this.requeue?.(id);
     }, delay));
   }
 
