@@ -278,6 +278,34 @@ test('a pool with a sleeping member wakes it in the background only once the awa
   for (const rel of releases) rel({ ok: true });
 });
 
+test('a pool whose awake member is unusable wakes a sleeping one instead of staying dark', () => {
+  const health = new FakeHealth();
+  health.usable.add('b'); // a is awake but unhealthy
+  const states = new Map([['a', 'awake'], ['b', 'asleep']]);
+  const woken: string[] = [];
+  const wake = {
+    isUsable: (id: string) => states.get(id) === 'awake',
+    begin: () => () => undefined,
+    upstreamUrl: (_id: string, url: string) => url,
+    gate: () => 'proceed' as const,
+    stateOf: (id: string) => states.get(id),
+    ensureAwake: (id: string) => {
+      woken.push(id);
+      states.set(id, 'waking');
+      return Promise.resolve({ ok: true });
+    },
+  };
+  const idle = { idleTimeoutMs: 60_000, wakeTimeoutMs: 1000, stopTimeoutMs: 1000, stopMethod: 'stop' as const, noLoadingPage: false, dependsOn: [] };
+  const sleeper = (id: string, url: string) => member(id, url, { container: { id, name: id, dockerHost: 'local', createdAt: 0, state: 'running', idle } });
+  const live = new LiveRoutes({ health, wake, stickySecret: new Uint8Array(32) });
+  live.update(table(route('pool', [sleeper('a', 'http://10.0.0.2:80'), sleeper('b', '')])));
+  const r = live.resolver.resolve('pool')!;
+  assert.equal(r.pick(ctx, new Set()), undefined, 'nothing usable right now');
+  assert.deepEqual(woken, ['b'], 'the sleeping member is woken');
+  assert.equal(r.pick(ctx, new Set()), undefined);
+  assert.deepEqual(woken, ['b'], 'once: it is waking');
+});
+
 // ── iphash with the pool's own real-IP options (SPEC 6) ─────────────────────────────────────
 
 function iphashPool(options: RouteSpec['loadBalance']['options'], sticky = false, mode: 'iphash' | 'roundrobin' = 'iphash') {

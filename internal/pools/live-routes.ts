@@ -334,7 +334,12 @@ export class LiveRoute implements ProxyRoute {
     } else {
       member = this.pool.pick({ clientIp }, tried);
     }
-    if (!member) return undefined;
+    if (!member) {
+      // Nothing usable, but a member sleeps (the awake one is unhealthy, say): wake it, so the
+      // pool recovers instead of answering 503 until the broken member heals.
+      if (this.hasSleepers) this.wakeOneAsleep();
+      return undefined;
+    }
     if (this.hasSleepers) this.wakeMoreIfLoaded();
     let proxy = member.proxy;
     if (member.sleeps && this.opts.wake) {
@@ -343,6 +348,19 @@ export class LiveRoute implements ProxyRoute {
       if (origin !== proxy.origin) proxy = member.proxy = { ...proxy, origin };
     }
     return setCookie === undefined ? { member: proxy } : { member: proxy, setCookie };
+  }
+
+  private wakeOneAsleep(): void {
+    const wake = this.opts.wake;
+    if (wake?.ensureAwake === undefined || wake.stateOf === undefined) return;
+    let asleep: string | undefined;
+    for (const m of this.byId.values()) {
+      if (!m.sleeps) continue;
+      const state = wake.stateOf(m.id);
+      if (state === 'waking') return; // one at a time
+      if (state === 'asleep') asleep ??= m.id;
+    }
+    if (asleep !== undefined) void wake.ensureAwake(asleep);
   }
 
   private wakeMoreIfLoaded(): void {
