@@ -653,3 +653,24 @@ test('idle_ignore while waking: a monitor is held like an API client (never the 
     await r.close();
   }
 });
+
+test('a container that dies within the settle window after its wake goes back to asleep once the window ends, and the next request starts it again', async () => {
+  const r = await rig({ idle: { idleTimeoutMs: 60_000 } });
+  try {
+    assert.equal((await get(`${r.proxyUrl}/x`)).status, 200);
+    assert.equal(r.wake.stateOf('m-a'), 'awake');
+    // It crashes 100 ms after passing readiness; the watcher's die event syncs at once.
+    await sleep(100);
+    r.control.containers.get('a')!.state = 'exited';
+    const appUrl = `http://127.0.0.1:${(r.servers[0]!.address() as AddressInfo).port}`;
+    r.wake.sync({ routes: [route('app', [member('a', appUrl, 'exited', idleSpec({ idleTimeoutMs: 60_000 }))])] });
+    assert.equal(r.wake.stateOf('m-a'), 'awake'); // still settling: our own view wins for now
+    await until(() => r.wake.stateOf('m-a') === 'asleep', 4000); // ...and is corrected after it
+    assert.equal(r.wake.status()[0]!.dockerState, 'exited');
+    assert.equal(r.control.count('start a'), 1);
+    assert.equal((await get(`${r.proxyUrl}/y`)).status, 200);
+    assert.equal(r.control.count('start a'), 2);
+  } finally {
+    await r.close();
+  }
+});

@@ -163,6 +163,13 @@ interface Slot {
   stopping: Promise<void> | undefined;
   /** Our own last transition; a sync snapshot older than this may contradict it. */
   settledAt: number;
+  /**
+   * The newest snapshot a sync brought while our own operation was in flight or settling:
+   * looked at again (with a fresh inspect) once the settle window ends, so a container that
+   * died just after its wake does not stay "awake" until its idle timeout.
+   */
+  pendingSync: WakeContainerInfo | undefined;
+  settleTimer: NodeJS.Timeout | undefined;
   /** Running but failed readiness: not awake, stopped after idle_timeout. */
   unready: boolean;
   host: string | undefined;
@@ -373,6 +380,8 @@ export class WakeManager {
       flight: undefined,
       stopping: undefined,
       settledAt: 0,
+      pendingSync: undefined,
+      settleTimer: undefined,
       unready: false,
       host: undefined,
       liveUrls: new Map(),
@@ -412,8 +421,13 @@ export class WakeManager {
 
   /** Brings a slot in line with Docker's view, unless our own operation is in flight or fresher. */
   private reconcile(slot: Slot, c: WakeContainerInfo): void {
-    if (slot.flight !== undefined || slot.stopping !== undefined) return;
-    if (Date.now() - slot.settledAt < SETTLE_MS) return;
+    if (slot.flight !== undefined || slot.stopping !== undefined || Date.now() - slot.settledAt < SETTLE_MS) {
+      // Not now, but not forgotten: finishWake/afterStop or the settle timer look again.
+      slot.pendingSync = c;
+      this.armSettle(slot);
+      return;
+    }
+    slot.pendingSync = undefined;
     if (c.state !== slot.dockerState) slot.unready = false;
     slot.dockerState = c.state;
     slot.dockerHealth = c.dockerHealth;
@@ -430,9 +444,48 @@ export class WakeManager {
     }
   }
 
+  /** Arms the end-of-settle check for a skipped sync (only while no own operation runs). */
+  private armSettle(slot: Slot): void {
+    if (this.closed || slot.gone || slot.settleTimer !== undefined || slot.pendingSync === undefined) return;
+    if (slot.flight !== undefined || slot.stopping !== undefined) return; // finishWake/afterStop re-arm
+    slot.settleTimer = setTimeout(() => this.onSettled(slot), Math.max(0, slot.settledAt + SETTLE_MS - Date.now()));
+    slot.settleTimer.unref();
+  }
+
+  /**
+   * The settle window ended with a sync skipped inside it. That snapshot may predate our own
+   * start/stop, so Docker is asked afresh and its answer reconciled (the snapshot itself only
+   * if the inspect fails).
+   */
+  private onSettled(slot: Slot): void {
+    slot.settleTimer = undefined;
+    const pending = slot.pendingSync;
+    if (pending === undefined || this.closed || slot.gone) return;
+    if (slot.flight !== undefined || slot.stopping !== undefined) return;
+    if (Date.now() - slot.settledAt < SETTLE_MS) {
+      this.armSettle(slot);
+      return;
+    }
+    if (pending.state === slot.dockerState) {
+      this.reconcile(slot, pending); // agrees with what we saw ourselves: no need to ask
+      return;
+    }
+    const settledAt = slot.settledAt;
+    void this.control.inspect(slot.id).then(
+      (info) => ({ ...pending, state: info.state, dockerHealth: info.dockerHealth }),
+      () => pending,
+    ).then((info) => {
+      // Something newer happened meanwhile (a sync, our own wake or stop): it decides.
+      if (this.closed || slot.gone || slot.pendingSync !== pending || slot.settledAt !== settledAt) return;
+      this.reconcile(slot, info);
+    });
+  }
+
   private dispose(slot: Slot, code: 'WAKE_CONTAINER_GONE' | 'WAKE_SHUTDOWN', message: string): void {
     slot.gone = true;
     this.clearIdle(slot);
+    if (slot.settleTimer !== undefined) clearTimeout(slot.settleTimer);
+    slot.settleTimer = undefined;
     const err = new WakeError(code, message, { container: slot.name });
     if (slot.flight !== undefined) {
       const waiters = [...slot.flight.waiters];
@@ -828,6 +881,7 @@ export class WakeManager {
     const now = Date.now();
     const durationMs = now - flight.startedAt;
     slot.settledAt = now;
+    this.restartSettle(slot);
     if (err === undefined) {
       this.wakesTotal++;
       slot.lastWakeMs = durationMs;
@@ -943,6 +997,7 @@ export class WakeManager {
   private afterStop(slot: Slot): void {
     slot.stopping = undefined;
     slot.settledAt = Date.now();
+    this.restartSettle(slot);
     if (slot.flight !== undefined) return; // a request arrived while stopping: the wake carries on
     if (slot.dockerState === 'running') {
       // The stop failed: stay awake and try again after another idle period.
@@ -955,6 +1010,13 @@ export class WakeManager {
     this.setState(slot, 'asleep');
     this.log.info({ module: 'wake', container: slot.name }, 'container is asleep');
     for (const dep of slot.deps) this.maybeStopDependency(dep);
+  }
+
+  /** Our own transition just happened: a pending check waits for the new window's end. */
+  private restartSettle(slot: Slot): void {
+    if (slot.settleTimer !== undefined) clearTimeout(slot.settleTimer);
+    slot.settleTimer = undefined;
+    this.armSettle(slot);
   }
 
   private maybeStopDependency(dep: Slot): void {
