@@ -674,3 +674,23 @@ test('a container that dies within the settle window after its wake goes back to
     await r.close();
   }
 });
+
+test('a failed Docker inspect while polling readiness is retried until wake_timeout, not a failed wake', async () => {
+  const r = await rig({ idle: { wakeTimeoutMs: 5000 } });
+  try {
+    r.control.containers.get('a')!.healthyAfterMs = 200;
+    const orig = r.control.inspect.bind(r.control);
+    let n = 0;
+    r.control.inspect = (id) => {
+      n++;
+      if (n === 3 || n === 4) return Promise.reject(Object.assign(new Error('connect ECONNREFUSED /var/run/docker.sock'), { code: 'ECONNREFUSED' }));
+      return orig(id);
+    };
+    const out = await r.wake.ensureAwake('m-a');
+    assert.deepEqual(out, { ok: true });
+    assert.ok(n > 4);
+    assert.equal(r.wake.stateOf('m-a'), 'awake');
+  } finally {
+    await r.close();
+  }
+});

@@ -782,9 +782,31 @@ export class WakeManager {
     // Poll fast at first (most apps listen within a few hundred ms of start), then back off:
     // every ms here is added to the first request's latency.
     let delay = 10;
+    let inspectErr: unknown;
     for (;;) {
       if (this.closed || slot.gone) throw new WakeError('WAKE_SHUTDOWN', 'stopped waiting: shutting down', { container: slot.name });
-      const info = await this.withDeadline(this.control.inspect(slot.id), deadline, slot);
+      let info: WakeInspect | undefined;
+      try {
+        info = await this.withDeadline(this.control.inspect(slot.id), deadline, slot);
+      } catch (err) {
+        if (err instanceof WakeError) throw err;
+        // A blip (dockerd restarting with live-restore, a dropped SSH tunnel): the container
+        // was started, so keep polling until wake_timeout rather than failing the wake.
+        if (inspectErr === undefined) this.log.warn({ module: 'wake', container: slot.name, err }, 'inspect failed while waiting for readiness; retrying');
+        inspectErr = err;
+      }
+      if (info === undefined) {
+        if (Date.now() + delay >= deadline) {
+          const ms = this.effectiveIdle(slot).wakeTimeoutMs;
+          throw new WakeError('WAKE_TIMEOUT', `${slot.name} was not ready within wake_timeout (${ms} ms); Docker inspect failed: ${(inspectErr as Error)?.message ?? String(inspectErr)}`, {
+            container: slot.name,
+            cause: inspectErr,
+          });
+        }
+        await new Promise<void>((r) => setTimeout(r, delay));
+        delay = Math.min(Math.ceil(delay * 1.5), 200);
+        continue;
+      }
       slot.dockerState = info.state;
       slot.dockerHealth = info.dockerHealth;
       if (info.host !== undefined && info.host !== '') slot.host = info.host;
