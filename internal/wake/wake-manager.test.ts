@@ -694,3 +694,23 @@ test('a failed Docker inspect while polling readiness is retried until wake_time
     await r.close();
   }
 });
+
+test('stop_method kill with a graceful signal: still draining until the container has really exited; a request then starts it afresh', async () => {
+  const r = await rig({ state: 'running', idle: { idleTimeoutMs: 50, stopMethod: 'kill', stopSignal: 'SIGTERM', stopTimeoutMs: 5000 } });
+  try {
+    // The app traps SIGTERM and takes 500 ms to shut down; Docker's kill returns at once.
+    r.control.kill = (id, signal) => {
+      r.control.calls.push(`kill ${id} s=${signal ?? '-'}`);
+      setTimeout(() => (r.control.containers.get(id)!.state = 'exited'), 500);
+      return Promise.resolve();
+    };
+    await until(() => r.control.count('kill a s=SIGTERM') === 1);
+    await sleep(150);
+    assert.equal(r.wake.stateOf('m-a'), 'draining'); // not asleep while it is still running
+    const res = await get(`${r.proxyUrl}/late`); // waits for the exit, then starts it again
+    assert.equal(res.status, 200);
+    assert.deepEqual(r.control.calls, ['kill a s=SIGTERM', 'start a']);
+  } finally {
+    await r.close();
+  }
+});

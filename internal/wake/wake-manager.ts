@@ -999,7 +999,8 @@ export class WakeManager {
         slot.dockerState = 'paused';
       } else if (spec.stopMethod === 'kill') {
         await this.withDeadline(this.control.kill(slot.id, spec.stopSignal), deadline, slot);
-        slot.dockerState = 'exited';
+        // A graceful signal (SIGTERM, SIGINT…) only asks: the app may take a while to exit.
+        slot.dockerState = await this.waitExited(slot, Date.now() + spec.stopTimeoutMs);
       } else {
         const timeoutSec = Math.max(0, Math.ceil(spec.stopTimeoutMs / 1000));
         await this.withDeadline(this.control.stop(slot.id, { timeoutSec, signal: spec.stopSignal }), deadline, slot);
@@ -1014,6 +1015,29 @@ export class WakeManager {
         // keep what we had; the next sync corrects it
       }
     }
+  }
+
+  /**
+   * Polls inspect after a kill until the container no longer runs, for at most stop_timeout
+   * (after that it is Docker's business; a container still running counts as a failed stop).
+   * Returns the last state seen ('exited' when Docker could not be asked).
+   */
+  private async waitExited(slot: Slot, until: number): Promise<string> {
+    let state: string | undefined;
+    let delay = 20;
+    for (;;) {
+      try {
+        state = (await this.control.inspect(slot.id)).state;
+      } catch {
+        // look again until the bound; the next sync corrects anything we miss
+      }
+      if (state !== undefined && state !== 'running' && state !== 'restarting') return state;
+      if (this.closed || slot.gone || Date.now() + delay >= until) break;
+      await new Promise<void>((r) => setTimeout(r, delay));
+      delay = Math.min(Math.ceil(delay * 1.5), 250);
+    }
+    if (state === 'running') this.log.warn({ module: 'wake', container: slot.name }, 'container still running after kill and stop_timeout');
+    return state ?? 'exited';
   }
 
   private afterStop(slot: Slot): void {
