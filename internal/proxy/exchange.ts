@@ -70,6 +70,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
   clientIp = '';
   tried: Set<string> | undefined;
   attempts = 0;
+  /**
+   * Attempts that failed after the request may have reached a member. After one, a single
+   * retry elsewhere (idempotent, no body) — never more, whatever the reroutes: a request that
+   * crashes its member must not be replayed across the pool.
+   */
+  sentFailures = 0;
   reroutes = 0;
   lastError: ProxyErrorCode | undefined;
 
@@ -350,15 +356,26 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.res.destroy();
       return;
     }
+    if (code === LENGTH_MISMATCH && this.headHeaders !== undefined && (this.headStatus === 204 || this.headStatus === 304)) {
+      // RFC 9110 §8.6: a 304 may state the representation's Content-Length without a body;
+      // undici exempts only HEAD from its length check. The answer is complete: relay it.
+      if (this.headStatus === 204) this.headHeaders = withoutContentLength(this.headHeaders);
+      if (!this.writeHead()) return;
+      this.finish(this.headStatus, undefined);
+      this.res.end();
+      return;
+    }
     // Nothing reached the client yet (a head from the upstream is still held back): answer or retry.
     this.responded = false;
     this.headHeaders = undefined;
     const gone = code === MEMBER_GONE;
     const perr = gone ? (this.sent ? 'PROXY_UPSTREAM_RESET' : 'PROXY_UPSTREAM_CONNECT') : classify(code);
-    // Safe to send again: nothing reached the member, or an idempotent request without a body.
+    if (this.sent) this.sentFailures++;
+    // Safe to send again: nothing reached the member, or an idempotent request without a body
+    // that has not failed after sending before.
     const safe = !this.clientGone && perr !== 'PROXY_BAD_REQUEST' &&
       ((!this.sent && (gone || CONNECT_ERRORS.has(code) || RESET_ERRORS.has(code))) ||
-        (!this.hasBody && IDEMPOTENT.has(this.req.method!) && (gone || RESET_ERRORS.has(code))));
+        (!this.hasBody && IDEMPOTENT.has(this.req.method!) && this.sentFailures <= 1 && (gone || RESET_ERRORS.has(code))));
     this.callRelease(perr === 'PROXY_BAD_REQUEST' ? { ok: true, error: code, noVerdict: true } : { ok: false, error: code });
     this.state.log.debug({ route: this.route?.name, member: this.member?.name, err: code, retry: safe }, 'upstream attempt failed');
     if (!safe) {
@@ -502,5 +519,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
 }
 
 const EMPTY_HEADERS: string[] = [];
+const LENGTH_MISMATCH = 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
+
+/** A flat header list without Content-Length (a 204 must not carry one, RFC 9110 §8.6). */
+function withoutContentLength(headers: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() !== 'content-length') out.push(headers[i]!, headers[i + 1]!);
+  }
+  return out;
+}
 /** Endings caused by the client's request, not the member: no passive-health verdict. */
 const CLIENT_FAULTS: ReadonlySet<string> = new Set(['PROXY_REQUEST_TIMEOUT', 'PROXY_BAD_REQUEST']);

@@ -63,6 +63,15 @@ export interface ProxyServer {
   setTrustedProxies(list: readonly string[] | TrustedProxies): void;
 }
 
+/**
+ * node:http is writing (or about to write) a response on this socket: it sets `_httpMessage`
+ * when a ServerResponse takes the socket and clears it when that response is done.
+ */
+function hasResponseInProgress(socket: Duplex): boolean {
+  const m = (socket as Duplex & { _httpMessage?: unknown })._httpMessage;
+  return m !== undefined && m !== null;
+}
+
 /** Parse `":80"` / `"host:port"` / `"[v6]:port"`. */
 export function parseListenAddress(addr: string): { host: string | undefined; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr);
@@ -105,6 +114,8 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   server.maxHeadersCount = MAX_HEADER_LINES * 4;
 
   let drainPromise: Promise<void> | undefined;
+  /** Upgrade requests not yet tunnelled or answered (waiting on a gate or the member). */
+  const upgrading = new Set<Socket>();
   let idleSweep: NodeJS.Immediate | undefined;
   const state: ProxyState = {
     resolver: opts.resolver,
@@ -135,6 +146,15 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const s = socket as Socket;
     s.on('error', () => s.destroy());
+    if (hasResponseInProgress(s)) {
+      // An upgrade pipelined behind a request still being answered: the socket is not ours to
+      // take over (node:http would throw ERR_HTTP_SOCKET_ASSIGNED). Refuse by closing it.
+      s.destroy();
+      return;
+    }
+    // Until it is a tunnel (state.tunnels) or answered, the drain deadline must reach it too.
+    upgrading.add(s);
+    s.once('close', () => upgrading.delete(s));
     // A ServerResponse on the raw socket lets gates and non-101 answers use the normal path.
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
@@ -150,7 +170,9 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
 
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => socket.destroy());
-    socket.end(rawProxyError('PROXY_METHOD_NOT_ALLOWED'), 'latin1');
+    // Pipelined behind a request still being answered: a raw 405 would land inside that answer.
+    if (hasResponseInProgress(socket)) socket.destroy();
+    else socket.end(rawProxyError('PROXY_METHOD_NOT_ALLOWED'), 'latin1');
   });
 
   server.on('timeout', (socket: Socket) => {
@@ -172,8 +194,10 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   });
 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    // Node's default answers, kept: 431 for oversized heads, 408 for header timeouts, 400 otherwise
-    if (socket.writable && !(socket as Socket).destroyed) {
+    // Node's default answers, kept: 431 for oversized heads, 408 for header timeouts, 400 otherwise.
+    // Not while a response is being written on this connection (a bad chunk mid-upload, a bad
+    // pipelined request): raw bytes there would corrupt that response; closing is the answer.
+    if (socket.writable && !(socket as Socket).destroyed && !hasResponseInProgress(socket)) {
       const code = err.code;
       const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
         : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
@@ -188,6 +212,8 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   function destroyTunnels(): void {
     for (const s of state.tunnels) s.destroy();
     state.tunnels.clear();
+    for (const s of upgrading) s.destroy();
+    upgrading.clear();
   }
 
   return {
