@@ -714,3 +714,41 @@ test('stop_method kill with a graceful signal: still draining until the containe
     await r.close();
   }
 });
+
+test('in a pool, the progress stream and status follow the member the page woke (preferMember), and a stream with nothing to follow ends', async () => {
+  const control = new FakeControl();
+  control.add({ id: 'p1', state: 'exited' });
+  control.add({ id: 'p2', state: 'exited', behaviour: 'exit' });
+  const a1 = await fakeApp(control, 'p1');
+  const a2 = await fakeApp(control, 'p2');
+  const wake = new WakeManager({ control, coolDownMs: 5000, heartbeatMs: 50 });
+  wake.sync({ routes: [route('pool', [member('p1', a1.url, 'exited', idleSpec()), member('p2', a2.url, 'exited', idleSpec())])] });
+  let prefer: string | undefined = 'm-p2'; // the visitor's sticky cookie names p2
+  const proxy = createServer((req, res) => {
+    void Promise.resolve(wake.gate(req, res, { route: 'pool', preferMember: () => prefer })).then((r) => {
+      if (r === 'proceed') res.end('proxied');
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  try {
+    // Before any wake: nothing to follow, so the stream ends at once with the current state.
+    const idle = await get(`${url}/.bellhop/wake/events`);
+    assert.match(idle.body, /"state":"asleep"/);
+    assert.equal((await get(`${url}/`, { accept: 'text/html', 'sec-fetch-mode': 'navigate' })).status, 200);
+    await until(() => wake.status().find((s) => s.name === 'p2')?.lastError !== null);
+    assert.deepEqual(control.calls, ['start p2']);
+    const events = await get(`${url}/.bellhop/wake/events`);
+    assert.match(events.body, /"type":"failed".*"container":"p2".*WAKE_EXITED/);
+    const st = JSON.parse((await get(`${url}/.bellhop/wake/status`)).body) as { container: string; error?: { code: string } };
+    assert.equal(st.container, 'p2');
+    assert.equal(st.error?.code, 'WAKE_EXITED');
+    prefer = undefined; // no cookie: still the latest failure, not a member nobody is waking
+    assert.match((await get(`${url}/.bellhop/wake/events`)).body, /"container":"p2"/);
+    assert.equal(wake.metrics().eventStreams, 0);
+  } finally {
+    wake.close();
+    proxy.closeAllConnections();
+    for (const s of [proxy, a1.server, a2.server]) await new Promise((r) => s.close(r));
+  }
+});

@@ -577,7 +577,7 @@ export class WakeManager {
     if (ctx.clientIp !== undefined && this.ignoringRoutes.has(ctx.route)) this.ignoreIps.set(req, ctx.clientIp);
     const gate = this.routeGates.get(ctx.route);
     if (gate === undefined) return 'proceed';
-    if (req.url !== undefined && req.url.startsWith(WAKE_PATH_PREFIX)) return this.serveReserved(gate, req, res);
+    if (req.url !== undefined && req.url.startsWith(WAKE_PATH_PREFIX)) return this.serveReserved(gate, req, res, ctx.preferMember);
     if (gate.awake) return 'proceed';
     return this.gateAsleep(gate, req, res, ctx);
   }
@@ -1096,7 +1096,7 @@ export class WakeManager {
     for (const l of [...slot.listeners]) l(ev);
   }
 
-  private serveReserved(gate: RouteGate, req: IncomingMessage, res: ServerResponse | Duplex): GateResult {
+  private serveReserved(gate: RouteGate, req: IncomingMessage, res: ServerResponse | Duplex, preferMember: (() => string | undefined) | undefined): GateResult {
     if (!isHttpResponse(res)) {
       res.destroy();
       return 'handled';
@@ -1105,9 +1105,9 @@ export class WakeManager {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       this.writePlain(res, 405, 'Method Not Allowed\n', undefined);
     } else if (path === WAKE_EVENTS_PATH) {
-      this.serveEvents(gate, res);
+      this.serveEvents(gate, res, preferMember);
     } else if (path === WAKE_STATUS_PATH) {
-      const body = JSON.stringify(this.routeStatus(gate));
+      const body = JSON.stringify(this.routeStatus(gate, preferMember));
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     } else {
@@ -1116,8 +1116,25 @@ export class WakeManager {
     return 'handled';
   }
 
-  private routeStatus(gate: RouteGate): { route: string; state: SleepState; container: string; message: string; error?: FailureView } {
-    const slot = this.targetSlot(gate);
+  /**
+   * Which member the loading page follows in a pool: the visitor's own (preferMember) while it
+   * wakes, else any member waking, else the visitor's own failure, else the latest failure,
+   * else the one a request would wake.
+   */
+  private followSlot(gate: RouteGate, preferMember: (() => string | undefined) | undefined): Slot {
+    const preferredId = preferMember?.();
+    const found = preferredId === undefined ? undefined : this.memberSlots.get(preferredId);
+    const preferred = found !== undefined && gate.slots.includes(found) ? found : undefined;
+    if (preferred?.flight !== undefined) return preferred;
+    for (const s of gate.slots) if (s.flight !== undefined) return s;
+    if (preferred?.lastError !== undefined) return preferred;
+    let latest: Slot | undefined;
+    for (const s of gate.slots) if (s.lastError !== undefined && (latest === undefined || s.lastError.at > latest.lastError!.at)) latest = s;
+    return latest ?? preferred ?? this.targetSlot(gate);
+  }
+
+  private routeStatus(gate: RouteGate, preferMember: (() => string | undefined) | undefined): { route: string; state: SleepState; container: string; message: string; error?: FailureView } {
+    const slot = this.followSlot(gate, preferMember);
     const state = gate.awake ? 'awake' : slot.state;
     const last = slot.history[slot.history.length - 1];
     const out: { route: string; state: SleepState; container: string; message: string; error?: FailureView } = {
@@ -1130,7 +1147,7 @@ export class WakeManager {
     return out;
   }
 
-  private serveEvents(gate: RouteGate, res: ServerResponse): void {
+  private serveEvents(gate: RouteGate, res: ServerResponse, preferMember: (() => string | undefined) | undefined): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -1145,9 +1162,16 @@ export class WakeManager {
       res.end();
       return;
     }
-    const slot = this.targetSlot(gate);
+    const slot = this.followSlot(gate, preferMember);
     if (slot.flight === undefined && slot.lastError !== undefined) {
       send({ type: 'failed', state: slot.state, container: slot.name, message: slot.lastError.message, error: failureView(slot.lastError) });
+      res.end();
+      return;
+    }
+    if (slot.flight === undefined) {
+      // Nothing is waking (it woke and went down again, or no request woke it): no event would
+      // ever come, so say where it stands and end rather than hold the stream open.
+      send({ type: 'asleep', state: slot.state, container: slot.name, message: `${slot.name} is ${slot.state}`, at: Date.now() });
       res.end();
       return;
     }
