@@ -752,3 +752,23 @@ test('in a pool, the progress stream and status follow the member the page woke 
     for (const s of [proxy, a1.server, a2.server]) await new Promise((r) => s.close(r));
   }
 });
+
+test('"dependency not found" and "dependency cycle" are logged once per change, not on every sync', () => {
+  const warns: string[] = [];
+  const logger = { debug() {}, info() {}, error() {}, warn: (_o: object, m: string) => void warns.push(m) };
+  const wake = new WakeManager({ control: new FakeControl(), logger });
+  const missing = { routes: [route('app', [member('app', 'http://127.0.0.1:1', 'running', idleSpec({ dependsOn: ['gone-db'] }))])] };
+  for (let i = 0; i < 20; i++) wake.sync(missing);
+  assert.equal(warns.filter((m) => /dependency not found/.test(m)).length, 1);
+  const cycle = {
+    routes: [
+      route('x', [member('x', 'http://127.0.0.1:1', 'running', idleSpec({ dependsOn: ['y'] }))]),
+      route('y', [member('y', 'http://127.0.0.1:2', 'running', idleSpec({ dependsOn: ['x'] }))]),
+    ],
+  };
+  for (let i = 0; i < 20; i++) wake.sync(cycle);
+  assert.equal(warns.filter((m) => /dependency cycle/.test(m)).length, 1);
+  wake.sync(missing); // the problem is back after it went away: said again
+  assert.equal(warns.filter((m) => /dependency not found/.test(m)).length, 2);
+  wake.close();
+});

@@ -232,6 +232,8 @@ export class WakeManager {
    */
   private readonly ignoreIps = new WeakMap<IncomingMessage, string>();
   private readonly wakeListeners = new Set<(r: WakeRecord) => void>();
+  /** Dependency warnings of the last sync: each is logged when it appears, not on every sync. */
+  private depWarnings = new Set<string>();
   private closed = false;
   private held = 0;
   private eventStreams = 0;
@@ -265,6 +267,11 @@ export class WakeManager {
 
     // Managed: every container with an IdleSpec, plus everything it depends on (transitively).
     const next = new Map<string, Slot>();
+    const warnings = new Set<string>();
+    const warnOnce = (key: string, obj: object, msg: string): void => {
+      warnings.add(key);
+      if (!this.depWarnings.has(key)) this.log.warn(obj, msg);
+    };
     const queue: WakeContainerInfo[] = [];
     for (const c of known.values()) if (c.idle !== undefined && c.idle.idleTimeoutMs > 0) queue.push(c);
     while (queue.length > 0) {
@@ -277,7 +284,7 @@ export class WakeManager {
       for (const name of slot.dependsOnNames) {
         const dep = this.resolveDependency(c, name, known);
         if (dep === undefined) {
-          this.log.warn({ module: 'wake', container: c.name, dependency: name }, 'dependency not found; waking without it');
+          warnOnce(`missing\0${c.id}\0${name}`, { module: 'wake', container: c.name, dependency: name }, 'dependency not found; waking without it');
           continue;
         }
         if (dep.id !== c.id) queue.push(dep);
@@ -289,13 +296,14 @@ export class WakeManager {
         const dep = info === undefined ? undefined : next.get(info.id);
         if (dep === undefined || dep === slot || slot.deps.includes(dep)) continue;
         if (this.reaches(dep, slot)) {
-          this.log.warn({ module: 'wake', container: slot.name, dependency: dep.name }, 'dependency cycle; ignoring this edge');
+          warnOnce(`cycle\0${slot.id}\0${dep.id}`, { module: 'wake', container: slot.name, dependency: dep.name }, 'dependency cycle; ignoring this edge');
           continue;
         }
         slot.deps.push(dep);
         dep.dependents.push(slot);
       }
     }
+    this.depWarnings = warnings;
     for (const [id, slot] of this.slots) if (!next.has(id)) this.dispose(slot, 'WAKE_CONTAINER_GONE', 'the container was removed');
     this.slots = next;
 
