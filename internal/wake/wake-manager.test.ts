@@ -772,3 +772,36 @@ test('"dependency not found" and "dependency cycle" are logged once per change, 
   assert.equal(warns.filter((m) => /dependency not found/.test(m)).length, 2);
   wake.close();
 });
+
+test('durations past the 24.8-day timer limit work: wake_timeout 30d waits, idle_timeout 30d arms one clamped timer', async () => {
+  const D30 = 30 * 24 * 3600 * 1000;
+  const r = await rig({ idle: { wakeTimeoutMs: D30 } });
+  try {
+    r.control.containers.get('a')!.healthyAfterMs = 50;
+    assert.deepEqual(await r.wake.ensureAwake('m-a'), { ok: true });
+  } finally {
+    await r.close();
+  }
+  const orig = globalThis.setTimeout;
+  let overflowing = 0;
+  let armed = 0;
+  (globalThis as { setTimeout: unknown }).setTimeout = (fn: () => void, ms?: number) => {
+    if (ms !== undefined && ms > 2 ** 31 - 1) overflowing++;
+    if (ms !== undefined && ms > 1000) armed++;
+    return orig(fn, ms);
+  };
+  try {
+    const k = await rig({ state: 'running', idle: { idleTimeoutMs: D30 } });
+    try {
+      await sleep(300);
+      assert.equal(overflowing, 0);
+      assert.ok(armed <= 2, `idle clock armed ${armed} times`);
+      assert.equal(k.wake.stateOf('m-a'), 'awake');
+      assert.deepEqual(k.control.calls, []);
+    } finally {
+      await k.close();
+    }
+  } finally {
+    globalThis.setTimeout = orig;
+  }
+});

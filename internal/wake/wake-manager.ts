@@ -203,6 +203,9 @@ const ASLEEP_RETRY_AFTER_SEC = 60;
 // window our own observed state wins (the watcher's next event corrects anything else).
 const SETTLE_MS = 2000;
 const MAX_HISTORY = 50;
+// Node's timers overflow past 2^31-1 ms (~24.8 days) and fire after 1 ms instead; longer
+// durations (idle_timeout 30d) arm this much and re-arm when it fires early.
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function isIpLiteral(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.startsWith('[');
@@ -881,13 +884,19 @@ export class WakeManager {
 
   private async withDeadline<T>(p: Promise<T>, deadline: number, slot: Slot): Promise<T> {
     p.catch(() => undefined); // a late rejection after the deadline must not go unhandled
-    const ms = deadline - Date.now();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      const arm = (): void => {
+        const ms = deadline - Date.now();
+        if (ms > 0) {
+          timer = setTimeout(arm, Math.min(MAX_TIMER_MS, ms)); // re-arms past the timer limit
+          return;
+        }
         const wake = this.effectiveIdle(slot).wakeTimeoutMs;
         reject(new WakeError('WAKE_TIMEOUT', `${slot.name} was not ready within wake_timeout (${wake} ms)`, { container: slot.name }));
-      }, Math.max(0, ms));
+      };
+      const ms = deadline - Date.now();
+      timer = setTimeout(arm, Math.min(MAX_TIMER_MS, Math.max(0, ms)));
     });
     try {
       return await Promise.race([p, timeout]);
@@ -960,7 +969,7 @@ export class WakeManager {
   private armIdle(slot: Slot): void {
     if (this.closed || slot.gone || slot.timer !== undefined || slot.idle === undefined || slot.inFlight > 0) return;
     const due = slot.lastActivity + slot.idle.idleTimeoutMs;
-    slot.timer = setTimeout(() => this.onIdle(slot), Math.max(0, due - Date.now()));
+    slot.timer = setTimeout(() => this.onIdle(slot), Math.min(MAX_TIMER_MS, Math.max(0, due - Date.now())));
     slot.timer.unref();
   }
 
