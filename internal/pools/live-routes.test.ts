@@ -240,10 +240,10 @@ test('onOriginsGone: a Docker member that stopped or went away is dead; one that
   }]);
 });
 
-test('a pool with a sleeping member wakes it in the background only once the awake ones are loaded', () => {
+/** Pool of a (awake) and b (asleep), both able to sleep; `woken` records background wakes. */
+function sleepingPool(usable: string[]) {
   const health = new FakeHealth();
-  health.usable.add('a');
-  health.usable.add('b');
+  for (const id of usable) health.usable.add(id);
   const states = new Map([['a', 'awake'], ['b', 'asleep']]);
   const woken: string[] = [];
   const wake = {
@@ -262,7 +262,11 @@ test('a pool with a sleeping member wakes it in the background only once the awa
   const sleeper = (id: string, url: string) => member(id, url, { container: { id, name: id, dockerHost: 'local', createdAt: 0, state: 'running', idle } });
   const live = new LiveRoutes({ health, wake, stickySecret: new Uint8Array(32) });
   live.update(table(route('pool', [sleeper('a', 'http://10.0.0.2:80'), sleeper('b', '')])));
-  const r = live.resolver.resolve('pool')!;
+  return { r: live.resolver.resolve('pool')!, woken };
+}
+
+test('a pool with a sleeping member wakes it in the background only once the awake ones are loaded', () => {
+  const { r, woken } = sleepingPool(['a', 'b']);
   const releases: ((o: { ok: boolean }) => void)[] = [];
   for (let i = 0; i < LOAD_WAKE_IN_FLIGHT - 1; i++) {
     const p = r.pick(ctx, new Set())!;
@@ -279,27 +283,7 @@ test('a pool with a sleeping member wakes it in the background only once the awa
 });
 
 test('a pool whose awake member is unusable wakes a sleeping one instead of staying dark', () => {
-  const health = new FakeHealth();
-  health.usable.add('b'); // a is awake but unhealthy
-  const states = new Map([['a', 'awake'], ['b', 'asleep']]);
-  const woken: string[] = [];
-  const wake = {
-    isUsable: (id: string) => states.get(id) === 'awake',
-    begin: () => () => undefined,
-    upstreamUrl: (_id: string, url: string) => url,
-    gate: () => 'proceed' as const,
-    stateOf: (id: string) => states.get(id),
-    ensureAwake: (id: string) => {
-      woken.push(id);
-      states.set(id, 'waking');
-      return Promise.resolve({ ok: true });
-    },
-  };
-  const idle = { idleTimeoutMs: 60_000, wakeTimeoutMs: 1000, stopTimeoutMs: 1000, stopMethod: 'stop' as const, noLoadingPage: false, dependsOn: [] };
-  const sleeper = (id: string, url: string) => member(id, url, { container: { id, name: id, dockerHost: 'local', createdAt: 0, state: 'running', idle } });
-  const live = new LiveRoutes({ health, wake, stickySecret: new Uint8Array(32) });
-  live.update(table(route('pool', [sleeper('a', 'http://10.0.0.2:80'), sleeper('b', '')])));
-  const r = live.resolver.resolve('pool')!;
+  const { r, woken } = sleepingPool(['b']); // a is awake but unhealthy
   assert.equal(r.pick(ctx, new Set()), undefined, 'nothing usable right now');
   assert.deepEqual(woken, ['b'], 'the sleeping member is woken');
   assert.equal(r.pick(ctx, new Set()), undefined);
