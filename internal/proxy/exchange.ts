@@ -451,7 +451,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.tunnelOpen = false;
       this.bytes = bytes;
       this.finish(101, undefined);
-    });
+    }, this.setCookie);
     this.upgradeHead = undefined;
   }
 

@@ -13,11 +13,13 @@ const KEEPALIVE_MS = 30_000;
 
 export function openTunnel(
   state: ProxyState, client: Socket, upstream: Duplex, statusCode: number, rawHeaders: (Buffer | string)[],
-  head: Buffer | undefined, onClosed: (bytesToClient: number) => void,
+  head: Buffer | undefined, onClosed: (bytesToClient: number) => void, setCookie?: string,
 ): void {
   const hdrs = responseHeaders(rawHeaders);
   let out = `HTTP/1.1 ${statusCode} Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\n`;
   for (let i = 0; i < hdrs.length; i += 2) out += `${hdrs[i]!}: ${hdrs[i + 1]!}\r\n`;
+  // A sticky pool pins a websocket-only client too (the cookie value is our own, header-safe).
+  if (setCookie !== undefined) out += `set-cookie: ${setCookie}\r\n`;
   out += '\r\n';
   client.setTimeout(0);
   client.setKeepAlive(true, KEEPALIVE_MS);

@@ -127,3 +127,24 @@ test('the drain deadline also closes an upgrade still waiting on its member', as
   assert.equal(r.closed, true);
   assert.ok(Date.now() - t0 < 3000, `drain took ${Date.now() - t0} ms`);
 });
+
+test('a sticky pick sets its cookie on a websocket 101 too, so a websocket-only client is pinned', async (t) => {
+  const be = await startRecordingBackend((_req, reply) => {
+    reply.socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+  });
+  const m1 = member('m1', be.origin);
+  const route = testRoute('app', [m1], { pick: () => ({ member: m1, setCookie: 'bellhop_lb_sticky=tok; Path=/; HttpOnly; SameSite=Lax' }) });
+  const h = await startProxy({ app: route });
+  t.after(async () => {
+    await h.close();
+    await be.close();
+  });
+  const s = await rawConnect(h.port);
+  const c = collect(s, 800);
+  s.write(UPGRADE);
+  const r = await c;
+  s.destroy();
+  const head = r.raw.toString('latin1');
+  assert.match(head, /^HTTP\/1\.1 101 /);
+  assert.match(head, /\r\nset-cookie: bellhop_lb_sticky=tok; Path=\/; HttpOnly; SameSite=Lax\r\n/i);
+});
