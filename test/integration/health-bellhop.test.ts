@@ -218,15 +218,30 @@ function transitions(run: Running, route: string, member: string): { at: number;
 
 const HC = '{ path: /health, interval: 200ms, timeout: 200ms, rise: 2, fall: 2 }';
 
+/** A long probe interval: only passive checks act (probes pass anyway). */
+const PASSIVE_HC = '{ path: /health, interval: 1m, timeout: 1s }';
+
+/** Pool `web` of members a and b, both healthy before the test starts. */
+async function healthyPair(
+  t: { after(fn: () => Promise<unknown>): void },
+  hc = HC,
+  opts: { mode?: Mode; yaml?: (yaml: string) => string } = {},
+): Promise<{ a: Backend; b: Backend; run: Running }> {
+  const a = await backend('a');
+  const b = await backend('b');
+  if (opts.mode !== undefined) a.mode = b.mode = opts.mode;
+  t.after(() => Promise.all([a.kill(), b.kill()]));
+  const yaml = poolYaml('web', [a, b], hc);
+  const run = await startBellhop(opts.yaml ? opts.yaml(yaml) : yaml);
+  t.after(() => run.stop());
+  await waitUntil(() => run.status('web', 'a')?.usable === true && run.status('web', 'b')?.usable === true, 5000, 'both members healthy');
+  return { a, b, run };
+}
+
 // ── 1. killed mid-stream ─────────────────────────────────────────────────────────────────
 
 test('a member killed mid-stream costs zero failed requests and gets nothing until it has risen again', async (t) => {
-  const a = await backend('a');
-  const b = await backend('b');
-  t.after(() => Promise.all([a.kill(), b.kill()]));
-  const run = await startBellhop(poolYaml('web', [a, b], HC));
-  t.after(() => run.stop());
-  await waitUntil(() => run.status('web', 'a')?.usable === true && run.status('web', 'b')?.usable === true, 5000, 'both members healthy');
+  const { b, run } = await healthyPair(t);
   const bId = run.memberId('web', 'b');
   b.view = () => run.bellhop.health.status(bId)?.health;
   const bSeen = transitions(run, 'web', 'b');
@@ -272,12 +287,7 @@ test('a member killed mid-stream costs zero failed requests and gets nothing unt
 // ── 2. failing health path ───────────────────────────────────────────────────────────────
 
 test('a member whose health path fails leaves after `fall` failed probes and returns after `rise` successes', async (t) => {
-  const a = await backend('a');
-  const b = await backend('b');
-  t.after(() => Promise.all([a.kill(), b.kill()]));
-  const run = await startBellhop(poolYaml('web', [a, b], HC));
-  t.after(() => run.stop());
-  await waitUntil(() => run.status('web', 'a')?.usable === true && run.status('web', 'b')?.usable === true, 5000, 'both members healthy');
+  const { b, run } = await healthyPair(t);
   const bId = run.memberId('web', 'b');
   b.view = () => run.bellhop.health.status(bId)?.health;
   const bSeen = transitions(run, 'web', 'b');
@@ -314,12 +324,7 @@ test('a member whose health path fails leaves after `fall` failed probes and ret
 // ── 3. hanging member ────────────────────────────────────────────────────────────────────
 
 test('a hanging member costs at most upstream_response per request, then is taken out', async (t) => {
-  const a = await backend('a');
-  const b = await backend('b');
-  t.after(() => Promise.all([a.kill(), b.kill()]));
-  const run = await startBellhop(poolYaml('web', [a, b], HC));
-  t.after(() => run.stop());
-  await waitUntil(() => run.status('web', 'a')?.usable === true && run.status('web', 'b')?.usable === true, 5000, 'both members healthy');
+  const { b, run } = await healthyPair(t);
   const bSeen = transitions(run, 'web', 'b');
   const hungAt = performance.now();
   b.mode = 'hang';
@@ -343,19 +348,8 @@ test('a hanging member costs at most upstream_response per request, then is take
 
 // ── passive ejection through the proxy ──────────────────────────────────────────────────
 
-/** Pool `web` of members a and b, both healthy; a long probe interval: only passive checks act. */
-async function passivePair(t: { after(fn: () => Promise<unknown>): void }): Promise<{ a: Backend; b: Backend; run: Running }> {
-  const a = await backend('a');
-  const b = await backend('b');
-  t.after(() => Promise.all([a.kill(), b.kill()]));
-  const run = await startBellhop(poolYaml('web', [a, b], '{ path: /health, interval: 1m, timeout: 1s }'));
-  t.after(() => run.stop());
-  await waitUntil(() => run.status('web', 'a')?.usable === true && run.status('web', 'b')?.usable === true, 5000, 'both members healthy');
-  return { a, b, run };
-}
-
 test('a member answering 503 to real requests is ejected after 3, yet the last usable member never is', async (t) => {
-  const { a, b, run } = await passivePair(t);
+  const { a, b, run } = await healthyPair(t, PASSIVE_HC);
   b.mode = 'serve-503';
   const replies: Reply[] = [];
   for (let i = 0; i < 20; i++) replies.push(await get(run.httpPort, 'web'));
@@ -376,7 +370,7 @@ test('a member answering 503 to real requests is ejected after 3, yet the last u
 });
 
 test('after its cool-down an ejected member gets exactly one trial request, not every concurrent one', async (t) => {
-  const { b, run } = await passivePair(t);
+  const { b, run } = await healthyPair(t, PASSIVE_HC);
   b.mode = 'serve-503';
   for (let i = 0; i < 20 && run.status('web', 'b')?.usable !== false; i++) await get(run.httpPort, 'web');
   assert.match(run.status('web', 'b')?.reason ?? '', /^ejected: 3 failures/);
@@ -396,15 +390,10 @@ test('after its cool-down an ejected member gets exactly one trial request, not 
 });
 
 test('clients that send their body too slowly (408) count against nobody: the members stay in', async (t) => {
-  const a = await backend('a');
-  const b = await backend('b');
-  a.mode = b.mode = 'read-body';
-  t.after(() => Promise.all([a.kill(), b.kill()]));
-  const yaml = poolYaml('web', [a, b], '{ path: /health, interval: 1m, timeout: 1s }')
-    .replace('timeouts: { upstream_connect: 1s, upstream_response: 1s }', 'timeouts: { upstream_connect: 1s, upstream_response: 5s, idle: 300ms }');
-  const run = await startBellhop(yaml);
-  t.after(() => run.stop());
-  await waitUntil(() => run.status('web', 'a')?.usable === true && run.status('web', 'b')?.usable === true, 5000, 'both members healthy');
+  const { a, b, run } = await healthyPair(t, PASSIVE_HC, {
+    mode: 'read-body',
+    yaml: (y) => y.replace('timeouts: { upstream_connect: 1s, upstream_response: 1s }', 'timeouts: { upstream_connect: 1s, upstream_response: 5s, idle: 300ms }'),
+  });
   for (let i = 0; i < 6; i++) {
     // 2 of 10 announced body bytes, then silence
     const r = await rawRequest(run.httpPort, 'POST / HTTP/1.1\r\nHost: web\r\nContent-Length: 10\r\n\r\nab', 3000);
