@@ -259,8 +259,7 @@ test('through Bellhop: a container that exits at once: API 503 + Retry-After; th
   }
 });
 
-// internal/docker's ContainerRecord carries no exit code yet, so the real composition cannot
-// report it (the standalone wake test, with its own dockerode control, does).
+// The exit code travels ContainerRecord.exitCode (internal/docker) → the wake control → every view.
 test('through Bellhop: the exit code (3) reaches the API client, the page and the progress', { skip: dockerSkip }, async () => {
   const docker = dockerClient();
   const name = alias('wy');
