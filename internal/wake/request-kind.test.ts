@@ -23,7 +23,7 @@ test('only top-level GET navigations are browser navigations', () => {
   assert.equal(requestPath(undefined), '/');
   assert.equal(requestPath('http://app.example.com/health?full=1'), '/health', 'absolute-form');
   assert.equal(requestPath('http://app.example.com'), '/');
-  assert.equal(requestPath('*'), '/');
+  assert.equal(requestPath('*'), '*', 'OPTIONS * names no path');
 });
 
 test('the loading page escapes names, messages and logs', () => {

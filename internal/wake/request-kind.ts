@@ -2,6 +2,7 @@
 // else (held, then proxied). GoDoxy sent its page to curl and API clients; Sablier's page was
 // cached by CDNs for assets. Only a top-level GET navigation sees HTML here.
 import type { IncomingMessage } from 'node:http';
+import { originFormPath } from '../../pkg/http/index.ts';
 
 /**
  * True for a top-level browser navigation: GET, no Upgrade, and `Sec-Fetch-Mode: navigate`,
@@ -19,14 +20,8 @@ export function isBrowserNavigation(req: IncomingMessage): boolean {
 
 /** The path of an origin-form request target, without the query. */
 export function requestPath(url: string | undefined): string {
-  if (url === undefined) return '/';
-  let path = url;
-  // absolute-form (`GET http://host/health`, which the proxy accepts when it agrees with Host)
-  if (!path.startsWith('/')) {
-    const scheme = path.indexOf('://');
-    const slash = scheme === -1 ? -1 : path.indexOf('/', scheme + 3);
-    path = slash === -1 ? '/' : path.slice(slash);
-  }
+  // origin-form as the proxy sends it upstream (absolute-form `http://host/x?q` → `/x?q`)
+  const path = originFormPath(url) ?? '/';
   const q = path.indexOf('?');
   return q === -1 ? path : path.slice(0, q);
 }
