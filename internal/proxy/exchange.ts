@@ -13,7 +13,7 @@ import type { ProxyState } from './proxy-state.ts';
 import { sendProxyError } from './error-response.ts';
 import { openTunnel } from './websocket-tunnel.ts';
 import { peerOf, upstreamHeaders, responseHeaders, responseContentLength, rejectionCode } from './forwarding.ts';
-import { MEMBER_GONE } from './upstream-pools.ts';
+import { classifyFailure, retryVerdict } from './retry-policy.ts';
 import { checkRequest } from '../../pkg/http/index.ts';
 
 /** Attempts per request: the first plus one retry on another member. */
@@ -21,11 +21,6 @@ const MAX_ATTEMPTS = 2;
 /** Fresh routings per request (member gone, or the route found a member after a wait). */
 const MAX_REROUTES = 3;
 const EMPTY: ReadonlySet<string> = new Set();
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-/** Errors that happen before a connection exists: nothing reached the upstream. */
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
-/** Errors where the upstream dropped the connection: retried only for idempotent, bodiless requests. */
-const RESET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 
 /** Symbol under which a client socket points at its current exchange (for the idle timeout). */
 export const kExchange = Symbol('bellhop.exchange');
@@ -38,13 +33,6 @@ class ClientGoneError extends Error {
 function errCode(err: unknown): string {
   const c = (err as { code?: unknown } | null)?.code;
   return typeof c === 'string' ? c : 'UNKNOWN';
-}
-
-function classify(code: string): ProxyErrorCode {
-  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'PROXY_UPSTREAM_TIMEOUT';
-  if (CONNECT_ERRORS.has(code)) return 'PROXY_UPSTREAM_CONNECT';
-  if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') return 'PROXY_BAD_REQUEST';
-  return 'PROXY_UPSTREAM_RESET';
 }
 
 export class Exchange implements Dispatcher.DispatchHandler {
@@ -366,32 +354,31 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     // Nothing reached the client yet (a head from the upstream is still held back): answer or retry.
+    const answered = this.headHeaders !== undefined;
     this.responded = false;
     this.headHeaders = undefined;
-    const gone = code === MEMBER_GONE;
-    const perr = gone ? (this.sent ? 'PROXY_UPSTREAM_RESET' : 'PROXY_UPSTREAM_CONNECT') : classify(code);
     if (this.sent) this.sentFailures++;
-    // Safe to send again: nothing reached the member, or an idempotent request without a body
-    // that has not failed after sending before.
-    const safe = !this.clientGone && perr !== 'PROXY_BAD_REQUEST' &&
-      ((!this.sent && (gone || CONNECT_ERRORS.has(code) || RESET_ERRORS.has(code))) ||
-        (!this.hasBody && IDEMPOTENT.has(this.req.method!) && this.sentFailures <= 1 && (gone || RESET_ERRORS.has(code))));
+    const verdict = this.clientGone
+      ? { retry: false as const, error: classifyFailure(code, this.sent) }
+      : retryVerdict({ code, sent: this.sent, answered, method: this.req.method!, hasBody: this.hasBody, sentFailures: this.sentFailures });
+    const perr = verdict.error;
     this.callRelease(perr === 'PROXY_BAD_REQUEST' ? { ok: true, error: code, noVerdict: true } : { ok: false, error: code });
-    this.state.log.debug({ route: this.route?.name, member: this.member?.name, err: code, retry: safe }, 'upstream attempt failed');
-    if (!safe) {
+    this.state.log.debug({ route: this.route?.name, member: this.member?.name, err: code, retry: verdict.retry }, 'upstream attempt failed');
+    if (!verdict.retry) {
       this.respondError(perr, false, undefined, code);
       return;
     }
     (this.tried ??= new Set()).add(this.member!.id);
     this.lastError = perr;
-    if (gone) {
+    if (verdict.reroute) {
       // The member left the route table: route the request again (another member, the
       // recreate hold, 503 or 404), as if it had just arrived.
       this.reroute();
       return;
     }
     if (this.attempts < MAX_ATTEMPTS) {
-      const next = this.route!.pick(this.pickCtx!, this.tried);
+      const route = this.route!;
+      const next = route.pick(this.pickCtx!, this.tried) ?? (verdict.sameMember ? route.pick(this.pickCtx!, EMPTY) : undefined);
       if (next !== undefined) {
         this.dispatch(next);
         return;

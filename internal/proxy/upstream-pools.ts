@@ -2,9 +2,7 @@
 // survive route table swaps that keep the member. forgetOrigin() closes a departed member's
 // pool: gracefully (in-flight requests finish), or at once when the member is dead.
 import { Pool } from 'undici';
-
-/** Error code of attempts aborted because their member left (see `UpstreamPools.forgetOrigin`). */
-export const MEMBER_GONE = 'PROXY_MEMBER_GONE';
+import { MEMBER_GONE } from './retry-policy.ts';
 
 /** The member behind an origin is gone: every request still on its pool is aborted with this. */
 export class MemberGoneError extends Error {

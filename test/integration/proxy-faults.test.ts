@@ -265,3 +265,45 @@ test('RSS stays flat while 512 MiB stream through each way (a buffered body woul
   const growthMiB = (peak - rss0) / 1048576;
   assert.ok(growthMiB < 192, `RSS grew by ${growthMiB.toFixed(1)} MiB while moving 1 GiB`);
 });
+
+test('a member that sends its head (Content-Length, Connection: close) and dies before the body: the GET is served by the other member', async (t) => {
+  // what busybox httpd looks like when its container is killed between head and body
+  const dying = await startRecordingBackend((_req, reply) => {
+    reply.socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n');
+  });
+  const other = await startRecordingBackend();
+  const route = testRoute('app', [member('dying', dying.origin), member('other', other.origin)]);
+  const h = await startProxy({ app: route });
+  t.after(async () => { await h.close(); await dying.close(); await other.close(); });
+
+  const g = await rawRequest(h.port, 'GET /g HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 2000);
+  assert.equal(g.responses[0]?.status, 200);
+  assert.equal(g.responses[0].body.toString(), 'ok GET /g');
+  assert.deepEqual(route.begun, ['dying', 'other']);
+  assert.equal(route.outcomes[0]!.outcome.error, 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH');
+
+  const p = await rawRequest(h.port, 'POST /p HTTP/1.1\r\nHost: app\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx', 2000);
+  assert.equal(p.responses[0]?.status, 502, 'a POST that reached the member is never resent');
+  assert.equal(other.requests.length, 1);
+});
+
+test('the only member resets a reused keep-alive connection as the request arrives: sent again on a fresh connection, the client sees 200', async (t) => {
+  // The close race of upstream keep-alive: the member drops an idle connection just as the
+  // next request is written on it. Here it resets every connection's second request.
+  const be = await startRecordingBackend((req, reply) => {
+    const n = be.requests.filter((r) => r.conn === req.conn).length;
+    if (n === 1) reply.send(200, { 'keep-alive': 'timeout=60' }, `ok ${req.target}`);
+    else reply.socket.resetAndDestroy();
+  });
+  const route = testRoute('app', [member('only', be.origin)]);
+  const h = await startProxy({ app: route });
+  t.after(async () => { await h.close(); await be.close(); });
+
+  const first = await rawRequest(h.port, 'GET /1 HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 2000);
+  assert.equal(first.responses[0]?.status, 200);
+  const second = await rawRequest(h.port, 'GET /2 HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 2000);
+  assert.equal(second.responses[0]?.status, 200, second.responses[0]?.body.toString());
+  assert.equal(second.responses[0].body.toString(), 'ok /2');
+  assert.deepEqual(be.requests.map((r) => [r.conn, r.target]), [[0, '/1'], [0, '/2'], [1, '/2']]);
+  assert.deepEqual(route.outcomes.map((o) => o.outcome.ok), [true, false, true]);
+});

@@ -1,0 +1,76 @@
+// What a failed upstream attempt means for the request: which of Bellhop's errors it is, and
+// whether the request may be sent again — to another member, to the same member on a fresh
+// connection, or after routing it afresh. Pure: the Exchange feeds it facts about the attempt
+// and does the I/O. The rules are in docs/proxy.md ("Retries").
+
+import type { ProxyErrorCode } from './proxy-error.ts';
+
+/** Error code of attempts aborted because their member left the route table. */
+export const MEMBER_GONE = 'PROXY_MEMBER_GONE';
+
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** Errors that happen before a connection exists: nothing reached the upstream. */
+const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+/**
+ * The upstream's connection broke before its answer reached the client. The last one is an
+ * upstream that sent its head with a Content-Length and `Connection: close`, then died before
+ * the body: undici sees the close as the end of a short body. Nothing was relayed yet (the head
+ * is held back until the first body byte), so it is the same as a reset.
+ */
+const RESET_ERRORS: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
+
+/** Bellhop's error for an upstream failure code. */
+export function classifyFailure(code: string, sent: boolean): ProxyErrorCode {
+  if (code === MEMBER_GONE) return sent ? 'PROXY_UPSTREAM_RESET' : 'PROXY_UPSTREAM_CONNECT';
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'PROXY_UPSTREAM_TIMEOUT';
+  if (CONNECT_ERRORS.has(code)) return 'PROXY_UPSTREAM_CONNECT';
+  if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') return 'PROXY_BAD_REQUEST';
+  return 'PROXY_UPSTREAM_RESET';
+}
+
+/** Facts about one failed attempt whose answer has not reached the client. */
+export interface AttemptFailure {
+  /** undici's error code, a socket errno, or MEMBER_GONE. */
+  code: string;
+  /** Request bytes may have reached the member (undici called onConnect). */
+  sent: boolean;
+  /** The member had sent its response head before the failure. */
+  answered: boolean;
+  method: string;
+  hasBody: boolean;
+  /** Attempts of this request that failed after sending, this one included. */
+  sentFailures: number;
+}
+
+export type RetryVerdict =
+  /** Answer the client with this error. */
+  | { retry: false; error: ProxyErrorCode }
+  /**
+   * Send again: `reroute` when the member left the table (route afresh), else to another
+   * member; `sameMember` says the same member on a fresh connection is fine too when no other
+   * one is left.
+   */
+  | { retry: true; error: ProxyErrorCode; reroute: boolean; sameMember: boolean };
+
+/**
+ * Whether a failed attempt may be sent again. Nothing reached the member: always (the member
+ * refused, was unreachable, or left before the request was written). It may have: only a
+ * bodiless idempotent request (RFC 9110 §9.2.2), only after a broken connection — never after
+ * a timeout (the member may be slow, not dead, and a retry doubles its load) — and only once
+ * per request, so a request that crashes its member is not replayed across the pool.
+ */
+export function retryVerdict(f: AttemptFailure): RetryVerdict {
+  const error = classifyFailure(f.code, f.sent);
+  if (error === 'PROXY_BAD_REQUEST') return { retry: false, error };
+  const gone = f.code === MEMBER_GONE;
+  const broken = gone || RESET_ERRORS.has(f.code);
+  const safe = !f.sent
+    ? broken || CONNECT_ERRORS.has(f.code)
+    : broken && !f.hasBody && IDEMPOTENT.has(f.method) && f.sentFailures <= 1;
+  if (!safe) return { retry: false, error };
+  // A reset with no answer on a reused keep-alive connection is the classic close race: the
+  // member closed the idle connection as the request went out. A fresh connection to the same
+  // member is the right retry when the pool has no other member.
+  const sameMember = !gone && f.sent && !f.answered && f.code !== 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
+  return { retry: true, error, reroute: gone, sameMember };
+}
