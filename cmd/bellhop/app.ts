@@ -3,7 +3,7 @@
 // exit codes); this file owns the wiring so tests can run a whole Bellhop in-process.
 import type { Logger } from 'pino';
 import { createAdminServer, Metrics, type AdminServer } from '../../internal/api/index.ts';
-import { defaultHealthcheck, defaultLoadBalance, staticRoutes, type Config, type ConfigError } from '../../internal/config/index.ts';
+import { defaultHealthcheck, defaultLoadBalance, staticRoutes, type Config, type ConfigError, type ListenAddress } from '../../internal/config/index.ts';
 import { DockerHub, type ContainerRecord, type SelfInfo } from '../../internal/docker/index.ts';
 import { HealthMonitor, type DockerHealth } from '../../internal/health/index.ts';
 import { parseContainers } from '../../internal/labels/index.ts';
@@ -20,7 +20,7 @@ export interface Bellhop {
   readonly wake: WakeManager;
   readonly docker: DockerHub;
   /** Listens on entrypoint.http and api.listen (or the given overrides) and starts discovery. */
-  start(listen?: { http?: string; api?: string }): Promise<{ httpPort: number; apiPort: number | undefined }>;
+  start(listen?: { http?: ListenAddress; api?: ListenAddress }): Promise<{ httpPort: number; apiPort: number | undefined }>;
   /** Applies a new config (hot reload): routes and defaults change, listeners stay. Clears the config errors. */
   applyConfig(config: Config): void;
   /**
@@ -285,8 +285,9 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     docker,
     async start(listen = {}) {
       recompute(); // file routes serve at once, whatever Docker does
-      const http = await proxy.listen(listen.http ?? config.entrypoint.http);
-      const api = admin ? await admin.listen(listen.api ?? config.api.listen) : undefined;
+      const http = await proxy.listen(listen.http ?? config.entrypoint.httpAddress);
+      const apiAddress = listen.api ?? config.api.address;
+      const api = admin !== undefined && apiAddress !== undefined ? await admin.listen(apiAddress) : undefined;
       serving = true;
       log.info({ module: 'main', http: `${http.address}:${http.port}`, api: api ? `${api.address}:${api.port}` : 'disabled' }, 'bellhop is serving');
       if (config.docker.hosts.length > 0) {

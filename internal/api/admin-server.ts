@@ -2,6 +2,7 @@
 // renders views that the composition root assembles from the modules owning the state.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ListenAddress } from '../config/index.ts';
 import type { Metrics } from './metrics.ts';
 
 /** What the admin API shows; each call returns a fresh, JSON-serialisable view. */
@@ -13,7 +14,8 @@ export interface AdminSource {
 
 export interface AdminServer {
   server: Server;
-  listen(addr: string): Promise<AddressInfo>;
+  /** Listens on a parsed address (config's `api.listen`; port 0 picks a free port). */
+  listen(addr: ListenAddress): Promise<AddressInfo>;
   close(): Promise<void>;
 }
 
@@ -24,16 +26,6 @@ function send(res: ServerResponse, status: number, body: string, type: string): 
 
 function json(res: ServerResponse, status: number, value: unknown): void {
   send(res, status, `${JSON.stringify(value, null, 2)}\n`, 'application/json; charset=utf-8');
-}
-
-/** Splits `host:port`, `:port` or `[v6]:port` into listen() arguments. */
-export function parseListenAddress(addr: string): { host: string | undefined; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr.trim());
-  if (!m) throw new Error(`bad listen address "${addr}" (want host:port or :port)`);
-  const port = Number(m[3]);
-  if (port > 65535) throw new Error(`bad port in listen address "${addr}"`);
-  const host = m[1] ?? m[2];
-  return { host: host === '' ? undefined : host, port };
 }
 
 export function createAdminServer(source: AdminSource, metrics: Metrics): AdminServer {
@@ -77,7 +69,7 @@ export function createAdminServer(source: AdminSource, metrics: Metrics): AdminS
   return {
     server,
     listen(addr) {
-      const { host, port } = parseListenAddress(addr);
+      const { host, port } = addr;
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {

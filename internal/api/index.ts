@@ -1,3 +1,3 @@
 /** Admin API (/healthz, /api/routes, /api/explain, /metrics) and the Prometheus metrics. */
-export { createAdminServer, parseListenAddress, type AdminServer, type AdminSource } from './admin-server.ts';
+export { createAdminServer, type AdminServer, type AdminSource } from './admin-server.ts';
 export { Metrics, type MetricsSources } from './metrics.ts';

@@ -1,16 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseListenAddress } from './proxy-server.ts';
 import { ProxyError } from './proxy-error.ts';
 import { rejectionCode } from './forwarding.ts';
-
-test('listen addresses: :port, host:port, [v6]:port; anything else is an error', () => {
-  assert.deepEqual(parseListenAddress(':80'), { host: undefined, port: 80 });
-  assert.deepEqual(parseListenAddress('127.0.0.1:8080'), { host: '127.0.0.1', port: 8080 });
-  assert.deepEqual(parseListenAddress('[::1]:81'), { host: '::1', port: 81 });
-  assert.throws(() => parseListenAddress('80'), /host:port/);
-  assert.throws(() => parseListenAddress(':70000'), /host:port/);
-});
 
 test('ProxyError carries the catalogue status and a stable code', () => {
   const e = new ProxyError('PROXY_NO_MEMBER', 'pool empty', { cause: new Error('x') });

@@ -4,6 +4,7 @@ import { createServer, ServerResponse, type IncomingMessage, type Server } from 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import type { ListenAddress } from '../config/index.ts';
 import type { RouteResolver } from './router.ts';
 import type { ProxyState, RequestDoneInfo } from './proxy-state.ts';
 import { parseTrustedProxies, type TrustedProxies } from '../../pkg/realip/index.ts';
@@ -41,7 +42,8 @@ export interface ProxyServerOptions {
 export interface ProxyServer {
   readonly server: Server;
   /** `":80"`, `"127.0.0.1:8080"`, `"[::1]:80"` or `{ host, port }` (port 0 = any). */
-  listen(addr: string | { host?: string | undefined; port: number }): Promise<AddressInfo>;
+  /** Listens on a parsed address (config's `entrypoint.http`; port 0 picks a free port). */
+  listen(addr: ListenAddress): Promise<AddressInfo>;
   /** Stop accepting; in-flight requests finish with `Connection: close`; websockets and stragglers are closed at the drain deadline. */
   drain(): Promise<void>;
   /** Close everything now. */
@@ -70,14 +72,6 @@ export interface ProxyServer {
 function hasResponseInProgress(socket: Duplex): boolean {
   const m = (socket as Duplex & { _httpMessage?: unknown })._httpMessage;
   return m !== undefined && m !== null;
-}
-
-/** Parse `":80"` / `"host:port"` / `"[v6]:port"`. */
-export function parseListenAddress(addr: string): { host: string | undefined; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr);
-  if (m === null || Number(m[3]) > 65535) throw new Error(`entrypoint.http: "${addr}" is not host:port or :port`);
-  const host = m[1] ?? m[2];
-  return { host: host === '' || host === undefined ? undefined : host, port: Number(m[3]) };
 }
 
 export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
@@ -219,11 +213,10 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   return {
     server,
     listen(addr) {
-      const a = typeof addr === 'string' ? parseListenAddress(addr) : addr;
       return new Promise<AddressInfo>((resolve, reject) => {
         const onErr = (err: Error): void => reject(err);
         server.once('error', onErr);
-        server.listen(a.port, a.host, () => {
+        server.listen(addr.port, addr.host, () => {
           server.off('error', onErr);
           resolve(server.address() as AddressInfo);
         });

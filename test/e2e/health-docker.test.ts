@@ -55,7 +55,7 @@ async function startBellhop(yaml: string): Promise<{ bellhop: Bellhop; httpPort:
   const loaded = loadConfig({ env, cwd: dir });
   if (!loaded.ok) throw new Error(`config: ${loaded.errors.map((e) => e.format()).join('\n')}`);
   const bellhop = createBellhop(loaded.config, pino({ level: 'silent' }), new Uint8Array(32).fill(5));
-  const ports = await bellhop.start({ http: '127.0.0.1:0', api: '127.0.0.1:0' });
+  const ports = await bellhop.start({ http: { host: '127.0.0.1', port: 0 }, api: { host: '127.0.0.1', port: 0 } });
   assert.ok(ports.apiPort !== undefined);
   return {
     bellhop,

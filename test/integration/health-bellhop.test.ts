@@ -139,7 +139,7 @@ async function startBellhop(yaml: string): Promise<Running> {
     return loaded.config;
   };
   const bellhop = createBellhop(load(yaml), pino({ level: 'silent' }), new Uint8Array(32).fill(3));
-  const ports = await bellhop.start({ http: '127.0.0.1:0', api: '127.0.0.1:0' });
+  const ports = await bellhop.start({ http: { host: '127.0.0.1', port: 0 }, api: { host: '127.0.0.1', port: 0 } });
   assert.ok(ports.apiPort !== undefined);
   const memberId = (route: string, member: string): string => {
     const spec = bellhop.table()?.routes().find((r) => r.name === route)?.members.find((m) => m.name === member);

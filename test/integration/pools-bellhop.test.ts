@@ -82,7 +82,7 @@ async function startBellhop(t: { after(fn: () => Promise<void>): void }, yaml: s
   const loaded = loadConfig({ env: {}, cwd: dir });
   if (!loaded.ok) throw new Error(`config: ${loaded.errors.map((e) => e.format()).join('\n')}`);
   const bellhop = createBellhop(loaded.config, pino({ level: 'silent' }), new Uint8Array(32).fill(7));
-  const ports = await bellhop.start({ http: '127.0.0.1:0', api: '127.0.0.1:0' });
+  const ports = await bellhop.start({ http: { host: '127.0.0.1', port: 0 }, api: { host: '127.0.0.1', port: 0 } });
   t.after(async () => {
     await bellhop.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -338,7 +338,7 @@ test('a hot reload of entrypoint.trusted_proxies applies to the next request, on
     return loaded.config;
   };
   const bellhop = createBellhop(load('[]'), pino({ level: 'silent' }), new Uint8Array(32).fill(7));
-  const ports = await bellhop.start({ http: '127.0.0.1:0', api: '127.0.0.1:0' });
+  const ports = await bellhop.start({ http: { host: '127.0.0.1', port: 0 }, api: { host: '127.0.0.1', port: 0 } });
   t.after(async () => {
     await bellhop.stop();
     rmSync(dir, { recursive: true, force: true });

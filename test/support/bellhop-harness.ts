@@ -209,7 +209,7 @@ export async function startBellhop(opts: StartOptions = {}): Promise<BellhopUnde
     const log = pino({ level: loaded.config.logLevel, base: { app: 'bellhop' } }, sink);
     const secret = new Uint8Array(32).fill(7);
     const bellhop = createBellhop(loaded.config, log, secret);
-    const s = await bellhop.start({ http: '127.0.0.1:0', api: '127.0.0.1:0' });
+    const s = await bellhop.start({ http: { host: '127.0.0.1', port: 0 }, api: { host: '127.0.0.1', port: 0 } });
     if (s.apiPort === undefined) throw new Error('admin API disabled');
     ports = { http: s.httpPort, api: s.apiPort };
     stopImpl = () => bellhop.stop();
