@@ -12,7 +12,7 @@ import { PROXY_ERRORS, type ProxyErrorCode } from './proxy-error.ts';
 import type { ProxyState } from './proxy-state.ts';
 import { sendProxyError } from './error-response.ts';
 import { openTunnel } from './websocket-tunnel.ts';
-import { peerOf, upstreamHeaders, responseHeaders, responseContentLength, rejectionCode } from './forwarding.ts';
+import { peerOf, upstreamHeaders, responseHead, rejectionCode } from './forwarding.ts';
 import { classifyFailure, retryVerdict } from './retry-policy.ts';
 import { checkRequest } from '../../pkg/http/index.ts';
 
@@ -146,6 +146,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.respondError('PROXY_NO_ROUTE', false);
       return false;
     }
+    if (route.refusal !== undefined) {
+      // Access control Bellhop cannot apply (docs/labels.md): answered before any gate, so
+      // nothing is woken and no member is reached. Checked on every resolve: a route object
+      // survives table swaps and may have become refused while a request waited.
+      this.route = route;
+      this.respondError('PROXY_ROUTE_REFUSED', false, undefined, undefined, route.refusal);
+      return false;
+    }
     if (route === this.route) return true;
     this.route = route;
     const peer = peerOf(this.socket, state.trusted);
@@ -275,8 +283,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200 || this.done) return true; // 1xx interim answers are not relayed
     this.responded = true;
     this.resumeUpstream = resume;
-    const headers = responseHeaders(rawHeaders);
-    this.expectBytes = this.req.method === 'HEAD' || statusCode === 204 || statusCode === 304 ? -1 : responseContentLength;
+    const head = responseHead(rawHeaders);
+    const headers = head.headers;
+    this.expectBytes = this.req.method === 'HEAD' || statusCode === 204 || statusCode === 304 ? -1 : head.contentLength;
     if (this.setCookie !== undefined) headers.push('set-cookie', this.setCookie);
     if (this.state.draining) headers.push('connection', 'close');
     this.headStatus = statusCode;
@@ -445,11 +454,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   // ---- endings ----
 
   /** Answer with one of Bellhop's own errors and end the exchange. */
-  respondError(code: ProxyErrorCode, close: boolean, retryAfterSec?: number, upstreamCode?: string): void {
+  respondError(code: ProxyErrorCode, close: boolean, retryAfterSec?: number, upstreamCode?: string, message?: string): void {
     const res = this.res;
     const status = res.headersSent ? res.statusCode : PROXY_ERRORS[code].status;
     this.finish(status, upstreamCode ?? code);
-    if (!res.destroyed) sendProxyError(res, code, this.req.headers.accept, close || this.state.draining, retryAfterSec);
+    if (!res.destroyed) sendProxyError(res, code, this.req.headers.accept, close || this.state.draining, retryAfterSec, message);
   }
 
   /** Slow request body: no progress for the idle timeout. */

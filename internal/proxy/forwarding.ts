@@ -46,18 +46,13 @@ export interface ForwardingFacts {
   cookie: string | undefined;
 }
 
-// Both are read synchronously by the caller before the next request is handled.
-const facts: ForwardingFacts = { headers: [], hasBody: false, clientIp: '', secure: false, cookie: undefined };
-const ctx = { peerIp: '', peerTrusted: false, clientIp: '', tls: false };
-
 function firstToken(v: string): string {
   const comma = v.indexOf(',');
   return (comma === -1 ? v : v.slice(0, comma)).trim().toLowerCase();
 }
 
 /**
- * Upstream headers and pick facts for a request that passed `checkRequest`. Returns a reused
- * object: copy what you keep. Node has already built `req.headers` (it reads Host and Expect
+ * Upstream headers and pick facts for a request that passed `checkRequest`. Node has already built `req.headers` (it reads Host and Expect
  * for every HTTP/1.1 request), so single header lookups here cost a property read.
  */
 export function upstreamHeaders(
@@ -73,11 +68,7 @@ export function upstreamHeaders(
     const xfp = h['x-forwarded-proto'] as string | undefined;
     if (xfp !== undefined && xfp.trim() !== '') secure = firstToken(xfp) === 'https';
   }
-  ctx.peerIp = peer.peerIp;
-  ctx.peerTrusted = peer.peerTrusted;
-  ctx.clientIp = clientIp;
-  ctx.tls = tls;
-  const headers = buildUpstreamHeaders(req.rawHeaders, ctx);
+  const headers = buildUpstreamHeaders(req.rawHeaders, { peerIp: peer.peerIp, peerTrusted: peer.peerTrusted, clientIp, tls });
   const cookie = h.cookie;
   const expect = h.expect !== undefined;
   // Expect: node:http answers `100-continue` itself, and undici refuses to send the field.
@@ -94,12 +85,8 @@ export function upstreamHeaders(
     }
   }
   const cl = h['content-length'];
-  facts.headers = headers;
-  facts.hasBody = h['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
-  facts.clientIp = clientIp;
-  facts.secure = secure;
-  facts.cookie = cookie;
-  return facts;
+  const hasBody = h['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+  return { headers, hasBody, clientIp, secure, cookie };
 }
 
 /** Drops Expect and runs the route's sticky-cookie filter over Cookie lines (`route` undefined: no filter). */
@@ -123,10 +110,12 @@ function fixUp(a: string[], dropExpect: boolean, route: ProxyRoute | undefined):
   a.length = w;
 }
 
-const strings: string[] = [];
-
-/** Content-Length of the response last passed to `responseHeaders` (-1 when absent or odd). */
-export let responseContentLength = -1;
+/** A response head for the client. */
+export interface ResponseHead {
+  headers: string[];
+  /** The upstream's Content-Length (-1 when absent or odd). */
+  contentLength: number;
+}
 
 function isContentLength(name: string): boolean {
   return name.length === 14 && (name.charCodeAt(0) | 0x20) === 99 && name.toLowerCase() === 'content-length';
@@ -145,12 +134,12 @@ function parseLength(v: string): number {
 
 /**
  * Client response headers from undici's raw response headers (Buffers, latin1 as on the wire),
- * hop-by-hop fields and those named in Connection removed (pkg/http `stripHopByHop`). Sets
- * `responseContentLength`.
+ * hop-by-hop fields and those named in Connection removed (pkg/http `stripHopByHop`), and the
+ * Content-Length read on the way.
  */
-export function responseHeaders(raw: readonly (Buffer | string)[]): string[] {
+export function responseHead(raw: readonly (Buffer | string)[]): ResponseHead {
   const n = raw.length;
-  strings.length = n;
+  const strings = new Array<string>(n);
   let length = -1;
   for (let i = 0; i < n; i++) {
     const v = raw[i]!;
@@ -159,10 +148,8 @@ export function responseHeaders(raw: readonly (Buffer | string)[]): string[] {
     // undici has already refused a response with conflicting lengths
     if ((i & 1) === 1 && isContentLength(strings[i - 1]!)) length = parseLength(s);
   }
-  responseContentLength = length;
-  const out = stripHopByHop(strings);
-  strings.length = 0;
-  return out;
+  const headers = stripHopByHop(strings);
+  return { headers, contentLength: length };
 }
 
 /** Proxy error code for a pkg/http `checkRequest` rejection status. */

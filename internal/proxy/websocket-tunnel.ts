@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ProxyState } from './proxy-state.ts';
-import { responseHeaders } from './forwarding.ts';
+import { responseHead } from './forwarding.ts';
 
 const KEEPALIVE_MS = 30_000;
 
@@ -15,7 +15,7 @@ export function openTunnel(
   state: ProxyState, client: Socket, upstream: Duplex, statusCode: number, rawHeaders: (Buffer | string)[],
   head: Buffer | undefined, onClosed: (bytesToClient: number) => void, setCookie?: string,
 ): void {
-  const hdrs = responseHeaders(rawHeaders);
+  const hdrs = responseHead(rawHeaders).headers;
   let out = `HTTP/1.1 ${statusCode} Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\n`;
   for (let i = 0; i < hdrs.length; i += 2) out += `${hdrs[i]!}: ${hdrs[i + 1]!}\r\n`;
   // A sticky pool pins a websocket-only client too (the cookie value is our own, header-safe).
