@@ -204,6 +204,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
 
   /** "2/3 members healthy", plus ", 1 asleep" when sleeping members explain the gap. */
   function summaryOf(route: ReturnType<LiveRoutes['all']>[number]): string {
+    if (route.spec.refused !== undefined) return 'refused: asks for access control Bellhop cannot apply yet';
     const asleep = route.spec.members.filter((m) => m.container !== undefined && wake.stateOf(m.id) === 'asleep').length;
     const base = health.poolSummary(route.name);
     return asleep === 0 ? base : `${base}, ${String(asleep)} asleep`;
@@ -250,6 +251,8 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
           },
           summary: summaryOf(r),
           members,
+          // Access control Bellhop cannot apply: every request gets 503 PROXY_ROUTE_REFUSED.
+          refused: r.spec.refused === undefined ? null : { code: r.spec.refused.code, labels: r.spec.refused.keys, containers: r.spec.refused.sources, message: r.spec.refused.message },
         };
       }),
       match_domains: table?.matchDomains ?? [],
@@ -270,6 +273,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     const route = ex.route === undefined ? undefined : live.route(ex.route);
     return {
       ...ex,
+      refused: route?.spec.refused?.message ?? null,
       pool: route
         ? { mode: route.spec.loadBalance.mode, sticky: route.spec.loadBalance.sticky, summary: summaryOf(route), members: memberView(route) }
         : null,

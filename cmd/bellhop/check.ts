@@ -20,7 +20,7 @@ import {
 } from '../../internal/config/index.ts';
 import { parseComposeDependsOn, type ContainerRecord, type SelfInfo } from '../../internal/docker/index.ts';
 import { LabelErrorCode, parseContainers } from '../../internal/labels/index.ts';
-import { buildRouteTable, type HealthcheckSpec, type IdleSpec, type RealIpOptionsSpec } from '../../internal/routes/index.ts';
+import { buildRouteTable, type HealthcheckSpec, type IdleSpec, type RealIpOptionsSpec, type RouteRefusal } from '../../internal/routes/index.ts';
 import { normaliseWeights } from '../../pkg/balance/index.ts';
 
 /** Docker host recorded on offline containers (never contacted). */
@@ -48,6 +48,8 @@ export interface CheckRoute {
   stickyMaxAgeMs: number;
   options: RealIpOptionsSpec | undefined;
   members: CheckMember[];
+  /** Access control Bellhop cannot apply: live, the hosts answer 503 PROXY_ROUTE_REFUSED (and it has no members). */
+  refused: RouteRefusal | undefined;
 }
 
 /** One problem, located: the compose service, its container, the label (or compose key). */
@@ -173,6 +175,7 @@ export function checkCompose(compose: ComposeFile, config: Config): CheckReport 
       sticky: r.loadBalance.sticky,
       stickyMaxAgeMs: r.loadBalance.stickyMaxAgeMs,
       options: r.loadBalance.options,
+      refused: r.refused,
       members: r.members.map((m, i) => {
         const origin = origins.get(m.name);
         return {
@@ -245,6 +248,10 @@ export function formatCheckReport(r: CheckReport, shownFile = r.file): string {
   if (r.matchDomains.length > 0) out.push(`match domains: ${r.matchDomains.join(', ')}`);
   for (const route of r.routes) {
     out.push('', `${route.name}  hosts: ${route.hosts.join(', ')}`);
+    if (route.refused !== undefined) {
+      out.push(`  REFUSED (every request gets 503 PROXY_ROUTE_REFUSED): ${route.refused.keys.join(', ')} on ${route.refused.sources.join(', ')} asks for access control Bellhop cannot apply yet`);
+      continue;
+    }
     const lb = [route.mode];
     if (route.sticky) lb.push(`sticky (max age ${route.stickyMaxAgeMs === 0 ? 'session' : formatDuration(route.stickyMaxAgeMs)})`);
     if (route.options !== undefined) lb.push(`real IP from ${route.options.header} via ${route.options.from.join(' ')}${route.options.recursive ? ' (recursive)' : ''}`);

@@ -23,6 +23,8 @@ export type ConfigErrorCode =
   | 'CONFIG_BAD_LOG_LEVEL'
   | 'CONFIG_BAD_ROUTE'
   | 'CONFIG_DUPLICATE'
+  /** A GoDoxy feature Bellhop cannot apply yet (`middlewares`, `rules`): never silently ignored. */
+  | 'CONFIG_UNSUPPORTED'
   | 'CONFIG_WATCH_FAILED';
 
 /** Source name used for problems that come from environment variables. */

@@ -8,6 +8,10 @@ export type { DurationErrorCode } from './duration.ts';
 /** `roundrobin`/`round_robin`/`ROUND_ROBIN`… → canonical mode name (shared with labels). */
 export { parseBalanceMode, BALANCE_MODES } from './balance-mode.ts';
 
+/** GoDoxy middleware names: which restrict access (refuse service until supported) and which are harmless (shared with labels). */
+export { classifyMiddleware, describeAccessMiddleware, ACCESS_MIDDLEWARES, HARMLESS_MIDDLEWARES } from './middleware-names.ts';
+export type { MiddlewareName } from './middleware-names.ts';
+
 /** `healthcheck.status`: `200-399`, `200,204,301-302` ⇄ sorted inclusive ranges (shared with labels). */
 export { parseHealthyStatus, formatHealthyStatus, DEFAULT_HEALTHY_STATUS_TEXT } from './healthy-status.ts';
 export type { StatusRanges, StatusParseResult } from './healthy-status.ts';

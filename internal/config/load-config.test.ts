@@ -500,3 +500,36 @@ routes:
     assert.match(one('defaults:\n  healthcheck: { statu: 200-499 }\n', 'CONFIG_UNKNOWN_KEY', 'defaults.healthcheck.statu', 2), /did you mean "status"\?/);
   });
 });
+
+describe('GoDoxy middlewares and rules: never silently ignored (docs/configuration.md)', () => {
+  it('an access-restricting entrypoint middleware stops the config from loading, naming it by key and line', () => {
+    const msg = one('entrypoint:\n  http: ":8080"\n  middlewares:\n    - use: CIDRWhitelist\n      allow: [10.0.0.0/8]\n', 'CONFIG_UNSUPPORTED', 'entrypoint.middlewares[0]', 4);
+    assert.match(msg, /middleware "cidr_whitelist" restricts or authenticates access, and Bellhop cannot apply middlewares yet: this config is refused rather than serving every route without it/);
+  });
+
+  it('every entrypoint middleware is an error; an unknown one is treated as access control, with a guess', () => {
+    const es = errors('entrypoint:\n  middlewares:\n    - use: oidc\n    - use: request\n      set_headers: { X-A: b }\n    - use: ip_whitelist\n    - { allow: [10.0.0.0/8] }\n');
+    assert.deepEqual(es.map((e) => [e.code, e.key]), [
+      ['CONFIG_UNSUPPORTED', 'entrypoint.middlewares[0]'],
+      ['CONFIG_UNSUPPORTED', 'entrypoint.middlewares[1]'],
+      ['CONFIG_UNSUPPORTED', 'entrypoint.middlewares[2]'],
+      ['CONFIG_UNSUPPORTED', 'entrypoint.middlewares[3]'],
+    ]);
+    assert.match(es[0]!.message, /"oidc" restricts or authenticates access/);
+    assert.match(es[1]!.message, /middleware "request" is not supported by Bellhop yet; remove it/);
+    assert.match(es[2]!.message, /unknown middleware "ip_whitelist" \(did you mean "cidr_whitelist"\?\) may restrict access/);
+    assert.match(es[3]!.message, /needs a name/);
+  });
+
+  it('a static route with an access middleware or rules is an error by key; an empty list or mapping asks for nothing', () => {
+    const es = errors('routes:\n  nas:\n    url: http://127.0.0.1:5000\n    middlewares:\n      basic_auth: { users: ["a:$2y$05$x"] }\n    rules:\n      - on: path /admin\n        do: error 403 Forbidden\n');
+    assert.deepEqual(es.map((e) => [e.code, e.key, e.line]), [
+      ['CONFIG_UNSUPPORTED', 'routes.nas.middlewares.basic_auth', 5],
+      ['CONFIG_UNSUPPORTED', 'routes.nas.rules', 6],
+    ]);
+    assert.match(es[0]!.message, /"basic_auth" restricts or authenticates access.*rather than serving this route without it/);
+    assert.ok(!es[0]!.message.includes('$2y$'), 'the message names the middleware, never its options');
+    const c = ok('entrypoint:\n  middlewares: []\nroutes:\n  nas:\n    url: http://127.0.0.1:5000\n    middlewares: {}\n    rules: []\n');
+    assert.deepEqual(Object.keys(c.routes), ['nas']);
+  });
+});

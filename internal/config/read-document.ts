@@ -10,6 +10,7 @@ import { DEFAULTS, LOG_LEVELS } from './defaults.ts';
 import { DurationError, MAX_TIMER_MS, parseDuration } from './duration.ts';
 import { parseHealthyStatus, type StatusRanges } from './healthy-status.ts';
 import { parseListenAddress } from './listen-address.ts';
+import { classifyMiddleware, describeAccessMiddleware } from './middleware-names.ts';
 import { closest } from './suggest.ts';
 import { parseUpstreamUrl } from './upstream-url.ts';
 import type { HealthcheckSpec, LoadBalanceSpec, MemberSpec, RealIpOptionsSpec, RouteSpec } from '../routes/route-spec.ts';
@@ -57,7 +58,7 @@ function checkLabelFilter(s: string): string | undefined {
 // Every accepted key, by section. Unknown keys are errors with a suggestion from this table.
 const KEYS = {
   top: ['entrypoint', 'api', 'docker', 'match_domains', 'defaults', 'sticky', 'routes', 'log_level'],
-  entrypoint: ['http', 'trusted_proxies', 'timeouts'],
+  entrypoint: ['http', 'trusted_proxies', 'timeouts', 'middlewares'],
   timeouts: ['header', 'idle', 'upstream_connect', 'upstream_response', 'drain'],
   api: ['listen'],
   docker: ['hosts', 'expose_all', 'label_filter'],
@@ -65,7 +66,7 @@ const KEYS = {
   defaultHealthcheck: ['interval', 'timeout', 'rise', 'fall', 'status'],
   defaultLoadBalance: ['mode', 'sticky', 'sticky_max_age'],
   sticky: ['secret_file'],
-  route: ['url', 'members', 'aliases', 'load_balance', 'healthcheck', 'no_tls_verify'],
+  route: ['url', 'members', 'aliases', 'load_balance', 'healthcheck', 'no_tls_verify', 'middlewares', 'rules'],
   member: ['name', 'url', 'weight', 'no_tls_verify'],
   routeLoadBalance: ['mode', 'sticky', 'sticky_max_age', 'weight', 'options'],
   options: ['header', 'from', 'recursive'],
@@ -369,6 +370,8 @@ class Reader {
       } else if (e.key === 'trusted_proxies') {
         const v = this.stringList(e, 'entrypoint.trusted_proxies', this.cidr, 'CONFIG_BAD_CIDR');
         if (v) draft.trustedProxies = v;
+      } else if (e.key === 'middlewares') {
+        this.entrypointMiddlewares(e);
       } else {
         for (const t of this.map(e.value, 'entrypoint.timeouts', KEYS.timeouts, 'header: 10s') ?? []) {
           const ms = this.duration(t, `entrypoint.timeouts.${t.key}`, { timer: true });
@@ -378,6 +381,56 @@ class Reader {
         }
       }
     }
+  }
+
+  // ---- GoDoxy middlewares and rules: not supported yet, and never silently ignored ----
+  // An access middleware that is dropped would serve everything it guarded to anyone, so each
+  // one is an error naming it: the file does not load (at a hot reload the running config stays).
+
+  private middlewareProblem(written: string | undefined, scope: string): string {
+    if (written === undefined || written.trim() === '') return `a middleware needs a name ("use: <name>"); Bellhop does not support middlewares yet: remove it`;
+    const m = classifyMiddleware(written);
+    if (!m.restrictsAccess) return `middleware "${m.name}" is not supported by Bellhop yet; remove it`;
+    return `${describeAccessMiddleware(m)}, and Bellhop cannot apply middlewares yet: this config is refused rather than serving ${scope} without it. ` +
+      'Remove it only if the service may be reached by anyone (or keep the protection in front of Bellhop)';
+  }
+
+  /** `entrypoint.middlewares: [{ use: <name>, …options }]`: every entry is an error. */
+  private entrypointMiddlewares(e: Entry): void {
+    const n = this.deref(e.value);
+    if (this.isNull(n)) return;
+    if (!isSeq(n)) {
+      this.fail('CONFIG_UNSUPPORTED', 'entrypoint.middlewares', `Bellhop does not support middlewares yet (expected GoDoxy's list [{ use: <name>, … }], got ${this.describe(n)}): remove it`, this.valueNode(e));
+      return;
+    }
+    n.items.forEach((raw, i) => {
+      const item = this.deref(raw as Value);
+      let use: string | undefined;
+      if (isMap(item)) {
+        for (const pair of item.items) {
+          const k = this.deref(pair.key as Value);
+          const v = this.deref(pair.value as Value);
+          if (isScalar(k) && String(k.value).toLowerCase() === 'use' && isScalar(v) && typeof v.value === 'string') use = v.value;
+        }
+      }
+      this.fail('CONFIG_UNSUPPORTED', `entrypoint.middlewares[${String(i)}]`, this.middlewareProblem(use, 'every route'), item ?? n);
+    });
+  }
+
+  /** `routes.<name>.middlewares: { <name>: { options } }`; false when anything is there. */
+  private routeMiddlewares(e: Entry, base: string): boolean {
+    const entries = this.map(e.value, `${base}.middlewares`, 'any', 'cidr_whitelist: { allow: [10.0.0.0/8] }');
+    if (entries === undefined) return false;
+    for (const m of entries) this.fail('CONFIG_UNSUPPORTED', `${base}.middlewares.${m.key}`, this.middlewareProblem(m.key, 'this route'), m.keyNode);
+    return entries.length === 0;
+  }
+
+  /** `routes.<name>.rules` (GoDoxy): can refuse or authenticate requests, so an error unless empty. */
+  private routeRules(e: Entry, base: string): boolean {
+    const n = this.deref(e.value);
+    if (this.isNull(n) || (isSeq(n) && n.items.length === 0)) return true;
+    this.fail('CONFIG_UNSUPPORTED', `${base}.rules`, '"rules" can refuse, redirect or authenticate requests, and Bellhop cannot apply them yet: this config is refused rather than serving this route without them', e.keyNode);
+    return false;
   }
 
   private docker(d: Entry, draft: Draft): void {
@@ -471,6 +524,10 @@ class Reader {
       return undefined;
     }
     const by = new Map(entries.map((x) => [x.key, x]));
+    const mw = by.get('middlewares');
+    if (mw && !this.routeMiddlewares(mw, base)) ok = false;
+    const rules = by.get('rules');
+    if (rules && !this.routeRules(rules, base)) ok = false;
     let routeNoTls = false;
     const nt = by.get('no_tls_verify');
     if (nt) {

@@ -6,7 +6,7 @@ import type { BalanceModeName, HealthcheckSpec, MemberSpec, RealIpOptionsSpec } 
 import { parseContainerSettings } from './container-settings.ts';
 import { isExplicit } from './expose-policy.ts';
 import { FIELDS } from './field-schema.ts';
-import { Kind, collectLabels } from './label-collect.ts';
+import { Kind, REFUSAL_PREFIX, collectLabels } from './label-collect.ts';
 import type { Candidate, CollectedLabels, FieldStore, LabelProblem } from './label-collect.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
 import { defaultScheme, selectPort, upstreamUrl } from './upstream-address.ts';
@@ -29,6 +29,8 @@ export interface MemberEntry {
   poolKey: string;
   pool: ExplicitPoolSettings;
   member: MemberSpec;
+  /** Labels asking for access control Bellhop cannot apply (sorted): the route refuses service. */
+  refusedBy?: string[] | undefined;
 }
 
 export interface EntryOptions {
@@ -39,6 +41,8 @@ export interface EntryOptions {
 export interface ContainerResult {
   entries: MemberEntry[];
   problems: LabelProblem[];
+  /** Errors that refuse aliases instead of dropping the container (see CollectedLabels). */
+  refusals: LabelProblem[];
   warnings: LabelProblem[];
 }
 
@@ -101,7 +105,7 @@ export function containerEntries(rec: ContainerRecord, opts: EntryOptions): Cont
   const c = collectLabels(rec.labels);
   const problems = c.problems;
   const settings = parseContainerSettings(rec, c.container, problems);
-  if (settings.exclude) return { entries: [], problems: [], warnings: [] };
+  if (settings.exclude) return { entries: [], problems: [], refusals: [], warnings: [] };
   const explicit = isExplicit(rec);
 
   const declared = settings.aliases;
@@ -179,6 +183,7 @@ export function containerEntries(rec: ContainerRecord, opts: EntryOptions): Cont
     }
 
     const link = get<string>('load_balance.link');
+    const refusedBy = [...f].filter(([k]) => k.startsWith(REFUSAL_PREFIX)).map(([, cand]) => String(cand.value)).sort();
     primaryPort ??= port;
     const member: MemberSpec = {
       id: port === primaryPort ? rec.id : `${rec.id}:${String(port)}`,
@@ -200,18 +205,19 @@ export function containerEntries(rec: ContainerRecord, opts: EntryOptions): Cont
         idle: settings.idle,
       },
     };
-    entries.push({ record: rec, alias, link, poolKey: link ?? alias, pool, member });
+    entries.push({ record: rec, alias, link, poolKey: link ?? alias, pool, member, refusedBy: refusedBy.length > 0 ? refusedBy : undefined });
   });
 
   const warnings = c.warnings;
   if (!explicit) {
     // expose_all: a container with nothing to route to is skipped quietly, not an error.
     if (problems.length > 0 && problems.every((p) => p.code === C.NO_PORT)) {
-      return { entries: [], problems: [], warnings: [{ code: C.SKIPPED_NO_PORT, key: '', message: 'exposes no port; not routed (docker.expose_all)' }] };
+      return { entries: [], problems: [], refusals: [], warnings: [{ code: C.SKIPPED_NO_PORT, key: '', message: 'exposes no port; not routed (docker.expose_all)' }] };
     }
   }
-  if (problems.length > 0) return { entries: [], problems: dedupe(problems), warnings: dedupe(warnings) };
-  return { entries, problems: [], warnings: dedupe(warnings) };
+  const refusals = dedupe(c.refusals);
+  if (problems.length > 0) return { entries: [], problems: dedupe(problems), refusals, warnings: dedupe(warnings) };
+  return { entries, problems: [], refusals, warnings: dedupe(warnings) };
 }
 
 function dedupe(list: LabelProblem[]): LabelProblem[] {

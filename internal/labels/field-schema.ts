@@ -2,6 +2,7 @@
 // mappings, and how each value is read. Field names match GoDoxy's loosely, as its users write
 // them: case, `_` and `-` are ignored (`no_tls_verify` = `NoTLSVerify`), plus a few aliases.
 
+import { classifyMiddleware, describeAccessMiddleware } from '../config/index.ts';
 import { didYouMean } from './did-you-mean.ts';
 import type { Parsed } from './value-parsers.ts';
 import {
@@ -42,7 +43,7 @@ const FIELD_LIST: FieldDef[] = [
 export const FIELDS: ReadonlyMap<string, FieldDef> = new Map(FIELD_LIST.map((f) => [f.name, f]));
 
 /** Paths whose label value is a YAML mapping ('' is the alias itself: `proxy.app: |`). */
-const OBJECTS = ['', 'load_balance', 'load_balance.options', 'healthcheck'];
+const OBJECTS = ['', 'load_balance', 'load_balance.options', 'healthcheck', 'middlewares'];
 
 /** Alternate spellings → canonical (GoDoxy's struct aliases; `retries` ≈ our `fall`). */
 const SPELLINGS: Record<string, string> = {
@@ -52,15 +53,29 @@ const SPELLINGS: Record<string, string> = {
 };
 
 /**
- * GoDoxy route fields Bellhop does not implement. Labels under them are ignored with a warning,
- * so a GoDoxy compose file keeps working instead of losing its routes.
+ * GoDoxy route fields Bellhop does not implement and that never decide who gets in. Labels under
+ * them are ignored with a warning, so a GoDoxy compose file keeps working instead of losing its
+ * routes. Middlewares that do not restrict access (`middlewares.request`, …) are ignored too.
  */
 export const IGNORED_ROOTS: readonly string[] = [
-  'middlewares', 'homepage', 'access_log', 'rules', 'rule_file', 'bind', 'root', 'spa', 'index', 'response_header_timeout',
+  'homepage', 'access_log', 'bind', 'root', 'spa', 'index', 'response_header_timeout',
   'max_conns_per_host', 'disable_compression', 'ssl_server_name', 'ssl_trusted_certificate', 'ssl_certificate',
-  'ssl_certificate_key', 'ssl_protocols', 'inbound_mtls_profile', 'agent', 'proxmox', 'idlewatcher',
-  'relay_proxy_protocol_header', 'tls_termination', 'path_patterns', 'alias',
+  'ssl_certificate_key', 'ssl_protocols', 'agent', 'proxmox', 'idlewatcher',
+  'relay_proxy_protocol_header', 'tls_termination', 'alias',
 ];
+
+/**
+ * GoDoxy route fields that restrict or authenticate access, besides the access middlewares
+ * (config's ACCESS_MIDDLEWARES; an unknown middleware counts too). Bellhop cannot apply them
+ * yet, so an alias with one refuses service instead of being served to anyone
+ * (docs/labels.md, "Access control").
+ */
+export const ACCESS_ROOTS: ReadonlyMap<string, string> = new Map([
+  ['rules', '"rules" can refuse, redirect or authenticate requests'],
+  ['rule_file', '"rule_file" can refuse, redirect or authenticate requests'],
+  ['inbound_mtls_profile', '"inbound_mtls_profile" requires client certificates'],
+  ['path_patterns', '"path_patterns" limits the paths that are served'],
+]);
 
 /** Container-level labels: `proxy.<name>` only, never per alias. */
 export const CONTAINER_LEVEL: readonly string[] = [
@@ -108,6 +123,8 @@ for (const o of OBJECTS) LOOKUP.set(normPath(o === '' ? [] : o.split('.')), { ki
 for (const f of FIELD_LIST) LOOKUP.set(normPath(f.name.split('.')), { kind: 'field', name: f.name });
 for (const [alt, canon] of Object.entries(SPELLINGS)) LOOKUP.set(normPath(alt.split('.')), { kind: 'field', name: canon });
 const IGNORED = new Set(IGNORED_ROOTS.map(normSegment));
+const ACCESS = new Map([...ACCESS_ROOTS].map(([name, reason]) => [normSegment(name), { name, reason }]));
+const MIDDLEWARES = normSegment('middlewares');
 const CONTAINER = new Map(CONTAINER_LEVEL.map((n) => [normSegment(n), n]));
 const ALL_NAMES = [...FIELD_LIST.map((f) => f.name), ...OBJECTS.filter((o) => o !== '')];
 
@@ -115,6 +132,8 @@ export type Resolution =
   | { kind: 'field'; def: FieldDef }
   | { kind: 'object'; name: string }
   | { kind: 'ignored'; name: string }
+  /** Access control Bellhop cannot apply: the alias refuses service. `name`: e.g. `middlewares.oidc`. */
+  | { kind: 'refused'; name: string; reason: string }
   | { kind: 'error'; code: string; message: string };
 
 /** What a path under an alias (`['load_balance', 'mode']`) names. */
@@ -126,6 +145,13 @@ export function resolvePath(segments: readonly string[]): Resolution {
     if (def !== undefined) return { kind: 'field', def };
   }
   const first = segments[0] ?? '';
+  if (normSegment(first) === MIDDLEWARES && segments.length > 1) {
+    const m = classifyMiddleware(segments[1] ?? '');
+    if (!m.restrictsAccess) return { kind: 'ignored', name: segments.join('.') };
+    return { kind: 'refused', name: `middlewares.${m.name}`, reason: describeAccessMiddleware(m) };
+  }
+  const access = ACCESS.get(normSegment(first));
+  if (access !== undefined) return { kind: 'refused', name: access.name, reason: access.reason };
   if (IGNORED.has(normSegment(first))) return { kind: 'ignored', name: segments.join('.') };
   const containerLevel = CONTAINER.get(normSegment(first));
   if (containerLevel !== undefined && (segments.length === 1 || containerLevel === 'idle_ignore')) {

@@ -27,7 +27,16 @@ export interface Candidate {
   depth: number;
 }
 
+/**
+ * Field name → winning candidate. A label asking for access control Bellhop cannot apply is
+ * stored under a key starting with REFUSAL_PREFIX, one per label and cause, whose value is how
+ * to name it (`proxy.app.middlewares.oidc`, or `proxy.app (middlewares.oidc)` inside a YAML
+ * value): merging a target's stores then yields every such label that applies to an alias.
+ */
 export type FieldStore = Map<string, Candidate>;
+
+/** Prefix of refusal entries in a FieldStore; no field name starts with it. */
+export const REFUSAL_PREFIX = '\u0000refused:';
 
 export interface CollectedLabels {
   /**
@@ -47,6 +56,12 @@ export interface CollectedLabels {
   /** Shortcut lists (`proxy.ports`) by field, expanded once aliases are known. */
   shortcuts: Map<string, { label: string; items: string[] }>;
   problems: LabelProblem[];
+  /**
+   * Labels asking for access control Bellhop cannot apply: reported as errors, but unlike
+   * problems they do not cost the container its routes: the aliases they apply to stay in the
+   * table and refuse service (a clear 503 instead of a 404).
+   */
+  refusals: LabelProblem[];
   warnings: LabelProblem[];
 }
 
@@ -83,6 +98,18 @@ function addCandidate(c: CollectedLabels, store: FieldStore, def: FieldDef, raw:
   if (prev === undefined || depth > prev.depth) store.set(def.name, { value: r.value, label, kind, depth });
 }
 
+/** Marks the target as refused for `label` and reports it once per label and cause. */
+function refuse(c: CollectedLabels, store: FieldStore, label: string, what: { name: string; reason: string }, kind: number, depth: number, inYaml: boolean): void {
+  const where = inYaml ? `field "${what.name}": ` : '';
+  c.refusals.push({
+    code: C.ACCESS_CONTROL_UNSUPPORTED,
+    key: label,
+    message: `${where}${what.reason}, and Bellhop cannot apply it yet: every alias this label applies to refuses service (503 PROXY_ROUTE_REFUSED) rather than be served without it`,
+  });
+  const shown = inYaml ? `${label} (${what.name})` : label;
+  store.set(`${REFUSAL_PREFIX}${label}\u0000${what.name}`, { value: shown, label, kind, depth });
+}
+
 function addPath(c: CollectedLabels, label: string, value: string, kind: number, target: string, index: number, path: string[], depth: number): void {
   const res = resolvePath(path);
   const store = storeFor(c, kind, target, index);
@@ -93,11 +120,14 @@ function addPath(c: CollectedLabels, label: string, value: string, kind: number,
     case 'ignored':
       c.warnings.push({ code: C.IGNORED_FIELD, key: label, message: `${res.name} is a GoDoxy feature Bellhop does not implement; ignored` });
       return;
+    case 'refused':
+      refuse(c, store, label, res, kind, depth, false);
+      return;
     case 'error':
       c.problems.push({ code: res.code, key: label, message: res.message });
       return;
     case 'object': {
-      const y = parseYamlMapping(value);
+      const y = parseYamlMapping(value, { keepEmptyMappings: true });
       if (!y.ok) {
         c.problems.push({ code: y.message.startsWith('invalid YAML') ? C.BAD_YAML : C.NOT_MAPPING, key: label, message: y.message });
         return;
@@ -106,7 +136,10 @@ function addPath(c: CollectedLabels, label: string, value: string, kind: number,
         const full = [...path, ...leaf.path];
         const lr = resolvePath(full);
         const name = full.join('.');
-        if (lr.kind === 'field') addCandidate(c, store, lr.def, leaf.value, label, kind, depth, true);
+        // `oidc: {}` turns a middleware on; any other empty mapping sets nothing.
+        if (lr.kind === 'refused') refuse(c, store, label, lr, kind, depth, true);
+        else if (leaf.empty === true) continue;
+        else if (lr.kind === 'field') addCandidate(c, store, lr.def, leaf.value, label, kind, depth, true);
         else if (lr.kind === 'ignored') c.warnings.push({ code: C.IGNORED_FIELD, key: label, message: `field "${name}" is a GoDoxy feature Bellhop does not implement; ignored` });
         else if (lr.kind === 'object') c.problems.push({ code: C.NOT_MAPPING, key: label, message: `field "${name}" must be a mapping of fields, not a single value` });
         else c.problems.push({ code: lr.code, key: label, message: lr.message });
@@ -137,7 +170,7 @@ function collectIdleIgnore(c: CollectedLabels, key: string, value: string, segs:
 export function collectLabels(labels: Record<string, string>): CollectedLabels {
   const c: CollectedLabels = {
     container: new Map(), wildcard: new Map(), index: new Map(), indexLabels: new Map(), named: new Map(), base: new Map(),
-    shortcuts: new Map(), problems: [], warnings: [],
+    shortcuts: new Map(), problems: [], refusals: [], warnings: [],
   };
   // Sorted keys: results and error order never depend on Docker's map order.
   for (const key of Object.keys(labels).sort()) {

@@ -46,6 +46,13 @@ export const LabelErrorCode = {
   NO_PORT: 'LABEL_NO_PORT',
   /** Remote Docker host but the port is not published. */
   NOT_PUBLISHED: 'LABEL_NOT_PUBLISHED',
+  /**
+   * A label that restricts or authenticates access (`middlewares.oidc`, `middlewares.cidr_whitelist`,
+   * `rules`, an unknown middleware, …) that Bellhop cannot apply yet. An error, but the aliases
+   * it applies to keep their hosts and refuse service (503 PROXY_ROUTE_REFUSED): never served
+   * unprotected, and never a confusing 404.
+   */
+  ACCESS_CONTROL_UNSUPPORTED: 'LABEL_ACCESS_CONTROL_UNSUPPORTED',
   /** Two unrelated containers claim one alias; the oldest keeps it. */
   ALIAS_CONFLICT: 'ALIAS_CONFLICT',
   /** Pool members disagree on mode/sticky/sticky_max_age/options; the oldest member's win. */
@@ -53,7 +60,7 @@ export const LabelErrorCode = {
   /** One container joins the same pool through two aliases; the first alias is kept. */
   POOL_DUPLICATE_MEMBER: 'POOL_DUPLICATE_MEMBER',
   // Warnings (never block routes):
-  /** A GoDoxy field Bellhop does not implement (middlewares, homepage, …): ignored. */
+  /** A GoDoxy field Bellhop does not implement and that grants no access control (homepage, middlewares.request, …): ignored. */
   IGNORED_FIELD: 'LABEL_IGNORED_FIELD',
   /** GoDoxy `listen:target` port form: the listening part is ignored. */
   IGNORED_LISTEN_PORT: 'LABEL_IGNORED_LISTEN_PORT',

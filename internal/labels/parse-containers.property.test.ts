@@ -32,7 +32,12 @@ test('property: arbitrary label maps never throw and give well-formed results', 
       assert.ok(r.routes.some((x) => x.members.some((m) => m.name === 'other')));
     }
     for (const rt of r.routes) for (const m of rt.members) assert.ok(m.url === '' || /^https?:\/\/[^/\s]+:\d+$/.test(m.url), m.url);
-    if (r.errors.some((e) => e.source === 'app' && !e.code.startsWith('ALIAS_') && !e.code.startsWith('POOL_'))) {
+    // Fails closed: a refused route has nothing to send a request to.
+    for (const rt of r.routes) if (rt.refused !== undefined) assert.ok(rt.members.length === 0 && rt.refused.keys.length > 0);
+    // Unsupported access control refuses the aliases it applies to; other errors cost the container.
+    const refusal = 'LABEL_ACCESS_CONTROL_UNSUPPORTED';
+    if (r.routes.some((x) => x.refused !== undefined)) assert.ok(r.errors.some((e) => e.code === refusal && e.source === 'app'));
+    if (r.errors.some((e) => e.source === 'app' && e.code !== refusal && !e.code.startsWith('ALIAS_') && !e.code.startsWith('POOL_'))) {
       assert.ok(!r.routes.some((x) => x.members.some((m) => m.name === 'app')));
     }
   }), { numRuns: 2000 });

@@ -721,3 +721,147 @@ describe('proxy.idle_ignore (uptime monitors)', () => {
     });
   }
 });
+
+describe('access control Bellhop cannot apply yet: the alias refuses service, never served unprotected', () => {
+  const REFUSED = 'LABEL_ACCESS_CONTROL_UNSUPPORTED';
+  function refusedKeys(r: ParseResult, name: string): string[] | undefined {
+    return route(r, name).refused?.keys;
+  }
+  function assertRefused(r: ParseResult, name: string, key: string): void {
+    const rt = route(r, name);
+    assert.ok(rt.refused, `route ${name} is served: ${JSON.stringify(rt)}`);
+    assert.deepEqual(rt.members, [], 'a refused route has no member to reach');
+    assert.ok(rt.refused.keys.includes(key), `${JSON.stringify(rt.refused.keys)} does not name ${key}`);
+    assert.match(rt.refused.message, new RegExp(`${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*not supported by Bellhop yet`));
+    const e = r.errors.find((x) => x.code === REFUSED && key.startsWith(x.key));
+    assert.ok(e, `no ${REFUSED} error for ${key}: ${JSON.stringify(r.errors)}`);
+    assert.equal(e.source, 'app');
+  }
+
+  test('a GoDoxy cidr_whitelist refuses its alias (error naming the label); the container\'s other alias is served', () => {
+    const label = 'proxy.app.middlewares.cidr_whitelist.allow';
+    const r = one({ 'proxy.aliases': 'app, open', [label]: '10.0.0.0/8' });
+    assertRefused(r, 'app', label);
+    assert.match(errorFor(r, REFUSED).message, /middleware "cidr_whitelist" restricts or authenticates access.*503 PROXY_ROUTE_REFUSED/);
+    assert.deepEqual(route(r, 'app').aliases, ['app'], 'the host stays in the table so it answers the refusal, not 404');
+    assert.equal(url(r, 'open'), 'http://172.18.0.5:80');
+    assert.equal(route(r, 'open').refused, undefined);
+    assert.deepEqual(r.warnings, [], 'an error, no longer a LABEL_IGNORED_FIELD warning');
+  });
+
+  const access: Array<[string, string]> = [
+    ['oidc', 'proxy.app.middlewares.oidc'],
+    ['oidc with its options as YAML (GoDoxy TestParseLabelsMixedObjectAndFlatFields)', 'proxy.app.middlewares.oidc.allowed_groups'],
+    ['forward_auth', 'proxy.app.middlewares.forward_auth.address'],
+    ['ForwardAuth (any case, _ and - ignored)', 'proxy.app.middlewares.ForwardAuth.address'],
+    ['forwardauth', 'proxy.app.middlewares.forwardauth.address'],
+    ['CIDRWhitelist', 'proxy.app.middlewares.CIDRWhitelist.allow'],
+    ['rate_limit', 'proxy.app.middlewares.rate_limit.average'],
+    ['RateLimit', 'proxy.app.middlewares.RateLimit.burst'],
+    ['basic_auth', 'proxy.app.middlewares.basic_auth.users'],
+    ['crowdsec', 'proxy.app.middlewares.crowdsec.route'],
+    ['hcaptcha', 'proxy.app.middlewares.hcaptcha.site_key'],
+    ['ip_whitelist (unknown: fails closed)', 'proxy.app.middlewares.ip_whitelist.allow'],
+    ['whitelist (unknown: fails closed)', 'proxy.app.middlewares.whitelist'],
+    ['any unknown middleware', 'proxy.app.middlewares.geo_block.countries'],
+    ['rules', 'proxy.app.rules'],
+    ['rule_file', 'proxy.app.rule_file'],
+    ['inbound_mtls_profile', 'proxy.app.inbound_mtls_profile'],
+    ['path_patterns (old GoDoxy)', 'proxy.app.path_patterns'],
+    ['a #N target', 'proxy.#1.middlewares.oidc'],
+  ];
+  for (const [name, label] of access) {
+    test(`${name} → ${REFUSED}, route refused`, () => {
+      assertRefused(one({ 'proxy.aliases': 'app', [label]: 'x' }), 'app', label);
+    });
+  }
+
+  test('an unknown middleware name gets a "did you mean" and is treated as access control', () => {
+    const r = one({ 'proxy.app.middlewares.ip_whitelist.allow': '10.0.0.0/8' });
+    assert.match(errorFor(r, REFUSED).message, /unknown middleware "ip_whitelist" \(did you mean "cidr_whitelist"\?\) may restrict access/);
+  });
+
+  const harmless = ['request.set_headers.X-A', 'Response.hide_headers', 'modify_request.add_headers.X-B', 'redirect_http', 'RedirectHTTP', 'real_ip.from',
+    'cloudflare_real_ip.recursive', 'custom_error_page', 'error_page', 'set_x_forwarded', 'hide_x_forwarded', 'modify_html.target', 'themed.theme'];
+  for (const m of harmless) {
+    test(`middlewares.${m} does not restrict access: ignored with a warning, the route is served`, () => {
+      const r = one({ [`proxy.app.middlewares.${m}`]: 'x' });
+      assert.deepEqual(r.errors, []);
+      assert.equal(route(r, 'app').refused, undefined);
+      assert.equal(url(r, 'app'), 'http://172.18.0.5:80');
+      assert.deepEqual(r.warnings.map((w) => w.code), ['LABEL_IGNORED_FIELD']);
+    });
+  }
+
+  test('cosmetic GoDoxy fields stay warnings', () => {
+    const r = one({ 'proxy.app.homepage.icon': '@selfhst/x.png', 'proxy.app.access_log.path': '/x.log' });
+    assert.deepEqual(r.errors, []);
+    assert.equal(route(r, 'app').refused, undefined);
+    assert.deepEqual(r.warnings.map((w) => w.code), ['LABEL_IGNORED_FIELD', 'LABEL_IGNORED_FIELD']);
+  });
+
+  test('middlewares as a YAML value: the access middlewares in it refuse the alias', () => {
+    const r = one({ 'proxy.app.middlewares': 'cidr_whitelist:\n  allow: [10.0.0.0/8]\n  status_code: 403\nrequest:\n  set_headers: {X-A: b}\n' });
+    assertRefused(r, 'app', 'proxy.app.middlewares (middlewares.cidr_whitelist)');
+    assert.equal(r.errors.filter((e) => e.code === REFUSED).length, 1, 'one error per label and middleware, not per option');
+    assert.deepEqual(r.warnings.map((w) => w.code), ['LABEL_IGNORED_FIELD']);
+  });
+
+  test('a middleware turned on with an empty mapping or nothing (`oidc: {}`, `oidc:`) in a whole-route YAML value', () => {
+    assertRefused(one({ 'proxy.app': 'port: 80\nmiddlewares:\n  oidc: {}\n' }), 'app', 'proxy.app (middlewares.oidc)');
+    assertRefused(one({ 'proxy.app': 'middlewares:\n  forward_auth:\n' }), 'app', 'proxy.app (middlewares.forward_auth)');
+    assertRefused(one({ 'proxy.app': 'rules:\n  - on: path /admin\n    do: error 403 Forbidden\n' }), 'app', 'proxy.app (rules)');
+    // An empty mapping elsewhere still sets nothing.
+    const plain = one({ 'proxy.app': 'port: 80\nhealthcheck: {}\nmiddlewares: {}\n' });
+    assert.deepEqual(plain.errors, []);
+    assert.equal(route(plain, 'app').refused, undefined);
+  });
+
+  test('GoDoxy TestParseLabelsMixedObjectAndFlatFields: an oidc YAML value plus a dotted option', () => {
+    const r = one({ 'proxy.universal.middlewares.oidc': 'allowed_groups: [everyone]', 'proxy.universal.middlewares.oidc.bypass': '- path glob(/x/*)' }, {}, {});
+    const rt = route(r, 'universal');
+    assert.deepEqual(rt.refused?.keys, ['proxy.universal.middlewares.oidc', 'proxy.universal.middlewares.oidc.bypass']);
+    assert.deepEqual(rt.members, []);
+  });
+
+  test('a wildcard refuses every alias; #N only its alias', () => {
+    const all = one({ 'proxy.aliases': 'a, b', 'proxy.*.middlewares.oidc': '' });
+    assert.deepEqual(refusedKeys(all, 'a'), ['proxy.*.middlewares.oidc']);
+    assert.deepEqual(refusedKeys(all, 'b'), ['proxy.*.middlewares.oidc']);
+    const second = one({ 'proxy.aliases': 'a, b', 'proxy.#2.middlewares.basic_auth.users': 'x' });
+    assert.equal(route(second, 'a').refused, undefined);
+    assert.equal(url(second, 'a'), 'http://172.18.0.5:80');
+    assert.deepEqual(refusedKeys(second, 'b'), ['proxy.#2.middlewares.basic_auth.users']);
+  });
+
+  test('one refusing member refuses its whole pool: the host serves every member', () => {
+    const r = parse([
+      replica('p', 'web', 1, { labels: { 'proxy.aliases': 'web' } }),
+      replica('p', 'web', 2, { labels: { 'proxy.aliases': 'web' } }),
+      container({ name: 'guarded', labels: { 'proxy.aliases': 'g', 'proxy.g.load_balance.link': 'web', 'proxy.g.middlewares.oidc': '' } }),
+    ]);
+    const rt = route(r, 'web');
+    assert.deepEqual(rt.members, []);
+    assert.deepEqual(rt.refused?.sources, ['guarded']);
+    assert.deepEqual(rt.refused?.keys, ['proxy.g.middlewares.oidc']);
+  });
+
+  test('broken middlewares YAML is a plain error: the container gets no routes (fails closed)', () => {
+    const r = one({ 'proxy.app.middlewares': 'cidr_whitelist: {allow: [10.0.0.0/8' });
+    assert.ok(codes(r).includes('LABEL_BAD_YAML'));
+    assert.deepEqual(r.routes, []);
+  });
+
+  test('another label error still costs the container, and the refusal is reported too', () => {
+    const r = one({ 'proxy.app.port': 'abc', 'proxy.app.middlewares.oidc': '' });
+    assert.deepEqual(r.routes, []);
+    assert.deepEqual(codes(r).sort(), ['LABEL_ACCESS_CONTROL_UNSUPPORTED', 'LABEL_BAD_PORT']);
+  });
+
+  test('the refusal message names label keys, never their values', () => {
+    const r = one({ 'proxy.app.middlewares.basic_auth.users': 'admin:$2y$05$secretsecretsecret' });
+    const rt = route(r, 'app');
+    assert.ok(!rt.refused?.message.includes('secret'));
+    assert.ok(!errorFor(r, REFUSED).message.includes('secret'));
+  });
+});

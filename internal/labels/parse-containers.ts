@@ -22,7 +22,10 @@ export interface ParseOptions {
 export interface ParseResult {
   /** Sorted by name. */
   routes: RouteSpec[];
-  /** Label errors (the container got no routes) and conflicts (resolved, reported). */
+  /**
+   * Label errors (the container got no routes), unsupported access control (the aliases it
+   * applies to are routes that refuse service) and conflicts (resolved, reported).
+   */
   errors: RouteError[];
   /** Ignored GoDoxy fields and similar: reported, never block a route. */
   warnings: RouteError[];
@@ -45,7 +48,7 @@ export function parseContainers(containers: readonly ContainerRecord[], opts: Pa
     seen.add(rec.id);
     if (!isExplicit(rec) && (!opts.exposeAll || looksLikeDatabase(rec) || isInfrastructure(rec))) continue;
     const r = containerEntries(rec, { self: opts.self, healthcheck: opts.defaults.healthcheck });
-    for (const p of r.problems) errors.push({ code: p.code, source: rec.name, key: p.key, message: p.message });
+    for (const p of [...r.problems, ...r.refusals]) errors.push({ code: p.code, source: rec.name, key: p.key, message: p.message });
     for (const w of r.warnings) warnings.push({ code: w.code, source: rec.name, key: w.key, message: w.message });
     entries.push(...r.entries);
   }

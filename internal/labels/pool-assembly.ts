@@ -2,7 +2,7 @@
 // load_balance.link join whatever pool has that name; members without one own their alias, and
 // only one owner group may (one compose service's replicas, or one container): the oldest.
 
-import type { BalanceModeName, LoadBalanceSpec, MemberSpec, RouteError, RouteSpec } from '../routes/route-spec.ts';
+import type { BalanceModeName, LoadBalanceSpec, MemberSpec, RouteError, RouteRefusal, RouteSpec } from '../routes/route-spec.ts';
 import type { ExplicitPoolSettings, MemberEntry } from './container-entries.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
 
@@ -49,6 +49,24 @@ const SETTINGS: Array<{ key: keyof ExplicitPoolSettings; name: string }> = [
 
 function show(v: unknown): string {
   return JSON.stringify(v);
+}
+
+/**
+ * One member asking for access control Bellhop cannot apply refuses the whole pool: its host
+ * serves every member, so serving the others would serve the app unprotected all the same.
+ */
+function refusalOf(entries: readonly MemberEntry[]): RouteRefusal | undefined {
+  const refusing = entries.filter((e) => e.refusedBy !== undefined);
+  if (refusing.length === 0) return undefined;
+  const keys = [...new Set(refusing.flatMap((e) => e.refusedBy ?? []))].sort();
+  const sources = [...new Set(refusing.map((e) => e.record.name))].sort();
+  const which = keys.length === 1 ? `access-control label ${keys[0] ?? ''} is` : `access-control labels ${keys.join(', ')} are`;
+  return {
+    code: C.ACCESS_CONTROL_UNSUPPORTED,
+    keys,
+    sources,
+    message: `This route is refused: ${which} not supported by Bellhop yet, and the service is never served without ${keys.length === 1 ? 'it' : 'them'}`,
+  };
 }
 
 export interface AssembledPools {
@@ -123,7 +141,9 @@ export function assemblePools(entries: MemberEntry[], defaults: PoolDefaults): A
       conflicts.push({ code: C.POOL_SETTINGS_CONFLICT, route: key, kept: [first.record.name], overruled: dissent.map((d) => d.record.name), setting: s.name, message });
     }
 
-    routes.push({ name: key, aliases: [key], loadBalance: lb, members, source: 'docker' });
+    const refusal = refusalOf(memberEntries);
+    if (refusal !== undefined) routes.push({ name: key, aliases: [key], loadBalance: lb, members: [], source: 'docker', refused: refusal });
+    else routes.push({ name: key, aliases: [key], loadBalance: lb, members, source: 'docker' });
   }
   return { routes, errors, conflicts };
 }

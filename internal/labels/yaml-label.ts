@@ -7,6 +7,8 @@ import { parse } from 'yaml';
 export interface YamlLeaf {
   path: string[];
   value: unknown;
+  /** An empty mapping (`oidc: {}`), listed only with `keepEmptyMappings`. */
+  empty?: true | undefined;
 }
 
 export type YamlMappingResult = { ok: true; leaves: YamlLeaf[] } | { ok: false; message: string };
@@ -34,28 +36,35 @@ function describe(v: unknown): string {
   return `a ${typeof v} (${JSON.stringify(v)})`;
 }
 
-function flatten(value: Record<string, unknown>, prefix: string[], out: YamlLeaf[]): void {
+function flatten(value: Record<string, unknown>, prefix: string[], out: YamlLeaf[], keepEmpty: boolean): void {
   for (const key of Object.keys(value).sort()) {
     const v = value[key];
     const path = [...prefix, key];
     if (isMapping(v)) {
-      if (Object.keys(v).length === 0) continue;
-      flatten(v, path, out);
+      if (Object.keys(v).length === 0) {
+        if (keepEmpty) out.push({ path, value: v, empty: true });
+        continue;
+      }
+      flatten(v, path, out, keepEmpty);
     } else {
       out.push({ path, value: v });
     }
   }
 }
 
-/** Parses a label value as a YAML mapping and flattens it to leaves. Empty text is `{}`. */
-export function parseYamlMapping(text: string): YamlMappingResult {
+/**
+ * Parses a label value as a YAML mapping and flattens it to leaves. Empty text is `{}`. Empty
+ * mappings set nothing and are left out, unless `keepEmptyMappings`: then they are leaves too,
+ * because one can still mean something (`middlewares: { oidc: {} }` turns OIDC on).
+ */
+export function parseYamlMapping(text: string, opts: { keepEmptyMappings?: boolean } = {}): YamlMappingResult {
   if (text.trim() === '') return { ok: true, leaves: [] };
   const r = parseText(text);
   if (!r.ok) return r;
   if (r.value === null || r.value === undefined) return { ok: true, leaves: [] };
   if (!isMapping(r.value)) return { ok: false, message: `expected a YAML mapping of fields (e.g. "port: 8080"), got ${describe(r.value)}` };
   const leaves: YamlLeaf[] = [];
-  flatten(r.value, [], leaves);
+  flatten(r.value, [], leaves, opts.keepEmptyMappings === true);
   return { ok: true, leaves };
 }
 

@@ -138,6 +138,8 @@ export class LiveRoute implements ProxyRoute {
   upstreamCookie?: NonNullable<ProxyRoute['upstreamCookie']>;
   /** The proxy passes peer and raw headers only to routes that hash from them. */
   pickReadsHeaders = false;
+  /** The refused route's message (RouteSpec.refused): the proxy answers it, never a member. */
+  refusal: string | undefined;
   /** Compiled `load_balance.options` of an iphash pool (SPEC 6); undefined: hash ctx.clientIp. */
   private realIp: RealIpOptions | undefined;
   private byId = new Map<string, LiveMember>();
@@ -180,8 +182,12 @@ export class LiveRoute implements ProxyRoute {
     this.byId = new Map(members.map((m) => [m.id, m]));
     this.hasSleepers = members.length > 1 && members.some((m) => m.sleeps);
     this.pool.setMembers(members);
+    this.refusal = spec.refused?.message;
     const wake = this.opts.wake;
-    if (wake && members.some((m) => m.sleeps)) {
+    if (this.refusal !== undefined) {
+      // A refused route has no members to wake or hold for.
+      delete this.gate;
+    } else if (wake && members.some((m) => m.sleeps)) {
       // Sleeping members are the wake module's business: it starts them and holds requests.
       // In a pool the request wakes the member it would be sent to (sticky cookie, iphash).
       const name = spec.name;

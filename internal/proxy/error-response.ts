@@ -9,13 +9,17 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-const RENDERED = new Map<ProxyErrorCode, Rendered>();
-for (const [code, { status, message }] of Object.entries(PROXY_ERRORS) as [ProxyErrorCode, { status: number; message: string }][]) {
+function render(code: ProxyErrorCode, status: number, message: string): Rendered {
   const html = `<!doctype html><html><head><meta charset="utf-8"><title>${status} ${escapeHtml(message)}</title></head>` +
     `<body style="font-family:system-ui,sans-serif;margin:3em"><h1>${status}</h1><p>${escapeHtml(message)}.</p>` +
     `<p style="color:#777"><small>${code} · Bellhop</small></p></body></html>\n`;
   const json = JSON.stringify({ error: { code, status, message } }) + '\n';
-  RENDERED.set(code, { html: Buffer.from(html), json: Buffer.from(json) });
+  return { html: Buffer.from(html), json: Buffer.from(json) };
+}
+
+const RENDERED = new Map<ProxyErrorCode, Rendered>();
+for (const [code, { status, message }] of Object.entries(PROXY_ERRORS) as [ProxyErrorCode, { status: number; message: string }][]) {
+  RENDERED.set(code, render(code, status, message));
 }
 
 /** True when the client prefers HTML (browsers); API clients and curl get JSON. */
@@ -25,16 +29,17 @@ export function wantsHtml(accept: string | undefined): boolean {
 
 /**
  * Answer `res` with the catalogue entry for `code`. `close` adds `Connection: close` (after a
- * malformed request the connection's framing is not trusted).
+ * malformed request the connection's framing is not trusted). `message` replaces the catalogue's
+ * sentence (a refused route says which labels it cannot apply); it is rendered per request.
  */
 export function sendProxyError(
-  res: ServerResponse, code: ProxyErrorCode, accept: string | undefined, close: boolean, retryAfterSec?: number,
+  res: ServerResponse, code: ProxyErrorCode, accept: string | undefined, close: boolean, retryAfterSec?: number, message?: string,
 ): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
-  const r = RENDERED.get(code)!;
+  const r = message === undefined ? RENDERED.get(code)! : render(code, PROXY_ERRORS[code].status, message);
   const html = wantsHtml(accept);
   const body = html ? r.html : r.json;
   const headers: string[] = [

@@ -7,6 +7,7 @@ export type ProxyErrorCode =
   | 'PROXY_VERSION_NOT_SUPPORTED'
   | 'PROXY_REQUEST_TIMEOUT'
   | 'PROXY_NO_ROUTE'
+  | 'PROXY_ROUTE_REFUSED'
   | 'PROXY_NO_MEMBER'
   | 'PROXY_UPSTREAM_CONNECT'
   | 'PROXY_UPSTREAM_RESET'
@@ -21,6 +22,9 @@ export const PROXY_ERRORS: Readonly<Record<ProxyErrorCode, { status: number; mes
   PROXY_VERSION_NOT_SUPPORTED: { status: 505, message: 'Only HTTP/1.0 and HTTP/1.1 are supported' },
   PROXY_REQUEST_TIMEOUT: { status: 408, message: 'Request body not received in time' },
   PROXY_NO_ROUTE: { status: 404, message: 'No service answers this host' },
+  // 503, not 403: the refusal is the server's configuration state, not a verdict on this client.
+  // A 403 would look like access control working; 503 is an outage to monitors and operators.
+  PROXY_ROUTE_REFUSED: { status: 503, message: 'This service is refused: it asks for access control that Bellhop cannot apply yet' },
   PROXY_NO_MEMBER: { status: 503, message: 'No healthy upstream is available' },
   PROXY_UPSTREAM_CONNECT: { status: 502, message: 'The upstream could not be reached' },
   PROXY_UPSTREAM_RESET: { status: 502, message: 'The upstream closed the connection' },

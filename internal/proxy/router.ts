@@ -79,6 +79,12 @@ export interface ProxyRoute {
    * Other routes get neither, so they pay nothing for the feature.
    */
   readonly pickReadsHeaders?: boolean | undefined;
+  /**
+   * Set when the route refuses service (access control Bellhop cannot apply yet): every request
+   * gets 503 PROXY_ROUTE_REFUSED with this sentence as its message, before the gate, pick or
+   * any upstream. It names label keys, never their values.
+   */
+  readonly refusal?: string | undefined;
   /** Seconds for Retry-After when nothing is usable (default 5). */
   retryAfterSec?: number | undefined;
 }

@@ -94,6 +94,24 @@ export interface RouteSpec {
   loadBalance: LoadBalanceSpec;
   members: MemberSpec[];
   source: 'docker' | 'file';
+  /**
+   * Set when the route must refuse service: it asks for access control Bellhop cannot apply
+   * yet. Its hosts still resolve to it (and answer 503 PROXY_ROUTE_REFUSED, never 404), but it
+   * has no members: nothing behind it is probed, woken or reached (docs/labels.md).
+   */
+  refused?: RouteRefusal | undefined;
+}
+
+/** Why a route refuses service. */
+export interface RouteRefusal {
+  /** Stable code of the cause, e.g. LABEL_ACCESS_CONTROL_UNSUPPORTED. */
+  code: string;
+  /** The labels asking for it, sorted: `proxy.app.middlewares.oidc`, or `proxy.app (middlewares.oidc)` inside a YAML value. */
+  keys: string[];
+  /** The containers carrying them, sorted. */
+  sources: string[];
+  /** One sentence for the client's error answer and the admin API; names the keys, never a value. */
+  message: string;
 }
 
 /** A problem with one container's labels or one config key; listed by the admin API. */
