@@ -13,6 +13,8 @@ import { WakeError } from './wake-error.ts';
 import { probeHttp, probeTcp } from './readiness-probe.ts';
 import { isBrowserNavigation, requestPath, wantsJson } from './request-kind.ts';
 import { compileIdleIgnore } from './idle-ignore.ts';
+import { ActivityLedger } from './activity-ledger.ts';
+import type { ContainerActivity } from './activity-ledger.ts';
 import type { IdleIgnoreMatcher } from './idle-ignore.ts';
 import { renderLoadingPage, WAKE_EVENTS_PATH, WAKE_PATH_PREFIX, WAKE_STATUS_PATH } from './loading-page.ts';
 import type { FailureView } from './loading-page.ts';
@@ -156,8 +158,8 @@ interface Slot {
   routes: Set<RouteGate>;
   deps: Slot[];
   dependents: Slot[];
-  inFlight: number;
-  lastActivity: number;
+  /** Shared with the ledger: survives this slot (see activity-ledger.ts). */
+  activity: ContainerActivity;
   timer: NodeJS.Timeout | undefined;
   flight: Flight | undefined;
   stopping: Promise<void> | undefined;
@@ -225,6 +227,7 @@ export class WakeManager {
   private readonly logLines: number;
   private readonly heartbeatMs: number;
   private slots = new Map<string, Slot>();
+  private readonly activity = new ActivityLedger();
   private memberSlots = new Map<string, Slot>();
   private routeGates = new Map<string, RouteGate>();
   /** Routes with a sleeping member that has idle_ignore rules (gated or mixed pools). */
@@ -385,8 +388,7 @@ export class WakeManager {
       routes: new Set(),
       deps: [],
       dependents: [],
-      inFlight: 0,
-      lastActivity: Date.now(),
+      activity: this.activity.of(c.id),
       timer: undefined,
       flight: undefined,
       stopping: undefined,
@@ -445,7 +447,7 @@ export class WakeManager {
     if (c.state === 'running') {
       if (slot.state === 'asleep' && !slot.unready) {
         // Started outside Bellhop (or running at Bellhop's startup): awake, and its clock runs.
-        slot.lastActivity = Date.now();
+        slot.activity.lastActivity = Date.now();
         this.setState(slot, 'awake');
       }
       if (slot.state === 'awake') this.armIdle(slot);
@@ -495,6 +497,7 @@ export class WakeManager {
   private dispose(slot: Slot, code: 'WAKE_CONTAINER_GONE' | 'WAKE_SHUTDOWN', message: string): void {
     slot.gone = true;
     this.clearIdle(slot);
+    this.activity.forget(slot.id); // kept while something is open: a later slot counts it
     if (slot.settleTimer !== undefined) clearTimeout(slot.settleTimer);
     slot.settleTimer = undefined;
     const err = new WakeError(code, message, { container: slot.name });
@@ -527,6 +530,8 @@ export class WakeManager {
    * Marks the start of a proxied request or websocket to `memberId`; call the returned function
    * once when it ends (response finished or either side closed). Open requests keep the
    * container awake; arrival and end both reset the idle clock. Health probes must not call it.
+   * For a websocket, call it before the upgrade request is sent and release it only once the
+   * tunnel has closed: one hold from the request to the end of the tunnel, with no gap at the 101.
    * Pass the request that went through `gate()`: one that the container's `proxy.idle_ignore`
    * rules match (an uptime monitor) is proxied but neither arrives nor stays in flight.
    */
@@ -534,16 +539,14 @@ export class WakeManager {
     const slot = this.memberSlots.get(memberId);
     if (slot === undefined) return NOOP_RELEASE;
     if (req !== undefined && slot.ignore !== undefined && slot.ignore.matches(req, this.ignoreIps.get(req))) return NOOP_RELEASE;
-    slot.inFlight++;
-    slot.lastActivity = Date.now();
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      slot.inFlight--;
-      slot.lastActivity = Date.now();
-      if (slot.inFlight === 0) this.armIdle(slot);
-    };
+    // Counted on the container's ledger record, not on this slot: a later sync may replace the
+    // slot while the request or tunnel is still open, and the new one must see it.
+    const id = slot.id;
+    return this.activity.hold(id, () => {
+      const current = this.slots.get(id);
+      if (current !== undefined) this.armIdle(current);
+      else this.activity.forget(id); // no longer managed: nothing to clock
+    });
   }
 
   /**
@@ -926,7 +929,7 @@ export class WakeManager {
       slot.lastWakeMs = durationMs;
       slot.lastError = undefined;
       slot.unready = false;
-      slot.lastActivity = now;
+      slot.activity.lastActivity = now;
       this.setState(slot, 'awake');
       this.emit(slot, 'ready', `${slot.name} is ready`);
       this.log.info({ module: 'wake', container: slot.name, ms: durationMs }, 'container is awake');
@@ -936,7 +939,7 @@ export class WakeManager {
       slot.lastError = { code: err.code, message: err.message, exitCode: err.exitCode, logs: err.logs, at: now };
       slot.coolDownUntil = now + this.coolDownMs;
       slot.unready = slot.dockerState === 'running';
-      slot.lastActivity = now;
+      slot.activity.lastActivity = now;
       this.setState(slot, 'asleep');
       this.emit(slot, 'failed', err.message, { code: err.code, message: err.message, exitCode: err.exitCode, logs: err.logs });
       this.log.error({ module: 'wake', container: slot.name, code: err.code, exitCode: err.exitCode, err }, 'wake failed');
@@ -967,8 +970,8 @@ export class WakeManager {
   }
 
   private armIdle(slot: Slot): void {
-    if (this.closed || slot.gone || slot.timer !== undefined || slot.idle === undefined || slot.inFlight > 0) return;
-    const due = slot.lastActivity + slot.idle.idleTimeoutMs;
+    if (this.closed || slot.gone || slot.timer !== undefined || slot.idle === undefined || slot.activity.inFlight > 0) return;
+    const due = slot.activity.lastActivity + slot.idle.idleTimeoutMs;
     slot.timer = setTimeout(() => this.onIdle(slot), Math.min(MAX_TIMER_MS, Math.max(0, due - Date.now())));
     slot.timer.unref();
   }
@@ -981,10 +984,10 @@ export class WakeManager {
 
   private onIdle(slot: Slot): void {
     slot.timer = undefined;
-    if (this.closed || slot.gone || slot.idle === undefined || slot.inFlight > 0) return;
+    if (this.closed || slot.gone || slot.idle === undefined || slot.activity.inFlight > 0) return;
     const brokenButRunning = slot.state === 'asleep' && slot.unready && slot.dockerState === 'running';
     if (slot.state !== 'awake' && !brokenButRunning) return;
-    if (Date.now() < slot.lastActivity + slot.idle.idleTimeoutMs) {
+    if (Date.now() < slot.activity.lastActivity + slot.idle.idleTimeoutMs) {
       this.armIdle(slot);
       return;
     }
@@ -997,11 +1000,14 @@ export class WakeManager {
   }
 
   private sleepNow(slot: Slot): void {
-    if (slot.flight !== undefined || slot.stopping !== undefined) return;
+    // Whoever asks (the idle clock, the last dependent going to sleep): anything open on the
+    // container (a request, a websocket, a stream) vetoes the stop, decided here, in the same
+    // tick as the Docker call below. Its release re-arms the clock.
+    if (slot.flight !== undefined || slot.stopping !== undefined || slot.activity.inFlight > 0) return;
     this.clearIdle(slot);
     const spec = this.effectiveIdle(slot);
-    // Draining: takes no new picks from here on. Nothing is in flight (the clock only fires at
-    // zero), so the stop follows at once.
+    // Draining: takes no new picks from here on. Nothing is in flight (checked just above), so
+    // the stop follows at once.
     this.setState(slot, 'draining');
     this.log.info({ module: 'wake', container: slot.name, method: spec.stopMethod }, 'idle: stopping container');
     slot.stopping = this.stopContainer(slot, spec).then(() => this.afterStop(slot));
@@ -1064,7 +1070,7 @@ export class WakeManager {
     if (slot.flight !== undefined) return; // a request arrived while stopping: the wake carries on
     if (slot.dockerState === 'running') {
       // The stop failed: stay awake and try again after another idle period.
-      slot.lastActivity = Date.now();
+      slot.activity.lastActivity = Date.now();
       this.setState(slot, 'awake');
       this.armIdle(slot);
       return;
@@ -1285,7 +1291,7 @@ export class WakeManager {
       .map((s) => {
         let msUntilSleep: number | null = null;
         if (s.state === 'awake' && s.idle !== undefined) {
-          msUntilSleep = s.inFlight > 0 ? s.idle.idleTimeoutMs : Math.max(0, s.lastActivity + s.idle.idleTimeoutMs - now);
+          msUntilSleep = s.activity.inFlight > 0 ? s.idle.idleTimeoutMs : Math.max(0, s.activity.lastActivity + s.idle.idleTimeoutMs - now);
         }
         return {
           id: s.id,
@@ -1293,7 +1299,7 @@ export class WakeManager {
           state: s.state,
           dockerState: s.dockerState,
           msUntilSleep,
-          inFlight: s.inFlight,
+          inFlight: s.activity.inFlight,
           lastWakeMs: s.lastWakeMs ?? null,
           lastError: s.lastError ?? null,
           dependsOn: s.deps.map((d) => d.name),
