@@ -784,21 +784,21 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
   const harmless = ['request.set_headers.X-A', 'Response.hide_headers', 'modify_request.add_headers.X-B', 'redirect_http', 'RedirectHTTP', 'real_ip.from',
     'cloudflare_real_ip.recursive', 'custom_error_page', 'error_page', 'set_x_forwarded', 'hide_x_forwarded', 'modify_html.target', 'themed.theme'];
   for (const m of harmless) {
-    test(`middlewares.${m} does not restrict access: ignored with a warning, the route is served`, () => {
-      const r = one({ [`proxy.app.middlewares.${m}`]: 'x' });
-      assert.deepEqual(r.errors, []);
-      assert.equal(route(r, 'app').refused, undefined);
-      assert.equal(url(r, 'app'), 'http://172.18.0.5:80');
-      assert.deepEqual(r.warnings.map((w) => w.code), ['LABEL_IGNORED_FIELD']);
+    test(`middlewares.${m} and cosmetic fields do not restrict access: warnings, that alias is served while the oidc one refuses`, () => {
+      const r = one({
+        'proxy.aliases': 'app, open',
+        [`proxy.open.middlewares.${m}`]: 'x',
+        'proxy.open.homepage.icon': '@selfhst/x.png',
+        'proxy.open.access_log.path': '/x.log',
+        'proxy.app.middlewares.oidc': '',
+      });
+      assert.deepEqual(r.errors.map((e) => [e.code, e.key]), [[REFUSED, 'proxy.app.middlewares.oidc']]);
+      assert.equal(route(r, 'open').refused, undefined);
+      assert.equal(url(r, 'open'), 'http://172.18.0.5:80');
+      assert.deepEqual(r.warnings.map((w) => w.code), ['LABEL_IGNORED_FIELD', 'LABEL_IGNORED_FIELD', 'LABEL_IGNORED_FIELD']);
+      assertRefused(r, 'app', 'proxy.app.middlewares.oidc');
     });
   }
-
-  test('cosmetic GoDoxy fields stay warnings', () => {
-    const r = one({ 'proxy.app.homepage.icon': '@selfhst/x.png', 'proxy.app.access_log.path': '/x.log' });
-    assert.deepEqual(r.errors, []);
-    assert.equal(route(r, 'app').refused, undefined);
-    assert.deepEqual(r.warnings.map((w) => w.code), ['LABEL_IGNORED_FIELD', 'LABEL_IGNORED_FIELD']);
-  });
 
   test('middlewares as a YAML value: the access middlewares in it refuse the alias', () => {
     const r = one({ 'proxy.app.middlewares': 'cidr_whitelist:\n  allow: [10.0.0.0/8]\n  status_code: 403\nrequest:\n  set_headers: {X-A: b}\n' });
