@@ -57,6 +57,37 @@ test('a new member that keeps failing goes from starting to unhealthy after `fal
   assert.ok(srv.state.hits >= 3);
 });
 
+test('a starting member whose probe failed is re-probed soon, not at its jittered slot; those extra failures do not count toward fall', async (t) => {
+  // The process in a container starts listening a moment after Docker reports the start, so
+  // the first probe often fails. 'slow' hashes to ~97 % of the interval: its scheduled second
+  // probe is ~10 minutes away here, so only the readiness probes can make it healthy in time.
+  const srv = await statusServer(t);
+  srv.state.status = 503;
+  const hm = new HealthMonitor({ fastIntervalMs: 600_000 });
+  t.after(() => hm.close());
+  hm.sync([{ name: 'p', members: [member('slow', srv.url, { intervalMs: 600_000, fall: 2 })] }]);
+  await waitUntil(() => srv.state.hits >= 4, 20_000, 'readiness probes');
+  assert.equal(hm.status('slow')?.health, 'starting', 'still starting: readiness failures are not scheduled failures');
+  assert.equal(hm.status('slow')?.consecutiveFailures, 1, 'only the first (scheduled) probe counted');
+  assert.equal(hm.status('slow')?.reason, 'HTTP 503 from /health');
+  srv.state.status = 200;
+  await waitUntil(() => hm.isUsable('slow'), 20_000, 'healthy after a readiness probe');
+  const hits = srv.state.hits;
+  await sleep(200);
+  assert.equal(srv.state.hits, hits, 'healthy: back on its schedule, no more readiness probes');
+});
+
+test('fall: 1 — a new member whose first probe fails is unhealthy at once (readiness probes are only for starting members)', async (t) => {
+  const srv = await statusServer(t);
+  srv.state.status = 500;
+  const hm = new HealthMonitor({ fastIntervalMs: 600_000 });
+  t.after(() => hm.close());
+  hm.sync([{ name: 'p', members: [member('slow', srv.url, { intervalMs: 600_000, fall: 1 })] }]);
+  await waitUntil(() => hm.status('slow')?.health === 'unhealthy', 20_000, 'unhealthy');
+  await sleep(200);
+  assert.equal(srv.state.hits, 1, 'no readiness probes for an unhealthy member');
+});
+
 test('unhealthy members are re-probed on the shorter interval; a healthy one shows its failure count', async (t) => {
   const srv = await statusServer(t);
   const hm = new HealthMonitor({ fastIntervalMs: 30 });

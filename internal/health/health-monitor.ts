@@ -91,6 +91,10 @@ interface Entry {
   generation: number;
   inflight: Promise<void> | undefined;
   probedOnce: boolean;
+  /** performance.now() when the next scheduled probe is due (readiness probes come in between) */
+  dueAt: number;
+  /** readiness probes since the member became 'starting' (their delay doubles) */
+  readinessProbes: number;
   // derived, recomputed synchronously after every change
   health: HealthState;
   reason: string;
@@ -98,6 +102,14 @@ interface Entry {
 }
 
 const DOCKER_HEALTH = new Set(['starting', 'healthy', 'unhealthy']);
+
+/**
+ * A starting member whose probe failed is probed again after this, doubling (20, 40, 80 ms …),
+ * in between its scheduled probes. Its first probe usually races the process inside the
+ * container, which starts listening a few ms after Docker reports the start; without these the
+ * next try waited for the member's jittered slot, 0–2 s later (issue 11).
+ */
+const READINESS_FIRST_MS = 20;
 
 /**
  * Health monitor for every member of the route table. Feed it the pools on every table change
@@ -379,6 +391,8 @@ export class HealthMonitor {
       generation: 0,
       inflight: undefined,
       probedOnce: false,
+      dueAt: 0,
+      readinessProbes: 0,
       health: 'starting',
       reason: '',
       usable: false,
@@ -432,6 +446,7 @@ export class HealthMonitor {
     e.consecutiveFailures = 0;
     e.consecutiveSuccesses = 0;
     e.probedOnce = false;
+    e.readinessProbes = 0;
   }
 
   #forget(e: Entry): void {
@@ -455,13 +470,13 @@ export class HealthMonitor {
     this.#tick(e);
   }
 
-  #tick(e: Entry): void {
+  #tick(e: Entry, readiness = false): void {
     if (this.#closed || !this.#probeable(e) || e.inflight) return;
     if (this.#shouldProbe && !safeCall(this.#shouldProbe, e.id, this.#log)) {
       this.#schedule(e, this.#intervalFor(e)); // asleep or otherwise off-limits: look again later
       return;
     }
-    void this.#startProbe(e, true);
+    void this.#startProbe(e, true, readiness);
   }
 
   #clearTimer(e: Entry): void {
@@ -469,12 +484,12 @@ export class HealthMonitor {
     e.timer = undefined;
   }
 
-  #schedule(e: Entry, delayMs: number): void {
+  #schedule(e: Entry, delayMs: number, readiness = false): void {
     this.#clearTimer(e);
     if (this.#closed || !this.#probeable(e)) return;
     e.timer = setTimeout(() => {
       e.timer = undefined;
-      this.#tick(e);
+      this.#tick(e, readiness);
     }, Math.max(0, delayMs));
     e.timer.unref();
   }
@@ -485,7 +500,12 @@ export class HealthMonitor {
     return e.active === 'healthy' ? interval : Math.min(interval, this.#fastIntervalMs);
   }
 
-  #startProbe(e: Entry, reschedule: boolean): Promise<void> {
+  /**
+   * A readiness probe (`readiness`) is an extra one for a starting member, between its scheduled
+   * probes: its success counts like any other, its failure only updates the reason, so the time
+   * a member takes to be called unhealthy is what its schedule and `fall` say.
+   */
+  #startProbe(e: Entry, reschedule: boolean, readiness = false): Promise<void> {
     const generation = e.generation;
     const startedAt = performance.now();
     const target = { url: e.spec.url, noTlsVerify: e.spec.noTlsVerify, healthcheck: e.spec.healthcheck };
@@ -493,13 +513,26 @@ export class HealthMonitor {
       (result) => {
         if (this.#entries.get(e.id) !== e || e.generation !== generation || this.#closed) return;
         e.inflight = undefined;
-        this.#apply(e, result);
+        if (readiness && !result.ok && e.active === 'starting') this.#applyReadinessFailure(e, result);
+        else this.#apply(e, result);
         if (!reschedule && !this.#probeable(e)) return;
-        const interval = this.#intervalFor(e);
-        // After the first probe, offset the member's slot so many members never probe together.
-        const delay = e.probedOnce ? interval : Math.max(1, jitterFraction(e.id) * interval);
-        e.probedOnce = true;
-        this.#schedule(e, startedAt + delay - performance.now());
+        if (!readiness) {
+          const interval = this.#intervalFor(e);
+          // After the first probe, offset the member's slot so many members never probe together.
+          const delay = e.probedOnce ? interval : Math.max(1, jitterFraction(e.id) * interval);
+          e.probedOnce = true;
+          e.dueAt = startedAt + delay;
+        }
+        const now = performance.now();
+        if (e.active === 'starting' && !result.ok) {
+          const soon = now + READINESS_FIRST_MS * 2 ** e.readinessProbes;
+          if (soon < e.dueAt) {
+            e.readinessProbes += 1;
+            this.#schedule(e, soon - now, true);
+            return;
+          }
+        }
+        this.#schedule(e, e.dueAt - now);
       },
       (err: unknown) => {
         // Probes do not reject; if one ever does, keep the loop alive and say so.
@@ -512,6 +545,13 @@ export class HealthMonitor {
     );
     e.inflight = run;
     return run;
+  }
+
+  #applyReadinessFailure(e: Entry, r: ProbeResult): void {
+    e.lastCheck = this.#now();
+    e.latencyMs = r.latencyMs;
+    e.activeReason = r.reason;
+    this.#recompute(e);
   }
 
   #apply(e: Entry, r: ProbeResult): void {
