@@ -368,3 +368,42 @@ test('an inspect retry never commits over a newer event: retries join the event 
   await new Promise((r) => setTimeout(r, 400)); // the slow retry has long answered by now
   assert.equal(watcher.records()[0]?.state, 'exited', 'the stale retry result did not overwrite the newer one');
 });
+
+test('a slow inspect does not hold back the next event: its batch is inspected at once and applied after', async (t) => {
+  const { PassThrough } = await import('node:stream');
+  const A = 'a'.repeat(64);
+  const B = 'b'.repeat(64);
+  const events = new PassThrough();
+  const live = new Set<string>();
+  let releaseA: () => void = () => undefined;
+  const asked: string[] = [];
+  const docker = {
+    getEvents: () => Promise.resolve(events),
+    listContainers: () => Promise.resolve([...live].map((Id) => ({ Id }))),
+    ping: () => Promise.resolve('OK'),
+    getContainer: (id: string) => ({
+      inspect: async () => {
+        asked.push(id === A ? 'A' : 'B');
+        if (id === A) await new Promise<void>((r) => (releaseA = r)); // the engine is slow on A
+        return fakeInspect({ id, name: id === A ? 'slow' : 'quick' });
+      },
+    }),
+  };
+  const changes: string[][] = [];
+  const watcher = new DockerWatcher({ docker: docker as unknown as Docker, coalesceMs: 10, pingIntervalMs: 0, callTimeoutMs: 30_000, logger: recorder(), onChange: (r) => changes.push(r.map((x) => x.name)) });
+  t.after(() => watcher.stop());
+  watcher.start();
+  await watcher.whenSynced();
+  changes.length = 0; // the (empty) first sync
+  const emit = (id: string) => events.write(`${JSON.stringify({ Type: 'container', Action: 'start', Actor: { ID: id, Attributes: {} }, time: 1 })}\n`);
+  live.add(A);
+  emit(A);
+  await waitFor(() => (asked.includes('A') ? true : undefined), 5000, 'A to be inspected');
+  live.add(B);
+  emit(B);
+  await waitFor(() => (asked.includes('B') ? true : undefined), 5000, 'B to be inspected while A is still being inspected');
+  assert.deepEqual(changes, [], 'B waits for the batch before it: nothing applied yet');
+  releaseA();
+  await waitFor(() => (watcher.records().length === 2 ? true : undefined), 5000, 'both applied');
+  assert.deepEqual(changes, [['slow'], ['quick', 'slow']], 'applied in event order');
+});

@@ -44,7 +44,7 @@ export interface DockerWatcherOptions {
   callTimeoutMs?: number;
   /** Event coalescing window. Default 30 ms. */
   coalesceMs?: number;
-  /** Parallel inspects. Default 8. */
+  /** Parallel inspects (all batches together). Default 8. */
   inspectConcurrency?: number;
   /** First backoff step after an immediate reconnect failed. Default 500 ms. */
   backoffInitialMs?: number;
@@ -96,6 +96,9 @@ export class DockerWatcher {
   /** The current session's event queue (set while a session runs): where inspect retries go. */
   private requeue: ((id: string) => void) | undefined;
   private readonly retryCounts = new Map<string, number>();
+  /** Inspects running now, and the ones waiting for a slot (bounded by `concurrency`). */
+  private inspecting = 0;
+  private readonly inspectQueue: Array<() => void> = [];
   /** Counters for tests and metrics. */
   readonly stats = { snapshots: 0, inspects: 0, fullSyncs: 0, events: 0, ignoredEvents: 0 };
 
@@ -241,15 +244,16 @@ export class DockerWatcher {
 
     let syncing = true;
     const early = new Set<string>();
-    const coalescer = new IdCoalescer({
+    const coalescer = new IdCoalescer<Map<string, InspectOutcome>>({
       windowMs: this.coalesceMs,
-      flush: (ids) => this.applyIds(gen, ids, signal),
+      fetch: (ids) => this.inspectAll(ids, signal),
+      apply: (outcomes) => this.applyOutcomes(gen, outcomes, signal),
       onError: (err) => this.logger.error({ host: this.host, err }, 'applying Docker events failed'),
     });
     const parser = new EventLineParser();
     let pingTimer: NodeJS.Timeout | undefined;
-    // Inspect retries join the same queue as events, so batches stay serialised: a slow retry
-    // can never commit after (and over) a newer event's result.
+    // Inspect retries join the same queue as events, so results apply in event order: a slow
+    // retry can never commit after (and over) a newer event's result.
     this.requeue = (id) => {
       if (syncing) early.add(id);
       else coalescer.add(id);
@@ -341,9 +345,8 @@ export class DockerWatcher {
     for (const [id, outcome] of outcomes) if (outcome.kind === 'error') this.scheduleRetry(gen, id, outcome.err);
   }
 
-  /** Re-inspects the containers a batch of events named and publishes the changes. */
-  private async applyIds(gen: number, ids: string[], signal: AbortSignal): Promise<void> {
-    const outcomes = await this.inspectAll(ids, signal);
+  /** Publishes what re-inspecting the containers a batch of events named found. */
+  private applyOutcomes(gen: number, outcomes: Map<string, InspectOutcome>, signal: AbortSignal): void {
     if (signal.aborted || gen !== this.generation || this.stopped) return;
     const next = new Map(this.byId);
     let changed = false;
@@ -391,17 +394,31 @@ export class DockerWatcher {
     this.retryCounts.clear();
   }
 
+  /** Inspects `ids`; batches may overlap, so the concurrency bound is shared by all of them. */
   private async inspectAll(ids: readonly string[], signal: AbortSignal): Promise<Map<string, InspectOutcome>> {
     const out = new Map<string, InspectOutcome>();
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < ids.length && !signal.aborted) {
-        const id = ids[next++]!;
-        out.set(id, await this.inspectOne(id, signal));
+    await Promise.all(ids.map(async (id) => {
+      await this.inspectSlot();
+      try {
+        if (!signal.aborted) out.set(id, await this.inspectOne(id, signal));
+      } finally {
+        this.inspecting--;
+        this.inspectQueue.shift()?.();
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, ids.length) }, worker));
-    return out;
+    }));
+    // Map order = ids order, whatever order the answers came in.
+    return new Map(ids.flatMap((id) => (out.has(id) ? [[id, out.get(id)!] as const] : [])));
+  }
+
+  private inspectSlot(): Promise<void> {
+    if (this.inspecting < this.concurrency) {
+      this.inspecting++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.inspectQueue.push(() => {
+      this.inspecting++;
+      resolve();
+    }));
   }
 
   private async inspectOne(id: string, signal: AbortSignal): Promise<InspectOutcome> {

@@ -4,9 +4,14 @@ import { IdCoalescer } from './id-coalescer.ts';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+async function waitUntil(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !ok(); i++) await tick(5);
+  assert.ok(ok(), 'condition never held (10 s)');
+}
+
 test('a burst within the window becomes one batch, deduplicated', async () => {
   const batches: string[][] = [];
-  const c = new IdCoalescer({ windowMs: 20, flush: (ids) => Promise.resolve(void batches.push(ids)), onError: (e) => assert.fail(String(e)) });
+  const c = new IdCoalescer<string[]>({ windowMs: 20, fetch: (ids) => Promise.resolve(ids), apply: (ids) => void batches.push(ids), onError: (e) => assert.fail(String(e)) });
   for (let i = 0; i < 50; i++) c.add(`c${i % 10}`);
   assert.equal(c.size, 10);
   await tick(40);
@@ -15,59 +20,65 @@ test('a burst within the window becomes one batch, deduplicated', async () => {
   assert.deepEqual([...batches[0]!].sort(), Array.from({ length: 10 }, (_, i) => `c${i}`).sort());
 });
 
-test('events during a running flush wait for it, then form the next batch (never two flushes at once)', async () => {
-  const batches: string[][] = [];
-  let running = 0;
-  let maxRunning = 0;
+test('a batch is fetched while an earlier one still runs, but results apply in batch order', async () => {
+  const fetched: string[][] = [];
+  const applied: string[][] = [];
   let release: () => void = () => undefined;
-  const c = new IdCoalescer({
+  const c = new IdCoalescer<string[]>({
     windowMs: 5,
-    flush: async (ids) => {
-      running++;
-      maxRunning = Math.max(maxRunning, running);
-      batches.push(ids);
-      if (batches.length === 1) await new Promise<void>((r) => (release = r));
-      running--;
+    fetch: async (ids) => {
+      fetched.push(ids);
+      if (fetched.length === 1) await new Promise<void>((r) => (release = r));
+      return ids;
     },
+    apply: (ids) => void applied.push(ids),
     onError: (e) => assert.fail(String(e)),
   });
   c.add('a');
-  await tick(20);
+  await waitUntil(() => fetched.length === 1);
   c.add('b');
   c.add('c');
-  await tick(20);
-  assert.equal(batches.length, 1, 'second batch waits for the first flush');
+  await waitUntil(() => fetched.length === 2);
+  assert.deepEqual(fetched, [['a'], ['b', 'c']], 'the second batch did not wait for the first to be fetched');
+  assert.deepEqual(applied, [], 'the second batch, fetched first, waits for the first');
+  assert.equal(c.running, 2);
   release();
-  await tick(20);
   await c.idle();
-  assert.deepEqual(batches, [['a'], ['b', 'c']]);
-  assert.equal(maxRunning, 1);
+  assert.deepEqual(applied, [['a'], ['b', 'c']]);
+  assert.equal(c.running, 0);
 });
 
-test('a failing flush is reported, and later ids still flush', async () => {
+test('a failing fetch or apply is reported, and later batches still apply in order', async () => {
   const errors: unknown[] = [];
+  const applied: string[][] = [];
   let calls = 0;
-  const c = new IdCoalescer({
+  const c = new IdCoalescer<string[]>({
     windowMs: 1,
-    flush: () => {
+    fetch: (ids) => {
       calls++;
-      return calls === 1 ? Promise.reject(new Error('boom')) : Promise.resolve();
+      if (calls === 1) return Promise.reject(new Error('boom'));
+      if (calls === 2) throw new Error('sync boom');
+      return Promise.resolve(ids);
+    },
+    apply: (ids) => {
+      if (ids.includes('x')) throw new Error('apply boom');
+      applied.push(ids);
     },
     onError: (e) => errors.push(e),
   });
-  c.add('a');
-  await tick(10);
+  for (const id of ['a', 'b', 'x', 'd']) {
+    c.add(id);
+    await waitUntil(() => c.size === 0);
+  }
   await c.idle();
-  c.add('b');
-  await tick(10);
-  await c.idle();
-  assert.equal(calls, 2);
-  assert.equal(errors.length, 1);
+  assert.equal(calls, 4);
+  assert.deepEqual(errors.map((e) => (e as Error).message), ['boom', 'sync boom', 'apply boom']);
+  assert.deepEqual(applied, [['d']]);
 });
 
 test('close drops the queue and ignores later adds', async () => {
   let calls = 0;
-  const c = new IdCoalescer({ windowMs: 5, flush: () => Promise.resolve(void calls++), onError: (e) => assert.fail(String(e)) });
+  const c = new IdCoalescer<void>({ windowMs: 5, fetch: () => Promise.resolve(void calls++), apply: () => undefined, onError: (e) => assert.fail(String(e)) });
   c.add('a');
   c.close();
   c.add('b');

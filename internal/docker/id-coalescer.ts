@@ -1,22 +1,30 @@
 // Collects container IDs from an event burst and hands them over in one batch: a fixed window
 // from the first event (not a sliding debounce, so a steady event stream cannot starve the
-// flush), and never two flushes at once, so results apply in order.
+// flush). A batch's fetch (the inspects) starts as soon as its window closes, even while earlier
+// batches are still fetching: one slow inspect of some other container must not hold back the
+// next event by its whole duration. Results are applied strictly in batch order, so a batch that
+// finished early waits for the ones before it, and the newest event's result is applied last.
 
-export interface IdCoalescerOptions {
+export interface IdCoalescerOptions<T> {
   windowMs: number;
-  flush: (ids: string[]) => Promise<void>;
-  /** Called if flush rejects; the coalescer itself never throws. */
+  /** Starts the work for a batch (may run alongside earlier batches' fetches). */
+  fetch: (ids: string[]) => Promise<T>;
+  /** Applies a batch's result; called in batch order, one at a time, after the earlier ones. */
+  apply: (result: T) => void;
+  /** Called if fetch rejects or apply throws; the coalescer itself never throws. */
   onError: (err: unknown) => void;
 }
 
-export class IdCoalescer {
-  private readonly opts: IdCoalescerOptions;
+export class IdCoalescer<T> {
+  private readonly opts: IdCoalescerOptions<T>;
   private pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  /** Settles once every batch started so far has been applied (or failed); never rejects. */
+  private tail: Promise<void> = Promise.resolve();
+  private inFlight = 0;
   private closed = false;
 
-  constructor(opts: IdCoalescerOptions) {
+  constructor(opts: IdCoalescerOptions<T>) {
     this.opts = opts;
   }
 
@@ -24,14 +32,19 @@ export class IdCoalescer {
   add(id: string): void {
     if (this.closed) return;
     this.pending.add(id);
-    this.schedule();
+    this.timer ??= setTimeout(() => this.run(), this.opts.windowMs);
   }
 
   get size(): number {
     return this.pending.size;
   }
 
-  /** Drops everything queued and stops; a running flush finishes but nothing new starts. */
+  /** Batches fetched or waiting for their turn to apply. */
+  get running(): number {
+    return this.inFlight;
+  }
+
+  /** Drops everything queued and stops; batches already started finish, nothing new starts. */
   close(): void {
     this.closed = true;
     this.pending.clear();
@@ -41,15 +54,10 @@ export class IdCoalescer {
 
   /** Resolves once nothing is queued or running (for tests and orderly shutdown). */
   async idle(): Promise<void> {
-    while (this.running || (this.timer && this.pending.size > 0)) {
-      if (this.running) await this.running;
+    while (this.inFlight > 0 || (this.timer && this.pending.size > 0)) {
+      if (this.inFlight > 0) await this.tail;
       else await new Promise((r) => setTimeout(r, this.opts.windowMs));
     }
-  }
-
-  private schedule(): void {
-    if (this.timer || this.running) return;
-    this.timer = setTimeout(() => this.run(), this.opts.windowMs);
   }
 
   private run(): void {
@@ -57,12 +65,21 @@ export class IdCoalescer {
     if (this.closed || this.pending.size === 0) return;
     const ids = [...this.pending];
     this.pending = new Set();
-    this.running = this.opts
-      .flush(ids)
-      .catch((err: unknown) => this.opts.onError(err))
-      .finally(() => {
-        this.running = undefined;
-        if (!this.closed && this.pending.size > 0) this.schedule();
-      });
+    const fetched = (async () => this.opts.fetch(ids))(); // a synchronous throw becomes a rejection
+    // Observed at once so a fetch that fails while an earlier batch still runs is not unhandled.
+    const outcome = fetched.then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, err }));
+    const before = this.tail;
+    this.inFlight++;
+    this.tail = (async () => {
+      const [, r] = await Promise.all([before, outcome]);
+      try {
+        if (r.ok) this.opts.apply(r.value);
+        else this.opts.onError(r.err);
+      } catch (err) {
+        this.opts.onError(err);
+      } finally {
+        this.inFlight--;
+      }
+    })().catch(() => undefined); // onError itself threw: nothing left to tell
   }
 }
