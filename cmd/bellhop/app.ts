@@ -96,7 +96,12 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       return { state: rec.state, host, urls, dockerHealth: rec.dockerHealth, exitCode: rec.exitCode };
     },
   };
-  const wake = new WakeManager({ control: wakeControl, logger: log.child({ module: 'wake' }) });
+  const wake = new WakeManager({
+    control: wakeControl,
+    logger: log.child({ module: 'wake' }),
+    showLogs: config.wake.showLogs,
+    trustedProxies: config.entrypoint.trustedProxies,
+  });
   const health = new HealthMonitor({
     logger: log.child({ module: 'health' }),
     shouldProbe: (id) => {
@@ -310,6 +315,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
           log.error({ module: 'config', err }, 'entrypoint.trusted_proxies not applied; keeping the previous set');
         }
       }
+      wake.setLogDisclosure({ showLogs: next.wake.showLogs, trustedProxies: next.entrypoint.trustedProxies });
       config = next;
       configErrors = [];
       recompute();

@@ -21,6 +21,8 @@ export type ConfigErrorCode =
   | 'CONFIG_BAD_LABEL_FILTER'
   | 'CONFIG_BAD_ALIAS'
   | 'CONFIG_BAD_LOG_LEVEL'
+  /** `wake.show_logs` is not always, private or never. */
+  | 'CONFIG_BAD_SHOW_LOGS'
   | 'CONFIG_BAD_ROUTE'
   | 'CONFIG_DUPLICATE'
   /** A GoDoxy feature Bellhop cannot apply yet (`middlewares`, `rules`): never silently ignored. */

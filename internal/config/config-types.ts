@@ -51,6 +51,14 @@ export interface DockerConfig {
   readonly labelFilter: readonly string[];
 }
 
+/** `wake.show_logs`: who sees a failed wake's container log lines (docs/sleep-and-wake.md). */
+export type WakeShowLogs = 'always' | 'private' | 'never';
+
+export interface WakeConfig {
+  /** `private` (default): loopback, private networks and the trusted proxies' networks only. */
+  readonly showLogs: WakeShowLogs;
+}
+
 /** Defaults merged under every route's healthcheck (labels and static routes). */
 export interface HealthcheckDefaults {
   readonly intervalMs: number;
@@ -84,6 +92,7 @@ export interface Config {
   };
   /** Static routes by their key in the file, in file order, already converted to RouteSpec. */
   readonly routes: Readonly<Record<string, DeepReadonly<RouteSpec>>>;
+  readonly wake: WakeConfig;
   readonly logLevel: LogLevel;
 }
 

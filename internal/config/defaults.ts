@@ -1,5 +1,5 @@
 // Built-in defaults (SPEC 2). Everything in the file is optional; these fill the gaps.
-import type { LogLevel } from './config-types.ts';
+import type { LogLevel, WakeShowLogs } from './config-types.ts';
 import type { BalanceModeName } from '../routes/route-spec.ts';
 
 export const DEFAULTS = {
@@ -16,10 +16,13 @@ export const DEFAULTS = {
   /** load_balance.options.header when options are given without one (GoDoxy's default). */
   realIpHeader: 'X-Real-IP',
   sticky: { secretFile: './data/sticky.key' },
+  wake: { showLogs: 'private' as WakeShowLogs },
   logLevel: 'info' as LogLevel,
 } as const;
 
 /** Default config file looked up in the working directory when BELLHOP_CONFIG is unset. */
 export const DEFAULT_CONFIG_FILE = 'config.yml';
+
+export const WAKE_SHOW_LOGS: readonly WakeShowLogs[] = ['always', 'private', 'never'];
 
 export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];

@@ -533,3 +533,23 @@ describe('GoDoxy middlewares and rules: never silently ignored (docs/configurati
     assert.deepEqual(Object.keys(c.routes), ['nas']);
   });
 });
+
+describe('wake.show_logs (docs/sleep-and-wake.md)', () => {
+  it('defaults to private; always, private and never are accepted (any case)', () => {
+    assert.deepEqual(ok(undefined).wake, { showLogs: 'private' });
+    assert.equal(ok('wake: {}\n').wake.showLogs, 'private');
+    assert.equal(ok('wake:\n  show_logs: always\n').wake.showLogs, 'always');
+    assert.equal(ok('wake:\n  show_logs: Never\n').wake.showLogs, 'never');
+    assert.equal(ok('wake:\n  show_logs: private\n').wake.showLogs, 'private');
+  });
+
+  it('anything else is an error naming the key and line, with a suggestion', () => {
+    assert.match(one('wake:\n  show_logs: privat\n', 'CONFIG_BAD_SHOW_LOGS', 'wake.show_logs', 2), /unknown value "privat"; did you mean "private"\?.*always, private, never/);
+    assert.match(one('wake:\n  show_logs: lan\n', 'CONFIG_BAD_SHOW_LOGS', 'wake.show_logs', 2), /expected one of always, private, never/);
+    assert.match(one('wake:\n  show_logs: false\n', 'CONFIG_BAD_SHOW_LOGS', 'wake.show_logs', 2), /write never/);
+    assert.match(one('wake:\n  show_logs: true\n', 'CONFIG_BAD_SHOW_LOGS', 'wake.show_logs', 2), /write always/);
+    assert.match(one('wake:\n  show_logs: [always]\n', 'CONFIG_BAD_TYPE', 'wake.show_logs', 2), /expected one of always, private, never/);
+    assert.match(one('wake:\n  show_log: never\n', 'CONFIG_UNKNOWN_KEY', 'wake.show_log', 2), /did you mean "show_logs"\?/);
+    assert.match(one('show_logs: never\n', 'CONFIG_UNKNOWN_KEY', 'show_logs', 1), /did you mean wake\.show_logs\?/);
+  });
+});

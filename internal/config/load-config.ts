@@ -119,6 +119,7 @@ function buildConfig(d: Draft, cwd: string): Config {
     defaults: { healthcheck: d.healthcheck, loadBalance: d.loadBalance },
     sticky: { secretFile: resolve(cwd, d.secretFile) },
     routes,
+    wake: { showLogs: d.wakeShowLogs },
     logLevel: d.logLevel,
   });
 }

@@ -5,8 +5,8 @@ import type { Document, Node } from 'yaml';
 import { BALANCE_MODES, parseBalanceMode } from './balance-mode.ts';
 import type { CidrValidator } from './cidr.ts';
 import { ConfigError, type ConfigErrorCode } from './config-error.ts';
-import type { HealthcheckDefaults, LoadBalanceDefaults, LogLevel } from './config-types.ts';
-import { DEFAULTS, LOG_LEVELS } from './defaults.ts';
+import type { HealthcheckDefaults, LoadBalanceDefaults, LogLevel, WakeShowLogs } from './config-types.ts';
+import { DEFAULTS, LOG_LEVELS, WAKE_SHOW_LOGS } from './defaults.ts';
 import { DurationError, MAX_TIMER_MS, parseDuration } from './duration.ts';
 import { parseHealthyStatus, type StatusRanges } from './healthy-status.ts';
 import { parseListenAddress } from './listen-address.ts';
@@ -28,6 +28,7 @@ export interface Draft {
   healthcheck: { -readonly [K in keyof HealthcheckDefaults]: HealthcheckDefaults[K] };
   loadBalance: { -readonly [K in keyof LoadBalanceDefaults]: LoadBalanceDefaults[K] };
   secretFile: string;
+  wakeShowLogs: WakeShowLogs;
   logLevel: LogLevel;
   routes: RouteSpec[];
 }
@@ -45,6 +46,7 @@ export function defaultDraft(): Draft {
     healthcheck: { ...DEFAULTS.healthcheck },
     loadBalance: { ...DEFAULTS.loadBalance },
     secretFile: DEFAULTS.sticky.secretFile,
+    wakeShowLogs: DEFAULTS.wake.showLogs,
     logLevel: DEFAULTS.logLevel,
     routes: [],
   };
@@ -57,7 +59,7 @@ function checkLabelFilter(s: string): string | undefined {
 
 // Every accepted key, by section. Unknown keys are errors with a suggestion from this table.
 const KEYS = {
-  top: ['entrypoint', 'api', 'docker', 'match_domains', 'defaults', 'sticky', 'routes', 'log_level'],
+  top: ['entrypoint', 'api', 'docker', 'match_domains', 'defaults', 'sticky', 'wake', 'routes', 'log_level'],
   entrypoint: ['http', 'trusted_proxies', 'timeouts', 'middlewares'],
   timeouts: ['header', 'idle', 'upstream_connect', 'upstream_response', 'drain'],
   api: ['listen'],
@@ -66,6 +68,7 @@ const KEYS = {
   defaultHealthcheck: ['interval', 'timeout', 'rise', 'fall', 'status'],
   defaultLoadBalance: ['mode', 'sticky', 'sticky_max_age'],
   sticky: ['secret_file'],
+  wake: ['show_logs'],
   route: ['url', 'members', 'aliases', 'load_balance', 'healthcheck', 'no_tls_verify', 'middlewares', 'rules'],
   member: ['name', 'url', 'weight', 'no_tls_verify'],
   routeLoadBalance: ['mode', 'sticky', 'sticky_max_age', 'weight', 'options'],
@@ -80,6 +83,7 @@ const HOME: ReadonlyMap<string, string> = new Map<string, string>([
   ['listen', 'api.listen'],
   ...KEYS.docker.map((k) => [k, `docker.${k}`] as const),
   ['secret_file', 'sticky.secret_file'],
+  ['show_logs', 'wake.show_logs'],
   ['healthcheck', 'defaults.healthcheck'],
   ['load_balance', 'defaults.load_balance'],
   ['mode', 'load_balance.mode'],
@@ -299,6 +303,23 @@ class Reader {
     return m;
   }
 
+  /** `wake.show_logs`: always | private | never (exactly; `true`/`false` are not guessed at). */
+  showLogs(e: Entry, path: string): WakeShowLogs | undefined {
+    const choices = WAKE_SHOW_LOGS.join(', ');
+    const v = this.scalar(e);
+    if (typeof v === 'boolean') {
+      this.fail('CONFIG_BAD_SHOW_LOGS', path, `expected one of ${choices}, got ${String(v)}; write ${v ? 'always' : 'never'} (or private: local networks only)`, this.valueNode(e));
+      return undefined;
+    }
+    const s = this.string(e, path, `one of ${choices}`);
+    if (s === undefined) return undefined;
+    const found = WAKE_SHOW_LOGS.find((c) => c === s.trim().toLowerCase());
+    if (found !== undefined) return found;
+    const near = closest(s.trim().toLowerCase(), WAKE_SHOW_LOGS);
+    this.fail('CONFIG_BAD_SHOW_LOGS', path, `unknown value ${JSON.stringify(s)}${near === undefined ? '' : `; did you mean ${JSON.stringify(near)}?`} (expected one of ${choices})`, this.valueNode(e));
+    return undefined;
+  }
+
   /** `healthcheck.status`: `200-399`, `200,204,301-302`, or a bare code (`204`, a YAML number). */
   status(e: Entry, path: string): StatusRanges | undefined {
     const n = this.deref(e.value);
@@ -347,6 +368,13 @@ class Reader {
         const v = this.string(e, 'sticky.secret_file', 'a file path');
         if (v === '') this.fail('CONFIG_BAD_PATH', 'sticky.secret_file', 'must not be empty', this.valueNode(e));
         else if (v !== undefined) draft.secretFile = v;
+      }
+    }
+    const wake = get('wake');
+    if (wake) {
+      for (const e of this.map(wake.value, 'wake', KEYS.wake, 'show_logs: private') ?? []) {
+        const v = this.showLogs(e, 'wake.show_logs');
+        if (v !== undefined) draft.wakeShowLogs = v;
       }
     }
     const level = get('log_level');

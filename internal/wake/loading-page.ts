@@ -11,6 +11,8 @@ export interface FailureView {
   message: string;
   exitCode?: number | undefined;
   logs?: string | undefined;
+  /** There are log lines, but this client may not see them (wake.show_logs). */
+  logsHidden?: boolean | undefined;
 }
 
 export interface LoadingPageView {
@@ -26,10 +28,13 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+// Said instead of the log lines to a client that may not see them (docs/sleep-and-wake.md).
+const LOGS_HIDDEN = 'The container&#39;s log lines are not shown to this address; they are in Bellhop&#39;s own log.';
+
 function failureHtml(f: FailureView | undefined): string {
   if (f === undefined) return '';
   const exit = f.exitCode === undefined ? '' : `<p>Exit code <b>${f.exitCode}</b></p>`;
-  const logs = f.logs ? `<pre>${escapeHtml(f.logs)}</pre>` : '';
+  const logs = f.logs ? `<pre>${escapeHtml(f.logs)}</pre>` : f.logsHidden === true ? `<p><small>${LOGS_HIDDEN}</small></p>` : '';
   return `<p>${escapeHtml(f.message)}</p>${exit}${logs}<button onclick="location.reload()">Try again</button>`;
 }
 
@@ -40,7 +45,7 @@ function esc(s){var d=document.createElement('div');d.textContent=String(s);retu
 function ready(){if(done)return;done=true;msg.textContent='Ready. Loading\\u2026';setTimeout(function(){location.reload();},100);}
 function fail(e){done=true;box.className='failed';msg.textContent='It did not start.';
 var h='<p>'+esc(e.message||e.code||'unknown error')+'</p>';if(e.exitCode!==undefined&&e.exitCode!==null)h+='<p>Exit code <b>'+esc(e.exitCode)+'</b></p>';
-if(e.logs)h+='<pre>'+esc(e.logs)+'</pre>';h+='<button onclick="location.reload()">Try again</button>';err.innerHTML=h;}
+if(e.logs)h+='<pre>'+esc(e.logs)+'</pre>';else if(e.logsHidden)h+='<p><small>'+${JSON.stringify(LOGS_HIDDEN)}+'</small></p>';h+='<button onclick="location.reload()">Try again</button>';err.innerHTML=h;}
 function handle(d){if(done||!d)return;if(d.type==='ready'||d.state==='awake')ready();else if(d.type==='failed'&&d.error)fail(d.error);else if(d.error&&d.state==='asleep')fail(d.error);else if(d.message)msg.textContent=d.message;}
 function poll(){if(done)return;var x=new XMLHttpRequest();x.open('GET',P+'status');x.setRequestHeader('Cache-Control','no-store');
 x.onload=function(){try{handle(JSON.parse(x.responseText));}catch(e){}if(!done)setTimeout(poll,1000);};x.onerror=function(){if(!done)setTimeout(poll,2000);};x.send();}

@@ -18,6 +18,8 @@ import type { ContainerActivity } from './activity-ledger.ts';
 import type { IdleIgnoreMatcher } from './idle-ignore.ts';
 import { renderLoadingPage, WAKE_EVENTS_PATH, WAKE_PATH_PREFIX, WAKE_STATUS_PATH } from './loading-page.ts';
 import type { FailureView } from './loading-page.ts';
+import { LogDisclosure } from './log-disclosure.ts';
+import type { LogDisclosureOptions, ShowLogs } from './log-disclosure.ts';
 
 /** What the admin API shows per container and route member. */
 export type SleepState = 'asleep' | 'waking' | 'awake' | 'draining';
@@ -120,6 +122,13 @@ export interface WakeManagerOptions {
   logLines?: number | undefined;
   /** Progress-stream heartbeat (default 15s). */
   heartbeatMs?: number | undefined;
+  /**
+   * `wake.show_logs`: who sees a failed wake's log lines on the loading page and in its events
+   * and status (default `private`: loopback, private networks, the trusted proxies' networks).
+   */
+  showLogs?: ShowLogs | undefined;
+  /** `entrypoint.trusted_proxies`, for `showLogs: 'private'`. */
+  trustedProxies?: LogDisclosureOptions['trustedProxies'];
 }
 
 type Waiter = (err: WakeError | undefined) => void;
@@ -226,6 +235,7 @@ export class WakeManager {
   private readonly coolDownMs: number;
   private readonly logLines: number;
   private readonly heartbeatMs: number;
+  private readonly disclosure: LogDisclosure;
   private slots = new Map<string, Slot>();
   private readonly activity = new ActivityLedger();
   private memberSlots = new Map<string, Slot>();
@@ -253,6 +263,12 @@ export class WakeManager {
     this.coolDownMs = opts.coolDownMs ?? 5000;
     this.logLines = opts.logLines ?? 20;
     this.heartbeatMs = opts.heartbeatMs ?? 15_000;
+    this.disclosure = new LogDisclosure({ showLogs: opts.showLogs, trustedProxies: opts.trustedProxies });
+  }
+
+  /** Config reload: `wake.show_logs` and `entrypoint.trusted_proxies` (what is not given stays). */
+  setLogDisclosure(opts: LogDisclosureOptions): void {
+    this.disclosure.configure(opts);
   }
 
   // ---------------------------------------------------------------- discovery
@@ -591,7 +607,7 @@ export class WakeManager {
     if (ctx.clientIp !== undefined && this.ignoringRoutes.has(ctx.route)) this.ignoreIps.set(req, ctx.clientIp);
     const gate = this.routeGates.get(ctx.route);
     if (gate === undefined) return 'proceed';
-    if (req.url !== undefined && req.url.startsWith(WAKE_PATH_PREFIX)) return this.serveReserved(gate, req, res, ctx.preferMember);
+    if (req.url !== undefined && req.url.startsWith(WAKE_PATH_PREFIX)) return this.serveReserved(gate, req, res, ctx);
     if (gate.awake) return 'proceed';
     return this.gateAsleep(gate, req, res, ctx);
   }
@@ -618,12 +634,12 @@ export class WakeManager {
     }
     const flight = this.requestWake(slot);
     if (flight instanceof WakeError) {
-      if (navigation) this.writePage(gate, slot, res, flight);
+      if (navigation) this.writePage(gate, slot, res, flight, this.disclosure.allows(req, ctx.clientIp));
       else this.writeFailure(req, res, flight, slot);
       return 'handled';
     }
     if (navigation) {
-      this.writePage(gate, slot, res, undefined);
+      this.writePage(gate, slot, res, undefined, false);
       return 'handled';
     }
     return this.hold(slot, flight, req, res);
@@ -1119,7 +1135,7 @@ export class WakeManager {
     for (const l of [...slot.listeners]) l(ev);
   }
 
-  private serveReserved(gate: RouteGate, req: IncomingMessage, res: ServerResponse | Duplex, preferMember: (() => string | undefined) | undefined): GateResult {
+  private serveReserved(gate: RouteGate, req: IncomingMessage, res: ServerResponse | Duplex, ctx: WakeGateContext): GateResult {
     if (!isHttpResponse(res)) {
       res.destroy();
       return 'handled';
@@ -1128,9 +1144,9 @@ export class WakeManager {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       this.writePlain(res, 405, 'Method Not Allowed\n', undefined);
     } else if (path === WAKE_EVENTS_PATH) {
-      this.serveEvents(gate, res, preferMember);
+      this.serveEvents(gate, res, ctx.preferMember, this.disclosure.allows(req, ctx.clientIp));
     } else if (path === WAKE_STATUS_PATH) {
-      const body = JSON.stringify(this.routeStatus(gate, preferMember));
+      const body = JSON.stringify(this.routeStatus(gate, ctx.preferMember, this.disclosure.allows(req, ctx.clientIp)));
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     } else {
@@ -1156,7 +1172,7 @@ export class WakeManager {
     return latest ?? preferred ?? this.targetSlot(gate);
   }
 
-  private routeStatus(gate: RouteGate, preferMember: (() => string | undefined) | undefined): { route: string; state: SleepState; container: string; message: string; error?: FailureView } {
+  private routeStatus(gate: RouteGate, preferMember: (() => string | undefined) | undefined, showLogs: boolean): { route: string; state: SleepState; container: string; message: string; error?: FailureView } {
     const slot = this.followSlot(gate, preferMember);
     const state = gate.awake ? 'awake' : slot.state;
     const last = slot.history[slot.history.length - 1];
@@ -1166,11 +1182,11 @@ export class WakeManager {
       container: slot.name,
       message: state === 'awake' ? 'ready' : (last?.message ?? `${slot.name} is ${state}`),
     };
-    if (state !== 'awake' && slot.flight === undefined && slot.lastError !== undefined) out.error = failureView(slot.lastError);
+    if (state !== 'awake' && slot.flight === undefined && slot.lastError !== undefined) out.error = failureView(slot.lastError, showLogs);
     return out;
   }
 
-  private serveEvents(gate: RouteGate, res: ServerResponse, preferMember: (() => string | undefined) | undefined): void {
+  private serveEvents(gate: RouteGate, res: ServerResponse, preferMember: (() => string | undefined) | undefined, showLogs: boolean): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -1187,7 +1203,7 @@ export class WakeManager {
     }
     const slot = this.followSlot(gate, preferMember);
     if (slot.flight === undefined && slot.lastError !== undefined) {
-      send({ type: 'failed', state: slot.state, container: slot.name, message: slot.lastError.message, error: failureView(slot.lastError) });
+      send({ type: 'failed', state: slot.state, container: slot.name, message: slot.lastError.message, error: failureView(slot.lastError, showLogs) });
       res.end();
       return;
     }
@@ -1198,14 +1214,16 @@ export class WakeManager {
       res.end();
       return;
     }
-    for (const ev of slot.history) send({ ...ev, state: slot.state });
+    // A 'failed' event carries the failure; its log lines only for a client allowed to see them.
+    const sendEvent = (ev: ProgressEvent): void => send({ ...ev, state: slot.state, ...(ev.error ? { error: shownFailure(ev.error, showLogs) } : {}) });
+    for (const ev of slot.history) sendEvent(ev);
     this.eventStreams++;
     const heartbeat = setInterval(() => {
       if (!res.destroyed) res.write(': keep-alive\n\n');
     }, this.heartbeatMs);
     heartbeat.unref();
     const listener = (ev: ProgressEvent): void => {
-      send({ ...ev, state: slot.state });
+      sendEvent(ev);
       if (ev.type === 'ready' || ev.type === 'failed') res.end();
     };
     slot.listeners.add(listener);
@@ -1216,8 +1234,8 @@ export class WakeManager {
     });
   }
 
-  private writePage(gate: RouteGate, slot: Slot, res: ServerResponse, err: WakeError | undefined): void {
-    const failure = err === undefined ? undefined : { code: err.code, message: err.message, exitCode: err.exitCode, logs: err.logs };
+  private writePage(gate: RouteGate, slot: Slot, res: ServerResponse, err: WakeError | undefined, showLogs: boolean): void {
+    const failure = err === undefined ? undefined : shownFailure({ code: err.code, message: err.message, exitCode: err.exitCode, logs: err.logs }, showLogs);
     const html = renderLoadingPage({ title: gate.name, container: slot.name, message: `Waking ${slot.name}…`, failure });
     const headers: Record<string, string | number> = {
       'content-type': 'text/html; charset=utf-8',
@@ -1339,6 +1357,17 @@ function isHttpResponse(res: ServerResponse | Duplex): res is ServerResponse {
   return typeof (res as Partial<ServerResponse>).writeHead === 'function';
 }
 
-function failureView(f: WakeFailure): FailureView {
-  return { code: f.code, message: f.message, exitCode: f.exitCode, logs: f.logs };
+function failureView(f: WakeFailure, showLogs: boolean): FailureView {
+  return shownFailure({ code: f.code, message: f.message, exitCode: f.exitCode, logs: f.logs }, showLogs);
+}
+
+/**
+ * A failure as one client may see it (wake.show_logs): the code, the message and the exit code
+ * for everyone; the log lines only where allowed, otherwise `logsHidden` says there were some.
+ * The exit code stays: a small number, already part of the message ("exited with code 3"),
+ * that tells a visitor what to report without revealing what the app printed.
+ */
+function shownFailure(f: FailureView, showLogs: boolean): FailureView {
+  if (showLogs || f.logs === undefined) return f;
+  return { code: f.code, message: f.message, exitCode: f.exitCode, logsHidden: true };
 }

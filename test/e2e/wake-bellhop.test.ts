@@ -348,6 +348,43 @@ test('through Bellhop: the exit code (3) reaches the API client, the page and th
   }
 });
 
+// Logs often carry secrets: wake.show_logs private (default) shows them to loopback and private
+// networks only, with the client IP the proxy works out (here: behind a trusted proxy on loopback).
+test('through Bellhop: a failed wake shows its log lines to a loopback client, not to a public one behind a trusted proxy (page, events, status, API JSON); show_logs never hides them from everyone', { skip: dockerSkip }, async () => {
+  const docker = dockerClient();
+  const name = alias('wl');
+  const c = await boomContainer(docker, name);
+  let b = await startBellhop({ mode: 'in-process', yaml: 'entrypoint:\n  trusted_proxies: ["127.0.0.1"]' });
+  const views = async (headers: Record<string, string>): Promise<string[]> => [
+    (await b.get(name, '/api/thing', { headers: { ...headers, accept: 'application/json' } })).body,
+    (await b.get(name, '/', { headers: { ...headers, accept: 'text/html', 'sec-fetch-mode': 'navigate' } })).body,
+    (await b.get(name, '/.bellhop/wake/events', { headers })).body,
+    (await b.get(name, '/.bellhop/wake/status', { headers })).body,
+  ];
+  try {
+    await routed(b, name);
+    const [publicApi, publicPage, publicEvents, publicStatus] = await views({ 'x-forwarded-for': '203.0.113.7' });
+    // The log is the one line "boom" (the container's name has "boom" in it too, the message names it).
+    for (const text of [publicApi, publicPage, publicEvents, publicStatus]) assert.doesNotMatch(text!, /"logs"|<pre>/);
+    assert.equal((JSON.parse(publicApi!) as { exit_code: number }).exit_code, 3);
+    assert.match(publicPage!, /Exit code <b>3<\/b>/);
+    assert.match(publicPage!, /not shown to this address/);
+    assert.match(publicEvents!, /"code":"WAKE_EXITED".*"logsHidden":true/);
+    assert.deepEqual((JSON.parse(publicStatus!) as { error: { code: string; logsHidden?: boolean } }).error.logsHidden, true);
+    const [, localPage, localEvents, localStatus] = await views({});
+    assert.match(localPage!, /<pre>boom<\/pre>/);
+    assert.match(localEvents!, /"logs":"boom"/);
+    assert.equal((JSON.parse(localStatus!) as { error: { logs?: string } }).error.logs, 'boom');
+    await b.stop();
+    b = await startBellhop({ mode: 'in-process', yaml: 'wake:\n  show_logs: never' });
+    await routed(b, name);
+    for (const text of await views({})) assert.doesNotMatch(text, /"logs"|<pre>/);
+  } finally {
+    await b.stop();
+    await removeQuietly(c);
+  }
+});
+
 test('through Bellhop: a browser gets the loading page while API clients are held; progress ends in ready', { skip: dockerSkip }, async () => {
   const docker = dockerClient();
   const name = alias('wb');
