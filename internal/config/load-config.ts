@@ -1,6 +1,7 @@
 // defaults → YAML file → environment overrides → frozen Config, collecting every problem.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { deepFreeze } from '../../pkg/freeze/index.ts';
 import { checkCidr, type CidrValidator } from './cidr.ts';
 import { ConfigError, ENV_SOURCE } from './config-error.ts';
 import type { Config } from './config-types.ts';
@@ -99,14 +100,6 @@ function address(text: string): ListenAddress {
   // Unreachable: every address in a draft was validated on the way in.
   if (typeof p === 'string') throw new Error(`internal: unvalidated listen address ${text}`);
   return p;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }
 
 function buildConfig(d: Draft, cwd: string): Config {

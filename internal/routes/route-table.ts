@@ -7,6 +7,7 @@
 // Everything is precomputed into Maps so lookup() does a few Map.get calls and at most two
 // string slices.
 
+import { deepFreeze } from '../../pkg/freeze/index.ts';
 import type { RouteError, RouteSpec } from './route-spec.ts';
 import { needsNormalising, normaliseHost } from './host-name.ts';
 
@@ -52,14 +53,6 @@ export const RouteTableErrorCode = {
 const LABEL = '[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?';
 const ALIAS = new RegExp(`^(?:\\*\\.)?${LABEL}(?:\\.${LABEL})*$`);
 const DOMAIN = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);
-
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const x of Object.values(v)) deepFreeze(x);
-  }
-  return v;
-}
 
 function describeSource(r: RouteSpec): string {
   if (r.source === 'file') return 'config file';
