@@ -6,7 +6,7 @@ export { parseDuration, formatDuration, DurationError, MAX_TIMER_MS, DURATION_UN
 export type { DurationErrorCode } from './duration.ts';
 
 /** `roundrobin`/`round_robin`/`ROUND_ROBIN`… → canonical mode name (shared with labels). */
-export { parseBalanceMode, BALANCE_MODES } from './balance-mode.ts';
+export { parseBalanceMode } from './balance-mode.ts';
 
 /** GoDoxy middleware names: which restrict access (refuse service until supported) and which are harmless (shared with labels). */
 export { classifyMiddleware, describeAccessMiddleware, ACCESS_MIDDLEWARES, HARMLESS_MIDDLEWARES } from './middleware-names.ts';

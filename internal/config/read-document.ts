@@ -2,7 +2,8 @@
 // yaml AST (not toJS) so every value keeps its source range for error lines.
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document, Node } from 'yaml';
-import { BALANCE_MODES, parseBalanceMode } from './balance-mode.ts';
+import { BALANCE_MODES } from '../../pkg/balance/index.ts';
+import { parseBalanceMode } from './balance-mode.ts';
 import type { CidrValidator } from './cidr.ts';
 import { ConfigError, type ConfigErrorCode } from './config-error.ts';
 import type { HealthcheckDefaults, LoadBalanceDefaults, LogLevel, WakeShowLogs } from './config-types.ts';

@@ -1,7 +1,10 @@
 // The contract between discovery (internal/labels, internal/config static routes) and the
 // runtime (internal/routes → internal/proxy, health, wake). Plain data, no behaviour.
 
-export type BalanceModeName = 'roundrobin' | 'leastconn' | 'iphash';
+import type { BalanceMode } from '../../pkg/balance/index.ts';
+
+/** A canonical balancing mode: pkg/balance's names, which the balancer runs. */
+export type BalanceModeName = BalanceMode;
 
 export interface HealthcheckSpec {
   /** HTTP path, e.g. '/health'; undefined means a TCP connect check. */
