@@ -395,6 +395,13 @@ describe('validation', () => {
     one('match_domains: ["bad domain"]\n', 'CONFIG_BAD_DOMAIN', 'match_domains[0]', 1);
     one('routes:\n  "bad name":\n    url: http://a:1\n', 'CONFIG_BAD_ALIAS', 'routes.bad name', 2);
     one('routes:\n  a:\n    url: http://a:1\n    aliases: [ok, "x.*.com"]\n', 'CONFIG_BAD_ALIAS', 'routes.a.aliases[1]', 4);
+    // The route table's grammar (internal/routes): no label ends or starts with "-", none is
+    // longer than 63 characters. The file used to accept these and the table then dropped them.
+    for (const bad of ['app-', '-app', 'a-.example.com', '*.example-', 'x'.repeat(64)]) {
+      one(`routes:\n  a:\n    url: http://a:1\n    aliases: ["${bad}"]\n`, 'CONFIG_BAD_ALIAS', 'routes.a.aliases[0]', 4);
+    }
+    one('routes:\n  app-:\n    url: http://a:1\n', 'CONFIG_BAD_ALIAS', 'routes.app-', 2);
+    one('match_domains: [example-.com]\n', 'CONFIG_BAD_DOMAIN', 'match_domains[0]', 1);
     assert.match(one('log_level: warning\n', 'CONFIG_BAD_LOG_LEVEL', 'log_level', 1), /did you mean "warn"\?/);
   });
   it('route shape problems', () => {

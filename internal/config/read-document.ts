@@ -14,7 +14,7 @@ import { parseListenAddress } from './listen-address.ts';
 import { classifyMiddleware, describeAccessMiddleware } from './middleware-names.ts';
 import { closest } from './suggest.ts';
 import { parseUpstreamUrl } from './upstream-url.ts';
-import type { HealthcheckSpec, LoadBalanceSpec, MemberSpec, RealIpOptionsSpec, RouteSpec } from '../routes/route-spec.ts';
+import { isDomainName, isHostAlias, type HealthcheckSpec, type LoadBalanceSpec, type MemberSpec, type RealIpOptionsSpec, type RouteSpec } from '../routes/index.ts';
 
 /** Mutable config under construction: defaults, then the file, then env overrides. */
 export interface Draft {
@@ -104,8 +104,6 @@ interface Entry {
   value: Value;
 }
 
-const ALIAS = /^(\*\.)?[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*$/;
-const DOMAIN = /^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*$/;
 const DOCKER_HOST = /^(unix|npipe|tcp|ssh|http|https):\/\/./;
 
 class Reader {
@@ -358,7 +356,7 @@ class Reader {
     if (docker) this.docker(docker, draft);
     const md = get('match_domains');
     if (md) {
-      const list = this.stringList(md, 'match_domains', (s) => (DOMAIN.test(normaliseDomain(s)) ? undefined : `${JSON.stringify(s)} is not a domain name (e.g. "home.example.com")`), 'CONFIG_BAD_DOMAIN');
+      const list = this.stringList(md, 'match_domains', (s) => (isDomainName(normaliseDomain(s)) ? undefined : `${JSON.stringify(s)} is not a domain name (e.g. "home.example.com")`), 'CONFIG_BAD_DOMAIN');
       if (list) draft.matchDomains = [...new Set(list.map(normaliseDomain))];
     }
     const defaults = get('defaults');
@@ -539,7 +537,7 @@ class Reader {
     const aliases: [string, Value][] = [];
     const addAlias = (text: string, node: Value, path: string): void => {
       const a = normaliseDomain(text);
-      if (!ALIAS.test(a)) {
+      if (!isHostAlias(a)) {
         this.fail('CONFIG_BAD_ALIAS', path, `${JSON.stringify(text)} is not a valid alias: use a host name label (e.g. "nas"), a full host name or "*.example.com"`, node);
         ok = false;
       } else if (!aliases.some(([x]) => x === a)) aliases.push([a, node]);

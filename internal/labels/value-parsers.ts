@@ -2,7 +2,7 @@
 // value. Every reader is total: it returns a result, never throws.
 
 import { isIP } from 'node:net';
-import type { BalanceModeName, StopMethod } from '../routes/route-spec.ts';
+import { isDomainName, isHostAlias, type BalanceModeName, type StopMethod } from '../routes/index.ts';
 import { parseBalanceMode, parseHealthyStatus, type StatusRanges } from '../config/index.ts';
 import { parseDuration } from './duration.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
@@ -76,9 +76,6 @@ export function readScheme(v: unknown): Parsed<'http' | 'https'> {
   });
 }
 
-const HOST_LABEL = '[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?';
-const HOSTNAME = new RegExp(`^${HOST_LABEL}(?:\\.${HOST_LABEL})*$`, 'i');
-
 /** An upstream host: DNS name, IPv4, or IPv6 (bare or in brackets). Stored URL-ready. */
 export function readHost(v: unknown): Parsed<string> {
   return chain(readText(v), (s) => {
@@ -86,7 +83,7 @@ export function readHost(v: unknown): Parsed<string> {
     const bare = s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : s;
     if (isIP(bare) === 6) return ok(`[${bare.toLowerCase()}]`);
     if (isIP(bare) === 4) return ok(bare);
-    if (s.length <= 253 && HOSTNAME.test(s)) return ok(s.toLowerCase());
+    if (isDomainName(s.toLowerCase())) return ok(s.toLowerCase());
     return fail(C.BAD_HOST, `host ${show(s)} is not a host name or IP address (no scheme, port or path)`);
   });
 }
@@ -196,14 +193,11 @@ export function readCidrList(v: unknown): Parsed<string[]> {
   });
 }
 
-const ALIAS_LABEL = '[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?';
-const ALIAS = new RegExp(`^(?:\\*\\.)?${ALIAS_LABEL}(?:\\.${ALIAS_LABEL})*$`);
-
 /** An alias: a host label, a full host name, or `*.domain` (one wildcard label, leftmost). */
 export function checkAlias(raw: string): Parsed<string> {
   const s = raw.trim().toLowerCase().replace(/\.$/, '');
   if (CONTROL.test(raw)) return fail(C.CONTROL_CHAR, `alias ${show(raw)} contains a line break or NUL character`);
-  if (s.length === 0 || s.length > 253 || !ALIAS.test(s)) {
+  if (!isHostAlias(s)) {
     return fail(C.BAD_ALIAS, `alias ${show(raw)} is not a host name, a host label or a *.domain wildcard`);
   }
   return ok(s);

@@ -5,3 +5,5 @@ export { buildRouteTable, RouteTableErrorCode } from './route-table.ts';
 export type { HostExplanation, MatchRule, RouteTable, RouteTableOptions } from './route-table.ts';
 /** Host header → lookup form: lower case, no port, no trailing dot. */
 export { normaliseHost } from './host-name.ts';
+/** The host-name grammar of aliases (`nas`, `app.example.com`, `*.example.com`) and match domains. */
+export { isDomainName, isHostAlias } from './alias-grammar.ts';

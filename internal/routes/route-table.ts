@@ -9,6 +9,7 @@
 
 import { deepFreeze } from '../../pkg/freeze/index.ts';
 import type { RouteError, RouteSpec } from './route-spec.ts';
+import { isDomainName, isHostAlias } from './alias-grammar.ts';
 import { needsNormalising, normaliseHost } from './host-name.ts';
 
 /** Which rule matched in {@link RouteTable.explain}. */
@@ -50,10 +51,6 @@ export const RouteTableErrorCode = {
   BAD_MATCH_DOMAIN: 'ROUTE_BAD_MATCH_DOMAIN',
 } as const;
 
-const LABEL = '[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?';
-const ALIAS = new RegExp(`^(?:\\*\\.)?${LABEL}(?:\\.${LABEL})*$`);
-const DOMAIN = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);
-
 function describeSource(r: RouteSpec): string {
   if (r.source === 'file') return 'config file';
   const names = [...new Set(r.members.map((m) => m.container?.name ?? m.name))];
@@ -71,7 +68,7 @@ export function buildRouteTable(input: readonly RouteSpec[], opts: RouteTableOpt
   const domains: string[] = [];
   for (const raw of opts.matchDomains) {
     const d = raw.trim().toLowerCase().replace(/^\*?\./, '').replace(/\.$/, '');
-    if (!DOMAIN.test(d)) {
+    if (!isDomainName(d)) {
       errors.push({ code: RouteTableErrorCode.BAD_MATCH_DOMAIN, source: 'config file', key: 'match_domains', message: `match domain ${JSON.stringify(raw)} is not a domain name` });
       continue;
     }
@@ -92,7 +89,7 @@ export function buildRouteTable(input: readonly RouteSpec[], opts: RouteTableOpt
     const aliases: string[] = [];
     for (const raw of r.aliases) {
       const a = normaliseHost(raw);
-      if (!ALIAS.test(a)) {
+      if (!isHostAlias(a)) {
         errors.push({ code: RouteTableErrorCode.BAD_ALIAS, source: describeSource(r), key: keyOf(r), message: `route "${r.name}": alias ${JSON.stringify(raw)} is not a host name, host label or *.domain wildcard` });
         continue;
       }
