@@ -1,8 +1,8 @@
 // Step 2 for one container: its aliases, each with the winning value of every field (SPEC 3
 // precedence), validated into one member per alias — or problems, and then nothing at all.
 
-import type { ContainerRecord, SelfInfo } from '../docker/container-record.ts';
-import type { BalanceModeName, HealthcheckSpec, MemberSpec, RealIpOptionsSpec } from '../routes/route-spec.ts';
+import type { BalanceModeName, HealthcheckSpec, MemberSpec, RealIpOptionsSpec } from '../routes/index.ts';
+import type { LabelledContainer, SelfNetworks } from './labelled-container.ts';
 import { parseContainerSettings } from './container-settings.ts';
 import { isExplicit } from './expose-policy.ts';
 import { FIELDS } from './field-schema.ts';
@@ -21,7 +21,7 @@ export interface ExplicitPoolSettings {
 
 /** One (container, alias) ready to join a pool. */
 export interface MemberEntry {
-  record: ContainerRecord;
+  record: LabelledContainer;
   alias: string;
   /** load_balance.link when set explicitly. */
   link?: string | undefined;
@@ -34,7 +34,7 @@ export interface MemberEntry {
 }
 
 export interface EntryOptions {
-  self: SelfInfo;
+  self: SelfNetworks;
   healthcheck: HealthcheckSpec;
 }
 
@@ -93,7 +93,7 @@ function expandShortcuts(c: CollectedLabels, declared: number): void {
   }
 }
 
-function identityOf(rec: ContainerRecord): string {
+function identityOf(rec: LabelledContainer): string {
   if (rec.composeProject !== undefined && rec.composeService !== undefined) {
     return `${rec.composeProject}/${rec.composeService}/${String(rec.composeReplica ?? 1)}`;
   }
@@ -101,7 +101,7 @@ function identityOf(rec: ContainerRecord): string {
 }
 
 /** Parses one container's labels into member entries (empty when excluded or invalid). */
-export function containerEntries(rec: ContainerRecord, opts: EntryOptions): ContainerResult {
+export function containerEntries(rec: LabelledContainer, opts: EntryOptions): ContainerResult {
   const c = collectLabels(rec.labels);
   const problems = c.problems;
   const settings = parseContainerSettings(rec, c.container, problems);

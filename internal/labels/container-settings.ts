@@ -1,7 +1,7 @@
 // Container-level labels (SPEC 3): aliases, exclude, network and the sleep/wake settings.
 
-import type { ContainerRecord } from '../docker/container-record.ts';
-import type { IdleSpec } from '../routes/route-spec.ts';
+import type { IdleSpec } from '../routes/index.ts';
+import type { LabelledContainer } from './labelled-container.ts';
 import { parseIdleIgnore } from './idle-ignore.ts';
 import type { LabelProblem } from './label-collect.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
@@ -22,11 +22,11 @@ const STOP_TIMEOUT_MS = 30_000;
 const DEPENDENCY = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** The alias a container gets without proxy.aliases: its compose service, else its name. */
-export function defaultAlias(rec: ContainerRecord): string {
+export function defaultAlias(rec: LabelledContainer): string {
   return (rec.composeService ?? rec.name).toLowerCase();
 }
 
-export function parseContainerSettings(rec: ContainerRecord, raw: Map<string, { value: string; label: string }>, problems: LabelProblem[]): ContainerSettings {
+export function parseContainerSettings(rec: LabelledContainer, raw: Map<string, { value: string; label: string }>, problems: LabelProblem[]): ContainerSettings {
   function read<T>(name: string, reader: (v: unknown) => Parsed<T>): T | undefined {
     const e = raw.get(name);
     if (e === undefined) return undefined;

@@ -1,10 +1,10 @@
 // Which containers are routed at all (SPEC 3): labelled ones always; with docker.expose_all also
 // unlabelled ones, except obvious databases and caches, which nobody means to publish by name.
 
-import type { ContainerRecord } from '../docker/container-record.ts';
+import type { LabelledContainer } from './labelled-container.ts';
 
 /** True when the container has any `proxy.` label: it opted in. */
-export function isExplicit(rec: ContainerRecord): boolean {
+export function isExplicit(rec: LabelledContainer): boolean {
   for (const k of Object.keys(rec.labels)) if (k === 'proxy' || k.startsWith('proxy.')) return true;
   return false;
 }
@@ -25,12 +25,12 @@ export function imageBaseName(image: string): string {
 }
 
 /** Databases, caches and brokers by image name, or by exposing only their well-known ports. */
-export function looksLikeDatabase(rec: ContainerRecord): boolean {
+export function looksLikeDatabase(rec: LabelledContainer): boolean {
   if (DATABASE_IMAGES.has(imageBaseName(rec.image))) return true;
   return rec.exposedPorts.length > 0 && rec.exposedPorts.every((p) => DATABASE_PORTS.has(p));
 }
 
 /** Build helpers and the like that expose_all must not route. */
-export function isInfrastructure(rec: ContainerRecord): boolean {
+export function isInfrastructure(rec: LabelledContainer): boolean {
   return rec.name.startsWith('buildx_');
 }

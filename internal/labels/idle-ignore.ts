@@ -4,7 +4,7 @@
 // field inside the YAML value, as for per-alias labels.
 
 import { parseTrustedProxies } from '../../pkg/realip/index.ts';
-import type { IdleSpec } from '../routes/route-spec.ts';
+import type { IdleSpec } from '../routes/index.ts';
 import { IDLE_IGNORE_FIELDS, guessIdleIgnoreField, idleIgnoreField } from './field-schema.ts';
 import type { LabelProblem } from './label-collect.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';

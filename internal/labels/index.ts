@@ -1,6 +1,8 @@
 // internal/labels: container labels → RouteSpec[] + errors. Pure: no I/O, no clock.
 
 export { parseContainers } from './parse-containers.ts';
+/** The input: a container as labels reads it (internal/docker's ContainerRecord fits as is), and Bellhop's own networks. */
+export type { ContainerAddress, LabelledContainer, SelfNetworks } from './labelled-container.ts';
 export type { ParseOptions, ParseResult } from './parse-containers.ts';
 export type { RouteConflict } from './pool-assembly.ts';
 export { LabelErrorCode } from './label-error-codes.ts';

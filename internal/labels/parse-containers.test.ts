@@ -3,13 +3,12 @@
 // differs (explicit alias > #N > *; dotted label > same field in a YAML value).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ContainerRecord } from '../docker/container-record.ts';
-import type { RouteSpec } from '../routes/route-spec.ts';
+import type { RouteSpec } from '../routes/index.ts';
 import { container, defaultHealthcheck, options, replica } from '../../test/fixtures/labels/containers.ts';
 import { parseContainers } from './index.ts';
-import type { ParseOptions, ParseResult } from './index.ts';
+import type { LabelledContainer, ParseOptions, ParseResult } from './index.ts';
 
-function parse(list: ContainerRecord[], over: Partial<ParseOptions> = {}): ParseResult {
+function parse(list: LabelledContainer[], over: Partial<ParseOptions> = {}): ParseResult {
   return parseContainers(list, options(over));
 }
 function route(r: ParseResult, name: string): RouteSpec {
@@ -23,7 +22,7 @@ function url(r: ParseResult, name: string, i = 0): string {
 function codes(r: ParseResult): string[] {
   return r.errors.map((e) => e.code);
 }
-function one(labels: Record<string, string>, over: Partial<ContainerRecord> = {}, opts: Partial<ParseOptions> = {}): ParseResult {
+function one(labels: Record<string, string>, over: Partial<LabelledContainer> = {}, opts: Partial<ParseOptions> = {}): ParseResult {
   return parse([container({ name: 'app', labels, ...over })], opts);
 }
 function errorFor(r: ParseResult, code: string): { key: string; message: string; source: string } {

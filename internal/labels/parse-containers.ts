@@ -1,18 +1,18 @@
 // The labels module's one entry point: every container → routes, errors and conflicts. Pure and
 // deterministic: the same containers in any order give the same result.
 
-import type { ContainerRecord, SelfInfo } from '../docker/container-record.ts';
-import type { HealthcheckSpec, RouteError, RouteSpec } from '../routes/route-spec.ts';
+import type { HealthcheckSpec, RouteError, RouteSpec } from '../routes/index.ts';
 import { containerEntries } from './container-entries.ts';
 import type { MemberEntry } from './container-entries.ts';
 import { isExplicit, isInfrastructure, looksLikeDatabase } from './expose-policy.ts';
+import type { LabelledContainer, SelfNetworks } from './labelled-container.ts';
 import { assemblePools } from './pool-assembly.ts';
 import type { PoolDefaults, RouteConflict } from './pool-assembly.ts';
 
 export interface ParseOptions {
   /** docker.expose_all: route unlabelled containers too (not databases/caches). */
   exposeAll: boolean;
-  self: SelfInfo;
+  self: SelfNetworks;
   defaults: {
     healthcheck: HealthcheckSpec;
     loadBalance: PoolDefaults;
@@ -32,13 +32,13 @@ export interface ParseResult {
   conflicts: RouteConflict[];
 }
 
-function byAge(a: ContainerRecord, b: ContainerRecord): number {
+function byAge(a: LabelledContainer, b: LabelledContainer): number {
   if (a.createdAt !== b.createdAt) return a.createdAt - b.createdAt;
   return a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /** Turns containers into routes (SPEC 3, 4): never throws; a bad container affects only itself. */
-export function parseContainers(containers: readonly ContainerRecord[], opts: ParseOptions): ParseResult {
+export function parseContainers(containers: readonly LabelledContainer[], opts: ParseOptions): ParseResult {
   const entries: MemberEntry[] = [];
   const errors: RouteError[] = [];
   const warnings: RouteError[] = [];

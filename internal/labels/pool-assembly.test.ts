@@ -2,13 +2,12 @@
 // pool no member sets the value for; any explicit label (also `false`) wins over it.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ContainerRecord } from '../docker/container-record.ts';
-import type { LoadBalanceSpec } from '../routes/route-spec.ts';
+import type { LoadBalanceSpec } from '../routes/index.ts';
 import { container, options, replica } from '../../test/fixtures/labels/containers.ts';
-import { parseContainers, type ParseResult } from './index.ts';
+import { parseContainers, type LabelledContainer, type ParseResult } from './index.ts';
 import type { PoolDefaults } from './pool-assembly.ts';
 
-function parse(list: ContainerRecord[], loadBalance: PoolDefaults): ParseResult {
+function parse(list: LabelledContainer[], loadBalance: PoolDefaults): ParseResult {
   const base = options();
   return parseContainers(list, options({ defaults: { healthcheck: base.defaults.healthcheck, loadBalance } }));
 }

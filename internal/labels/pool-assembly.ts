@@ -2,7 +2,7 @@
 // load_balance.link join whatever pool has that name; members without one own their alias, and
 // only one owner group may (one compose service's replicas, or one container): the oldest.
 
-import type { BalanceModeName, LoadBalanceSpec, MemberSpec, RouteError, RouteRefusal, RouteSpec } from '../routes/route-spec.ts';
+import type { BalanceModeName, LoadBalanceSpec, MemberSpec, RouteError, RouteRefusal, RouteSpec } from '../routes/index.ts';
 import type { ExplicitPoolSettings, MemberEntry } from './container-entries.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
 

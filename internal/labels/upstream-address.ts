@@ -1,16 +1,16 @@
 // Port, scheme and upstream address of a member (SPEC 3 port defaults, SPEC 4 addresses). Pure:
-// everything comes from the ContainerRecord that internal/docker resolved.
+// everything comes from the container record that internal/docker resolved.
 
-import type { ContainerRecord, SelfInfo } from '../docker/container-record.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
 import { suggestion } from './did-you-mean.ts';
+import type { LabelledContainer, SelfNetworks } from './labelled-container.ts';
 
 export type AddressResult = { ok: true; value: string } | { ok: false; code: string; message: string };
 
 const PREFERRED_PORTS = [80, 8080, 3000, 8000, 443, 8443];
 
 /** Container ports the container offers: exposed plus published, ascending, unique. */
-export function offeredPorts(rec: ContainerRecord): number[] {
+export function offeredPorts(rec: LabelledContainer): number[] {
   const set = new Set<number>(rec.exposedPorts);
   for (const k of Object.keys(rec.publishedPorts)) {
     const n = Number(k);
@@ -25,7 +25,7 @@ export function offeredPorts(rec: ContainerRecord): number[] {
  * users write `proxy.app.port: 8081` for `8081:80`). Without a label: the only offered port,
  * else the first of 80, 8080, 3000, 8000, 443, 8443 offered, else the lowest; none → undefined.
  */
-export function selectPort(rec: ContainerRecord, labelPort: number | undefined): number | undefined {
+export function selectPort(rec: LabelledContainer, labelPort: number | undefined): number | undefined {
   const offered = offeredPorts(rec);
   if (labelPort !== undefined) {
     if (offered.includes(labelPort)) return labelPort;
@@ -52,14 +52,14 @@ export interface AddressInput {
   port: number;
   host?: string | undefined;
   network?: string | undefined;
-  self: SelfInfo;
+  self: SelfNetworks;
 }
 
 /**
  * The member URL (origin only). `''` when the container has no address yet (stopped, or no IP on
  * the chosen network): it stays a member, routed but unpicked until Docker gives it one.
  */
-export function upstreamUrl(rec: ContainerRecord, a: AddressInput): AddressResult {
+export function upstreamUrl(rec: LabelledContainer, a: AddressInput): AddressResult {
   const origin = (host: string, port: number): AddressResult => ({ ok: true, value: `${a.scheme}://${bracket(host)}:${String(port)}` });
   if (a.host !== undefined) return origin(a.host, a.port);
   if (rec.networkMode === 'host') return origin(rec.remoteAddress ?? '127.0.0.1', a.port);
