@@ -7,7 +7,8 @@ import { ConfigError, ENV_SOURCE } from './config-error.ts';
 import type { Config } from './config-types.ts';
 import { DEFAULT_CONFIG_FILE } from './defaults.ts';
 import { parseListenAddress, type ListenAddress } from './listen-address.ts';
-import { checkDockerHost, checkLogLevel, defaultDraft, readDocument, type Draft } from './read-document.ts';
+import { defaultDraft, type Draft } from './config-draft.ts';
+import { checkDockerHost, checkLogLevel, readDocument } from './read-document.ts';
 
 export interface LoadConfigOptions {
   /** Explicit file (e.g. a CLI flag); beats BELLHOP_CONFIG. A missing explicit file is an error. */

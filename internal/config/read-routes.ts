@@ -1,0 +1,276 @@
+// `routes:` in the config file (docs/configuration.md): static routes with one url or a list of
+// members, their aliases, load_balance and healthcheck, as RouteSpecs like the labels' ones.
+import { isScalar, isSeq } from 'yaml';
+import { isHostAlias, type HealthcheckSpec, type LoadBalanceSpec, type MemberSpec, type RealIpOptionsSpec, type RouteSpec } from '../routes/index.ts';
+import type { Draft } from './config-draft.ts';
+import { KEYS } from './config-keys.ts';
+import { DEFAULTS } from './defaults.ts';
+import { normaliseDomain } from './domain-name.ts';
+import type { Entry, EntryReader, Value } from './entry-reader.ts';
+import { readRouteMiddlewares, readRouteRules } from './read-middlewares.ts';
+
+/** `routes:` → draft.routes; an alias belongs to one route only. */
+export function readRoutes(reader: EntryReader, r: Entry, draft: Draft): void {
+  const entries = reader.map(r.value, 'routes', 'any', 'nas: { url: "http://127.0.0.1:5000" }');
+  if (entries === undefined) return;
+  const owner = new Map<string, string>();
+  for (const e of entries) {
+    const route = readRoute(reader, e, draft);
+    if (route === undefined) continue;
+    const aliases: string[] = [];
+    for (const [alias, node] of route.aliases) {
+      const prev = owner.get(alias);
+      if (prev !== undefined) {
+        reader.fail('CONFIG_DUPLICATE', `routes.${e.key}`, `alias ${JSON.stringify(alias)} is already used by route ${JSON.stringify(prev)}`, node);
+        continue;
+      }
+      owner.set(alias, e.key);
+      aliases.push(alias);
+    }
+    draft.routes.push({ ...route.spec, aliases });
+  }
+}
+
+function readRoute(reader: EntryReader, e: Entry, draft: Draft): { spec: RouteSpec; aliases: [string, Value][] } | undefined {
+  const name = e.key;
+  const base = `routes.${name}`;
+  let ok = true;
+  const aliases: [string, Value][] = [];
+  const addAlias = (text: string, node: Value, path: string): void => {
+    const a = normaliseDomain(text);
+    if (!isHostAlias(a)) {
+      reader.fail('CONFIG_BAD_ALIAS', path, `${JSON.stringify(text)} is not a valid alias: use a host name label (e.g. "nas"), a full host name or "*.example.com"`, node);
+      ok = false;
+    } else if (!aliases.some(([x]) => x === a)) aliases.push([a, node]);
+  };
+  addAlias(name, e.keyNode, base);
+
+  const entries = reader.map(e.value, base, KEYS.route, 'url: "http://127.0.0.1:5000" or members: [...]');
+  if (entries === undefined) return undefined;
+  if (entries.length === 0) {
+    reader.fail('CONFIG_BAD_ROUTE', base, 'a route needs "url:" or "members:"', e.keyNode);
+    return undefined;
+  }
+  const by = new Map(entries.map((x) => [x.key, x]));
+  const mw = by.get('middlewares');
+  if (mw && !readRouteMiddlewares(reader, mw, base)) ok = false;
+  const rules = by.get('rules');
+  if (rules && !readRouteRules(reader, rules, base)) ok = false;
+  let routeNoTls = false;
+  const nt = by.get('no_tls_verify');
+  if (nt) {
+    const b = reader.bool(nt, `${base}.no_tls_verify`);
+    if (b === undefined) ok = false;
+    else routeNoTls = b;
+  }
+  const al = by.get('aliases');
+  if (al) {
+    const n = reader.deref(al.value);
+    if (isSeq(n)) {
+      n.items.forEach((raw, i) => {
+        const item = reader.deref(raw as Value);
+        const p = `${base}.aliases[${String(i)}]`;
+        if (isScalar(item) && typeof item.value === 'string') addAlias(item.value, item, p);
+        else {
+          reader.fail('CONFIG_BAD_TYPE', p, `expected a string, got ${reader.describe(item)}`, item ?? n);
+          ok = false;
+        }
+      });
+    } else if (!reader.isNull(n)) {
+      reader.fail('CONFIG_BAD_TYPE', `${base}.aliases`, `expected a list, got ${reader.describe(n)}`, reader.valueNode(al));
+      ok = false;
+    }
+  }
+
+  // load_balance
+  const lb: LoadBalanceSpec = { mode: draft.loadBalance.mode, sticky: draft.loadBalance.sticky, stickyMaxAgeMs: draft.loadBalance.stickyMaxAgeMs };
+  let singleWeight: number | undefined;
+  let weightEntry: Entry | undefined;
+  const lbe = by.get('load_balance');
+  if (lbe) {
+    const lbEntries = reader.map(lbe.value, `${base}.load_balance`, KEYS.routeLoadBalance, '{ mode: roundrobin, sticky: true }');
+    if (lbEntries === undefined) ok = false;
+    for (const l of lbEntries ?? []) {
+      const p = `${base}.load_balance.${l.key}`;
+      if (l.key === 'mode') {
+        const m = reader.mode(l, p);
+        if (m === undefined) ok = false;
+        else lb.mode = m;
+      } else if (l.key === 'sticky') {
+        const b = reader.bool(l, p);
+        if (b === undefined) ok = false;
+        else lb.sticky = b;
+      } else if (l.key === 'sticky_max_age') {
+        const ms = reader.duration(l, p);
+        if (ms === undefined) ok = false;
+        else lb.stickyMaxAgeMs = ms;
+      } else if (l.key === 'weight') {
+        weightEntry = l;
+        singleWeight = reader.positiveInt(l, p);
+        if (singleWeight === undefined) ok = false;
+      } else {
+        const o = readRealIpOptions(reader, l, p);
+        if (o === undefined) ok = false;
+        else lb.options = o;
+      }
+    }
+  }
+
+  // healthcheck
+  const hc: HealthcheckSpec = { path: undefined, useGet: false, intervalMs: draft.healthcheck.intervalMs, timeoutMs: draft.healthcheck.timeoutMs, rise: draft.healthcheck.rise, fall: draft.healthcheck.fall, disable: false };
+  if (draft.healthcheck.status !== undefined) hc.status = draft.healthcheck.status;
+  const hce = by.get('healthcheck');
+  if (hce) {
+    const hcEntries = reader.map(hce.value, `${base}.healthcheck`, KEYS.routeHealthcheck, '{ path: /health, interval: 5s }');
+    if (hcEntries === undefined) ok = false;
+    for (const h of hcEntries ?? []) {
+      const p = `${base}.healthcheck.${h.key}`;
+      if (h.key === 'path') {
+        const s = reader.string(h, p, 'a path like "/health"');
+        if (s === undefined) ok = false;
+        else if (!s.startsWith('/') || s.startsWith('//') || /[\s#]/.test(s) || hasControl(s)) {
+          reader.fail('CONFIG_BAD_PATH', p, `${JSON.stringify(s)} must start with "/" and contain no spaces, control characters or "#" (e.g. "/health")`, reader.valueNode(h));
+          ok = false;
+        } else hc.path = s;
+      } else if (h.key === 'interval' || h.key === 'timeout') {
+        const ms = reader.duration(h, p, { timer: true, positive: true });
+        if (ms === undefined) ok = false;
+        else hc[h.key === 'interval' ? 'intervalMs' : 'timeoutMs'] = ms;
+      } else if (h.key === 'rise' || h.key === 'fall') {
+        const n = reader.positiveInt(h, p);
+        if (n === undefined) ok = false;
+        else hc[h.key] = n;
+      } else if (h.key === 'status') {
+        const st = reader.status(h, p);
+        if (st === undefined) ok = false;
+        else hc.status = st;
+      } else {
+        const b = reader.bool(h, p);
+        if (b === undefined) ok = false;
+        else if (h.key === 'use_get') hc.useGet = b;
+        else hc.disable = b;
+      }
+    }
+  }
+
+  // members
+  const members: MemberSpec[] = [];
+  const member = (memberName: string, url: string, weight: number | undefined, noTls: boolean): MemberSpec => {
+    const id = `file:${name}/${memberName}`;
+    return { id, identity: id, name: memberName, url, weight, noTlsVerify: noTls, healthcheck: { ...hc } };
+  };
+  const urlEntry = by.get('url');
+  const membersEntry = by.get('members');
+  if (urlEntry && membersEntry) {
+    reader.fail('CONFIG_BAD_ROUTE', base, 'give either "url:" or "members:", not both', membersEntry.keyNode);
+    return undefined;
+  }
+  if (!urlEntry && !membersEntry) {
+    reader.fail('CONFIG_BAD_ROUTE', base, 'a route needs "url:" or "members:"', e.keyNode);
+    return undefined;
+  }
+  if (urlEntry) {
+    const url = reader.url(urlEntry, `${base}.url`);
+    if (url === undefined) ok = false;
+    else members.push(member(name, url, singleWeight, routeNoTls));
+  } else if (membersEntry) {
+    if (weightEntry) {
+      reader.fail('CONFIG_BAD_ROUTE', `${base}.load_balance.weight`, 'with "members:", set weight on each member instead', weightEntry.keyNode);
+      ok = false;
+    }
+    const n = reader.deref(membersEntry.value);
+    if (!isSeq(n) || n.items.length === 0) {
+      reader.fail(isSeq(n) ? 'CONFIG_BAD_ROUTE' : 'CONFIG_BAD_TYPE', `${base}.members`, isSeq(n) ? 'needs at least one member' : `expected a list of { name, url, weight }, got ${reader.describe(n)}`, reader.valueNode(membersEntry));
+      return undefined;
+    }
+    const names = new Set<string>();
+    n.items.forEach((raw, i) => {
+      const p = `${base}.members[${String(i)}]`;
+      const item = reader.deref(raw as Value);
+      const fields = reader.map(item, p, KEYS.member, '{ name: web-1, url: "http://127.0.0.1:9001", weight: 30 }');
+      if (fields === undefined) {
+        ok = false;
+        return;
+      }
+      const f = new Map(fields.map((x) => [x.key, x]));
+      let memberName = `${name}-${String(i + 1)}`;
+      const ne = f.get('name');
+      if (ne) {
+        const s = reader.string(ne, `${p}.name`);
+        if (s === undefined) ok = false;
+        else if (s === '' || /[/\s]/.test(s) || hasControl(s)) {
+          reader.fail('CONFIG_BAD_ROUTE', `${p}.name`, `${JSON.stringify(s)}: member names must be non-empty, without "/", spaces or control characters`, reader.valueNode(ne));
+          ok = false;
+        } else memberName = s;
+      }
+      if (names.has(memberName)) {
+        reader.fail('CONFIG_DUPLICATE', `${p}.name`, `member name ${JSON.stringify(memberName)} is used twice in route ${JSON.stringify(name)}`, ne ? reader.valueNode(ne) : item);
+        ok = false;
+      }
+      names.add(memberName);
+      const ue = f.get('url');
+      let url: string | undefined;
+      if (ue) url = reader.url(ue, `${p}.url`);
+      else reader.fail('CONFIG_BAD_ROUTE', `${p}.url`, 'each member needs a url', item);
+      let weight: number | undefined;
+      const we = f.get('weight');
+      if (we) {
+        weight = reader.positiveInt(we, `${p}.weight`);
+        if (weight === undefined) ok = false;
+      }
+      let noTls = routeNoTls;
+      const te = f.get('no_tls_verify');
+      if (te) {
+        const b = reader.bool(te, `${p}.no_tls_verify`);
+        if (b === undefined) ok = false;
+        else noTls = b;
+      }
+      if (url === undefined) ok = false;
+      else members.push(member(memberName, url, weight, noTls));
+    });
+  }
+  if (!ok) return undefined;
+  return { spec: { name, aliases: [], loadBalance: lb, members, source: 'file' }, aliases };
+}
+
+function readRealIpOptions(reader: EntryReader, l: Entry, path: string): RealIpOptionsSpec | undefined {
+  const entries = reader.map(l.value, path, KEYS.options, '{ header: X-Forwarded-For, from: [10.0.0.0/8] }');
+  if (entries === undefined) return undefined;
+  const o: RealIpOptionsSpec = { header: DEFAULTS.realIpHeader, from: [], recursive: false };
+  let ok = true;
+  let fromGiven = false;
+  for (const e of entries) {
+    const p = `${path}.${e.key}`;
+    if (e.key === 'header') {
+      const s = reader.string(e, p, 'a header name');
+      if (s !== undefined && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(s)) {
+        reader.fail('CONFIG_BAD_TYPE', p, `${JSON.stringify(s)} is not a valid header name`, reader.valueNode(e));
+        ok = false;
+      } else if (s === undefined) ok = false;
+      else o.header = s;
+    } else if (e.key === 'from') {
+      fromGiven = true;
+      const v = reader.stringList(e, p, reader.cidr, 'CONFIG_BAD_CIDR');
+      if (v === undefined) ok = false;
+      else o.from = v;
+    } else {
+      const b = reader.bool(e, p);
+      if (b === undefined) ok = false;
+      else o.recursive = b;
+    }
+  }
+  if (ok && o.from.length === 0) {
+    // GoDoxy silently ignores options without `from`; say so instead.
+    reader.fail('CONFIG_BAD_CIDR', `${path}.from`, 'needs at least one trusted CIDR or IP: the header is only believed from these peers', fromGiven ? (entries.find((x) => x.key === 'from')?.keyNode ?? l.keyNode) : l.keyNode);
+    ok = false;
+  }
+  return ok ? o : undefined;
+}
+
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
