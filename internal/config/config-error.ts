@@ -1,5 +1,5 @@
 // One problem in the config file or an environment override. Validation collects all of them.
-import type { RouteError } from '../routes/route-spec.ts';
+import type { RouteError } from '../routes/index.ts';
 
 /** Stable codes of {@link ConfigError}. */
 export type ConfigErrorCode =

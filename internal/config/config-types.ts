@@ -1,6 +1,6 @@
 // The validated, defaulted, frozen configuration every module reads. Durations are whole
 // milliseconds (`…Ms`), names are camelCase; the YAML spelling is in docs/configuration.md.
-import type { BalanceModeName, HealthcheckSpec, LoadBalanceSpec, RouteSpec } from '../routes/route-spec.ts';
+import type { BalanceModeName, HealthcheckSpec, LoadBalanceSpec, RouteSpec } from '../routes/index.ts';
 import type { ListenAddress } from './listen-address.ts';
 import type { StatusRanges } from './healthy-status.ts';
 

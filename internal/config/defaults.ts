@@ -1,6 +1,6 @@
 // Built-in defaults (SPEC 2). Everything in the file is optional; these fill the gaps.
 import type { LogLevel, WakeShowLogs } from './config-types.ts';
-import type { BalanceModeName } from '../routes/route-spec.ts';
+import type { BalanceModeName } from '../routes/index.ts';
 
 export const DEFAULTS = {
   entrypoint: {

@@ -1,6 +1,6 @@
 // Config → the shared RouteSpec contract, plus the defaults labels need for Docker routes.
 import type { Config } from './config-types.ts';
-import type { HealthcheckSpec, LoadBalanceSpec, RouteSpec } from '../routes/route-spec.ts';
+import type { HealthcheckSpec, LoadBalanceSpec, RouteSpec } from '../routes/index.ts';
 
 /** The file's `routes:` as RouteSpec (source 'file'), in file order. Fresh mutable copies. */
 export function staticRoutes(config: Config): RouteSpec[] {

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { HealthMonitor, PROBE_USER_AGENT, type MemberHealthStatus } from '../../internal/health/index.ts';
-import type { HealthcheckSpec, MemberSpec } from '../../internal/routes/route-spec.ts';
+import type { HealthcheckSpec, MemberSpec } from '../../internal/routes/index.ts';
 import { memberSpec } from '../fixtures/route-specs.ts';
 
 interface Probe {

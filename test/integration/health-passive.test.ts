@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HealthMonitor, type HealthLogger, type MemberHealthStatus } from '../../internal/health/index.ts';
-import type { HealthcheckSpec, MemberSpec } from '../../internal/routes/route-spec.ts';
+import type { HealthcheckSpec, MemberSpec } from '../../internal/routes/index.ts';
 
 function member(id: string, url = 'http://127.0.0.1:9', hc: Partial<HealthcheckSpec> = {}, container?: Partial<NonNullable<MemberSpec['container']>>): MemberSpec {
   const m: MemberSpec = {
