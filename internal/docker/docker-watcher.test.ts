@@ -369,7 +369,7 @@ test('an inspect retry never commits over a newer event: retries join the event 
   assert.equal(watcher.records()[0]?.state, 'exited', 'the stale retry result did not overwrite the newer one');
 });
 
-test('a slow inspect does not hold back the next event: its batch is inspected at once and applied after', async (t) => {
+test('a slow inspect does not hold back the next event about another container: inspected and applied at once', async (t) => {
   const { PassThrough } = await import('node:stream');
   const A = 'a'.repeat(64);
   const B = 'b'.repeat(64);
@@ -401,9 +401,45 @@ test('a slow inspect does not hold back the next event: its batch is inspected a
   await waitFor(() => (asked.includes('A') ? true : undefined), 5000, 'A to be inspected');
   live.add(B);
   emit(B);
-  await waitFor(() => (asked.includes('B') ? true : undefined), 5000, 'B to be inspected while A is still being inspected');
-  assert.deepEqual(changes, [], 'B waits for the batch before it: nothing applied yet');
+  await waitFor(() => (watcher.records().some((r) => r.name === 'quick') ? true : undefined), 5000, 'B applied while A is still being inspected');
+  assert.deepEqual(changes, [['quick']]);
   releaseA();
-  await waitFor(() => (watcher.records().length === 2 ? true : undefined), 5000, 'both applied');
-  assert.deepEqual(changes, [['slow'], ['quick', 'slow']], 'applied in event order');
+  await waitFor(() => (watcher.records().length === 2 ? true : undefined), 5000, 'A applied when its answer came');
+  assert.deepEqual(changes, [['quick'], ['quick', 'slow']]);
+});
+
+test('answers about one container that come back out of order: the latest inspect sent wins', async (t) => {
+  const { PassThrough } = await import('node:stream');
+  const ID = 'c'.repeat(64);
+  const events = new PassThrough();
+  let state: 'running' | 'exited' = 'running';
+  let calls = 0;
+  let releaseFirst: () => void = () => undefined;
+  const docker = {
+    getEvents: () => Promise.resolve(events),
+    listContainers: () => Promise.resolve([]),
+    ping: () => Promise.resolve('OK'),
+    getContainer: (id: string) => ({
+      inspect: async () => {
+        const n = ++calls;
+        const seen = state; // what the engine says at the moment it is asked
+        if (n === 1) await new Promise<void>((r) => (releaseFirst = r)); // answered last
+        return fakeInspect({ id, name: 'app', state: seen });
+      },
+    }),
+  };
+  const watcher = new DockerWatcher({ docker: docker as unknown as Docker, coalesceMs: 10, pingIntervalMs: 0, callTimeoutMs: 30_000, logger: recorder() });
+  t.after(() => watcher.stop());
+  watcher.start();
+  await watcher.whenSynced();
+  const emit = (action: string) => events.write(`${JSON.stringify({ Type: 'container', Action: action, Actor: { ID, Attributes: {} }, time: 1 })}\n`);
+  emit('start');
+  await waitFor(() => (calls === 1 ? true : undefined), 5000, 'the first inspect to be sent');
+  state = 'exited';
+  emit('die');
+  await waitFor(() => (watcher.records()[0]?.state === 'exited' ? true : undefined), 5000, 'the second answer applied');
+  releaseFirst();
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(watcher.records()[0]?.state, 'exited', 'the older answer, come late, was dropped');
+  assert.equal(calls, 2);
 });

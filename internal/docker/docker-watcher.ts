@@ -14,6 +14,7 @@ import { EVENT_FILTERS, EventLineParser, affectedContainer } from './docker-even
 import { DockerError, toDockerError } from './docker-error.ts';
 import { DEFAULT_DOCKER_HOST, dockerClientFor, parseDockerHost, pingDocker } from './docker-host.ts';
 import { IdCoalescer } from './id-coalescer.ts';
+import { InspectOrder } from './inspect-order.ts';
 import { silentLogger, type DockerLogger } from './logger.ts';
 import { toContainerRecord } from './to-container-record.ts';
 
@@ -60,7 +61,8 @@ export interface DockerWatcherOptions {
   random?: () => number;
 }
 
-type InspectOutcome = { kind: 'record'; record: ContainerRecord } | { kind: 'gone' } | { kind: 'error'; err: DockerError };
+/** `seq`: the inspect's place in the session's InspectOrder. */
+type InspectOutcome = { seq: number } & ({ kind: 'record'; record: ContainerRecord } | { kind: 'gone' } | { kind: 'error'; err: DockerError });
 
 /** Keeps the container snapshot of one Docker host current. Never throws from background work. */
 export class DockerWatcher {
@@ -244,16 +246,17 @@ export class DockerWatcher {
 
     let syncing = true;
     const early = new Set<string>();
+    const order = new InspectOrder();
     const coalescer = new IdCoalescer<Map<string, InspectOutcome>>({
       windowMs: this.coalesceMs,
-      fetch: (ids) => this.inspectAll(ids, signal),
-      apply: (outcomes) => this.applyOutcomes(gen, outcomes, signal),
+      fetch: (ids) => this.inspectAll(ids, signal, order),
+      apply: (outcomes) => this.applyOutcomes(gen, outcomes, signal, order),
       onError: (err) => this.logger.error({ host: this.host, err }, 'applying Docker events failed'),
     });
     const parser = new EventLineParser();
     let pingTimer: NodeJS.Timeout | undefined;
-    // Inspect retries join the same queue as events, so results apply in event order: a slow
-    // retry can never commit after (and over) a newer event's result.
+    // Inspect retries are inspects like any other (InspectOrder): a slow retry can never commit
+    // after (and over) a newer event's result.
     this.requeue = (id) => {
       if (syncing) early.add(id);
       else coalescer.add(id);
@@ -284,7 +287,7 @@ export class DockerWatcher {
 
     try {
       // Full resync; if the stream dies while we list, stop listing and reconnect.
-      await Promise.race([this.fullSync(gen, signal), ended]);
+      await Promise.race([this.fullSync(gen, signal, order), ended]);
       if (gen !== this.generation || this.stopped) return;
       syncing = false;
       this.stateValue = 'synced';
@@ -313,16 +316,18 @@ export class DockerWatcher {
     }
   }
 
-  private async fullSync(gen: number, signal: AbortSignal): Promise<void> {
+  private async fullSync(gen: number, signal: AbortSignal, order: InspectOrder): Promise<void> {
     const list = await withTimeout(this.callTimeoutMs, 'list', (abortSignal) => this.docker.listContainers({ all: true, abortSignal }), undefined, signal);
     const ids = list.map((c) => c.Id);
-    const outcomes = await this.inspectAll(ids, signal);
+    const outcomes = await this.inspectAll(ids, signal, order);
     // An aborted session inspected only part of the list: never publish that as the truth.
     if (signal.aborted || gen !== this.generation || this.stopped) return;
     const next = new Map<string, ContainerRecord>();
     let failed = 0;
     let changed = this.stats.fullSyncs === 0;
     for (const [id, outcome] of outcomes) {
+      order.accept(id, outcome.seq); // the session's first inspects: always the newest
+      if (outcome.kind === 'gone') order.forget(id);
       if (outcome.kind === 'record') {
         // Unchanged containers keep their record object, so consumers can diff by identity.
         const prev = this.byId.get(id);
@@ -346,11 +351,16 @@ export class DockerWatcher {
   }
 
   /** Publishes what re-inspecting the containers a batch of events named found. */
-  private applyOutcomes(gen: number, outcomes: Map<string, InspectOutcome>, signal: AbortSignal): void {
+  private applyOutcomes(gen: number, outcomes: Map<string, InspectOutcome>, signal: AbortSignal, order: InspectOrder): void {
     if (signal.aborted || gen !== this.generation || this.stopped) return;
     const next = new Map(this.byId);
     let changed = false;
     for (const [id, outcome] of outcomes) {
+      // An answer older than the one already applied for this container came late: drop it.
+      if (!order.accept(id, outcome.seq)) {
+        if (!next.has(id)) order.forget(id);
+        continue;
+      }
       if (outcome.kind === 'record') {
         this.retryCounts.delete(id);
         const prev = next.get(id);
@@ -361,6 +371,7 @@ export class DockerWatcher {
       } else if (outcome.kind === 'gone') {
         this.retryCounts.delete(id);
         if (next.delete(id)) changed = true;
+        order.forget(id);
       } else {
         this.scheduleRetry(gen, id, outcome.err);
       }
@@ -395,12 +406,13 @@ export class DockerWatcher {
   }
 
   /** Inspects `ids`; batches may overlap, so the concurrency bound is shared by all of them. */
-  private async inspectAll(ids: readonly string[], signal: AbortSignal): Promise<Map<string, InspectOutcome>> {
+  private async inspectAll(ids: readonly string[], signal: AbortSignal, order: InspectOrder): Promise<Map<string, InspectOutcome>> {
     const out = new Map<string, InspectOutcome>();
     await Promise.all(ids.map(async (id) => {
       await this.inspectSlot();
       try {
-        if (!signal.aborted) out.set(id, await this.inspectOne(id, signal));
+        // Numbered when sent (not when queued for a slot): sent later means it saw more events.
+        if (!signal.aborted) out.set(id, await this.inspectOne(id, signal, order.issue(id)));
       } finally {
         this.inspecting--;
         this.inspectQueue.shift()?.();
@@ -421,15 +433,15 @@ export class DockerWatcher {
     }));
   }
 
-  private async inspectOne(id: string, signal: AbortSignal): Promise<InspectOutcome> {
+  private async inspectOne(id: string, signal: AbortSignal, seq: number): Promise<InspectOutcome> {
     this.stats.inspects++;
     try {
       const info = await withTimeout(this.callTimeoutMs, 'inspect', (abortSignal) => this.docker.getContainer(id).inspect({ abortSignal }), id, signal);
-      return { kind: 'record', record: freezeRecord(toContainerRecord(info, this.host, this.remoteAddress)) };
+      return { seq, kind: 'record', record: freezeRecord(toContainerRecord(info, this.host, this.remoteAddress)) };
     } catch (err) {
       const derr = toDockerError(err, 'inspect', id);
-      if (derr.code === 'DOCKER_NOT_FOUND') return { kind: 'gone' };
-      return { kind: 'error', err: derr };
+      if (derr.code === 'DOCKER_NOT_FOUND') return { seq, kind: 'gone' };
+      return { seq, kind: 'error', err: derr };
     }
   }
 

@@ -1,15 +1,15 @@
 // Collects container IDs from an event burst and hands them over in one batch: a fixed window
 // from the first event (not a sliding debounce, so a steady event stream cannot starve the
-// flush). A batch's fetch (the inspects) starts as soon as its window closes, even while earlier
-// batches are still fetching: one slow inspect of some other container must not hold back the
-// next event by its whole duration. Results are applied strictly in batch order, so a batch that
-// finished early waits for the ones before it, and the newest event's result is applied last.
+// flush). A batch's fetch (the inspects) starts as soon as its window closes and is applied as
+// soon as it is done, even while earlier batches are still fetching: one slow inspect of some
+// other container must not hold back the next event by its whole duration. Which answer wins
+// for one container, when they come back out of order, is the caller's rule (inspect-order.ts).
 
 export interface IdCoalescerOptions<T> {
   windowMs: number;
   /** Starts the work for a batch (may run alongside earlier batches' fetches). */
   fetch: (ids: string[]) => Promise<T>;
-  /** Applies a batch's result; called in batch order, one at a time, after the earlier ones. */
+  /** Applies a batch's result as soon as its fetch is done (so not necessarily in batch order). */
   apply: (result: T) => void;
   /** Called if fetch rejects or apply throws; the coalescer itself never throws. */
   onError: (err: unknown) => void;
@@ -19,9 +19,7 @@ export class IdCoalescer<T> {
   private readonly opts: IdCoalescerOptions<T>;
   private pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
-  /** Settles once every batch started so far has been applied (or failed); never rejects. */
-  private tail: Promise<void> = Promise.resolve();
-  private inFlight = 0;
+  private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
 
   constructor(opts: IdCoalescerOptions<T>) {
@@ -39,9 +37,9 @@ export class IdCoalescer<T> {
     return this.pending.size;
   }
 
-  /** Batches fetched or waiting for their turn to apply. */
+  /** Batches being fetched. */
   get running(): number {
-    return this.inFlight;
+    return this.inFlight.size;
   }
 
   /** Drops everything queued and stops; batches already started finish, nothing new starts. */
@@ -54,8 +52,8 @@ export class IdCoalescer<T> {
 
   /** Resolves once nothing is queued or running (for tests and orderly shutdown). */
   async idle(): Promise<void> {
-    while (this.inFlight > 0 || (this.timer && this.pending.size > 0)) {
-      if (this.inFlight > 0) await this.tail;
+    while (this.inFlight.size > 0 || (this.timer && this.pending.size > 0)) {
+      if (this.inFlight.size > 0) await Promise.all(this.inFlight);
       else await new Promise((r) => setTimeout(r, this.opts.windowMs));
     }
   }
@@ -65,21 +63,15 @@ export class IdCoalescer<T> {
     if (this.closed || this.pending.size === 0) return;
     const ids = [...this.pending];
     this.pending = new Set();
-    const fetched = (async () => this.opts.fetch(ids))(); // a synchronous throw becomes a rejection
-    // Observed at once so a fetch that fails while an earlier batch still runs is not unhandled.
-    const outcome = fetched.then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, err }));
-    const before = this.tail;
-    this.inFlight++;
-    this.tail = (async () => {
-      const [, r] = await Promise.all([before, outcome]);
+    const batch = (async () => {
       try {
-        if (r.ok) this.opts.apply(r.value);
-        else this.opts.onError(r.err);
+        this.opts.apply(await this.opts.fetch(ids));
       } catch (err) {
         this.opts.onError(err);
-      } finally {
-        this.inFlight--;
       }
-    })().catch(() => undefined); // onError itself threw: nothing left to tell
+    })()
+      .catch(() => undefined) // onError itself threw: nothing left to tell
+      .finally(() => this.inFlight.delete(batch));
+    this.inFlight.add(batch);
   }
 }
