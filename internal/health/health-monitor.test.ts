@@ -89,20 +89,24 @@ test('fall: 1 — a new member whose first probe fails is unhealthy at once (rea
 });
 
 test('unhealthy members are re-probed on the shorter interval; a healthy one shows its failure count', async (t) => {
+  // The member's own interval is 60 s and each failure is provoked by a changed check (probed at
+  // once), so any further probes within the test can only come from the 30 ms fast interval:
+  // counted, not timed, so a slow machine cannot fail it.
   const srv = await statusServer(t);
   const hm = new HealthMonitor({ fastIntervalMs: 30 });
   t.after(() => hm.close());
-  hm.sync([{ name: 'p', members: [member('a', srv.url, { intervalMs: 150, fall: 2, rise: 1 })] }]);
-  await waitUntil(() => hm.isUsable('a'), 1000, 'healthy');
+  const sync = (timeoutMs: number) => hm.sync([{ name: 'p', members: [member('a', srv.url, { intervalMs: 60_000, timeoutMs, fall: 2, rise: 1 })] }]);
+  sync(500);
+  await waitUntil(() => hm.isUsable('a'), 10_000, 'healthy');
   srv.state.status = 500;
-  await waitUntil(() => hm.status('a')?.consecutiveFailures === 1, 1000, 'one failure');
+  sync(501);
+  await waitUntil(() => hm.status('a')?.consecutiveFailures === 1, 10_000, 'one failure');
   assert.equal(hm.status('a')?.reason, 'HTTP 500 from /health (1/2 failures)');
   assert.equal(hm.isUsable('a'), true);
-  await waitUntil(() => !hm.isUsable('a'), 1000, 'unhealthy');
+  sync(502);
+  await waitUntil(() => !hm.isUsable('a'), 10_000, 'unhealthy');
   const hits = srv.state.hits;
-  await sleep(300);
-  // At the 150 ms interval there would be about 2 probes; at 30 ms about 10.
-  assert.ok(srv.state.hits - hits >= 5, `fast re-probing: ${srv.state.hits - hits} probes in 300 ms`);
+  await waitUntil(() => srv.state.hits - hits >= 5, 20_000, 'five more probes: fast re-probing (the interval alone would give none for 60 s)');
 });
 
 test('a changed check keeps the verdict and re-probes at once; disable toggles', async (t) => {

@@ -1,5 +1,7 @@
-// `npm run bench`: never part of the gate. Prints balancer picks/s, then Bellhop against nginx
-// side by side with test/bench/kit/proxy-bench.sh (needs nginx and wrk: apt-get install -y nginx wrk).
+// `npm run bench`: never part of the gate. Prints balancer picks/s, then docker start → first
+// proxied 200 on the local engine (discovery-latency.ts; skipped without Docker), then Bellhop
+// against nginx side by side with test/bench/kit/proxy-bench.sh (needs nginx and wrk:
+// apt-get install -y nginx wrk). BENCH_ONLY=balance|discovery|proxy runs one part.
 // Extra arguments go to proxy-bench.sh (e.g. `npm run bench -- --body 64k -r 5`).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -7,11 +9,15 @@ import { fileURLToPath } from 'node:url';
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const args = process.argv.slice(2);
 const only = process.env['BENCH_ONLY'];
-if (only !== 'proxy') {
+if (only === undefined || only === 'balance') {
   const r = spawnSync(process.execPath, [here('./balance-bench.ts')], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
-if (only !== 'balance') {
+if (only === undefined || only === 'discovery') {
+  const r = spawnSync(process.execPath, [here('./discovery-latency.ts')], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+if (only === undefined || only === 'proxy') {
   // What the container image runs: plain JavaScript from Node's own type stripping.
   const b = spawnSync(process.execPath, ['--no-warnings', here('../../tools/build-js.ts')], { stdio: 'inherit', cwd: here('../..') });
   if (b.status !== 0) process.exit(b.status ?? 1);

@@ -70,7 +70,7 @@ test('Bellhop survives a dockerd restart, reports Docker disconnected meanwhile,
     });
     containers.push(c);
     await c.start();
-    await waitFor(async () => ((await b.get(keep)).body === 'keep' ? true : undefined), 10_000, `${keep} to answer`);
+    await waitFor(async () => ((await b.get(keep)).body === 'keep' ? true : undefined), 30_000, `${keep} to answer`);
     const synced = (await b.routes()).docker[0];
     assert.equal(synced?.state, 'synced');
     assert.ok(typeof synced.seconds_since_sync === 'number' && synced.seconds_since_sync < 60, JSON.stringify(synced));
@@ -100,7 +100,7 @@ test('Bellhop survives a dockerd restart, reports Docker disconnected meanwhile,
     // The event stream is live again: a brand-new container is routed.
     const fresh = uniqueName('fresh').toLowerCase();
     containers.push(await runHttpd(docker, { name: fresh, body: 'fresh', labels: { 'proxy.aliases': fresh } }));
-    await waitFor(async () => ((await b.get(fresh)).body === 'fresh' ? true : undefined), 10_000, `${fresh} to answer`);
+    await waitFor(async () => ((await b.get(fresh)).body === 'fresh' ? true : undefined), 30_000, `${fresh} to answer`);
     assert.equal(b.exited(), undefined, 'Bellhop is still the same process');
     process.stderr.write(`[dockerd-restart] while down: ${String(whileDown.status)}; docker state ${down.docker[0]!.state}\n`);
   } finally {

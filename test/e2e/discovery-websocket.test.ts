@@ -105,11 +105,15 @@ async function openWs(host: string): Promise<{ socket: Socket; next(): Promise<s
 }
 
 const wsAlias = uniqueName('ws').toLowerCase();
+/** Deadline for waits on Docker plus Bellhop: generous, so a busy machine cannot fail the gate. */
+const ROUTED_MS = 30_000;
 
 before(async () => {
   if (dockerSkip) return;
   const port = await startEcho();
-  bellhop = await startBellhop({ mode: 'child', yaml: `routes:\n  ${wsAlias}:\n    url: http://127.0.0.1:${String(port)}\n` });
+  // A drain deadline (120 s) far beyond the harness's SIGKILL (15 s): a Bellhop that waited for it
+  // is killed and exits without code 0, however fast or slow the machine.
+  bellhop = await startBellhop({ mode: 'child', yaml: `entrypoint:\n  timeouts:\n    drain: 120s\nroutes:\n  ${wsAlias}:\n    url: http://127.0.0.1:${String(port)}\n` });
 });
 
 after(async () => {
@@ -120,7 +124,7 @@ after(async () => {
 });
 
 test('an open websocket survives 20 container starts and stops of other routes', { skip: dockerSkip }, async () => {
-  await waitFor(async () => ((await bellhop.get(wsAlias)).status === 200 ? true : undefined), 5000, 'the file route');
+  await waitFor(async () => ((await bellhop.get(wsAlias)).status === 200 ? true : undefined), ROUTED_MS, 'the file route');
   const ws = await openWs(wsAlias);
   ws.socket.write(frame('before', true));
   assert.equal(await ws.next(), 'echo:before');
@@ -134,10 +138,10 @@ test('an open websocket survives 20 container starts and stops of other routes',
     await waitFor(async () => {
       const r = await bellhop.get(a);
       return r.status === 200 && r.body === a ? true : undefined;
-    }, 10_000, `${a} to answer`);
+    }, ROUTED_MS, `${a} to answer`);
     await c.stop({ t: 0 });
     await c.remove({ force: true });
-    await waitFor(async () => ((await bellhop.get(a, '/', { timeoutMs: 15_000 })).status === 404 ? true : undefined), 20_000, `${a} to be gone`);
+    await waitFor(async () => ((await bellhop.get(a, '/', { timeoutMs: 15_000 })).status === 404 ? true : undefined), ROUTED_MS, `${a} to be gone`);
   };
   for (let i = 0; i < 20; i += 4) await Promise.all([0, 1, 2, 3].map((k) => churn(i + k)));
 
@@ -148,13 +152,12 @@ test('an open websocket survives 20 container starts and stops of other routes',
   ws.socket.destroy();
 
   // The client closed its websocket (the echo server keeps its half open): nothing is in flight,
-  // so SIGTERM must end Bellhop without waiting for the drain deadline (10 s).
-  await waitFor(async () => ((await bellhop.route(wsAlias))?.members[0] as { in_flight?: number } | undefined)?.in_flight === 0 ? true : undefined, 5000, 'the tunnel to be released');
+  // so SIGTERM must end Bellhop without waiting for the drain deadline (120 s here).
+  await waitFor(async () => ((await bellhop.route(wsAlias))?.members[0] as { in_flight?: number } | undefined)?.in_flight === 0 ? true : undefined, ROUTED_MS, 'the tunnel to be released');
   const t0 = Date.now();
   await bellhop.stop();
   const took = Date.now() - t0;
   process.stderr.write(`[websocket] SIGTERM to exit: ${String(took)} ms\n`);
-  assert.equal(bellhop.exited()?.code, 0);
+  assert.equal(bellhop.exited()?.code, 0, `exit after SIGTERM (${String(took)} ms): killed, so it waited for the drain deadline`);
   assert.ok(!bellhop.logs().some((l) => l.includes('drain deadline reached')), 'drain finished before its deadline');
-  assert.ok(took < 9000, `exited ${String(took)} ms after SIGTERM: it waited for the 10 s drain deadline`);
 });

@@ -1,5 +1,9 @@
 // Docker discovery end to end on the real engine: a Bellhop child process (as a user runs it)
 // turns labelled busybox httpd containers into routes and pools, live from the event stream.
+//
+// Only what happens is asserted here, never how fast: deadlines are generous (ROUTED_MS) so a
+// busy machine cannot fail the gate. How long a start takes to be routed is measured by
+// `npx node test/bench/discovery-latency.ts` (npm run bench), which prints median and p95.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type Docker from 'dockerode';
@@ -9,7 +13,8 @@ import { freePort, startBellhop, type BellhopUnderTest, type HttpResult } from '
 const docker = dockerClient();
 const containers: Docker.Container[] = [];
 let bellhop: BellhopUnderTest;
-const firstResponseMs: number[] = [];
+/** Deadline for anything that waits on Docker plus Bellhop: generous, so only a real failure hits it. */
+const ROUTED_MS = 30_000;
 
 async function httpd(opts: HttpdOptions): Promise<Docker.Container> {
   const c = await runHttpd(docker, opts);
@@ -17,8 +22,8 @@ async function httpd(opts: HttpdOptions): Promise<Docker.Container> {
   return c;
 }
 
-/** Polls through the proxy until `host` answers 200 with `body`; returns ms since `since`. */
-async function firstOk(host: string, body: string, since: number, timeoutMs = 10_000): Promise<number> {
+/** Polls through the proxy until `host` answers 200 with `body`. */
+async function firstOk(host: string, body: string, timeoutMs = ROUTED_MS): Promise<void> {
   let last: HttpResult | undefined;
   try {
     await waitFor(
@@ -33,7 +38,6 @@ async function firstOk(host: string, body: string, since: number, timeoutMs = 10
     const view = JSON.stringify(await bellhop.route(host).catch(() => 'no /api/routes'));
     throw new Error(`${(err as Error).message}; last response ${String(last?.status)} ${last?.body.slice(0, 120) ?? ''}; route ${view}`, { cause: err });
   }
-  return Date.now() - since;
 }
 
 function alias(prefix: string): string {
@@ -48,50 +52,28 @@ before(async () => {
 after(async () => {
   await Promise.all(containers.map((c) => removeQuietly(c)));
   if (bellhop) await bellhop.stop();
-  if (firstResponseMs.length > 0) {
-    const s = [...firstResponseMs].sort((a, b) => a - b);
-    const median = s[Math.floor(s.length / 2)]!;
-    process.stderr.write(`[discovery] docker start → first proxied 200: median ${String(median)} ms over ${String(s.length)} runs (${s.join(', ')})\n`);
-  }
 });
 
-/** The brief's target is 1 s from start to first proxied answer; the median of 3 runs must meet it (one slow run on a loaded machine may not). */
-function assertMedianUnder1s(runs: number[], what: string): void {
-  const s = [...runs].sort((a, b) => a - b);
-  assert.ok(s[1]! < 1000, `${what}: median ${String(s[1])} ms over ${s.join(', ')} (want < 1000)`);
-}
-
-test('a labelled bridge container answers through Bellhop within 1 s of its start', { skip: dockerSkip }, async () => {
-  const runs: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const a = alias('br');
-    const c = await runHttpd(docker, { name: a, body: `bridge-${a}`, labels: { 'proxy.aliases': a }, start: false });
-    containers.push(c);
-    const t0 = Date.now();
-    await c.start();
-    const ms = await firstOk(a, `bridge-${a}`, t0);
-    firstResponseMs.push(ms);
-    runs.push(ms);
-  }
-  assertMedianUnder1s(runs, 'bridge');
+test('a labelled bridge container, created then started, answers through Bellhop', { skip: dockerSkip }, async () => {
+  const a = alias('br');
+  const c = await runHttpd(docker, { name: a, body: `bridge-${a}`, labels: { 'proxy.aliases': a }, start: false });
+  containers.push(c);
+  await c.start();
+  await firstOk(a, `bridge-${a}`);
+  const r = await bellhop.route(a);
+  assert.match(r?.members[0]?.url ?? '', /^http:\/\/\d+\.\d+\.\d+\.\d+:80$/, 'its bridge address and port 80');
+  assert.equal(r?.members[0]?.usable, true);
 });
 
-test('a labelled host-network container answers on its label port within 1 s of its start', { skip: dockerSkip }, async () => {
-  const runs: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const a = alias('hn');
-    const port = await freePort();
-    const c = await runHttpd(docker, { name: a, body: `host-${a}`, port, networkMode: 'host', labels: { [`proxy.${a}.port`]: String(port), 'proxy.aliases': a }, start: false });
-    containers.push(c);
-    const t0 = Date.now();
-    await c.start();
-    const ms = await firstOk(a, `host-${a}`, t0);
-    firstResponseMs.push(ms);
-    runs.push(ms);
-    const r = await bellhop.route(a);
-    assert.equal(r?.members[0]?.url, `http://127.0.0.1:${String(port)}`);
-  }
-  assertMedianUnder1s(runs, 'host network');
+test('a labelled host-network container answers on its label port', { skip: dockerSkip }, async () => {
+  const a = alias('hn');
+  const port = await freePort();
+  const c = await runHttpd(docker, { name: a, body: `host-${a}`, port, networkMode: 'host', labels: { [`proxy.${a}.port`]: String(port), 'proxy.aliases': a }, start: false });
+  containers.push(c);
+  await c.start();
+  await firstOk(a, `host-${a}`);
+  const r = await bellhop.route(a);
+  assert.equal(r?.members[0]?.url, `http://127.0.0.1:${String(port)}`);
 });
 
 test('a bad port label gets no route and is listed with container, label and problem; others unaffected', { skip: dockerSkip }, async () => {
@@ -99,11 +81,11 @@ test('a bad port label gets no route and is listed with container, label and pro
   const good = alias('good');
   await httpd({ name: bad, body: 'bad', labels: { [`proxy.${bad}.port`]: 'abc', 'proxy.aliases': bad } });
   await httpd({ name: good, body: 'good', labels: { 'proxy.aliases': good } });
-  await firstOk(good, 'good', Date.now());
+  await firstOk(good, 'good');
   const view = await waitFor(async () => {
     const v = await bellhop.routes();
     return v.errors.some((e) => e.source === bad) ? v : undefined;
-  }, 5000, 'the label error to be listed');
+  }, ROUTED_MS, 'the label error to be listed');
   const err = view.errors.find((e) => e.source === bad)!;
   assert.equal(err.key, `proxy.${bad}.port`);
   assert.match(err.message, /abc/);
@@ -140,7 +122,7 @@ async function waitUsable(host: string, n: number): Promise<void> {
   await waitFor(async () => {
     const r = await bellhop.route(host);
     return r && r.members.length === n && r.members.every((m) => m.usable) ? r : undefined;
-  }, 10_000, `${String(n)} usable members in ${host}`);
+  }, ROUTED_MS, `${String(n)} usable members in ${host}`);
 }
 
 test('a stopped member leaves its pool at once; the other keeps answering; a removed plain container 404s', { skip: dockerSkip }, async () => {
@@ -153,7 +135,9 @@ test('a stopped member leaves its pool at once; the other keeps answering; a rem
   assert.deepEqual([...before.entries()].sort(), [['A', 5], ['B', 5]]);
 
   // Hammer the route while A stops: every request must succeed, and once Docker has reported
-  // the stop, none may go to A.
+  // the stop, none may go to A. Counted in requests, not milliseconds: a few before the stop,
+  // and at least AFTER_STOP requests sent after Bellhop dropped A, however slow they are.
+  const AFTER_STOP = 10;
   let stopped = false;
   let hammering = true;
   const seen: { status: number; body: string; afterStop: boolean }[] = [];
@@ -164,31 +148,31 @@ test('a stopped member leaves its pool at once; the other keeps answering; a rem
       seen.push({ status: r.status, body: r.body, afterStop });
     }
   })();
-  await new Promise((r) => setTimeout(r, 100));
+  await waitFor(() => (seen.length >= 3 ? true : undefined), ROUTED_MS, 'a few requests before the stop');
   await a.stop({ t: 0 });
   await waitFor(async () => {
     const r = await bellhop.route(svc);
     const m = r?.members.find((x) => x.name === `${svc}-1`);
     return m && !m.usable && m.url === '' ? true : undefined;
-  }, 5000, 'the stopped member to lose its address');
+  }, ROUTED_MS, 'the stopped member to lose its address');
   stopped = true;
-  await new Promise((r) => setTimeout(r, 300));
-  hammering = false;
+  await waitFor(() => (seen.filter((s) => s.afterStop).length >= AFTER_STOP ? true : undefined), ROUTED_MS, `${String(AFTER_STOP)} requests after the stop`).finally(() => {
+    hammering = false;
+  });
   await hammer;
   const bad = seen.filter((s) => s.status !== 200);
   assert.deepEqual(bad, [], 'every request during the stop succeeded');
   const toA = seen.filter((s) => s.afterStop && s.body === 'A');
   assert.deepEqual(toA, [], 'no request went to the stopped member');
-  assert.ok(seen.filter((s) => s.afterStop).length > 5);
   const after = await tally(svc, 10);
   assert.deepEqual([...after.entries()], [['B', 10]]);
 
   // A plain container (not compose) that is removed loses its route: 404.
   const solo = alias('solo');
   const s = await httpd({ name: solo, body: 'solo', labels: { 'proxy.aliases': solo } });
-  await firstOk(solo, 'solo', Date.now());
+  await firstOk(solo, 'solo');
   await s.remove({ force: true });
-  await waitFor(async () => ((await bellhop.get(solo)).status === 404 ? true : undefined), 5000, `${solo} to 404 after removal`);
+  await waitFor(async () => ((await bellhop.get(solo)).status === 404 ? true : undefined), ROUTED_MS, `${solo} to 404 after removal`);
   assert.equal(await bellhop.route(solo), undefined);
 });
 
@@ -239,7 +223,7 @@ test('the in-process harness (createBellhop) discovers a labelled container the 
   try {
     const a = alias('inproc');
     await httpd({ name: a, body: 'inproc', labels: { 'proxy.aliases': a } });
-    await waitFor(async () => ((await inproc.get(a)).body === 'inproc' ? true : undefined), 10_000, `${a} in-process`);
+    await waitFor(async () => ((await inproc.get(a)).body === 'inproc' ? true : undefined), ROUTED_MS, `${a} in-process`);
     const r = await inproc.route(a);
     assert.equal(r?.members[0]?.usable, true);
   } finally {
@@ -262,7 +246,7 @@ test('docker.label_filter: a labelled container without the filter label is not 
   containers.push(foreign);
   await foreign.start();
   await httpd({ body: 'seen', labels: { 'proxy.aliases': seen } });
-  await firstOk(seen, 'seen', Date.now());
+  await firstOk(seen, 'seen');
   assert.equal((await bellhop.get(unseen)).status, 404);
   assert.equal(await bellhop.route(unseen), undefined);
 });
