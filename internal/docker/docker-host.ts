@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { SshDialAgent, type SshTransport } from './ssh-dial.ts';
+import { SshDialAgent } from './ssh-dial.ts';
+import type { SshTransport } from './ssh-identity.ts';
 
 export interface DockerHostTarget {
   /** The host string as configured, normalised ('unix:///var/run/docker.sock', 'tcp://10.0.0.5:2375'). */
@@ -51,7 +52,8 @@ export function parseDockerHost(input: string, env: NodeJS.ProcessEnv = process.
   if (url.protocol === 'ssh:') {
     // `docker system dial-stdio` over SSH, with the identity from SSH_AUTH_SOCK or ~/.ssh/id_*
     // (read now) and the host key checked against ~/.ssh/known_hosts on every connection.
-    // dockerode sees a plain http client; the agent makes each connection (ssh-dial.ts).
+    // dockerode sees a plain http client; the agent's connections are channels on one SSH
+    // connection per host (ssh-dial.ts), closed by closeDockerClient.
     const port = Number(url.port || '22');
     const username = decodeURIComponent(url.username) || 'root';
     const agent = new SshDialAgent(hostname, port, username, env);
@@ -76,6 +78,16 @@ export function parseDockerHost(input: string, env: NodeJS.ProcessEnv = process.
 /** Builds a dockerode client for a parsed host. */
 export function dockerClientFor(target: DockerHostTarget): Docker {
   return new Docker(target.options);
+}
+
+/**
+ * Lets go of what a client keeps open between calls: for ssh:// the SSH connection and its
+ * kept-alive channels (the sessions and dial-stdio processes on the host). Other hosts keep
+ * nothing open. The client still works afterwards; it connects again when used.
+ */
+export function closeDockerClient(docker: Docker): void {
+  const agent = (docker.modem as { agent?: unknown }).agent;
+  if (agent instanceof SshDialAgent) agent.destroy();
 }
 
 /** GET /_ping with an abort signal (dockerode supports it; its type definitions do not say so). */

@@ -5,7 +5,7 @@ import type Docker from 'dockerode';
 import type { ContainerRecord, SelfInfo } from './container-record.ts';
 import { detectSelf } from './detect-self.ts';
 import { ContainerControl } from './container-control.ts';
-import { dockerClientFor, parseDockerHost, type DockerHostTarget } from './docker-host.ts';
+import { closeDockerClient, dockerClientFor, parseDockerHost, type DockerHostTarget } from './docker-host.ts';
 import { DockerWatcher, type DockerWatcherOptions, type DockerWatcherStatus } from './docker-watcher.ts';
 import { silentLogger, type DockerLogger } from './logger.ts';
 
@@ -66,6 +66,8 @@ export class DockerHub {
 
   async stop(): Promise<void> {
     await Promise.all(this.watcherList.map((w) => w.stop()));
+    // ssh:// hosts keep one SSH connection open; the ContainerControls reconnect if used later.
+    for (const docker of this.clients) closeDockerClient(docker);
   }
 
   /** Every host's containers, host order then name order; replaced on every change. */

@@ -12,7 +12,7 @@ import type { ContainerRecord } from './container-record.ts';
 import { withTimeout } from './call-timeout.ts';
 import { EVENT_FILTERS, EventLineParser, affectedContainer } from './docker-event.ts';
 import { DockerError, toDockerError } from './docker-error.ts';
-import { DEFAULT_DOCKER_HOST, dockerClientFor, parseDockerHost, pingDocker } from './docker-host.ts';
+import { DEFAULT_DOCKER_HOST, closeDockerClient, dockerClientFor, parseDockerHost, pingDocker } from './docker-host.ts';
 import { IdCoalescer } from './id-coalescer.ts';
 import { InspectOrder } from './inspect-order.ts';
 import { silentLogger, type DockerLogger } from './logger.ts';
@@ -68,6 +68,8 @@ type InspectOutcome = { seq: number } & ({ kind: 'record'; record: ContainerReco
 export class DockerWatcher {
   readonly host: string;
   private readonly docker: Docker;
+  /** Built here from `host` (not handed in): stop() closes what it keeps open (ssh://). */
+  private readonly ownsClient: boolean;
   private readonly remoteAddress: string | undefined;
   private readonly logger: DockerLogger;
   private readonly onChangeCb: ((records: readonly ContainerRecord[]) => void) | undefined;
@@ -108,6 +110,7 @@ export class DockerWatcher {
     const target = parseDockerHost(opts.host ?? DEFAULT_DOCKER_HOST);
     this.host = target.host;
     this.docker = opts.docker ?? dockerClientFor(target);
+    this.ownsClient = opts.docker === undefined;
     this.remoteAddress = opts.remoteAddress ?? target.remoteAddress;
     this.logger = opts.logger ?? silentLogger;
     this.onChangeCb = opts.onChange;
@@ -141,6 +144,7 @@ export class DockerWatcher {
     for (const t of this.retryTimers.values()) clearTimeout(t);
     this.retryTimers.clear();
     await this.loopDone;
+    if (this.ownsClient) closeDockerClient(this.docker);
     for (const w of this.syncWaiters.splice(0)) w();
   }
 

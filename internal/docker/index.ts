@@ -32,11 +32,12 @@ export type { DetectSelfOptions, SelfHints } from './detect-self.ts';
  * Host strings: unix://, tcp://host:port, ssh://user@host (config validation can call this).
  * ssh:// reads its identity from `env` (SSH_AUTH_SOCK, else ~/.ssh/id_ed25519|id_ecdsa|id_rsa)
  * and checks host keys against ~/.ssh/known_hosts; failures are DOCKER_SSH_AUTH and
- * DOCKER_SSH_HOST_KEY. dockerClientFor builds the client for a parsed host (e.g. with a test env).
+ * DOCKER_SSH_HOST_KEY. dockerClientFor builds the client for a parsed host (e.g. with a test env);
+ * closeDockerClient ends the SSH connection an ssh:// client keeps open.
  */
-export { parseDockerHost, dockerClientFor, DEFAULT_DOCKER_HOST } from './docker-host.ts';
+export { parseDockerHost, dockerClientFor, closeDockerClient, DEFAULT_DOCKER_HOST } from './docker-host.ts';
 export type { DockerHostTarget } from './docker-host.ts';
-export type { SshTransport } from './ssh-dial.ts';
+export type { SshTransport } from './ssh-identity.ts';
 
 /** Event filtering, exported for tests and diagnostics. */
 export { affectedContainer, EVENT_FILTERS } from './docker-event.ts';

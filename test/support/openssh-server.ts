@@ -8,6 +8,13 @@
 // a copy of /etc/passwd with that user is bind-mounted over the real one; nothing outside the
 // namespace sees it, and it vanishes with the process. The chroot directory /run/sshd is
 // compiled into sshd: it is created if missing and removed again by stop().
+//
+// In that copy root's login shell is /bin/sh. sshd runs every session command through the
+// user's login shell, and bash started by sshd reads ~/.bashrc even for `bash -c`: on this
+// machine root's runs `pyenv init`, whose rehash takes a lock file; a session killed while
+// holding it (sshd stopped mid-login) left the lock behind and made every later session wait
+// 60 s for it, so `docker system dial-stdio` never answered (issue 11). The machine's shell
+// set-up is no part of what these tests check; sh -c reads no start-up file.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -143,6 +150,8 @@ export interface SshServer {
   clientPrivateKey: string;
   /** sshd's log (it runs with -e): "Accepted publickey for root ...". */
   log(): string;
+  /** Kills the per-connection sshd processes (every open SSH connection drops); the listener stays. */
+  dropConnections(): number;
   stop(): Promise<void>;
 }
 
@@ -181,9 +190,10 @@ function keygen(tools: OpenSshTools, file: string): void {
 
 /**
  * Starts sshd on 127.0.0.1 (a free port) as root, with a fresh host key and one authorised
- * client key, in a temp dir. `env` is set for sessions (SetEnv), e.g. DOCKER_HOST.
+ * client key, in a temp dir. `env` is set for sessions (SetEnv), e.g. DOCKER_HOST; `config`
+ * lines are added to sshd_config (e.g. 'MaxSessions 2').
  */
-export async function startSshServer(tools: OpenSshTools, env: Record<string, string> = {}): Promise<SshServer> {
+export async function startSshServer(tools: OpenSshTools, env: Record<string, string> = {}, config: readonly string[] = []): Promise<SshServer> {
   if (process.getuid?.() !== 0) throw new Error('sshd tests run sshd as root (it must switch to the login user); not root');
   if (!which('unshare') || !which('mount')) throw new Error('unshare/mount (util-linux) missing');
   const dir = mkdtempSync(join(tmpdir(), 'bellhop-sshd-'));
@@ -217,7 +227,8 @@ export async function startSshServer(tools: OpenSshTools, env: Record<string, st
     keygen(tools, join(dir, 'ssh_host_ed25519_key'));
     keygen(tools, join(dir, 'client_ed25519'));
     writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_ed25519.pub')));
-    writeFileSync(join(dir, 'passwd'), `${readFileSync('/etc/passwd', 'utf8').replace(/\n?$/, '\n')}sshd:x:65534:65534:sshd privilege separation:${PRIVSEP_DIR}:/usr/sbin/nologin\n`);
+    const passwd = readFileSync('/etc/passwd', 'utf8').replace(/^(root:[^:\n]*:[^:\n]*:[^:\n]*:[^:\n]*:[^:\n]*:)[^\n]*/m, '$1/bin/sh');
+    writeFileSync(join(dir, 'passwd'), `${passwd.replace(/\n?$/, '\n')}sshd:x:65534:65534:sshd privilege separation:${PRIVSEP_DIR}:/usr/sbin/nologin\n`);
     const port = await freePort();
     writeFileSync(join(dir, 'sshd_config'), [
       'ListenAddress 127.0.0.1',
@@ -232,6 +243,7 @@ export async function startSshServer(tools: OpenSshTools, env: Record<string, st
       'X11Forwarding no',
       'AllowTcpForwarding no',
       ...Object.entries(env).map(([k, v]) => `SetEnv ${k}=${v}`),
+      ...config,
       '',
     ].join('\n'));
     if (!existsSync(PRIVSEP_DIR)) {
@@ -264,6 +276,12 @@ export async function startSshServer(tools: OpenSshTools, env: Record<string, st
       hostPublicKey: readFileSync(join(dir, 'ssh_host_ed25519_key.pub'), 'utf8').trim(),
       clientPrivateKey: readFileSync(join(dir, 'client_ed25519'), 'utf8'),
       log: () => log,
+      dropConnections: () => {
+        // unshare → sshd listener (the namespace's init) → one sshd per connection.
+        const sessions = readChildren(proc.pid ?? 0).flatMap((listener) => readChildren(listener));
+        for (const pid of sessions) signal(pid, 'SIGKILL');
+        return sessions.length;
+      },
       stop,
     };
   } catch (err) {
