@@ -74,10 +74,18 @@ function summary(label: string, values: readonly (number | undefined)[]): string
   return `${label.padEnd(58)} median ${f(pct(v, 50))} ms   p95 ${f(pct(v, 95))} ms   min ${f(v[0]!)}   max ${f(v[v.length - 1]!)}   (n=${String(v.length)})`;
 }
 
+/** A free port Bellhop will call plain http: one ending in 443 defaults to https (docs/labels.md). */
+async function httpPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port % 1000 !== 443) return port;
+  }
+}
+
 async function oneRun(docker: Docker, bellhop: BellhopUnderTest, mode: Run['mode']): Promise<Run> {
   const alias = uniqueName(mode === 'bridge' ? 'lat-br' : 'lat-hn').toLowerCase();
   const body = `latency-${alias}`;
-  const port = mode === 'host' ? await freePort() : 80;
+  const port = mode === 'host' ? await httpPort() : 80;
   const c = await runHttpd(docker, {
     name: alias,
     body,
