@@ -374,7 +374,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.callRelease(perr === 'PROXY_BAD_REQUEST' ? { ok: true, error: code, noVerdict: true } : { ok: false, error: code });
     this.state.log.debug({ route: this.route?.name, member: this.member?.name, err: code, retry: verdict.retry }, 'upstream attempt failed');
     if (!verdict.retry) {
-      this.respondError(perr, false, undefined, code);
+      if (verdict.awaitTable === true && this.route!.pick(this.pickCtx!, (this.tried ??= new Set()).add(this.member!.id)) === undefined) {
+        this.lastError = perr;
+        this.awaitMember(code);
+      } else this.respondError(perr, false, undefined, code);
       return;
     }
     (this.tried ??= new Set()).add(this.member!.id);

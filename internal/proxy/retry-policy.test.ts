@@ -48,6 +48,15 @@ test('after sending: only bodiless idempotent requests, only broken connections,
   assert.deepEqual(retryVerdict(get({ code: 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', sentFailures: 0 })), { retry: false, error: 'PROXY_BAD_REQUEST' });
 });
 
+test('broken twice: not sent again on the spot, but the route table gets its say (a dying member)', () => {
+  assert.deepEqual(retryVerdict(get({ sentFailures: 2 })), { retry: false, error: 'PROXY_UPSTREAM_RESET', awaitTable: true });
+  assert.deepEqual(retryVerdict(get({ code: 'UND_ERR_SOCKET', sentFailures: 3, answered: true })), { retry: false, error: 'PROXY_UPSTREAM_RESET', awaitTable: true });
+  // not for what was never safe to resend, nor for a slow member
+  assert.deepEqual(retryVerdict(get({ sentFailures: 2, method: 'POST' })), { retry: false, error: 'PROXY_UPSTREAM_RESET' });
+  assert.deepEqual(retryVerdict(get({ sentFailures: 2, method: 'PUT', hasBody: true })), { retry: false, error: 'PROXY_UPSTREAM_RESET' });
+  assert.deepEqual(retryVerdict(get({ sentFailures: 2, code: 'UND_ERR_HEADERS_TIMEOUT' })), { retry: false, error: 'PROXY_UPSTREAM_TIMEOUT' });
+});
+
 test('a member gone after sending: route afresh (never the same member)', () => {
   assert.deepEqual(retryVerdict(get({ code: MEMBER_GONE })), { retry: true, error: 'PROXY_UPSTREAM_RESET', reroute: true, sameMember: false });
   assert.equal(retryVerdict(get({ code: MEMBER_GONE, method: 'POST' })).retry, false);

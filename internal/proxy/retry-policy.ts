@@ -43,8 +43,12 @@ export interface AttemptFailure {
 }
 
 export type RetryVerdict =
-  /** Answer the client with this error. */
-  | { retry: false; error: ProxyErrorCode }
+  /**
+   * Answer the client with this error. `awaitTable`: not before the route table had its say
+   * — when the pool has no other member to try, wait for it to change (the member left or
+   * became unusable) and route afresh; answer with `error` if it does not.
+   */
+  | { retry: false; error: ProxyErrorCode; awaitTable?: boolean }
   /**
    * Send again: `reroute` when the member left the table (route afresh), else to another
    * member; `sameMember` says the same member on a fresh connection is fine too when no other
@@ -67,7 +71,14 @@ export function retryVerdict(f: AttemptFailure): RetryVerdict {
   const safe = !f.sent
     ? broken || CONNECT_ERRORS.has(f.code)
     : broken && !f.hasBody && IDEMPOTENT.has(f.method) && f.sentFailures <= 1;
-  if (!safe) return { retry: false, error };
+  if (!safe) {
+    // Sent twice, broken twice, bodiless and idempotent: a member dying as we speak (killed,
+    // removed: its listen backlog resets too). It is not sent a third time on the spot, but
+    // once Docker's event has changed the table it is routed afresh (recreate hold, the new
+    // container, 503, 404) instead of a 502 that only says the member was on its way out.
+    const dyingMember = f.sent && broken && !f.hasBody && IDEMPOTENT.has(f.method);
+    return dyingMember ? { retry: false, error, awaitTable: true } : { retry: false, error };
+  }
   // A reset with no answer on a reused keep-alive connection is the classic close race: the
   // member closed the idle connection as the request went out. A fresh connection to the same
   // member is the right retry when the pool has no other member.

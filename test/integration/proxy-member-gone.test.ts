@@ -224,3 +224,32 @@ test('a gate that holds longer than the idle timeout still gets its answer (the 
   assert.equal(r.responses[0]?.status, 200);
   assert.equal(r.responses[0]?.body.toString(), 'ok GET /held');
 });
+
+test('the only member resets twice (a container being killed): the GET waits for the route table, then 503 — not a 502, and not sent a third time', async (t) => {
+  const dying = await startRecordingBackend((_req, reply) => reply.socket.resetAndDestroy());
+  const calls: string[][] = [];
+  const route = testRoute('app', [member('dying', dying.origin)], {
+    retryAfterSec: 4,
+    awaitMember(tried) {
+      calls.push([...tried]);
+      // Docker's die event: the member leaves the table
+      return new Promise<boolean>((resolve) => setTimeout(() => {
+        route.members = [];
+        resolve(true);
+      }, 100));
+    },
+  });
+  const h = await startProxy({ app: route });
+  t.after(async () => { await h.close(); await dying.close(); });
+  const r = await rawRequest(h.port, 'GET /g HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 3000);
+  assert.equal(r.responses[0]?.status, 503, r.responses[0]?.body.toString());
+  assert.equal(r.responses[0].header('retry-after'), '4');
+  assert.deepEqual(calls, [['dying']]);
+  assert.equal(dying.requests.length, 2, 'sent twice (fresh connection once), never a third time to the dying member');
+  // Nothing changed in time: the 502 it was.
+  route.members = [member('dying', dying.origin)];
+  route.awaitMember = () => Promise.resolve(false);
+  const r2 = await rawRequest(h.port, 'GET /g HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 3000);
+  assert.equal(r2.responses[0]?.status, 502);
+  assert.match(r2.responses[0].body.toString(), /PROXY_UPSTREAM_RESET/);
+});
