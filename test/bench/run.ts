@@ -1,7 +1,9 @@
-// `npm run bench`: never part of the gate. Prints balancer picks/s, then docker start → first
-// proxied 200 on the local engine (discovery-latency.ts; skipped without Docker), then Bellhop
-// against nginx side by side with test/bench/kit/proxy-bench.sh (needs nginx and wrk:
-// apt-get install -y nginx wrk). BENCH_ONLY=balance|discovery|proxy runs one part.
+// `npm run bench`: never part of the gate. Prints balancer picks/s, then the health checker's
+// probe schedule in real time (health-probe-spread.ts: first probes after sync, probes/s, spread),
+// then docker start → first proxied 200 on the local engine (discovery-latency.ts; skipped
+// without Docker), then Bellhop against nginx side by side with test/bench/kit/proxy-bench.sh
+// (needs nginx and wrk: apt-get install -y nginx wrk). BENCH_ONLY=balance|health|discovery|proxy
+// runs one part.
 // Extra arguments go to proxy-bench.sh (e.g. `npm run bench -- --body 64k -r 5`).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +13,10 @@ const args = process.argv.slice(2);
 const only = process.env['BENCH_ONLY'];
 if (only === undefined || only === 'balance') {
   const r = spawnSync(process.execPath, [here('./balance-bench.ts')], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+if (only === undefined || only === 'health') {
+  const r = spawnSync(process.execPath, [here('./health-probe-spread.ts')], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 if (only === undefined || only === 'discovery') {

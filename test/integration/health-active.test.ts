@@ -1,5 +1,10 @@
 // Active health checks against real sockets on 127.0.0.1: rise/fall, timeouts, TCP checks,
-// HEAD vs GET, the spread of 100 members' probes, and state across sync().
+// HEAD vs GET, the schedule of 100 members' probes, and state across sync().
+//
+// No assertion here depends on how fast the machine is. A wait for an eventual state has a long
+// deadline (it returns as soon as the state holds); the schedule of the 100-member test runs on
+// a fake clock. How the schedule behaves in real time (probes per second, spread under load) is
+// a figure, printed by `BENCH_ONLY=health npm run bench` (test/bench/health-probe-spread.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -48,6 +53,9 @@ function member(id: string, url: string, hc: Partial<HealthcheckSpec> = {}): Mem
   return memberSpec(id, url, { path: '/health', intervalMs: 100, timeoutMs: 200, ...hc });
 }
 
+/** Long enough that only a broken monitor misses it; a wait ends as soon as its state holds. */
+const EVENTUALLY_MS = 10_000;
+
 async function waitUntil(fn: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!fn()) {
@@ -68,7 +76,9 @@ async function freePort(): Promise<number> {
 
 test('a failing member leaves after exactly `fall` failures and returns after `rise` successes', async (t) => {
   const srv = await recorder();
-  const hm = new HealthMonitor();
+  // A minute for the re-probe ceiling of unhealthy members: if they were re-probed at that
+  // ceiling instead of at min(interval, ceiling), coming back would take two minutes, not 200 ms.
+  const hm = new HealthMonitor({ fastIntervalMs: 60_000 });
   t.after(async () => {
     await hm.close();
     await srv.close();
@@ -93,20 +103,18 @@ test('a failing member leaves after exactly `fall` failures and returns after `r
   hm.sync([{ name: 'p', members: [m] }]);
   assert.equal(hm.isUsable('a'), false, 'starting until the first success');
   assert.equal(hm.status('a')?.health, 'starting');
-  await waitUntil(() => hm.isUsable('a'), 1000, 'first success');
+  await waitUntil(() => hm.isUsable('a'), EVENTUALLY_MS, 'first success');
   assert.equal(transitions.find((x) => x.usable)?.probesServed, 1, 'one success is enough for a new member');
 
   await sleep(150);
   usableWhenServed.length = 0;
-  const failedAt = performance.now();
   failing = true;
-  await waitUntil(() => !hm.isUsable('a'), 3000, 'leaving rotation');
-  const leftAt = performance.now();
+  // About fall × interval = 300 ms; the deadline only catches a member that is never taken out.
+  await waitUntil(() => !hm.isUsable('a'), EVENTUALLY_MS, 'leaving rotation');
   const failsServed = usableWhenServed.filter((p) => !p.ok);
   // When the k-th failing probe is served, k-1 failures are applied: still usable up to fall-1.
   assert.deepEqual(failsServed.slice(0, 3).map((p) => p.usable), [true, true, true]);
   assert.equal(transitions.at(-1)?.failsServed, 3, 'left after exactly fall = 3 failures');
-  assert.ok(leftAt - failedAt <= 3 * 100 + 200 + 400, `left within fall×interval + timeout (+slack): ${Math.round(leftAt - failedAt)} ms`);
   const s = hm.status('a') as MemberHealthStatus;
   assert.equal(s.health, 'unhealthy');
   assert.equal(s.reason, 'HTTP 500 from /health');
@@ -116,7 +124,8 @@ test('a failing member leaves after exactly `fall` failures and returns after `r
 
   usableWhenServed.length = 0;
   failing = false;
-  await waitUntil(() => hm.isUsable('a'), 3000, 'returning to rotation');
+  // rise × interval = 200 ms; re-probing an unhealthy member at the 60 s ceiling would miss this.
+  await waitUntil(() => hm.isUsable('a'), EVENTUALLY_MS, 'returning to rotation');
   const oksServed = usableWhenServed.filter((p) => p.ok);
   assert.deepEqual(oksServed.slice(0, 2).map((p) => p.usable), [false, false], 'one success is not enough with rise = 2');
   assert.equal(transitions.at(-1)?.oksServed, 2, 'restored after exactly rise = 2 successes');
@@ -141,11 +150,11 @@ test('a member failing every third probe never leaves with fall = 3', async (t) 
   };
   const unusable: string[] = [];
   hm.sync([{ name: 'p', members: [member('a', srv.url, { intervalMs: 40, fall: 3, rise: 2 })] }]);
-  await waitUntil(() => hm.isUsable('a'), 1000, 'first success');
+  await waitUntil(() => hm.isUsable('a'), EVENTUALLY_MS, 'first success');
   hm.onChange((_id, s) => {
     if (!s.usable) unusable.push(s.reason);
   });
-  await waitUntil(() => n >= 16, 5000, '16 probes');
+  await waitUntil(() => n >= 16, 2 * EVENTUALLY_MS, '16 probes');
   assert.ok(failures >= 4, 'failures did happen');
   assert.deepEqual(unusable, []);
   assert.equal(hm.isUsable('a'), true);
@@ -166,7 +175,7 @@ test('a member that accepts TCP but never answers becomes unhealthy by timeout',
   });
   const url = `http://127.0.0.1:${(hang.address() as AddressInfo).port}`;
   hm.sync([{ name: 'p', members: [member('h', url, { timeoutMs: 100, fall: 1 })] }]);
-  await waitUntil(() => hm.status('h')?.health === 'unhealthy', 2000, 'unhealthy');
+  await waitUntil(() => hm.status('h')?.health === 'unhealthy', EVENTUALLY_MS, 'unhealthy');
   assert.equal(hm.status('h')?.reason, 'timeout after 100ms');
   assert.equal(hm.isUsable('h'), false);
   assert.ok(sockets.size >= 1, 'the probe did connect');
@@ -191,7 +200,7 @@ test('TCP check (no path): closed port is unhealthy, listening port is healthy',
       ],
     },
   ]);
-  await waitUntil(() => hm.isUsable('open') && hm.status('closed')?.health === 'unhealthy', 2000, 'both verdicts');
+  await waitUntil(() => hm.isUsable('open') && hm.status('closed')?.health === 'unhealthy', EVENTUALLY_MS, 'both verdicts');
   assert.equal(hm.status('open')?.reason, `TCP connect to port ${openPort}`);
   assert.equal(hm.status('closed')?.reason, 'connect ECONNREFUSED');
   assert.equal(hm.poolSummary('p'), '1/2 members healthy');
@@ -213,7 +222,7 @@ test('HEAD by default, GET with use_get, always with the Bellhop User-Agent', as
       ],
     },
   ]);
-  await waitUntil(() => hm.isUsable('head') && hm.isUsable('get'), 2000, 'both healthy');
+  await waitUntil(() => hm.isUsable('head') && hm.isUsable('get'), EVENTUALLY_MS, 'both healthy');
   const byPath = new Map(srv.probes.map((p) => [p.path, p]));
   assert.equal(byPath.get('/h')?.method, 'HEAD');
   assert.equal(byPath.get('/g?x=1')?.method, 'GET');
@@ -221,39 +230,97 @@ test('HEAD by default, GET with use_get, always with the Bellhop User-Agent', as
   assert.equal(PROBE_USER_AGENT, 'Bellhop-Health/1');
 });
 
-test('100 members: all probed within 1 s of sync, then spread across the interval', async (t) => {
+/** Polls with setInterval, which the fake clock below leaves real (it fakes setTimeout only). */
+function settled(fn: () => boolean, what: string): Promise<void> {
+  if (fn()) return Promise.resolve();
+  const deadline = performance.now() + 3 * EVENTUALLY_MS;
+  return new Promise((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (fn()) {
+        clearInterval(poll);
+        resolve();
+      } else if (performance.now() > deadline) {
+        clearInterval(poll);
+        reject(new Error(`timed out waiting for ${what}`));
+      }
+    }, 2);
+  });
+}
+
+test('100 members: all probed on sync, then each once per interval at its own slot, spread across the interval (fake clock)', async (t) => {
+  // The schedule runs on node:test's fake setTimeout, advanced one 1/30 of the interval at a
+  // time; between steps the probes that step started (real HTTP to 127.0.0.1) are let finish.
+  // So which step a probe falls in depends on the schedule only, never on how busy the machine
+  // is. Left: the few ms a probe takes, by which its next slot comes earlier (real time measured
+  // against the interval); a step is 2 s, so that moves a probe by at most one step.
+  const INTERVAL = 60_000;
+  const STEPS = 30; // per interval
+  const STEP = INTERVAL / STEPS;
   const srv = await recorder();
-  const hm = new HealthMonitor();
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let step = 0;
+  /** member → the steps in which its scheduled probes fired (step 0: during sync) */
+  const fired = new Map<string, number[]>();
+  const hm = new HealthMonitor({
+    // called as each scheduled probe fires, so the fake step is the probe's time
+    shouldProbe: (id) => {
+      fired.set(id, [...(fired.get(id) ?? []), step]);
+      return true;
+    },
+  });
   t.after(async () => {
+    t.mock.timers.reset();
     await hm.close();
     await srv.close();
   });
-  const members = Array.from({ length: 100 }, (_, i) => member(`m${i}`, srv.url, { path: `/m/${i}`, intervalMs: 1000, timeoutMs: 500 }));
-  const t0 = performance.now();
-  hm.sync([{ name: 'big', members }]);
-  await waitUntil(() => new Set(srv.probes.map((p) => p.path)).size === 100, 1000, 'every member probed once');
-  const firstProbe = new Map<string, number>();
-  for (const p of srv.probes) if (!firstProbe.has(p.path)) firstProbe.set(p.path, p.at - t0);
-  assert.ok(Math.max(...firstProbe.values()) < 1000);
-  await waitUntil(() => hm.poolSummary('big') === '100/100 members healthy', 1000, 'all healthy');
+  // A probe timeout (10 s) longer than a step: no probe can time out inside one tick.
+  const members = Array.from({ length: 100 }, (_, i) => member(`m${i}`, srv.url, { path: `/m/${i}`, intervalMs: INTERVAL, timeoutMs: 10_000 }));
+  const firedTotal = (): number => [...fired.values()].reduce((n, f) => n + f.length, 0);
+  // every probe that fired has been answered and applied (each one succeeds)
+  const quiet = (): boolean =>
+    srv.probes.length === firedTotal() && members.every((m) => hm.status(m.id)?.consecutiveSuccesses === (fired.get(m.id)?.length ?? 0));
 
-  // Steady state: three full intervals after the first one.
-  const from = t0 + 1100;
-  const to = from + 3000;
-  await sleep(to - performance.now() + 50);
-  const window = srv.probes.filter((p) => p.at >= from && p.at < to);
-  const buckets = new Array<number>(30).fill(0);
-  for (const p of window) buckets[Math.floor((p.at - from) / 100)]! += 1;
-  assert.ok(window.length >= 270 && window.length <= 330, `about 300 probes in 3 s, got ${window.length}`);
-  // Unjittered, the bucket at each interval boundary would hold all 100 members and the other
-  // 27 buckets none. Evenly spread is about 10 per bucket; the bounds leave room for a loaded
-  // machine pausing the event loop (seen: one bucket of 37 after a stall, with 4 CPU hogs on 2 CPUs).
-  const max = Math.max(...buckets);
-  assert.ok(max <= 45, `no 100 ms bucket holds more than 45% of one interval's probes: ${buckets.join(',')}`);
-  assert.ok(buckets.filter((n) => n > 0).length >= 20, `probes fall in most buckets: ${buckets.join(',')}`);
-  const perMember = new Map<string, number>();
-  for (const p of window) perMember.set(p.path, (perMember.get(p.path) ?? 0) + 1);
-  assert.equal(perMember.size, 100, 'every member keeps being probed');
+  hm.sync([{ name: 'big', members }]);
+  // The fake clock has not moved: only sync itself can have started these.
+  assert.equal(fired.size, 100, 'every member probed at once on sync, before any timer');
+  assert.ok([...fired.values()].every((f) => f.length === 1));
+  await settled(quiet, 'the first probes to be answered');
+  assert.equal(new Set(srv.probes.map((p) => p.path)).size, 100);
+  assert.equal(hm.poolSummary('big'), '100/100 members healthy');
+
+  for (step = 1; step <= 4 * STEPS; step++) {
+    t.mock.timers.tick(STEP);
+    await settled(quiet, `the probes of step ${String(step)} to be answered`);
+  }
+  t.mock.timers.reset();
+
+  const inInterval = (k: number) => (s: number): boolean => s > k * STEPS && s <= (k + 1) * STEPS;
+  const perStep = (k: number): number[] => {
+    const counts = new Array<number>(STEPS).fill(0);
+    for (const f of fired.values()) for (const s of f.filter(inInterval(k))) counts[(s - 1) % STEPS]! += 1;
+    return counts;
+  };
+  // First interval: each member's second probe, at its jittered slot. Unjittered, all 100 would
+  // fall in the interval's last step; evenly spread is about 3 per step.
+  for (const m of members) assert.equal(fired.get(m.id)!.filter(inInterval(0)).length, 1, `${m.id}: one probe in the first interval`);
+  for (let k = 0; k < 4; k++) {
+    const counts = perStep(k);
+    assert.ok(Math.max(...counts) <= 15, `interval ${String(k)}: no step holds more than 15 of 100 probes: ${counts.join(',')}`);
+    assert.ok(counts.filter((n) => n > 0).length >= 20, `interval ${String(k)}: probes fall in most steps: ${counts.join(',')}`);
+  }
+  // Steady state: every member keeps being probed, once per interval, in the same slot.
+  let steady = 0;
+  for (const m of members) {
+    const f = fired.get(m.id)!;
+    const later = f.filter((s) => s > STEPS);
+    steady += later.length;
+    assert.ok(later.length >= 2 && later.length <= 4, `${m.id}: about 3 probes in 3 intervals, fired in steps ${f.join(',')}`);
+    for (let i = 2; i < f.length; i++) {
+      const gap = f[i]! - f[i - 1]!;
+      assert.ok(gap >= STEPS - 1 && gap <= STEPS, `${m.id}: probed once per interval (${String(STEPS)} steps), fired in steps ${f.join(',')}`);
+    }
+  }
+  assert.ok(steady >= 270 && steady <= 330, `about 300 probes in 3 intervals, got ${String(steady)}`);
 });
 
 test('sync() keeps the state of unchanged members and re-probes a member whose url changed', async (t) => {
@@ -269,7 +336,7 @@ test('sync() keeps the state of unchanged members and re-probes a member whose u
   const slow = { intervalMs: 60_000, fall: 1 };
   const pools = () => [{ name: 'p', members: [member('good', a.url, { ...slow, path: '/ok' }), member('bad', a.url, { ...slow, path: '/bad' })] }];
   hm.sync(pools());
-  await waitUntil(() => hm.isUsable('good') && hm.status('bad')?.health === 'unhealthy', 2000, 'first verdicts');
+  await waitUntil(() => hm.isUsable('good') && hm.status('bad')?.health === 'unhealthy', EVENTUALLY_MS, 'first verdicts');
   const probesBefore = a.probes.length;
   const lastCheck = hm.status('good')?.lastCheck;
 
@@ -284,7 +351,7 @@ test('sync() keeps the state of unchanged members and re-probes a member whose u
   // 'bad' moves to another address: probed at once, judged afresh.
   hm.sync([{ name: 'p', members: [member('good', a.url, { ...slow, path: '/ok' }), member('bad', b.url, { ...slow, path: '/bad' })] }]);
   assert.equal(hm.status('bad')?.health, 'starting');
-  await waitUntil(() => hm.isUsable('bad'), 1000, 'new address probed');
+  await waitUntil(() => hm.isUsable('bad'), EVENTUALLY_MS, 'new address probed');
   assert.equal(b.probes.length, 1);
 
   // Removed members are forgotten; their timers do not keep probing.
