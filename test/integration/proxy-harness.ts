@@ -86,8 +86,11 @@ export async function startProxy(
   };
 }
 
-/** Wait until `cond` holds (polling), or fail after `ms`. */
-export async function until(cond: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
+/**
+ * Wait until `cond` holds (polling), or fail after `ms`. The deadline only catches a state that
+ * never comes: the wait ends as soon as `cond` holds, so it is long enough for a busy machine.
+ */
+export async function until(cond: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
