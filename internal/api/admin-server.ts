@@ -1,9 +1,15 @@
-// The admin API (SPEC 10): /healthz, /api/routes, /api/explain, /metrics. Read-only; it
-// renders views that the composition root assembles from the modules owning the state.
+// The admin API (README "Admin API and metrics"): /healthz, /api/routes, /api/explain, /metrics.
+// Read-only; it renders views that the composition root assembles from the modules owning the
+// state. Its errors are in Bellhop's one error shape (docs/errors.md#admin-api).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../config/index.ts';
 import type { Metrics } from './metrics.ts';
+import { ErrorWriter } from '../../pkg/errors/index.ts';
+import { API_ERRORS } from './api-errors.ts';
+
+const ENDPOINTS = ['/healthz', '/api/routes', '/api/explain?host=', '/metrics'];
+const errors = new ErrorWriter(API_ERRORS);
 
 /** What the admin API shows; each call returns a fresh, JSON-serialisable view. */
 export interface AdminSource {
@@ -32,8 +38,7 @@ export function createAdminServer(source: AdminSource, metrics: Metrics): AdminS
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      json(res, 405, { error: 'method not allowed' });
+      errors.send(res, 'API_METHOD_NOT_ALLOWED', { format: 'json', headers: ['allow', 'GET, HEAD'] });
       return;
     }
     switch (url.pathname) {
@@ -47,7 +52,7 @@ export function createAdminServer(source: AdminSource, metrics: Metrics): AdminS
       case '/api/explain': {
         const host = url.searchParams.get('host');
         if (!host) {
-          json(res, 400, { error: 'missing ?host=' });
+          errors.send(res, 'API_MISSING_HOST', { format: 'json' });
           return;
         }
         json(res, 200, source.explain(host));
@@ -57,13 +62,13 @@ export function createAdminServer(source: AdminSource, metrics: Metrics): AdminS
         send(res, 200, await metrics.text(), metrics.contentType);
         return;
       default:
-        json(res, 404, { error: 'not found', endpoints: ['/healthz', '/api/routes', '/api/explain?host=', '/metrics'] });
+        errors.send(res, 'API_NOT_FOUND', { format: 'json', fields: { endpoints: ENDPOINTS } });
     }
   };
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) json(res, 500, { error: String(err) });
-      else res.destroy();
+      // the local, unauthenticated operator API: the cause helps more than it reveals
+      errors.send(res, 'API_INTERNAL', { format: 'json', fields: { detail: String(err) } });
     });
   });
   return {

@@ -1,3 +1,5 @@
 /** Admin API (/healthz, /api/routes, /api/explain, /metrics) and the Prometheus metrics. */
 export { createAdminServer, type AdminServer, type AdminSource } from './admin-server.ts';
 export { Metrics, type MetricsSources } from './metrics.ts';
+/** The admin API's codes in Bellhop's error catalogue (docs/errors.md). */
+export { API_ERRORS, type ApiErrorCode } from './api-errors.ts';

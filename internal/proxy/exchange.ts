@@ -8,9 +8,9 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { AttemptOutcome, Pick, PickContext, ProxyMember, ProxyRoute } from './router.ts';
-import { PROXY_ERRORS, type ProxyErrorCode } from './proxy-error.ts';
+import type { ProxyAnswerCode } from './proxy-errors.ts';
 import type { ProxyState } from './proxy-state.ts';
-import { sendProxyError } from './error-response.ts';
+import { proxyErrorStatus, sendProxyError } from './error-response.ts';
 import { openTunnel } from './websocket-tunnel.ts';
 import { peerOf, upstreamHeaders, responseHead, rejectionCode } from './forwarding.ts';
 import { classifyFailure, retryVerdict } from './retry-policy.ts';
@@ -65,7 +65,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
    */
   sentFailures = 0;
   reroutes = 0;
-  lastError: ProxyErrorCode | undefined;
+  lastError: ProxyAnswerCode | undefined;
 
   abortUpstream: ((err: Error) => void) | undefined;
   /** undici called onConnect: request bytes may have reached the upstream. */
@@ -457,9 +457,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   // ---- endings ----
 
   /** Answer with one of Bellhop's own errors and end the exchange. */
-  respondError(code: ProxyErrorCode, close: boolean, retryAfterSec?: number, upstreamCode?: string, message?: string): void {
+  respondError(code: ProxyAnswerCode, close: boolean, retryAfterSec?: number, upstreamCode?: string, message?: string): void {
     const res = this.res;
-    const status = res.headersSent ? res.statusCode : PROXY_ERRORS[code].status;
+    const status = res.headersSent ? res.statusCode : proxyErrorStatus(code);
     this.finish(status, upstreamCode ?? code);
     if (!res.destroyed) sendProxyError(res, code, this.req.headers.accept, close || this.state.draining, retryAfterSec, message);
   }

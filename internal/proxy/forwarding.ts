@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { buildUpstreamHeaders, stripHopByHop } from '../../pkg/http/index.ts';
 import { resolveClient, type ClientAddress, type TrustedProxies } from '../../pkg/realip/index.ts';
-import type { ProxyErrorCode } from './proxy-error.ts';
+import type { ProxyAnswerCode } from './proxy-errors.ts';
 import type { ProxyRoute } from './router.ts';
 
 const kPeer = Symbol('bellhop.peer');
@@ -153,7 +153,7 @@ export function responseHead(raw: readonly (Buffer | string)[]): ResponseHead {
 }
 
 /** Proxy error code for a pkg/http `checkRequest` rejection status. */
-export function rejectionCode(status: 400 | 405 | 431 | 505): ProxyErrorCode {
+export function rejectionCode(status: 400 | 405 | 431 | 505): ProxyAnswerCode {
   switch (status) {
     case 431: return 'PROXY_TOO_MANY_HEADERS';
     case 405: return 'PROXY_METHOD_NOT_ALLOWED';

@@ -4,5 +4,6 @@ export type { ProxyMember, PickContext, Pick, AttemptOutcome, ProxyRoute, RouteR
 export { createProxyServer } from './proxy-server.ts';
 export type { ProxyServer, ProxyServerOptions, ProxyTimeouts } from './proxy-server.ts';
 export type { RequestDoneInfo } from './proxy-state.ts';
-export { ProxyError, PROXY_ERRORS } from './proxy-error.ts';
-export type { ProxyErrorCode } from './proxy-error.ts';
+/** The proxy's codes in Bellhop's error catalogue (docs/errors.md). */
+export { PROXY_ERRORS } from './proxy-errors.ts';
+export type { ProxyAnswerCode, ProxyErrorCode } from './proxy-errors.ts';

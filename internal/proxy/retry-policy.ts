@@ -3,10 +3,10 @@
 // connection, or after routing it afresh. Pure: the Exchange feeds it facts about the attempt
 // and does the I/O. The rules are in docs/proxy.md ("Retries").
 
-import type { ProxyErrorCode } from './proxy-error.ts';
+import type { ProxyAnswerCode, ProxyErrorCode } from './proxy-errors.ts';
 
 /** Error code of attempts aborted because their member left the route table. */
-export const MEMBER_GONE = 'PROXY_MEMBER_GONE';
+export const MEMBER_GONE = 'PROXY_MEMBER_GONE' satisfies ProxyErrorCode;
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /** Errors that happen before a connection exists: nothing reached the upstream. */
@@ -20,7 +20,7 @@ const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND'
 const RESET_ERRORS: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
 
 /** Bellhop's error for an upstream failure code. */
-export function classifyFailure(code: string, sent: boolean): ProxyErrorCode {
+export function classifyFailure(code: string, sent: boolean): ProxyAnswerCode {
   if (code === MEMBER_GONE) return sent ? 'PROXY_UPSTREAM_RESET' : 'PROXY_UPSTREAM_CONNECT';
   if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'PROXY_UPSTREAM_TIMEOUT';
   if (CONNECT_ERRORS.has(code)) return 'PROXY_UPSTREAM_CONNECT';
@@ -48,13 +48,13 @@ export type RetryVerdict =
    * — when the pool has no other member to try, wait for it to change (the member left or
    * became unusable) and route afresh; answer with `error` if it does not.
    */
-  | { retry: false; error: ProxyErrorCode; awaitTable?: boolean }
+  | { retry: false; error: ProxyAnswerCode; awaitTable?: boolean }
   /**
    * Send again: `reroute` when the member left the table (route afresh), else to another
    * member; `sameMember` says the same member on a fresh connection is fine too when no other
    * one is left.
    */
-  | { retry: true; error: ProxyErrorCode; reroute: boolean; sameMember: boolean };
+  | { retry: true; error: ProxyAnswerCode; reroute: boolean; sameMember: boolean };
 
 /**
  * Whether a failed attempt may be sent again. Nothing reached the member: always (the member
