@@ -15,3 +15,8 @@ export {
 } from './health-monitor.ts';
 export { DEFAULT_PASSIVE_POLICY, isMemberFailure, type PassiveOutcome, type PassivePolicy } from './passive-ejection.ts';
 export { PROBE_USER_AGENT, defaultHealthyStatus, type HealthyStatus } from './probe.ts';
+/**
+ * One HTTP or TCP check of a member, as health probes it; internal/wake reuses it for wake
+ * readiness (the same check at the address Docker gave the start). Never rejects.
+ */
+export { Prober, type ProbeResult, type ProbeTarget } from './probe.ts';

@@ -5,6 +5,7 @@
 // loopback, private networks or the trusted proxies' own networks; `always`; `never`.
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import type { FailureView } from './loading-page.ts';
 import { clientIp as realClientIp, NO_TRUSTED_PROXIES, parseTrustedProxies, type TrustedProxies } from '../../pkg/realip/index.ts';
 
 /** `wake.show_logs`. */
@@ -82,4 +83,20 @@ export class LogDisclosure {
     }
     return PRIVATE_NETWORKS.contains(ip) || this.trusted.contains(ip);
   }
+}
+
+/**
+ * A failure as one client may see it (wake.show_logs): the code, the message and the exit code
+ * for everyone; the log lines only where allowed, otherwise `logsHidden` says there were some.
+ * The exit code stays: a small number, already part of the message ("exited with code 3"),
+ * that tells a visitor what to report without revealing what the app printed.
+ */
+export function shownFailure(f: FailureView, showLogs: boolean): FailureView {
+  if (showLogs || f.logs === undefined) return f;
+  return { code: f.code, message: f.message, exitCode: f.exitCode, logsHidden: true };
+}
+
+/** A recorded failure (`WakeFailure`, with its time) as one client may see it. */
+export function failureView(f: Omit<FailureView, 'logsHidden'>, showLogs: boolean): FailureView {
+  return shownFailure({ code: f.code, message: f.message, exitCode: f.exitCode, logs: f.logs }, showLogs);
 }
