@@ -42,7 +42,7 @@ export interface RecordingBackend {
   /** Sockets currently open. */
   open: Set<net.Socket>;
   setHandler(h: BackendHandler): void;
-  /** Resolves when the nth request (1-based) has arrived. */
+  /** Resolves when the nth request (1-based) has arrived; rejects after `timeoutMs` (10 s). */
   waitForRequests(n: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -200,7 +200,7 @@ export async function startRecordingBackend(handler: BackendHandler = defaultHan
     get connections() { return connections; },
     open,
     setHandler(nh) { h = nh; },
-    waitForRequests(n, timeoutMs = 5000) {
+    waitForRequests(n, timeoutMs = 10_000) {
       if (requests.length >= n) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`backend saw ${requests.length} requests, wanted ${n}`)), timeoutMs);
