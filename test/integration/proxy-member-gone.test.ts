@@ -54,8 +54,12 @@ async function blackhole(): Promise<{ origin: string; close(): Promise<void> }> 
 const hole = await blackhole();
 after(() => hole.close());
 
-/** Long enough that a request waiting for it would fail the tests below. */
-const SLOW = { upstreamConnectMs: 10_000, upstreamResponseMs: 10_000 };
+/**
+ * Far longer than the tests below wait for an answer (30 s): a request answered at all was not
+ * answered by these timeouts. What did answer it is in the log ('PROXY_MEMBER_GONE').
+ */
+const SLOW = { upstreamConnectMs: 60_000, upstreamResponseMs: 60_000 };
+const ANSWER_MS = 30_000;
 
 test('a request connecting to a dead address is routed again at once when its member leaves: new member, 503, or 404', async (t) => {
   const be = await startRecordingBackend();
@@ -63,23 +67,21 @@ test('a request connecting to a dead address is routed again at once when its me
   const h = await startProxy({ app: route, gone: testRoute('gone', [member('dead', hole.origin)]), empty: testRoute('empty', [member('dead', hole.origin)], { retryAfterSec: 3 }) }, { timeouts: SLOW });
   t.after(async () => { await h.close(); await be.close(); });
 
-  const get = rawRequest(h.port, 'GET /a HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 8000);
-  const post = rawRequest(h.port, 'POST /p HTTP/1.1\r\nHost: app\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello', 8000);
-  const toGone = rawRequest(h.port, 'GET / HTTP/1.1\r\nHost: gone\r\nConnection: close\r\n\r\n', 8000);
-  const toEmpty = rawRequest(h.port, 'GET / HTTP/1.1\r\nHost: empty\r\nConnection: close\r\n\r\n', 8000);
-  await until(() => route.begun.length === 2 && route.inflight.get('dead') === 2, 2000, 'both requests on the dead member');
+  const get = rawRequest(h.port, 'GET /a HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', ANSWER_MS);
+  const post = rawRequest(h.port, 'POST /p HTTP/1.1\r\nHost: app\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello', ANSWER_MS);
+  const toGone = rawRequest(h.port, 'GET / HTTP/1.1\r\nHost: gone\r\nConnection: close\r\n\r\n', ANSWER_MS);
+  const toEmpty = rawRequest(h.port, 'GET / HTTP/1.1\r\nHost: empty\r\nConnection: close\r\n\r\n', ANSWER_MS);
+  await until(() => route.begun.length === 2 && route.inflight.get('dead') === 2, 10_000, 'both requests on the dead member');
   await new Promise((r) => setTimeout(r, 200));
   // What the route table does on Docker's die/destroy event: the member goes (here a new one
   // arrived, another route went away entirely, the third lost its last member), and its pool is
   // forgotten as dead.
-  const t0 = Date.now();
   route.members = [member('new', be.origin)];
   h.routes.delete('gone');
   (h.routes.get('empty') as ReturnType<typeof testRoute>).members = [];
   h.proxy.forgetOrigin(hole.origin, { abort: true });
 
   const [g, p, n, e] = await Promise.all([get, post, toGone, toEmpty]);
-  const waited = Date.now() - t0;
   assert.equal(g.responses[0]?.status, 200);
   assert.equal(g.responses[0]?.body.toString(), 'ok GET /a');
   // nothing reached the dead member, so even a POST is safe to send again, body intact
@@ -88,10 +90,11 @@ test('a request connecting to a dead address is routed again at once when its me
   assert.equal(n.responses[0]?.status, 404, 'the route left the table: 404');
   assert.equal(e.responses[0]?.status, 503, 'the route has no member left: 503');
   assert.equal(e.responses[0]?.header('retry-after'), '3');
-  assert.ok(waited < 5000, `answered ${String(waited)} ms after the member left, not after the 10 s connect timeout`);
   assert.equal(route.inflight.get('dead'), 0, 'the dead member was released');
-  const aborted = h.logLines.filter((l) => l['msg'] === 'upstream attempt failed' && l['err'] === 'PROXY_MEMBER_GONE');
-  assert.equal(aborted.length, 4);
+  // Why they were answered: each of the four connects was aborted because its member left
+  // (not timed out: the connect timeout is 60 s, longer than any wait here).
+  const failed = h.logLines.filter((l) => l['msg'] === 'upstream attempt failed');
+  assert.deepEqual(failed.map((l) => l['err']), ['PROXY_MEMBER_GONE', 'PROXY_MEMBER_GONE', 'PROXY_MEMBER_GONE', 'PROXY_MEMBER_GONE']);
   assert.deepEqual(h.proxy.upstreamOrigins(), [be.origin]);
 });
 
@@ -101,8 +104,8 @@ test('a request waiting for headers from a member that leaves: GET is routed aga
   const route = testRoute('app', [member('old', hang.origin)]);
   const h = await startProxy({ app: route }, { timeouts: SLOW });
   t.after(async () => { await h.close(); await hang.close(); await be.close(); });
-  const get = rawRequest(h.port, 'GET /g HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 8000);
-  const post = rawRequest(h.port, 'POST /p HTTP/1.1\r\nHost: app\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi', 8000);
+  const get = rawRequest(h.port, 'GET /g HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', ANSWER_MS);
+  const post = rawRequest(h.port, 'POST /p HTTP/1.1\r\nHost: app\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi', ANSWER_MS);
   await hang.waitForRequests(2);
   route.members = [member('new', be.origin)];
   h.proxy.forgetOrigin(hang.origin, { abort: true });
@@ -111,7 +114,7 @@ test('a request waiting for headers from a member that leaves: GET is routed aga
   assert.equal(p.responses[0]?.status, 502);
   assert.match(p.responses[0].body.toString(), /PROXY_UPSTREAM_RESET/);
   assert.deepEqual(be.requests.map((r) => r.target), ['/g'], 'the POST is never sent twice');
-  await until(() => hang.open.size === 0, 2000, 'the dead member\'s connections closed');
+  await until(() => hang.open.size === 0, 10_000, 'the dead member\'s connections closed');
 });
 
 test('forgetOrigin without abort: a member that left but still answers finishes its in-flight request', async (t) => {
@@ -120,7 +123,7 @@ test('forgetOrigin without abort: a member that left but still answers finishes 
   const route = testRoute('app', [member('m', slow.origin)]);
   const h = await startProxy({ app: route });
   t.after(async () => { await h.close(); await slow.close(); });
-  const r = rawRequest(h.port, 'GET / HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 3000);
+  const r = rawRequest(h.port, 'GET / HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 10_000);
   await slow.waitForRequests(1);
   route.members = [];
   h.proxy.forgetOrigin(slow.origin);
@@ -142,8 +145,8 @@ test('awaitMember: the only member refused; the route finds a new one and the re
   });
   const h = await startProxy({ app: route }, { timeouts: { idleMs: 300 } });
   t.after(async () => { await h.close(); await be.close(); });
-  const r = rawRequest(h.port, 'POST /x HTTP/1.1\r\nHost: app\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc', 5000);
-  await until(() => changed !== undefined, 2000, 'awaitMember');
+  const r = rawRequest(h.port, 'POST /x HTTP/1.1\r\nHost: app\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc', 10_000);
+  await until(() => changed !== undefined, 10_000, 'awaitMember');
   assert.deepEqual(calls[0]!.tried, ['old']);
   // held longer than the idle timeout: waiting for a member is not the client being slow
   await new Promise((res) => setTimeout(res, 500));
@@ -170,7 +173,7 @@ test('awaitMember: nothing changed → the first failure (502); client gone → 
   });
   t.after(async () => { await h.close(); await resetter.close(); });
 
-  const r = await rawRequest(h.port, 'GET / HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 3000);
+  const r = await rawRequest(h.port, 'GET / HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 10_000);
   assert.equal(r.responses[0]?.status, 502);
   assert.match(r.responses[0].body.toString(), /PROXY_UPSTREAM_CONNECT/);
   assert.equal(signals.length, 1);
@@ -178,14 +181,14 @@ test('awaitMember: nothing changed → the first failure (502); client gone → 
   mode = 'hang';
   const s = await rawConnect(h.port);
   s.write('GET / HTTP/1.1\r\nHost: app\r\n\r\n');
-  await until(() => signals.length === 2, 2000, 'the second wait');
+  await until(() => signals.length === 2, 10_000, 'the second wait');
   s.destroy();
-  await until(() => signals[1]!.aborted, 2000, 'the wait aborted when the client left');
+  await until(() => signals[1]!.aborted, 10_000, 'the wait aborted when the client left');
   await until(() => h.done.length === 2);
   assert.equal(h.done[1]!.status, 499);
 
   // a POST whose body reached the member is never resent, so there is nothing to wait for
-  const p = await rawRequest(h.port, 'POST / HTTP/1.1\r\nHost: reset\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody', 3000);
+  const p = await rawRequest(h.port, 'POST / HTTP/1.1\r\nHost: reset\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody', 10_000);
   assert.equal(p.responses[0]?.status, 502);
   assert.equal(signals.length, 2, 'no awaitMember for a request whose body was sent');
 });
@@ -201,10 +204,10 @@ test('an upstream that dies after its head but before any body byte: 502 (or a r
     two: testRoute('two', [member('d', dies.origin), member('o', other.origin)]),
   });
   t.after(async () => { await h.close(); await dies.close(); await other.close(); });
-  const one = await rawRequest(h.port, 'GET / HTTP/1.1\r\nHost: one\r\nConnection: close\r\n\r\n', 3000);
+  const one = await rawRequest(h.port, 'GET / HTTP/1.1\r\nHost: one\r\nConnection: close\r\n\r\n', 10_000);
   assert.equal(one.responses[0]?.status, 502, `got ${JSON.stringify(one.raw.toString())}`);
   assert.match(one.responses[0].body.toString(), /PROXY_UPSTREAM_RESET/);
-  const two = await rawRequest(h.port, 'GET /t HTTP/1.1\r\nHost: two\r\nConnection: close\r\n\r\n', 3000);
+  const two = await rawRequest(h.port, 'GET /t HTTP/1.1\r\nHost: two\r\nConnection: close\r\n\r\n', 10_000);
   assert.equal(two.responses[0]?.status, 200, 'an idempotent GET is retried on the other member');
   assert.equal(two.responses[0]?.body.toString(), 'ok GET /t');
 });
@@ -218,7 +221,7 @@ test('a gate that holds longer than the idle timeout still gets its answer (the 
   }, { timeouts: { idleMs: 200 } });
   t.after(async () => { await h.close(); await be.close(); });
   const s = await rawConnect(h.port);
-  const done = collect(s, 3000);
+  const done = collect(s, 10_000);
   s.write('GET /held HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n');
   const r = await done;
   assert.equal(r.responses[0]?.status, 200);
@@ -241,7 +244,7 @@ test('the only member resets twice (a container being killed): the GET waits for
   });
   const h = await startProxy({ app: route });
   t.after(async () => { await h.close(); await dying.close(); });
-  const r = await rawRequest(h.port, 'GET /g HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 3000);
+  const r = await rawRequest(h.port, 'GET /g HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 10_000);
   assert.equal(r.responses[0]?.status, 503, r.responses[0]?.body.toString());
   assert.equal(r.responses[0].header('retry-after'), '4');
   assert.deepEqual(calls, [['dying']]);
@@ -249,7 +252,7 @@ test('the only member resets twice (a container being killed): the GET waits for
   // Nothing changed in time: the 502 it was.
   route.members = [member('dying', dying.origin)];
   route.awaitMember = () => Promise.resolve(false);
-  const r2 = await rawRequest(h.port, 'GET /g HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 3000);
+  const r2 = await rawRequest(h.port, 'GET /g HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 10_000);
   assert.equal(r2.responses[0]?.status, 502);
   assert.match(r2.responses[0].body.toString(), /PROXY_UPSTREAM_RESET/);
 });
