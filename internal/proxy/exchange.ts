@@ -1,8 +1,9 @@
 // One client request through the pipeline: checks → route → gate → pick → undici dispatch →
-// response relay, with at most one retry on another member, and a fresh routing (route, gate,
-// pick) when the member left or the route asks to wait for one (awaitMember). The Exchange object is also the
-// undici dispatch handler (legacy callback API: raw header Buffers, boolean backpressure), so
-// a request costs one object of ours plus what node:http and undici allocate anyway.
+// response relay. What to do after a failed attempt (retry elsewhere, route afresh, wait for the
+// route table, answer) and how an ending is reported are decided in exchange-policy.ts; this
+// file does the I/O. The Exchange object is also the undici dispatch handler (legacy callback
+// API: raw header Buffers, boolean backpressure), so a request costs one object of ours plus
+// what node:http and undici allocate anyway.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -12,14 +13,10 @@ import type { ProxyAnswerCode } from './proxy-errors.ts';
 import type { ProxyState } from './proxy-state.ts';
 import { proxyErrorStatus, sendProxyError } from './error-response.ts';
 import { openTunnel } from './websocket-tunnel.ts';
-import { peerOf, upstreamHeaders, responseHead, rejectionCode } from './forwarding.ts';
-import { classifyFailure, retryVerdict } from './retry-policy.ts';
+import { peerOf, upstreamHeaders, responseHead, rejectionCode, withoutContentLength } from './forwarding.ts';
+import { afterFailure, afterTableWait, endingOutcome, nothingToPick, type NextStep } from './exchange-policy.ts';
 import { checkRequest } from '../../pkg/http/index.ts';
 
-/** Attempts per request: the first plus one retry on another member. */
-const MAX_ATTEMPTS = 2;
-/** Fresh routings per request (member gone, or the route found a member after a wait). */
-const MAX_REROUTES = 3;
 const EMPTY: ReadonlySet<string> = new Set();
 
 /** Symbol under which a client socket points at its current exchange (for the idle timeout). */
@@ -229,8 +226,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const route = this.route!;
     const pick = route.pick(this.pickCtx!, this.tried ?? EMPTY);
     if (pick === undefined) {
-      if (this.lastError !== undefined) this.respondError(this.lastError, false);
-      else this.respondError('PROXY_NO_MEMBER', false, route.retryAfterSec ?? 5);
+      const none = nothingToPick(this.lastError);
+      this.respondError(none.error, false, none.retryAfter ? route.retryAfterSec ?? 5 : undefined);
       return;
     }
     this.dispatch(pick);
@@ -367,66 +364,54 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.responded = false;
     this.headHeaders = undefined;
     if (this.sent) this.sentFailures++;
-    const verdict = this.clientGone
-      ? { retry: false as const, error: classifyFailure(code, this.sent) }
-      : retryVerdict({ code, sent: this.sent, answered, method: this.req.method!, hasBody: this.hasBody, sentFailures: this.sentFailures });
-    const perr = verdict.error;
-    this.callRelease(perr === 'PROXY_BAD_REQUEST' ? { ok: true, error: code, noVerdict: true } : { ok: false, error: code });
-    this.state.log.debug({ route: this.route?.name, member: this.member?.name, err: code, retry: verdict.retry }, 'upstream attempt failed');
-    if (!verdict.retry) {
-      if (verdict.awaitTable === true && this.route!.pick(this.pickCtx!, (this.tried ??= new Set()).add(this.member!.id)) === undefined) {
-        this.lastError = perr;
-        this.awaitMember(code);
-      } else this.respondError(perr, false, undefined, code);
-      return;
-    }
-    (this.tried ??= new Set()).add(this.member!.id);
-    this.lastError = perr;
-    if (verdict.reroute) {
-      // The member left the route table: route the request again (another member, the
-      // recreate hold, 503 or 404), as if it had just arrived.
-      this.reroute();
-      return;
-    }
-    if (this.attempts < MAX_ATTEMPTS) {
-      const route = this.route!;
-      const next = route.pick(this.pickCtx!, this.tried) ?? (verdict.sameMember ? route.pick(this.pickCtx!, EMPTY) : undefined);
-      if (next !== undefined) {
-        this.dispatch(next);
+    const route = this.route!;
+    const ctx = this.pickCtx!;
+    const tried = (this.tried ??= new Set()).add(this.member!.id);
+    const decision = afterFailure(
+      { code, sent: this.sent, answered, method: this.req.method!, hasBody: this.hasBody, sentFailures: this.sentFailures },
+      { attempts: this.attempts, reroutes: this.reroutes, canAwaitTable: route.awaitMember !== undefined, clientGone: this.clientGone },
+      { another: () => route.pick(ctx, tried), any: () => route.pick(ctx, EMPTY) },
+    );
+    this.callRelease(decision.outcome);
+    this.lastError = decision.error;
+    this.state.log.debug({ route: route.name, member: this.member?.name, err: code, next: decision.next.step }, 'upstream attempt failed');
+    this.take(decision.next, code);
+  }
+
+  /** Carry out the policy's next step; `code` is the upstream failure the access log shows. */
+  private take(next: NextStep<Pick>, code: string): void {
+    switch (next.step) {
+      case 'answer':
+        this.respondError(next.error, false, undefined, code);
         return;
-      }
+      case 'dispatch':
+        this.dispatch(next.pick);
+        return;
+      case 'reroute':
+        this.reroute();
+        return;
+      case 'await-table':
+        this.awaitTable(code);
     }
-    this.awaitMember(code);
   }
 
   /**
-   * Nothing left to try: ask the route to wait briefly for a usable member (a container that
-   * died is refused or unreachable before Docker's event removes it), then route again.
+   * Nothing left to try: ask the route to wait briefly for the table to change (a container
+   * that died is refused or unreachable before Docker's event removes it), then route again.
    */
-  private awaitMember(code: string): void {
-    const route = this.route!;
-    if (route.awaitMember === undefined || this.reroutes >= MAX_REROUTES) {
-      this.respondError(this.lastError!, false, undefined, code);
-      return;
-    }
+  private awaitTable(code: string): void {
     const ac = new AbortController();
     this.waitAbort = ac;
     this.waiting = true;
-    route.awaitMember(this.tried ?? EMPTY, ac.signal).then((changed) => {
+    this.route!.awaitMember!(this.tried ?? EMPTY, ac.signal).then((changed) => {
       this.waitAbort = undefined;
       this.waiting = false;
-      if (this.done) return;
-      if (changed) this.reroute();
-      else this.respondError(this.lastError!, false, undefined, code);
+      if (!this.done) this.take(afterTableWait(changed, this.reroutes, this.lastError!), code);
     }).catch((err: unknown) => this.internalError(err));
   }
 
   /** Route the request afresh: resolve the host, run the gate, pick with a clean slate. */
   private reroute(): void {
-    if (this.reroutes >= MAX_REROUTES) {
-      this.respondError(this.lastError ?? 'PROXY_UPSTREAM_CONNECT', false);
-      return;
-    }
     this.reroutes++;
     this.tried = undefined;
     this.attempts = 0;
@@ -485,10 +470,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.done) return;
     this.done = true;
     const state = this.state;
-    this.callRelease(error === undefined || error === 'PROXY_CLIENT_GONE'
-      ? { ok: status !== 502 && status !== 503 && status !== 504, status }
-      : CLIENT_FAULTS.has(error) ? { ok: true, status, error, noVerdict: true }
-      : { ok: false, status, error });
+    this.callRelease(endingOutcome(status, error));
     const socket = this.socket;
     if (socket[kExchange] === this) socket[kExchange] = undefined;
     const now = performance.now();
@@ -519,14 +501,3 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
 const EMPTY_HEADERS: string[] = [];
 const LENGTH_MISMATCH = 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
-
-/** A flat header list without Content-Length (a 204 must not carry one, RFC 9110 §8.6). */
-function withoutContentLength(headers: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + 1 < headers.length; i += 2) {
-    if (headers[i]!.toLowerCase() !== 'content-length') out.push(headers[i]!, headers[i + 1]!);
-  }
-  return out;
-}
-/** Endings caused by the client's request, not the member: no passive-health verdict. */
-const CLIENT_FAULTS: ReadonlySet<string> = new Set(['PROXY_REQUEST_TIMEOUT', 'PROXY_BAD_REQUEST']);

@@ -161,3 +161,12 @@ export function rejectionCode(status: 400 | 405 | 431 | 505): ProxyAnswerCode {
     default: return 'PROXY_BAD_REQUEST';
   }
 }
+
+/** A flat header list without Content-Length (a 204 must not carry one, RFC 9110 §8.6). */
+export function withoutContentLength(headers: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() !== 'content-length') out.push(headers[i]!, headers[i + 1]!);
+  }
+  return out;
+}
