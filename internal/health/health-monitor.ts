@@ -1,42 +1,19 @@
-// The single owner of member health (SPEC 8). Active probes with rise/fall, Docker HEALTHCHECK
-// gating and passive ejection all fold into one precomputed boolean per member, so the
-// balancer's per-pick `isUsable(id)` is a map lookup. Every state transition is synchronous:
-// probe results are applied in one step after the await, guarded by a generation counter so a
-// result from before a reload, url change or pause is dropped instead of overwriting newer state.
-import type { MemberSpec } from '../routes/route-spec.ts';
-import { formatDuration } from './format-duration.ts';
-import { jitterFraction } from './jitter.ts';
-import { DEFAULT_PASSIVE_POLICY, isMemberFailure, PassiveState, type PassiveOutcome, type PassivePolicy } from './passive-ejection.ts';
-import { defaultHealthyStatus, Prober, type HealthyStatus, type ProbeResult } from './probe.ts';
-
-/** Health as shown by the admin API. Only 'healthy' members take traffic. */
-export type HealthState = 'starting' | 'healthy' | 'unhealthy';
-
-/** Docker's own HEALTHCHECK status; undefined when the image has none. */
-export type DockerHealth = 'starting' | 'healthy' | 'unhealthy';
+// The single owner of member health (docs/health.md). Active probes with rise/fall, Docker
+// HEALTHCHECK gating and passive ejection all fold into one precomputed boolean per member, so
+// the balancer's per-pick `isUsable(id)` is a map lookup. This file keeps the membership (sync),
+// the pools (a pool's last usable member is never ejected) and the passive timers, and reports
+// transitions; member-entry.ts holds the rules that move one member's record, and
+// probe-scheduler.ts decides when members are probed. Every state transition is synchronous.
+import type { MemberSpec } from '../routes/index.ts';
+import { checkKey, MemberEntry, targetKey, type DockerHealth, type MemberHealthStatus } from './member-entry.ts';
+import { DEFAULT_PASSIVE_POLICY, isMemberFailure, type PassiveOutcome, type PassivePolicy } from './passive-ejection.ts';
+import { ProbeScheduler } from './probe-scheduler.ts';
+import { defaultHealthyStatus, type HealthyStatus } from './probe.ts';
 
 /** A pool as the route table sees it: health needs membership to never eject a pool's last member. */
 export interface PoolMembers {
   name: string;
   members: MemberSpec[];
-}
-
-/** One member's health, JSON-serialisable, for the admin API, logs and metrics. */
-export interface MemberHealthStatus {
-  health: HealthState;
-  /** true when the balancer may pick the member (health 'healthy', half-open included) */
-  usable: boolean;
-  /** e.g. 'HTTP 500 from /health', 'connect ECONNREFUSED', 'timeout after 5s', 'docker: unhealthy' */
-  reason: string;
-  /** ISO time of the last completed active probe */
-  lastCheck: string | null;
-  latencyMs: number | null;
-  consecutiveFailures: number;
-  consecutiveSuccesses: number;
-  /** ISO time a passive ejection ends, while ejected */
-  ejectedUntil?: string;
-  /** true while the wake module has paused probing (member asleep) */
-  paused: boolean;
 }
 
 /** pino-compatible: object first, message second. */
@@ -66,51 +43,6 @@ export interface HealthMonitorOptions {
 /** Listener for health/usability transitions. */
 export type HealthChangeListener = (memberId: string, status: MemberHealthStatus, member: MemberSpec) => void;
 
-interface Entry {
-  id: string;
-  spec: MemberSpec;
-  /** identity of the address + check: a change means the old verdict no longer applies */
-  targetKey: string;
-  checkKey: string;
-  pools: Set<string>;
-  active: HealthState;
-  activeReason: string;
-  consecutiveFailures: number;
-  consecutiveSuccesses: number;
-  lastCheck: number | null;
-  latencyMs: number | null;
-  dockerHealth: DockerHealth | undefined;
-  specDockerHealth: string | undefined;
-  containerState: string;
-  passive: PassiveState;
-  timer: NodeJS.Timeout | undefined;
-  ejectTimer: NodeJS.Timeout | undefined;
-  trialTimer: NodeJS.Timeout | undefined;
-  /** token of the trial in flight (0: none); only that request's outcome ends the trial */
-  trialToken: number;
-  generation: number;
-  inflight: Promise<void> | undefined;
-  probedOnce: boolean;
-  /** performance.now() when the next scheduled probe is due (readiness probes come in between) */
-  dueAt: number;
-  /** readiness probes since the member became 'starting' (their delay doubles) */
-  readinessProbes: number;
-  // derived, recomputed synchronously after every change
-  health: HealthState;
-  reason: string;
-  usable: boolean;
-}
-
-const DOCKER_HEALTH = new Set(['starting', 'healthy', 'unhealthy']);
-
-/**
- * A starting member whose probe failed is probed again after this, doubling (20, 40, 80 ms …),
- * in between its scheduled probes. Its first probe usually races the process inside the
- * container, which starts listening a few ms after Docker reports the start; without these the
- * next try waited for the member's jittered slot, 0–2 s later (issue 11).
- */
-const READINESS_FIRST_MS = 20;
-
 /**
  * Health monitor for every member of the route table. Feed it the pools on every table change
  * (`sync`), Docker health events (`setDockerHealth`) and request outcomes (`report`); the
@@ -118,26 +50,29 @@ const READINESS_FIRST_MS = 20;
  * sleeping container is never probed.
  */
 export class HealthMonitor {
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries = new Map<string, MemberEntry>();
   readonly #pools = new Map<string, string[]>();
-  readonly #pausedIds = new Set<string>();
   readonly #listeners = new Set<HealthChangeListener>();
   readonly #log: HealthLogger;
-  readonly #shouldProbe: ((id: string) => boolean) | undefined;
   readonly #policy: PassivePolicy;
-  readonly #fastIntervalMs: number;
   readonly #now: () => number;
-  readonly #prober: Prober;
+  readonly #probes: ProbeScheduler;
   #closed = false;
   #trials = 0;
 
   constructor(options: HealthMonitorOptions = {}) {
     this.#log = options.logger ?? silentLogger;
-    this.#shouldProbe = options.shouldProbe;
     this.#policy = { ...DEFAULT_PASSIVE_POLICY, ...options.passive };
-    this.#fastIntervalMs = options.fastIntervalMs ?? 2000;
     this.#now = options.now ?? Date.now;
-    this.#prober = new Prober(options.healthyStatus ?? defaultHealthyStatus);
+    this.#probes = new ProbeScheduler({
+      log: this.#log,
+      healthyStatus: options.healthyStatus ?? defaultHealthyStatus,
+      fastIntervalMs: options.fastIntervalMs ?? 2000,
+      shouldProbe: options.shouldProbe,
+      now: this.#now,
+      isCurrent: (e) => this.#entries.get(e.id) === e,
+      changed: (e) => this.#recompute(e),
+    });
   }
 
   /**
@@ -227,7 +162,7 @@ export class HealthMonitor {
   report(memberId: string, outcome: PassiveOutcome, trial = 0): void {
     const e = this.#entries.get(memberId);
     if (!e || this.#closed) return;
-    const endedTrial = this.#endTrial(e, trial);
+    const endedTrial = e.endTrial(trial);
     if (isMemberFailure(outcome)) {
       const detail = outcome.error ?? (outcome.status !== undefined ? `HTTP ${outcome.status}` : 'failed');
       const wasHalfOpen = e.passive.phase === 'half-open';
@@ -259,10 +194,10 @@ export class HealthMonitor {
     const token = ++this.#trials;
     e.passive.trialInFlight = true;
     e.trialToken = token;
-    this.#clearTrialTimer(e);
+    e.clearTrialTimer();
     e.trialTimer = setTimeout(() => {
       e.trialTimer = undefined;
-      if (this.#entries.get(e.id) !== e || !this.#endTrial(e, token)) return;
+      if (this.#entries.get(e.id) !== e || !e.endTrial(token)) return;
       this.#recompute(e);
     }, this.#policy.trialMs);
     e.trialTimer.unref();
@@ -273,41 +208,25 @@ export class HealthMonitor {
   /** The trial request ended without a verdict on the member (its client went away first). */
   abandon(memberId: string, trial: number): void {
     const e = this.#entries.get(memberId);
-    if (e && this.#endTrial(e, trial)) this.#recompute(e);
-  }
-
-  /** Ends the trial `token` if it is the one in flight; true when it did (recompute after). */
-  #endTrial(e: Entry, token: number): boolean {
-    if (token === 0 || e.trialToken !== token || !e.passive.trialInFlight) return false;
-    e.passive.trialInFlight = false;
-    e.trialToken = 0;
-    this.#clearTrialTimer(e);
-    return true;
-  }
-
-  #clearTrialTimer(e: Entry): void {
-    if (e.trialTimer) clearTimeout(e.trialTimer);
-    e.trialTimer = undefined;
+    if (e && e.endTrial(trial)) this.#recompute(e);
   }
 
   /** Stops probing a member (it is going to sleep); a probe in flight is discarded. State is kept. */
   pause(memberId: string): void {
-    this.#pausedIds.add(memberId);
+    this.#probes.pause(memberId);
     const e = this.#entries.get(memberId);
     if (!e) return;
-    e.generation += 1;
-    e.inflight = undefined;
-    this.#clearTimer(e);
+    this.#probes.cancel(e);
     this.#recompute(e);
   }
 
   /** Resumes probing (the member is awake again) with an immediate probe. */
   resume(memberId: string): void {
-    if (!this.#pausedIds.delete(memberId)) return;
+    if (!this.#probes.unpause(memberId)) return;
     const e = this.#entries.get(memberId);
     if (!e) return;
     this.#recompute(e);
-    this.#probeNowAndSchedule(e);
+    this.#probes.probeNowAndSchedule(e);
   }
 
   /**
@@ -316,25 +235,13 @@ export class HealthMonitor {
    * moment later), probing resumes on its usual schedule, and passive history is cleared.
    */
   markReady(memberId: string): void {
-    this.#pausedIds.delete(memberId);
+    this.#probes.unpause(memberId);
     const e = this.#entries.get(memberId);
     if (!e || this.#closed) return;
-    e.containerState = 'running';
-    e.generation += 1; // a probe from the boot phase must not undo this
-    e.inflight = undefined;
-    if (!e.spec.healthcheck.disable) {
-      e.active = 'healthy';
-      e.activeReason = 'ready after wake';
-      e.consecutiveFailures = 0;
-      e.consecutiveSuccesses = 1;
-      e.lastCheck = this.#now();
-    }
-    e.passive = new PassiveState(this.#policy);
-    if (e.ejectTimer) clearTimeout(e.ejectTimer);
-    e.ejectTimer = undefined;
+    this.#probes.cancel(e); // a probe from the boot phase must not undo this
+    e.markReady(this.#now(), this.#policy);
     this.#recompute(e);
-    e.probedOnce = true;
-    this.#schedule(e, Math.max(1, jitterFraction(e.id) * this.#intervalFor(e)));
+    this.#probes.resumeOnSlot(e);
   }
 
   /**
@@ -345,7 +252,7 @@ export class HealthMonitor {
     const e = this.#entries.get(memberId);
     if (!e || this.#closed) return e ? this.#status(e) : undefined;
     if (e.spec.healthcheck.disable) return this.#status(e);
-    await (e.inflight ?? this.#startProbe(e, !this.#pausedIds.has(memberId)));
+    await this.#probes.probeOnce(e);
     const now = this.#entries.get(memberId);
     return now ? this.#status(now) : undefined;
   }
@@ -354,241 +261,48 @@ export class HealthMonitor {
   async close(): Promise<void> {
     this.#closed = true;
     for (const e of this.#entries.values()) {
-      e.generation += 1;
-      this.#clearTimer(e);
-      this.#clearTrialTimer(e);
-      if (e.ejectTimer) clearTimeout(e.ejectTimer);
+      this.#probes.cancel(e);
+      e.clearTrialTimer();
+      e.clearEjectTimer();
     }
     this.#entries.clear();
     this.#pools.clear();
     this.#listeners.clear();
-    await this.#prober.close();
+    await this.#probes.close();
   }
 
   // ── membership ───────────────────────────────────────────────────────────────────────────
 
   #add(spec: MemberSpec, pools: Set<string>): void {
-    const e: Entry = {
-      id: spec.id,
-      spec,
-      targetKey: targetKey(spec),
-      checkKey: checkKey(spec),
-      pools,
-      active: spec.healthcheck.disable ? 'healthy' : 'starting',
-      activeReason: spec.healthcheck.disable ? 'healthcheck disabled' : 'waiting for the first check',
-      consecutiveFailures: 0,
-      consecutiveSuccesses: 0,
-      lastCheck: null,
-      latencyMs: null,
-      dockerHealth: asDockerHealth(spec.container?.dockerHealth),
-      specDockerHealth: spec.container?.dockerHealth,
-      containerState: spec.container?.state ?? 'running',
-      passive: new PassiveState(this.#policy),
-      timer: undefined,
-      ejectTimer: undefined,
-      trialTimer: undefined,
-      trialToken: 0,
-      generation: 0,
-      inflight: undefined,
-      probedOnce: false,
-      dueAt: 0,
-      readinessProbes: 0,
-      health: 'starting',
-      reason: '',
-      usable: false,
-    };
+    const e = new MemberEntry(spec, pools, this.#policy);
     this.#entries.set(spec.id, e);
-    this.#derive(e);
+    e.derive(this.#closed);
     this.#log.debug({ memberId: e.id, member: spec.name, url: spec.url }, 'health: member added');
     this.#emit(e);
-    this.#probeNowAndSchedule(e);
+    this.#probes.probeNowAndSchedule(e);
   }
 
-  #update(e: Entry, spec: MemberSpec, pools: Set<string>): void {
-    const wasRunning = e.containerState === 'running';
-    const newTarget = targetKey(spec);
-    const newCheck = checkKey(spec);
-    const targetChanged = newTarget !== e.targetKey;
-    const checkChanged = newCheck !== e.checkKey;
-    e.spec = spec;
-    e.pools = pools;
-    e.targetKey = newTarget;
-    e.checkKey = newCheck;
-    e.containerState = spec.container?.state ?? 'running';
-    if (spec.container?.dockerHealth !== e.specDockerHealth) {
-      e.specDockerHealth = spec.container?.dockerHealth;
-      e.dockerHealth = asDockerHealth(spec.container?.dockerHealth);
-    }
-    const started = !wasRunning && e.containerState === 'running';
-    if (targetChanged || started) {
-      // The verdict was about another address or a previous run of the container.
-      this.#resetActive(e, spec.healthcheck.disable ? 'healthcheck disabled' : 'waiting for the first check');
-      e.passive = new PassiveState(this.#policy);
-      if (e.ejectTimer) clearTimeout(e.ejectTimer);
-      e.ejectTimer = undefined;
-    } else if (checkChanged && spec.healthcheck.disable) {
-      this.#resetActive(e, 'healthcheck disabled');
-    } else if (checkChanged && e.active === 'healthy' && e.activeReason === 'healthcheck disabled') {
-      // Re-enabled: "disabled" proved nothing about the member.
-      this.#resetActive(e, 'waiting for the first check');
-    }
+  #update(e: MemberEntry, spec: MemberSpec, pools: Set<string>): void {
+    const { targetChanged, checkChanged, started } = e.update(spec, pools, this.#policy);
     this.#recompute(e);
     if (targetChanged || checkChanged || started) {
-      e.generation += 1;
-      e.inflight = undefined;
-      this.#probeNowAndSchedule(e);
+      this.#probes.cancel(e);
+      this.#probes.probeNowAndSchedule(e);
     }
   }
 
-  #resetActive(e: Entry, reason: string): void {
-    e.active = e.spec.healthcheck.disable ? 'healthy' : 'starting';
-    e.activeReason = reason;
-    e.consecutiveFailures = 0;
-    e.consecutiveSuccesses = 0;
-    e.probedOnce = false;
-    e.readinessProbes = 0;
-  }
-
-  #forget(e: Entry): void {
-    e.generation += 1;
-    this.#clearTimer(e);
-    this.#clearTrialTimer(e);
-    if (e.ejectTimer) clearTimeout(e.ejectTimer);
+  #forget(e: MemberEntry): void {
+    this.#probes.forget(e);
+    e.clearTrialTimer();
+    e.clearEjectTimer();
     this.#entries.delete(e.id);
-    this.#pausedIds.delete(e.id);
     this.#log.debug({ memberId: e.id, member: e.spec.name }, 'health: member removed');
-  }
-
-  // ── active probes ────────────────────────────────────────────────────────────────────────
-
-  #probeable(e: Entry): boolean {
-    return !e.spec.healthcheck.disable && e.containerState === 'running' && !this.#pausedIds.has(e.id);
-  }
-
-  #probeNowAndSchedule(e: Entry): void {
-    this.#clearTimer(e);
-    this.#tick(e);
-  }
-
-  #tick(e: Entry, readiness = false): void {
-    if (this.#closed || !this.#probeable(e) || e.inflight) return;
-    if (this.#shouldProbe && !safeCall(this.#shouldProbe, e.id, this.#log)) {
-      this.#schedule(e, this.#intervalFor(e)); // asleep or otherwise off-limits: look again later
-      return;
-    }
-    void this.#startProbe(e, true, readiness);
-  }
-
-  #clearTimer(e: Entry): void {
-    if (e.timer) clearTimeout(e.timer);
-    e.timer = undefined;
-  }
-
-  #schedule(e: Entry, delayMs: number, readiness = false): void {
-    this.#clearTimer(e);
-    if (this.#closed || !this.#probeable(e)) return;
-    e.timer = setTimeout(() => {
-      e.timer = undefined;
-      this.#tick(e, readiness);
-    }, Math.max(0, delayMs));
-    e.timer.unref();
-  }
-
-  /** Healthy members are probed every `interval`; starting and unhealthy ones faster. */
-  #intervalFor(e: Entry): number {
-    const interval = Math.max(1, e.spec.healthcheck.intervalMs);
-    return e.active === 'healthy' ? interval : Math.min(interval, this.#fastIntervalMs);
-  }
-
-  /**
-   * A readiness probe (`readiness`) is an extra one for a starting member, between its scheduled
-   * probes: its success counts like any other, its failure only updates the reason, so the time
-   * a member takes to be called unhealthy is what its schedule and `fall` say.
-   */
-  #startProbe(e: Entry, reschedule: boolean, readiness = false): Promise<void> {
-    const generation = e.generation;
-    const startedAt = performance.now();
-    const target = { url: e.spec.url, noTlsVerify: e.spec.noTlsVerify, healthcheck: e.spec.healthcheck };
-    const run = this.#prober.probe(target).then(
-      (result) => {
-        if (this.#entries.get(e.id) !== e || e.generation !== generation || this.#closed) return;
-        e.inflight = undefined;
-        if (readiness && !result.ok && e.active === 'starting') this.#applyReadinessFailure(e, result);
-        else this.#apply(e, result);
-        if (!reschedule && !this.#probeable(e)) return;
-        if (!readiness) {
-          const interval = this.#intervalFor(e);
-          // After the first probe, offset the member's slot so many members never probe together.
-          const delay = e.probedOnce ? interval : Math.max(1, jitterFraction(e.id) * interval);
-          e.probedOnce = true;
-          e.dueAt = startedAt + delay;
-        }
-        const now = performance.now();
-        if (e.active === 'starting' && !result.ok) {
-          const soon = now + READINESS_FIRST_MS * 2 ** e.readinessProbes;
-          if (soon < e.dueAt) {
-            e.readinessProbes += 1;
-            this.#schedule(e, soon - now, true);
-            return;
-          }
-        }
-        this.#schedule(e, e.dueAt - now);
-      },
-      (err: unknown) => {
-        // Probes do not reject; if one ever does, keep the loop alive and say so.
-        this.#log.error({ memberId: e.id, member: e.spec.name, err }, 'health: probe crashed');
-        if (e.generation === generation) {
-          e.inflight = undefined;
-          this.#schedule(e, this.#intervalFor(e));
-        }
-      },
-    );
-    e.inflight = run;
-    return run;
-  }
-
-  #applyReadinessFailure(e: Entry, r: ProbeResult): void {
-    e.lastCheck = this.#now();
-    e.latencyMs = r.latencyMs;
-    e.activeReason = r.reason;
-    this.#recompute(e);
-  }
-
-  #apply(e: Entry, r: ProbeResult): void {
-    const { rise, fall } = e.spec.healthcheck;
-    e.lastCheck = this.#now();
-    e.latencyMs = r.latencyMs;
-    if (r.ok) {
-      e.consecutiveSuccesses += 1;
-      e.consecutiveFailures = 0;
-      e.activeReason = r.reason;
-      // A new member takes traffic after its first success; a failed one needs `rise`.
-      if (e.active === 'unhealthy' && e.consecutiveSuccesses >= Math.max(1, rise)) {
-        e.active = 'healthy';
-        // Active checks saw the member down and then back `rise` times: that outranks a passive
-        // cool-down started while it was down (else a member killed and restarted stays out for
-        // the whole, doubling, cool-down). It comes back on trial: one failed request re-ejects.
-        if (e.passive.blocking) {
-          e.passive.expire();
-          if (e.ejectTimer) clearTimeout(e.ejectTimer);
-          e.ejectTimer = undefined;
-        }
-      } else if (e.active === 'starting') {
-        e.active = 'healthy';
-      }
-    } else {
-      e.consecutiveFailures += 1;
-      e.consecutiveSuccesses = 0;
-      e.activeReason = r.reason;
-      if (e.active !== 'unhealthy' && e.consecutiveFailures >= Math.max(1, fall)) e.active = 'unhealthy';
-    }
-    this.#recompute(e);
   }
 
   // ── passive ejection ─────────────────────────────────────────────────────────────────────
 
   /** Ejecting `e` must leave every pool it belongs to with another usable member. */
-  #canEject(e: Entry): boolean {
+  #canEject(e: MemberEntry): boolean {
     for (const pool of e.pools) {
       const others = (this.#pools.get(pool) ?? []).filter((id) => id !== e.id && this.isUsable(id));
       if (others.length === 0) return false;
@@ -596,7 +310,7 @@ export class HealthMonitor {
     return true;
   }
 
-  #armEjectTimer(e: Entry): void {
+  #armEjectTimer(e: MemberEntry): void {
     if (e.ejectTimer) clearTimeout(e.ejectTimer);
     const until = e.passive.ejectedUntil ?? this.#now();
     e.ejectTimer = setTimeout(() => {
@@ -619,11 +333,10 @@ export class HealthMonitor {
       const e = this.#entries.get(id);
       if (!e) continue;
       if (e.passive.trialInFlight) {
-        this.#endTrial(e, e.trialToken);
+        e.endTrial(e.trialToken);
       } else if (e.passive.blocking) {
         e.passive.expire();
-        if (e.ejectTimer) clearTimeout(e.ejectTimer);
-        e.ejectTimer = undefined;
+        e.clearEjectTimer();
       } else {
         continue;
       }
@@ -632,47 +345,12 @@ export class HealthMonitor {
     }
   }
 
-  // ── derived state ────────────────────────────────────────────────────────────────────────
+  // ── transitions ──────────────────────────────────────────────────────────────────────────
 
-  #derive(e: Entry): void {
-    const disabled = e.spec.healthcheck.disable;
-    let health: HealthState;
-    let reason: string;
-    if (e.containerState !== 'running') {
-      health = 'unhealthy';
-      reason = `container ${e.containerState}`;
-    } else if (e.dockerHealth === 'unhealthy') {
-      health = 'unhealthy';
-      reason = 'docker: unhealthy';
-    } else if (!disabled && e.active === 'unhealthy') {
-      health = 'unhealthy';
-      reason = e.activeReason;
-    } else if (e.passive.blocking) {
-      health = 'unhealthy';
-      reason = `ejected: ${e.passive.cause}`;
-    } else if (e.dockerHealth === 'starting') {
-      health = 'starting';
-      reason = 'docker: starting';
-    } else if (!disabled && e.active === 'starting') {
-      health = 'starting';
-      reason = e.activeReason;
-    } else {
-      health = 'healthy';
-      reason = e.passive.phase !== 'half-open' ? e.activeReason
-        : e.passive.trialInFlight ? `half-open: trial request in flight (was ejected: ${e.passive.cause})`
-        : `half-open: next request is a trial (was ejected: ${e.passive.cause})`;
-    }
-    if (health === 'healthy' && e.consecutiveFailures > 0 && !disabled) {
-      reason = `${e.activeReason} (${e.consecutiveFailures}/${e.spec.healthcheck.fall} failures)`;
-    }
-    e.health = health;
-    e.reason = reason;
-    e.usable = health === 'healthy' && !this.#closed && !e.passive.trialInFlight;
-  }
-
-  #recompute(e: Entry): void {
+  /** Derives the member's health again and, when it changed, logs it once and tells the listeners. */
+  #recompute(e: MemberEntry): void {
     const before = { health: e.health, usable: e.usable, blocking: e.passive.blocking };
-    this.#derive(e);
+    e.derive(this.#closed);
     if (before.health === e.health && before.usable === e.usable && before.blocking === e.passive.blocking) return;
     const fields = { memberId: e.id, member: e.spec.name, ...(e.spec.container ? { container: e.spec.container.name } : {}), from: before.health, to: e.health, reason: e.reason };
     if (e.health === 'unhealthy') this.#log.warn(fields, `health: ${e.spec.name} is unhealthy: ${e.reason}`);
@@ -682,7 +360,7 @@ export class HealthMonitor {
     if (before.usable && !e.usable) for (const pool of e.pools) this.#rescuePool(pool);
   }
 
-  #emit(e: Entry): void {
+  #emit(e: MemberEntry): void {
     if (this.#listeners.size === 0) return;
     const status = this.#status(e);
     for (const listener of this.#listeners) {
@@ -694,46 +372,7 @@ export class HealthMonitor {
     }
   }
 
-  #status(e: Entry): MemberHealthStatus {
-    let reason = e.reason;
-    const until = e.passive.blocking ? e.passive.ejectedUntil : undefined;
-    if (until !== undefined && e.health === 'unhealthy' && reason.startsWith('ejected:')) {
-      reason = `${reason}, retry in ${formatDuration(Math.max(0, until - this.#now()))}`;
-    }
-    const s: MemberHealthStatus = {
-      health: e.health,
-      usable: e.usable,
-      reason,
-      lastCheck: e.lastCheck === null ? null : new Date(e.lastCheck).toISOString(),
-      latencyMs: e.latencyMs,
-      consecutiveFailures: e.consecutiveFailures,
-      consecutiveSuccesses: e.consecutiveSuccesses,
-      paused: this.#pausedIds.has(e.id),
-    };
-    if (until !== undefined) s.ejectedUntil = new Date(until).toISOString();
-    return s;
-  }
-}
-
-function targetKey(m: MemberSpec): string {
-  return `${m.url}|${m.noTlsVerify}`;
-}
-
-function checkKey(m: MemberSpec): string {
-  const h = m.healthcheck;
-  // status is part of the check: a new set of accepted codes re-probes at once, keeping the verdict.
-  return JSON.stringify([h.path ?? null, h.useGet, h.intervalMs, h.timeoutMs, h.rise, h.fall, h.disable, h.status ?? null]);
-}
-
-function asDockerHealth(v: string | undefined): DockerHealth | undefined {
-  return v !== undefined && DOCKER_HEALTH.has(v) ? (v as DockerHealth) : undefined;
-}
-
-function safeCall(fn: (id: string) => boolean, id: string, log: HealthLogger): boolean {
-  try {
-    return fn(id);
-  } catch (err) {
-    log.error({ memberId: id, err }, 'health: shouldProbe threw; probing anyway');
-    return true;
+  #status(e: MemberEntry): MemberHealthStatus {
+    return e.status(this.#now(), this.#probes.isPaused(e.id));
   }
 }

@@ -1,18 +1,16 @@
 /**
- * Member health (SPEC 8): active HTTP/TCP probes with rise/fall and jittered schedules, Docker
+ * Member health (docs/health.md): active HTTP/TCP probes with rise/fall and jittered schedules, Docker
  * HEALTHCHECK gating, and passive ejection from real request outcomes, folded into one
  * precomputed `isUsable(memberId)` per member for the balancer.
  */
 export {
   HealthMonitor,
-  type DockerHealth,
   type HealthChangeListener,
   type HealthLogger,
   type HealthMonitorOptions,
-  type HealthState,
-  type MemberHealthStatus,
   type PoolMembers,
 } from './health-monitor.ts';
+export type { DockerHealth, HealthState, MemberHealthStatus } from './member-entry.ts';
 export { DEFAULT_PASSIVE_POLICY, isMemberFailure, type PassiveOutcome, type PassivePolicy } from './passive-ejection.ts';
 export { PROBE_USER_AGENT, defaultHealthyStatus, type HealthyStatus } from './probe.ts';
 /**
