@@ -1,5 +1,6 @@
 // Passive ejection, Docker HEALTHCHECK gating and sleeping members, through the public
-// HealthMonitor API with real timers and real sockets.
+// HealthMonitor API with real timers and real sockets; the cool-down arithmetic on a fake clock.
+// Waits for an eventual state have a 10 s deadline: they end as soon as the state holds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -53,12 +54,24 @@ async function countingServer(): Promise<{ url: string; hits: () => number; serv
 
 const passive = { failures: 3, windowMs: 1000, baseEjectMs: 150, maxEjectMs: 500 };
 
-test('passive: 3 failures eject; cool-down doubles; half-open trial decides', async (t) => {
-  const hm = new HealthMonitor({ passive });
+test('passive: 3 failures eject; cool-down doubles; half-open trial decides (fake clock)', (t) => {
+  // setTimeout and Date are node:test's fake clock: each cool-down is exact, and "not before the
+  // cool-down" is checked 1 ms before it ends, whatever the machine's load.
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+  const hm = new HealthMonitor({ passive, now: () => Date.now() });
   t.after(() => hm.close());
   hm.sync([{ name: 'p', members: [member('a', undefined, off), member('b', undefined, off)] }]);
   assert.equal(hm.isUsable('a'), true, 'disable: true is healthy without probes');
   assert.equal(hm.status('a')?.reason, 'healthcheck disabled');
+  const coolDown = (): number => Date.parse(hm.status('a')!.ejectedUntil!) - Date.now();
+  /** The cool-down ends exactly `ms` from now: still out 1 ms before, half-open at `ms`. */
+  const outFor = (ms: number, what: string): void => {
+    t.mock.timers.tick(ms - 1);
+    assert.equal(hm.isUsable('a'), false, `${what}: not before the cool-down`);
+    t.mock.timers.tick(1);
+    assert.equal(hm.isUsable('a'), true, `${what}: half-open when the cool-down ends`);
+    assert.match(hm.status('a')!.reason, /^half-open/);
+  };
 
   hm.report('a', { ok: false, error: 'ECONNREFUSED' });
   hm.report('a', { ok: false, status: 502 });
@@ -67,41 +80,34 @@ test('passive: 3 failures eject; cool-down doubles; half-open trial decides', as
   hm.report('a', { ok: false, status: 504 });
   hm.report('a', { ok: false, status: 503 });
   assert.equal(hm.isUsable('a'), true, 'failures must be consecutive');
-  const ejectedAt = Date.now();
   hm.report('a', { ok: false, error: 'timeout' });
   assert.equal(hm.isUsable('a'), false, 'third consecutive failure ejects');
   let s = hm.status('a') as MemberHealthStatus;
   assert.equal(s.health, 'unhealthy');
-  assert.match(s.reason, /^ejected: 3 failures in 1s \(last: timeout\), retry in \d+ms$/);
-  const first = Date.parse(s.ejectedUntil!) - ejectedAt;
-  assert.ok(first >= 140 && first <= 170, `first cool-down ≈ 150 ms, got ${first}`);
+  assert.equal(s.reason, 'ejected: 3 failures in 1s (last: timeout), retry in 150ms');
+  assert.equal(coolDown(), 150, 'first cool-down: baseEjectMs');
   hm.report('a', { ok: false, error: 'ECONNRESET' }); // in-flight request finishing late: ignored
   hm.report('a', { ok: true, status: 200 });
   assert.equal(hm.isUsable('a'), false);
+  assert.equal(coolDown(), 150, 'late outcomes do not touch the cool-down');
+  outFor(150, 'first ejection');
 
-  await waitUntil(() => hm.isUsable('a'), 1000, 'half-open');
-  assert.ok(Date.now() - ejectedAt >= 140, 'not before the cool-down');
-  assert.match(hm.status('a')!.reason, /^half-open/);
-  const reEjectedAt = Date.now();
   hm.report('a', { ok: false, error: 'ECONNREFUSED' }); // the trial fails
   s = hm.status('a')!;
   assert.equal(s.usable, false);
   assert.match(s.reason, /trial request failed \(ECONNREFUSED\)/);
-  const second = Date.parse(s.ejectedUntil!) - reEjectedAt;
-  assert.ok(second >= 290 && second <= 320, `cool-down doubled to ≈ 300 ms, got ${second}`);
+  assert.equal(coolDown(), 300, 'cool-down doubled');
+  outFor(300, 'second ejection');
 
-  await waitUntil(() => hm.isUsable('a'), 1000, 'second half-open');
   hm.report('a', { ok: false, error: 'ECONNREFUSED' });
-  const third = Date.parse(hm.status('a')!.ejectedUntil!) - Date.now();
-  assert.ok(third >= 480 && third <= 510, `capped at 500 ms, got ${third}`);
+  assert.equal(coolDown(), 500, 'doubled to 600, capped at maxEjectMs = 500');
+  outFor(500, 'third ejection');
 
-  await waitUntil(() => hm.isUsable('a'), 1000, 'third half-open');
   hm.report('a', { ok: true, status: 200 }); // the trial succeeds
   assert.equal(hm.status('a')?.reason, 'healthcheck disabled');
   assert.equal(hm.status('a')?.ejectedUntil, undefined);
   for (let i = 0; i < 3; i++) hm.report('a', { ok: false, error: 'ECONNREFUSED' });
-  const reset = Date.parse(hm.status('a')!.ejectedUntil!) - Date.now();
-  assert.ok(reset <= 160, `a successful trial resets the cool-down, got ${reset}`);
+  assert.equal(coolDown(), 150, 'a successful trial resets the cool-down');
 });
 
 test('passive: the last usable member of a pool is never ejected', (t) => {
@@ -179,8 +185,8 @@ test('a paused (sleeping) member is never probed; resume probes at once', async 
   assert.equal(srv.hits(), 0, 'never probed while asleep');
   assert.equal(hm.status('z')?.paused, true);
   hm.resume('z');
-  await waitUntil(() => hm.isUsable('z'), 1000, 'probed on resume');
-  await waitUntil(() => srv.hits() >= 3, 1000, 'regular probes');
+  await waitUntil(() => hm.isUsable('z'), 10_000, 'probed on resume');
+  await waitUntil(() => srv.hits() >= 3, 10_000, 'regular probes');
   hm.pause('z');
   const hits = srv.hits();
   await sleep(250);
@@ -188,7 +194,7 @@ test('a paused (sleeping) member is never probed; resume probes at once', async 
   assert.equal(hm.isUsable('z'), true, 'pause keeps the last verdict');
   hm.resume('z');
   hm.resume('z'); // idempotent
-  await waitUntil(() => srv.hits() > hits + 1, 1000, 'probing again');
+  await waitUntil(() => srv.hits() > hits + 1, 10_000, 'probing again');
 });
 
 test('shouldProbe hook and container state keep stopped containers unprobed', async (t) => {
@@ -203,7 +209,7 @@ test('shouldProbe hook and container state keep stopped containers unprobed', as
   await sleep(150);
   assert.equal(srv.hits(), 0, 'hook says asleep');
   asleep = false;
-  await waitUntil(() => hm.isUsable('w'), 1000, 'probed once the hook allows it');
+  await waitUntil(() => hm.isUsable('w'), 10_000, 'probed once the hook allows it');
 
   // A stopped container is not probed and not usable; starting it re-judges it from scratch.
   hm.sync([{ name: 'p', members: [member('c', srv.url, {}, { state: 'exited' })] }]);
@@ -213,7 +219,7 @@ test('shouldProbe hook and container state keep stopped containers unprobed', as
   assert.equal(srv.hits(), before);
   hm.sync([{ name: 'p', members: [member('c', srv.url, {}, { state: 'running' })] }]);
   assert.equal(hm.status('c')?.health, 'starting');
-  await waitUntil(() => hm.isUsable('c'), 1000, 'probed when running');
+  await waitUntil(() => hm.isUsable('c'), 10_000, 'probed when running');
 });
 
 test('probeNow, poolSummary, close and transition logs', async (t) => {
@@ -269,7 +275,7 @@ test('markReady: a member confirmed ready by the wake module takes traffic at on
   // Discovery reports the start afterwards: no reset to starting.
   hm.sync([{ name: 'p', members: [member('w', srv.url, { intervalMs: 40, rise: 2, fall: 3 }, { state: 'running' })] }]);
   assert.equal(hm.isUsable('w'), true);
-  await waitUntil(() => srv.hits() >= 2, 1000, 'regular probing resumed');
+  await waitUntil(() => srv.hits() >= 2, 10_000, 'regular probing resumed');
   hm.markReady('unknown'); // ignored
 });
 
@@ -278,7 +284,7 @@ test('passive: a half-open member takes one trial at a time; only the trial\'s o
   t.after(() => hm.close());
   hm.sync([{ name: 'p', members: [member('a', undefined, off), member('b', undefined, off)] }]);
   for (let i = 0; i < 3; i++) hm.report('a', { ok: false, error: 'ECONNREFUSED' });
-  await waitUntil(() => hm.isUsable('a'), 1000, 'half-open');
+  await waitUntil(() => hm.isUsable('a'), 10_000, 'half-open');
 
   assert.equal(hm.attempt('b'), 0, 'a closed member: no trial');
   assert.equal(hm.isUsable('b'), true);
@@ -295,7 +301,7 @@ test('passive: a half-open member takes one trial at a time; only the trial\'s o
 
   const t2 = hm.attempt('a');
   assert.equal(hm.isUsable('a'), false);
-  await waitUntil(() => hm.isUsable('a'), 1000, 'trialMs to pass without an answer');
+  await waitUntil(() => hm.isUsable('a'), 10_000, 'trialMs to pass without an answer');
   assert.ok(hm.status('a')!.reason.startsWith('half-open: next request is a trial'));
   const t3 = hm.attempt('a');
   hm.report('a', { ok: true, status: 200 }, t2); // the timed-out trial answers late: not this one
@@ -313,7 +319,7 @@ test('passive: a trial never leaves its pool empty, and a failed trial on the la
   hm.sync([{ name: 'p', members: [member('a', undefined, off), member('b', undefined, off)] }]);
   const halfOpen = async (): Promise<void> => {
     for (let i = 0; i < 3; i++) hm.report('a', { ok: false, error: 'ECONNREFUSED' });
-    await waitUntil(() => hm.isUsable('a'), 1000, 'half-open');
+    await waitUntil(() => hm.isUsable('a'), 10_000, 'half-open');
   };
   await halfOpen();
 
