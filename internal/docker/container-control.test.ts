@@ -7,9 +7,9 @@ import { fakeInspect, startFakeDockerApi } from '../../test/support/fake-docker-
 import { ContainerControl } from './container-control.ts';
 import { detectSelf } from './detect-self.ts';
 import { DockerError } from './docker-error.ts';
-import type { DockerLogger } from './logger.ts';
+import type { Logger } from '../../pkg/log/index.ts';
 
-function recorder(): DockerLogger & { lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> } {
+function recorder(): Logger & { lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> } {
   const lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> = [];
   const at = (level: string) => (obj: object, msg: string) => void lines.push({ level, obj: obj as Record<string, unknown>, msg });
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };

@@ -9,7 +9,7 @@ import type { DockerError} from './docker-error.ts';
 import { toDockerError } from './docker-error.ts';
 import { DEFAULT_DOCKER_HOST, dockerClientFor, parseDockerHost } from './docker-host.ts';
 import { demuxDockerLogs, lastLines } from './log-demux.ts';
-import { silentLogger, type DockerLogger } from './logger.ts';
+import { silentLogger, type Logger } from '../../pkg/log/index.ts';
 import { toContainerRecord } from './to-container-record.ts';
 
 export interface ContainerControlOptions {
@@ -19,7 +19,7 @@ export interface ContainerControlOptions {
   docker?: Docker;
   /** Address of a remote host, copied into records from inspect(). Derived from `host` when omitted. */
   remoteAddress?: string;
-  logger?: DockerLogger;
+  logger?: Logger;
   /** Deadline for each call (stop adds its grace period on top). Default 10 s. */
   callTimeoutMs?: number;
 }
@@ -36,7 +36,7 @@ export class ContainerControl {
   readonly host: string;
   private readonly docker: Docker;
   private readonly remoteAddress: string | undefined;
-  private readonly logger: DockerLogger;
+  private readonly logger: Logger;
   private readonly callTimeoutMs: number;
 
   constructor(opts: ContainerControlOptions = {}) {

@@ -7,7 +7,7 @@ import type Docker from 'dockerode';
 import type { SelfInfo } from './container-record.ts';
 import { withTimeout } from './call-timeout.ts';
 import { toDockerError } from './docker-error.ts';
-import { silentLogger, type DockerLogger } from './logger.ts';
+import { silentLogger, type Logger } from '../../pkg/log/index.ts';
 
 export interface SelfHints {
   hostname: string;
@@ -21,7 +21,7 @@ export interface SelfHints {
 
 export interface DetectSelfOptions {
   docker: Docker;
-  logger?: DockerLogger;
+  logger?: Logger;
   callTimeoutMs?: number;
   /** For tests; read from the running system when omitted. */
   hints?: SelfHints;

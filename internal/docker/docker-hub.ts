@@ -7,7 +7,7 @@ import { detectSelf } from './detect-self.ts';
 import { ContainerControl } from './container-control.ts';
 import { closeDockerClient, dockerClientFor, parseDockerHost, type DockerHostTarget } from './docker-host.ts';
 import { DockerWatcher, type DockerWatcherOptions, type DockerWatcherStatus } from './docker-watcher.ts';
-import { silentLogger, type DockerLogger } from './logger.ts';
+import { silentLogger, type Logger } from '../../pkg/log/index.ts';
 
 /** Unique key of a container across hosts: `<dockerHost>#<container id>`. */
 export function recordKey(record: Pick<ContainerRecord, 'dockerHost' | 'id'>): string {
@@ -28,7 +28,7 @@ export class DockerHub {
   private readonly watcherList: DockerWatcher[] = [];
   private readonly controls = new Map<string, ContainerControl>();
   private readonly clients: Docker[] = [];
-  private readonly hubLogger: DockerLogger;
+  private readonly hubLogger: Logger;
   private merged: readonly ContainerRecord[] = Object.freeze([]);
   private readonly onChangeCb: ((records: readonly ContainerRecord[]) => void) | undefined;
 

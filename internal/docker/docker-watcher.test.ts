@@ -10,7 +10,7 @@ import { waitFor } from '../../test/support/docker-test.ts';
 import type { ContainerRecord } from './container-record.ts';
 import { DockerHub, recordKey } from './docker-hub.ts';
 import { DockerWatcher, type DockerWatcherOptions } from './docker-watcher.ts';
-import type { DockerLogger } from './logger.ts';
+import type { Logger } from '../../pkg/log/index.ts';
 
 interface Line {
   level: string;
@@ -18,7 +18,7 @@ interface Line {
   msg: string;
 }
 
-function recorder(): DockerLogger & { lines: Line[] } {
+function recorder(): Logger & { lines: Line[] } {
   const lines: Line[] = [];
   const at = (level: string) => (obj: object, msg: string) => void lines.push({ level, obj: obj as Record<string, unknown>, msg });
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };

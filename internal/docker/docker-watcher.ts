@@ -15,7 +15,7 @@ import { DockerError, toDockerError } from './docker-error.ts';
 import { DEFAULT_DOCKER_HOST, closeDockerClient, dockerClientFor, parseDockerHost, pingDocker } from './docker-host.ts';
 import { IdCoalescer } from './id-coalescer.ts';
 import { InspectOrder } from './inspect-order.ts';
-import { silentLogger, type DockerLogger } from './logger.ts';
+import { silentLogger, type Logger } from '../../pkg/log/index.ts';
 import { toContainerRecord } from './to-container-record.ts';
 
 export type DockerWatcherState = 'connecting' | 'synced' | 'disconnected' | 'stopped';
@@ -38,7 +38,7 @@ export interface DockerWatcherOptions {
   docker?: Docker;
   /** Overrides the address derived from `host` (tcp:// and ssh:// hosts). */
   remoteAddress?: string;
-  logger?: DockerLogger;
+  logger?: Logger;
   /** Receives every new snapshot (same reference as records()). */
   onChange?: (records: readonly ContainerRecord[]) => void;
   /** Deadline for each API call (list, inspect, ping, opening the stream). Default 10 s. */
@@ -71,7 +71,7 @@ export class DockerWatcher {
   /** Built here from `host` (not handed in): stop() closes what it keeps open (ssh://). */
   private readonly ownsClient: boolean;
   private readonly remoteAddress: string | undefined;
-  private readonly logger: DockerLogger;
+  private readonly logger: Logger;
   private readonly onChangeCb: ((records: readonly ContainerRecord[]) => void) | undefined;
   private readonly callTimeoutMs: number;
   private readonly coalesceMs: number;

@@ -43,6 +43,6 @@ export type { SshTransport } from './ssh-identity.ts';
 export { affectedContainer, EVENT_FILTERS } from './docker-event.ts';
 export type { DockerEventMessage } from './docker-event.ts';
 
-/** The pino-compatible logger shape this module logs through. */
-export type { DockerLogger } from './logger.ts';
-export { silentLogger } from './logger.ts';
+/** The pino-compatible logger this module logs through (pkg/log's `Logger`). */
+export type { Logger as DockerLogger } from '../../pkg/log/index.ts';
+export { silentLogger } from '../../pkg/log/index.ts';

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HealthcheckSpec, MemberSpec } from '../routes/route-spec.ts';
-import { HealthMonitor, type HealthLogger } from './health-monitor.ts';
+import type { Logger } from '../../pkg/log/index.ts';
+import { HealthMonitor } from './health-monitor.ts';
 import { memberSpec } from '../../test/fixtures/route-specs.ts';
 
 function member(id: string, url: string, hc: Partial<HealthcheckSpec> = {}): MemberSpec {
@@ -40,7 +41,7 @@ async function statusServer(t: { after(fn: () => Promise<void>): void }) {
 function recordingLogger() {
   const lines: { level: string; msg: string }[] = [];
   const rec = (level: string) => (_obj: object, msg: string) => void lines.push({ level, msg });
-  const logger: HealthLogger = { debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') };
+  const logger: Logger = { debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') };
   return { lines, logger };
 }
 

@@ -4,6 +4,7 @@
 // the pools (a pool's last usable member is never ejected) and the passive timers, and reports
 // transitions; member-entry.ts holds the rules that move one member's record, and
 // probe-scheduler.ts decides when members are probed. Every state transition is synchronous.
+import { silentLogger, type Logger } from '../../pkg/log/index.ts';
 import type { MemberSpec } from '../routes/index.ts';
 import { checkKey, MemberEntry, targetKey, type DockerHealth, type MemberHealthStatus } from './member-entry.ts';
 import { DEFAULT_PASSIVE_POLICY, isMemberFailure, type PassiveOutcome, type PassivePolicy } from './passive-ejection.ts';
@@ -16,18 +17,8 @@ export interface PoolMembers {
   members: MemberSpec[];
 }
 
-/** pino-compatible: object first, message second. */
-export interface HealthLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-const silentLogger: HealthLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-
 export interface HealthMonitorOptions {
-  logger?: HealthLogger;
+  logger?: Logger;
   /** Extra gate checked before every scheduled probe; false skips it (e.g. the member is asleep). */
   shouldProbe?: (memberId: string) => boolean;
   /** Which HTTP statuses are healthy for members without their own `healthcheck.status`; default 200–399. */
@@ -53,7 +44,7 @@ export class HealthMonitor {
   readonly #entries = new Map<string, MemberEntry>();
   readonly #pools = new Map<string, string[]>();
   readonly #listeners = new Set<HealthChangeListener>();
-  readonly #log: HealthLogger;
+  readonly #log: Logger;
   readonly #policy: PassivePolicy;
   readonly #now: () => number;
   readonly #probes: ProbeScheduler;

@@ -6,11 +6,12 @@
 export {
   HealthMonitor,
   type HealthChangeListener,
-  type HealthLogger,
   type HealthMonitorOptions,
   type PoolMembers,
 } from './health-monitor.ts';
 export type { DockerHealth, HealthState, MemberHealthStatus } from './member-entry.ts';
+/** The pino-compatible logger health logs through (pkg/log's `Logger`). */
+export type { Logger as HealthLogger } from '../../pkg/log/index.ts';
 export { DEFAULT_PASSIVE_POLICY, isMemberFailure, type PassiveOutcome, type PassivePolicy } from './passive-ejection.ts';
 export { PROBE_USER_AGENT, defaultHealthyStatus, type HealthyStatus } from './probe.ts';
 /**

@@ -4,10 +4,10 @@
 // in between, after 20, 40, 80 ms… (readiness probes). Paused members (asleep) are not probed.
 // A result is applied in one synchronous step after the await, and only if the member's
 // generation is unchanged: a result from before a reload, url change or pause is dropped.
+import type { Logger } from '../../pkg/log/index.ts';
 import { jitterFraction } from './jitter.ts';
 import type { MemberEntry } from './member-entry.ts';
 import { Prober, type HealthyStatus } from './probe.ts';
-import type { HealthLogger as Logger } from './health-monitor.ts';
 
 /**
  * A starting member whose probe failed is probed again after this, doubling (20, 40, 80 ms …),

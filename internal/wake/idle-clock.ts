@@ -4,16 +4,17 @@
 import type { IdleSpec } from '../routes/index.ts';
 import type { ContainerSlot } from './container-slot.ts';
 import type { SlotTable } from './slot-table.ts';
-import type { WakeControl, WakeLogger } from './wake-control.ts';
+import type { Logger } from '../../pkg/log/index.ts';
+import type { WakeControl } from './wake-control.ts';
 import { MAX_TIMER_MS, withDeadline } from './wake-deadline.ts';
 
 export class IdleClock {
   stopsTotal = 0;
   private readonly table: SlotTable;
   private readonly control: WakeControl;
-  private readonly log: WakeLogger;
+  private readonly log: Logger;
 
-  constructor(table: SlotTable, control: WakeControl, log: WakeLogger) {
+  constructor(table: SlotTable, control: WakeControl, log: Logger) {
     this.table = table;
     this.control = control;
     this.log = log;

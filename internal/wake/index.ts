@@ -29,8 +29,10 @@ export type {
   WakeRecord,
   WakeSyncInput,
 } from './wake-manager.ts';
-export type { WakeControl, WakeInspect, WakeLogger } from './wake-control.ts';
-export { silentLogger } from './wake-control.ts';
+export type { WakeControl, WakeInspect } from './wake-control.ts';
+/** The pino-compatible logger wake logs through (pkg/log's `Logger`). */
+export type { Logger as WakeLogger } from '../../pkg/log/index.ts';
+export { silentLogger } from '../../pkg/log/index.ts';
 export { WakeError } from './wake-error.ts';
 export type { WakeErrorCode } from './wake-error.ts';
 export { WAKE_EVENTS_PATH, WAKE_PATH_PREFIX, WAKE_STATUS_PATH, renderLoadingPage } from './loading-page.ts';

@@ -6,7 +6,8 @@ import type { RouteSpec } from '../routes/index.ts';
 import { ActivityLedger } from './activity-ledger.ts';
 import { ContainerSlot, refreshGate } from './container-slot.ts';
 import type { RouteGate, WakeContainerInfo, WakeContainerStatus } from './container-slot.ts';
-import type { WakeControl, WakeLogger } from './wake-control.ts';
+import type { Logger } from '../../pkg/log/index.ts';
+import type { WakeControl } from './wake-control.ts';
 import { WakeError } from './wake-error.ts';
 
 /** Input of `sync`: the whole current picture, as often as it changes. */
@@ -39,10 +40,10 @@ export class SlotTable {
   /** Dependency warnings of the last sync: each is logged when it appears, not on every sync. */
   private depWarnings = new Set<string>();
   private readonly control: WakeControl;
-  private readonly log: WakeLogger;
+  private readonly log: Logger;
   private readonly idle: IdleTimers;
 
-  constructor(control: WakeControl, log: WakeLogger, idle: IdleTimers) {
+  constructor(control: WakeControl, log: Logger, idle: IdleTimers) {
     this.control = control;
     this.log = log;
     this.idle = idle;

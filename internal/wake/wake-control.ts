@@ -39,18 +39,3 @@ export interface WakeControl {
   /** The last `lines` lines of stdout+stderr, as text (demultiplexed). */
   logsTail(id: string, lines: number): Promise<string>;
 }
-
-/** pino-compatible subset: object first, message second. */
-export interface WakeLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-export const silentLogger: WakeLogger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};

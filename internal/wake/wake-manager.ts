@@ -18,8 +18,8 @@ import type { LogDisclosureOptions, ShowLogs } from './log-disclosure.ts';
 import { SlotTable } from './slot-table.ts';
 import type { WakeSyncInput } from './slot-table.ts';
 import type { SleepState, WakeContainerStatus } from './container-slot.ts';
-import { silentLogger } from './wake-control.ts';
-import type { WakeControl, WakeLogger } from './wake-control.ts';
+import { silentLogger, type Logger } from '../../pkg/log/index.ts';
+import type { WakeControl } from './wake-control.ts';
 import { WakeGate } from './wake-gate.ts';
 import type { GateResult, WakeGateContext } from './wake-gate.ts';
 import { Waker } from './waker.ts';
@@ -43,7 +43,7 @@ export interface WakeMetrics {
 
 export interface WakeManagerOptions {
   control: WakeControl;
-  logger?: WakeLogger | undefined;
+  logger?: Logger | undefined;
   /** Pause between a failed wake and the next start attempt (default 5s). */
   coolDownMs?: number | undefined;
   /** Log lines shown with a failure (default 20). */

@@ -8,7 +8,8 @@ import { Prober } from '../health/index.ts';
 import type { ContainerSlot, Flight, Waiter } from './container-slot.ts';
 import type { IdleClock } from './idle-clock.ts';
 import type { SlotTable } from './slot-table.ts';
-import type { WakeControl, WakeInspect, WakeLogger } from './wake-control.ts';
+import type { Logger } from '../../pkg/log/index.ts';
+import type { WakeControl, WakeInspect } from './wake-control.ts';
 import { withDeadline } from './wake-deadline.ts';
 import { WakeError } from './wake-error.ts';
 
@@ -28,7 +29,7 @@ export interface WakerOptions {
   table: SlotTable;
   clock: IdleClock;
   control: WakeControl;
-  log: WakeLogger;
+  log: Logger;
   coolDownMs: number;
   logLines: number;
 }
@@ -41,7 +42,7 @@ export class Waker {
   private readonly table: SlotTable;
   private readonly clock: IdleClock;
   private readonly control: WakeControl;
-  private readonly log: WakeLogger;
+  private readonly log: Logger;
   private readonly coolDownMs: number;
   private readonly logLines: number;
   /** health's prober: wake readiness is the same check as the member's health check. */

@@ -1,8 +1,9 @@
-// The logging surface internal/docker needs. pino's Logger satisfies it structurally, so the
-// composition root passes a pino child logger and tests pass a recorder; dockerode never logs.
+// The logging surface Bellhop's modules take: pino's Logger satisfies it structurally, so the
+// composition root passes a pino child logger down, tests pass a recorder, and only cmd/ knows
+// pino (DESIGN.md: pino → cmd, passed down as child loggers).
 
 /** A pino-compatible logger: object first, message second, errors under `err`. */
-export interface DockerLogger {
+export interface Logger {
   debug(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -10,7 +11,7 @@ export interface DockerLogger {
 }
 
 /** Discards everything; the default when no logger is injected. */
-export const silentLogger: DockerLogger = {
+export const silentLogger: Logger = {
   debug: () => undefined,
   info: () => undefined,
   warn: () => undefined,
