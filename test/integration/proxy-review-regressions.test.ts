@@ -28,13 +28,13 @@ test('an upgrade or CONNECT pipelined behind a request in progress closes that c
   });
   for (const second of [UPGRADE, 'CONNECT app:443 HTTP/1.1\r\nHost: app:443\r\n\r\n']) {
     const s = await rawConnect(h.port);
-    const c = collect(s, 2000);
+    const c = collect(s, 10_000);
     s.write(`GET /slow HTTP/1.1\r\nHost: app\r\n\r\n${second}`);
     const r = await c;
     assert.equal(r.closed, true);
     assert.doesNotMatch(r.raw.toString('latin1'), /405|101/, 'nothing written into the first response');
   }
-  const after = await rawRequest(h.port, 'GET /after HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 2000);
+  const after = await rawRequest(h.port, 'GET /after HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 10_000);
   assert.equal(after.responses[0]?.status, 200, 'still serving (it used to crash with ERR_HTTP_SOCKET_ASSIGNED)');
 });
 
@@ -48,7 +48,7 @@ test('a bad chunk while the response is streaming closes the connection instead 
     await be.close();
   });
   const s = await rawConnect(h.port);
-  const c = collect(s, 2000);
+  const c = collect(s, 10_000);
   s.write('POST /up HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
   await new Promise((r) => setTimeout(r, 300));
   s.write('zz\r\n');
@@ -68,10 +68,10 @@ test('a 304 (or 204) stating a Content-Length is relayed as is, and counts as a 
     await h.close();
     await be.close();
   });
-  const r = await rawRequest(h.port, 'GET /logo.png HTTP/1.1\r\nHost: app\r\nIf-None-Match: "v1"\r\nConnection: close\r\n\r\n', 2000);
+  const r = await rawRequest(h.port, 'GET /logo.png HTTP/1.1\r\nHost: app\r\nIf-None-Match: "v1"\r\nConnection: close\r\n\r\n', 10_000);
   assert.equal(r.responses[0]?.status, 304);
   assert.equal(r.responses[0]?.header('etag'), '"v1"');
-  const r204 = await rawRequest(h.port, 'GET /204 HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 2000);
+  const r204 = await rawRequest(h.port, 'GET /204 HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 10_000);
   assert.equal(r204.responses[0]?.status, 204);
   assert.equal(r204.responses[0]?.header('content-length'), undefined, 'a 204 carries no Content-Length');
   assert.deepEqual(route.outcomes.map((o) => o.outcome.ok), [true, true], 'no passive-health failure');
@@ -104,7 +104,7 @@ test('an idempotent request whose member resets it is sent at most twice in all,
   });
   for (const method of ['GET', 'DELETE']) {
     hits.length = 0;
-    const r = await rawRequest(port, `${method} /poison HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n`, 4000);
+    const r = await rawRequest(port, `${method} /poison HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n`, 10_000);
     assert.equal(r.responses[0]?.status, 502);
     assert.equal(hits.length, 2, `${method} reached ${hits.join(',')}: once, then one retry`);
   }
@@ -112,20 +112,21 @@ test('an idempotent request whose member resets it is sent at most twice in all,
 
 test('the drain deadline also closes an upgrade still waiting on its member', async (t) => {
   const be = await startRecordingBackend(() => undefined); // accepts the upgrade request, never answers
-  const h = await startProxy({ app: testRoute('app', [member('m1', be.origin)]) }, { timeouts: { drainMs: 500, upstreamResponseMs: 10_000 } });
+  // upstream_response a minute: within the 30 s wait below only the drain deadline can close it
+  const h = await startProxy({ app: testRoute('app', [member('m1', be.origin)]) }, { timeouts: { drainMs: 500, upstreamResponseMs: 60_000 } });
   t.after(async () => {
     await h.close();
     await be.close();
   });
   const s = await rawConnect(h.port);
-  const c = collect(s, 5000);
+  const c = collect(s, 30_000);
   s.write(UPGRADE);
-  await new Promise((r) => setTimeout(r, 200));
-  const t0 = Date.now();
-  await h.proxy.drain();
+  await be.waitForRequests(1);
+  const drained = h.proxy.drain();
   const r = await c;
-  assert.equal(r.closed, true);
-  assert.ok(Date.now() - t0 < 3000, `drain took ${Date.now() - t0} ms`);
+  assert.equal(r.closed, true, 'the waiting upgrade was closed');
+  await drained;
+  assert.ok(h.logLines.some((l) => l['msg'] === 'drain deadline reached; closing what is left'), 'closed by the drain deadline');
 });
 
 test('a sticky pick sets its cookie on a websocket 101 too, so a websocket-only client is pinned', async (t) => {
@@ -140,11 +141,20 @@ test('a sticky pick sets its cookie on a websocket 101 too, so a websocket-only 
     await be.close();
   });
   const s = await rawConnect(h.port);
-  const c = collect(s, 800);
-  s.write(UPGRADE);
-  const r = await c;
-  s.destroy();
-  const head = r.raw.toString('latin1');
+  t.after(() => s.destroy());
+  // the tunnel stays open: read up to the end of the 101's head instead of a fixed time
+  const head = await new Promise<string>((resolve, reject) => {
+    let got = '';
+    const timer = setTimeout(() => reject(new Error(`no 101 head; got ${JSON.stringify(got)}`)), 10_000);
+    s.on('data', (chunk: Buffer) => {
+      got += chunk.toString('latin1');
+      if (got.includes('\r\n\r\n')) {
+        clearTimeout(timer);
+        resolve(got);
+      }
+    });
+    s.write(UPGRADE);
+  });
   assert.match(head, /^HTTP\/1\.1 101 /);
   assert.match(head, /\r\nset-cookie: bellhop_lb_sticky=tok; Path=\/; HttpOnly; SameSite=Lax\r\n/i);
 });
