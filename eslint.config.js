@@ -34,13 +34,6 @@ export default tseslint.config(
     rules: { 'bellhop/module-boundaries': 'error' },
   },
   {
-    // TODO(issue 12, lead): remove this block once these files import internal/routes through
-    // its index.ts (route-spec.ts → index.ts). They were being edited by others when the rule
-    // landed; the ten violations are listed in the issue-12 report.
-    files: ['internal/health/**', 'internal/wake/**', 'test/e2e/wake*.test.ts'],
-    rules: { 'bellhop/module-boundaries': 'off' },
-  },
-  {
     files: ['**/*.test.ts', 'test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

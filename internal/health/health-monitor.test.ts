@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HealthcheckSpec, MemberSpec } from '../routes/route-spec.ts';
+import type { HealthcheckSpec, MemberSpec } from '../routes/index.ts';
 import type { Logger } from '../../pkg/log/index.ts';
 import { HealthMonitor } from './health-monitor.ts';
 import { memberSpec } from '../../test/fixtures/route-specs.ts';

@@ -7,7 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HealthcheckSpec } from '../routes/route-spec.ts';
+import type { HealthcheckSpec } from '../routes/index.ts';
 import { formatDuration } from './format-duration.ts';
 import { describeError, Prober, PROBE_USER_AGENT } from './probe.ts';
 

@@ -3,7 +3,7 @@
 // failure becomes a ProbeResult with a short human reason for the admin API and logs.
 import { connect as netConnect } from 'node:net';
 import { Agent, request } from 'undici';
-import type { HealthcheckSpec } from '../routes/route-spec.ts';
+import type { HealthcheckSpec } from '../routes/index.ts';
 import { formatDuration } from './format-duration.ts';
 
 /** Sent with every HTTP probe so members (and Bellhop's own idle clock) can tell probes from traffic. */

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WakeControl, WakeInspect } from './wake-control.ts';
-import type { IdleSpec, MemberSpec, RouteSpec } from '../routes/route-spec.ts';
+import type { IdleSpec, MemberSpec, RouteSpec } from '../routes/index.ts';
 
 export interface FakeContainer {
   id: string;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { WakeManager } from './index.ts';
 import { ActivityLedger } from './activity-ledger.ts';
 import { FakeControl, idleSpec, member, route } from './fake-control.test-support.ts';
-import type { RouteSpec } from '../routes/route-spec.ts';
+import type { RouteSpec } from '../routes/index.ts';
 
 const IDLE = 1000;
 

@@ -3,7 +3,7 @@
 // have rules, so routes without them pay nothing.
 import type { IncomingMessage } from 'node:http';
 import { parseTrustedProxies, type TrustedProxies } from '../../pkg/realip/index.ts';
-import type { IdleSpec } from '../routes/route-spec.ts';
+import type { IdleSpec } from '../routes/index.ts';
 import { requestPath } from './request-kind.ts';
 
 /** The compiled rules of one container. */

@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { WakeManager } from './index.ts';
 import type { WakeRecord } from './index.ts';
 import { FakeControl, fakeApp, idleSpec, member, route } from './fake-control.test-support.ts';
-import type { IdleSpec } from '../routes/route-spec.ts';
+import type { IdleSpec } from '../routes/index.ts';
 
 interface Rig {
   control: FakeControl;

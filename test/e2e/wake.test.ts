@@ -11,7 +11,7 @@ import { dockerSkip, dockerClient, runHttpd, removeQuietly, uniqueName, waitFor,
 import { WakeManager } from '../../internal/wake/index.ts';
 import { ContainerControl } from '../../internal/docker/index.ts';
 import type { WakeControl, WakeInspect } from '../../internal/wake/index.ts';
-import type { IdleSpec, MemberSpec, RouteSpec } from '../../internal/routes/route-spec.ts';
+import type { IdleSpec, MemberSpec, RouteSpec } from '../../internal/routes/index.ts';
 
 /** WakeControl over internal/docker's ContainerControl, recording every call. */
 class DockerodeControl implements WakeControl {
