@@ -42,9 +42,9 @@ export interface PassiveOutcome {
 }
 
 /**
- * Connection failures, timeouts and 502/503/504 count against a member (SPEC 8). Any other
- * answer, including a 500 (the application's own error, not the member being down), is a success
- * for ejection purposes.
+ * Connection failures, timeouts and 502/503/504 count against a member (docs/health.md,
+ * "Passive checks"). Any other answer, including a 500 (the application's own error, not the
+ * member being down), is a success for ejection purposes.
  */
 export function isMemberFailure(outcome: PassiveOutcome): boolean {
   if (outcome.error !== undefined) return true;

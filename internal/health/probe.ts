@@ -40,7 +40,7 @@ export function describeError(err: unknown): string {
   return 'unknown error';
 }
 
-/** Status codes that count as healthy; 200–399 by default (SPEC 8). */
+/** Status codes that count as healthy; 200–399 by default (docs/health.md, "What healthy means"). */
 export type HealthyStatus = (status: number) => boolean;
 export const defaultHealthyStatus: HealthyStatus = (s) => s >= 200 && s <= 399;
 
