@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LiveRoutes, LOAD_WAKE_IN_FLIGHT, type HealthGate } from './live-routes.ts';
+import { LiveRoutes } from './live-routes.ts';
+import { LOAD_WAKE_IN_FLIGHT, type HealthGate } from './live-route.ts';
 import { buildRouteTable, type MemberSpec, type RouteSpec } from '../routes/index.ts';
 import { containerOf, memberSpec, routeSpec } from '../../test/fixtures/route-specs.ts';
 
@@ -240,6 +241,50 @@ test('onOriginsGone: a Docker member that stopped or went away is dead; one that
   }]);
 });
 
+test('a rebuilt table touches only the routes whose spec changed; the others keep their LiveRoute, spec object and pool state', () => {
+  const { health, live } = setup();
+  for (const id of ['a1', 'a2', 'b1', 'c1']) health.usable.add(id);
+  // Every Docker event rebuilds every spec: each table is built from fresh objects.
+  const specs = (bUrl: string, extra: RouteSpec[] = []) => [
+    route('a', [member('a1', 'http://10.0.0.1:80'), member('a2', 'http://10.0.0.2:80')]),
+    route('b', [member('b1', bUrl)]),
+    route('c', [member('c1', 'http://10.0.0.4:80')]),
+    ...extra,
+  ];
+  assert.deepEqual(live.update(table(...specs('http://10.0.0.3:80'))), { added: ['a', 'b', 'c'], changed: [], removed: [] });
+  const before = new Map(live.all().map((r) => [r.name, { route: r, spec: r.spec }]));
+  const updates = new Map<string, number>();
+  for (const r of live.all()) {
+    const update = r.update.bind(r);
+    r.update = (spec) => {
+      updates.set(r.name, (updates.get(r.name) ?? 0) + 1);
+      update(spec);
+    };
+  }
+  const a = live.route('a')!;
+  assert.deepEqual([a.pick(ctx, new Set())?.member.id, a.pick(ctx, new Set())?.member.id], ['a1', 'a2']);
+  assert.equal(a.pick(ctx, new Set())?.member.id, 'a1'); // round robin is now on a2
+
+  // An event that changes nothing (an unrelated container started): nothing is touched.
+  assert.deepEqual(live.update(table(...specs('http://10.0.0.3:80'))), { added: [], changed: [], removed: [] });
+  assert.deepEqual([...updates], []);
+
+  // An event for b's container: only b is updated; a and c keep their spec objects.
+  assert.deepEqual(live.update(table(...specs('http://10.0.0.9:80', [route('d', [member('d1', 'http://10.0.0.5:80')])]))), { added: ['d'], changed: ['b'], removed: [] });
+  assert.deepEqual([...updates], [['b', 1]]);
+  for (const name of ['a', 'c']) {
+    assert.equal(live.route(name), before.get(name)!.route, `${name}: same LiveRoute`);
+    assert.equal(live.route(name)!.spec, before.get(name)!.spec, `${name}: spec object untouched`);
+  }
+  assert.equal(live.route('b'), before.get('b')!.route, 'a changed route keeps its LiveRoute too');
+  assert.equal(live.route('b')!.spec.members[0]!.url, 'http://10.0.0.9:80');
+  assert.equal(live.resolver.resolve('a'), a);
+  assert.equal(a.pick(ctx, new Set())?.member.id, 'a2', 'round robin carried on');
+
+  assert.deepEqual(live.update(table(...specs('http://10.0.0.9:80').filter((s) => s.name !== 'c'))), { added: [], changed: [], removed: ['c', 'd'] });
+  assert.equal(live.resolver.resolve('c'), undefined);
+});
+
 /** Pool of a (awake) and b (asleep), both able to sleep; `woken` records background wakes. */
 function sleepingPool(usable: string[]) {
   const health = new FakeHealth();
@@ -290,7 +335,7 @@ test('a pool whose awake member is unusable wakes a sleeping one instead of stay
   assert.deepEqual(woken, ['b'], 'once: it is waking');
 });
 
-// ── iphash with the pool's own real-IP options (SPEC 6) ─────────────────────────────────────
+// ── iphash with the pool's own real-IP options (docs/client-ip.md) ─────────────────────────────────────
 
 function iphashPool(options: RouteSpec['loadBalance']['options'], sticky = false, mode: 'iphash' | 'roundrobin' = 'iphash') {
   const health = new FakeHealth();

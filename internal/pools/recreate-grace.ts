@@ -1,9 +1,9 @@
-// SPEC 4: "a container being recreated (same compose service, new ID) keeps its route: requests
-// in the gap wait briefly or get 503 with Retry-After, never 404". `docker compose up` removes
-// the old container before (or while) the new one appears, and for that moment the labels
-// yield no route at all. This keeps such a route as a placeholder without members for a grace
-// period, so the proxy still resolves the host, holds the request (LiveRoute's recreate hold)
-// and answers 503 + Retry-After if nothing comes back in time.
+// docs/discovery.md: a container being recreated (same compose service, new ID) keeps its
+// route; requests in the gap wait briefly or get 503 with Retry-After, never 404. `docker
+// compose up` removes the old container before (or while) the new one appears, and for that
+// moment the labels yield no route at all. This keeps such a route as a placeholder without
+// members for a grace period, so the proxy still resolves the host, holds the request
+// (LiveRoute's recreate hold) and answers 503 + Retry-After if nothing comes back in time.
 import type { RouteSpec } from '../routes/index.ts';
 
 export interface RecreateGraceOptions {
