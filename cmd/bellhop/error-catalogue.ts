@@ -6,5 +6,6 @@
 import { mergeCatalogues } from '../../pkg/errors/index.ts';
 import { API_ERRORS } from '../../internal/api/index.ts';
 import { PROXY_ERRORS } from '../../internal/proxy/index.ts';
+import { WAKE_ERRORS } from '../../internal/wake/index.ts';
 
-export const ERRORS = mergeCatalogues(PROXY_ERRORS, API_ERRORS);
+export const ERRORS = mergeCatalogues(PROXY_ERRORS, WAKE_ERRORS, API_ERRORS);

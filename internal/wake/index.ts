@@ -35,5 +35,7 @@ export type { Logger as WakeLogger } from '../../pkg/log/index.ts';
 export { silentLogger } from '../../pkg/log/index.ts';
 export { WakeError } from './wake-error.ts';
 export type { WakeErrorCode } from './wake-error.ts';
+/** Wake's codes in Bellhop's error catalogue (docs/errors.md). */
+export { WAKE_ERRORS, type WakeCode } from './wake-error.ts';
 export { WAKE_EVENTS_PATH, WAKE_PATH_PREFIX, WAKE_STATUS_PATH, renderLoadingPage } from './loading-page.ts';
 export { isBrowserNavigation } from './request-kind.ts';

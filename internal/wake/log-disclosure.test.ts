@@ -89,10 +89,10 @@ function assertHidden(v: { api: string; page: string; events: string; status: st
   assert.match(v.events, /"logsHidden":true/);
   const status = JSON.parse(v.status) as { error: { code: string; exitCode: number; logs?: string; logsHidden?: boolean } };
   assert.deepEqual({ ...status.error, message: '' }, { code: 'WAKE_EXITED', message: '', exitCode: 3, logsHidden: true });
-  const api = JSON.parse(v.api) as { error: string; exit_code: number; logs?: string };
-  assert.match(api.error, /^WAKE_(EXITED|COOLING_DOWN)$/); // the first answer, then the cool-down's
-  assert.equal(api.exit_code, 3);
-  assert.equal(api.logs, undefined);
+  const api = JSON.parse(v.api) as { error: { code: string; exitCode: number; logs?: string } };
+  assert.match(api.error.code, /^WAKE_(EXITED|COOLING_DOWN)$/); // the first answer, then the cool-down's
+  assert.equal(api.error.exitCode, 3);
+  assert.equal(api.error.logs, undefined);
 }
 
 test('show_logs private (default): a loopback client sees the log lines on the page, in the events and in the status JSON', async () => {

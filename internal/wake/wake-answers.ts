@@ -1,14 +1,19 @@
 // What the wake gate answers itself instead of proxying: the loading page, a failed wake's 503,
-// the asleep 503 for requests that never wake a container (proxy.idle_ignore), and the small
-// plain answers (403 outside the start endpoint, 404/405 on the reserved paths). A websocket
-// upgrade has no ServerResponse, only its socket: it gets a bare status line and is closed.
+// the asleep 503 for requests that never wake a container (proxy.idle_ignore), the 403 outside
+// the start endpoint and 404/405 on the reserved paths. All but the page are Bellhop's one
+// error shape (pkg/errors, docs/errors.md): JSON for clients that ask for it, else one line of
+// text. A websocket upgrade has no ServerResponse, only its socket: it gets the JSON answer
+// written raw, and the connection is closed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { ErrorWriter, type ErrorSendOptions } from '../../pkg/errors/index.ts';
 import type { ContainerSlot, RouteGate } from './container-slot.ts';
 import { renderLoadingPage } from './loading-page.ts';
 import { shownFailure } from './log-disclosure.ts';
 import { wantsJson } from './request-kind.ts';
-import type { WakeError } from './wake-error.ts';
+import { WAKE_ERRORS, type WakeCode, type WakeError } from './wake-error.ts';
+
+const writer = new ErrorWriter<WakeCode>(WAKE_ERRORS);
 
 // What an ignored request (an uptime monitor) is told while the container sleeps. Nothing
 // changes on its own sooner than a real visitor arrives: no reason to invite a quick retry.
@@ -32,56 +37,30 @@ export function writePage(gate: RouteGate, slot: ContainerSlot, res: ServerRespo
   res.end(html);
 }
 
-/** 503 for a failed wake: JSON if the client asked for it (never with log lines), else plain text. */
+/**
+ * A failed wake: 503 + Retry-After (the cool-down left), the failure's message, container and
+ * exit code. Never its log lines: those follow wake.show_logs on the page and the status views.
+ */
 export function writeFailure(req: IncomingMessage, res: ServerResponse | Duplex, err: WakeError, slot: ContainerSlot): void {
-  const retryAfter = slot.retryAfterSec();
-  if (!isHttpResponse(res)) {
-    if (!res.destroyed) res.end(`HTTP/1.1 503 Service Unavailable\r\nRetry-After: ${retryAfter}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
-    return;
-  }
-  if (wantsJson(req)) {
-    const body = JSON.stringify({ error: err.code, message: err.message, exit_code: err.exitCode ?? null, container: slot.name });
-    writeBody(res, 503, 'application/json', body, retryAfter);
-  } else {
-    writePlain(res, 503, `Service Unavailable: ${err.message}\n`, retryAfter);
-  }
+  const fields = err.exitCode === undefined ? { container: slot.name } : { container: slot.name, exitCode: err.exitCode };
+  writeAnswer(req, res, err.code, { message: err.message, fields, retryAfterSec: slot.retryAfterSec() });
 }
 
 /** 503 for an ignored request while asleep: `X-Bellhop-State: asleep`, no page, no wake. */
 export function writeAsleep(req: IncomingMessage, res: ServerResponse | Duplex, slot: ContainerSlot): void {
-  const message = `${slot.name} is asleep; requests matched by proxy.idle_ignore do not wake it`;
-  if (!isHttpResponse(res)) {
-    if (!res.destroyed) {
-      res.end(`HTTP/1.1 503 Service Unavailable\r\nRetry-After: ${ASLEEP_RETRY_AFTER_SEC}\r\nX-Bellhop-State: asleep\r\nCache-Control: no-store\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
-    }
-    return;
-  }
-  if (res.headersSent || res.destroyed) return;
-  const json = wantsJson(req);
-  const body = json ? JSON.stringify({ error: 'WAKE_ASLEEP', message, container: slot.name }) : `Service Unavailable: ${message}\n`;
-  res.writeHead(503, {
-    'content-type': json ? 'application/json' : 'text/plain; charset=utf-8',
-    'cache-control': 'no-store',
-    'retry-after': String(ASLEEP_RETRY_AFTER_SEC),
-    'x-bellhop-state': 'asleep',
-    'content-length': Buffer.byteLength(body),
+  writeAnswer(req, res, 'WAKE_ASLEEP', {
+    message: `${slot.name} is asleep; requests matched by proxy.idle_ignore do not wake it`,
+    fields: { container: slot.name },
+    retryAfterSec: ASLEEP_RETRY_AFTER_SEC,
+    headers: ['X-Bellhop-State', 'asleep'],
   });
-  res.end(body);
 }
 
-export function writePlain(res: ServerResponse | Duplex, status: number, text: string, retryAfter: number | undefined): void {
+/** One of wake's codes with the catalogue's sentence (403 outside the start endpoint, 404/405 on reserved paths). */
+export function writeAnswer(req: IncomingMessage, res: ServerResponse | Duplex, code: WakeCode, opts: Omit<ErrorSendOptions, 'format'> = {}): void {
   if (!isHttpResponse(res)) {
-    const reason = status === 403 ? 'Forbidden' : 'Service Unavailable';
-    if (!res.destroyed) res.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    if (!res.destroyed) res.end(writer.raw(code, opts), 'latin1');
     return;
   }
-  writeBody(res, status, 'text/plain; charset=utf-8', text, retryAfter);
-}
-
-function writeBody(res: ServerResponse, status: number, type: string, body: string, retryAfter: number | undefined): void {
-  if (res.headersSent || res.destroyed) return;
-  const headers: Record<string, string | number> = { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) };
-  if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
-  res.writeHead(status, headers);
-  res.end(body);
+  writer.send(res, code, { ...opts, format: wantsJson(req) ? 'json' : 'text' });
 }

@@ -12,7 +12,7 @@ import { failureView, shownFailure } from './log-disclosure.ts';
 import type { LogDisclosure } from './log-disclosure.ts';
 import { isBrowserNavigation, requestPath } from './request-kind.ts';
 import type { SlotTable } from './slot-table.ts';
-import { isHttpResponse, writeAsleep, writeFailure, writePage, writePlain } from './wake-answers.ts';
+import { isHttpResponse, writeAnswer, writeAsleep, writeFailure, writePage } from './wake-answers.ts';
 import { WakeError } from './wake-error.ts';
 import type { Waker } from './waker.ts';
 
@@ -93,7 +93,7 @@ export class WakeGate {
     const spec = slot.effectiveIdle();
     const navigation = !spec.noLoadingPage && isBrowserNavigation(req) && isHttpResponse(res);
     if (slot.flight === undefined && spec.startEndpoint !== undefined && requestPath(req.url) !== spec.startEndpoint) {
-      writePlain(res, 403, 'Forbidden: this service is asleep and can only be started via its start endpoint.\n', undefined);
+      writeAnswer(req, res, 'WAKE_START_FORBIDDEN');
       return 'handled';
     }
     const flight = this.waker.request(slot);
@@ -154,7 +154,7 @@ export class WakeGate {
     }
     const path = requestPath(req.url);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      writePlain(res, 405, 'Method Not Allowed\n', undefined);
+      writeAnswer(req, res, 'WAKE_METHOD_NOT_ALLOWED', { headers: ['Allow', 'GET, HEAD'] });
     } else if (path === WAKE_EVENTS_PATH) {
       this.serveEvents(gate, res, ctx.preferMember, this.disclosure.allows(req, ctx.clientIp));
     } else if (path === WAKE_STATUS_PATH) {
@@ -162,7 +162,7 @@ export class WakeGate {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     } else {
-      writePlain(res, 404, 'Not Found\n', undefined);
+      writeAnswer(req, res, 'WAKE_PATH_NOT_FOUND');
     }
     return 'handled';
   }

@@ -180,9 +180,12 @@ test('a container that exits at once: 503 with Retry-After, exit code and logs; 
     const api = await get(`${r.proxyUrl}/api`, { accept: 'application/json' });
     assert.equal(api.status, 503);
     assert.ok(Number(api.headers.get('retry-after')) >= 1);
-    const json = JSON.parse(api.body) as { error: string; exit_code: number };
-    assert.equal(json.error, 'WAKE_EXITED');
-    assert.equal(json.exit_code, 3);
+    // the one error shape (docs/errors.md): the failure's facts under `error`, no log lines
+    const json = JSON.parse(api.body) as { error: Record<string, unknown> };
+    assert.deepEqual(json.error, {
+      code: 'WAKE_EXITED', status: 503, message: 'a exited with code 3 before it was ready', container: 'a', exitCode: 3,
+      retryAfter: Number(api.headers.get('retry-after')),
+    });
     const st = r.wake.status()[0]!;
     assert.equal(st.state, 'asleep');
     assert.equal(st.lastError?.exitCode, 3);
@@ -275,8 +278,13 @@ test('progress events stream waking → ready, and the status endpoint follows t
     assert.equal(st.state, 'awake');
     const again = (await get(`${r.proxyUrl}/.bellhop/wake/events`)).body;
     assert.match(again, /"type":"ready"/);
-    assert.equal((await get(`${r.proxyUrl}/.bellhop/wake/nope`)).status, 404);
-    assert.equal((await get(`${r.proxyUrl}/.bellhop/wake/status`, {}, 'POST')).status, 405);
+    const nope = await get(`${r.proxyUrl}/.bellhop/wake/nope`, { accept: 'application/json' });
+    assert.equal(nope.status, 404);
+    assert.equal((JSON.parse(nope.body) as { error: { code: string } }).error.code, 'WAKE_PATH_NOT_FOUND');
+    const post = await get(`${r.proxyUrl}/.bellhop/wake/status`, {}, 'POST');
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get('allow'), 'GET, HEAD');
+    assert.equal(post.body, 'Method Not Allowed: The paths under /.bellhop/wake/ take GET or HEAD\n');
     assert.equal(r.wake.metrics().eventStreams, 0);
   } finally {
     await r.close();
@@ -303,6 +311,11 @@ test('start_endpoint: only that path wakes; others get 403 while asleep', async 
   try {
     const denied = await get(`${r.proxyUrl}/other`);
     assert.equal(denied.status, 403);
+    assert.equal(denied.body, 'Forbidden: This service is asleep and can only be started via its start endpoint\n');
+    const deniedJson = await get(`${r.proxyUrl}/other`, { accept: 'application/json' });
+    assert.deepEqual(JSON.parse(deniedJson.body), {
+      error: { code: 'WAKE_START_FORBIDDEN', status: 403, message: 'This service is asleep and can only be started via its start endpoint' },
+    });
     assert.equal(r.control.count('start a'), 0);
     assert.equal((await get(`${r.proxyUrl}/wake-me?x=1`)).status, 200);
     assert.equal((await get(`${r.proxyUrl}/other`)).status, 200);
@@ -373,7 +386,9 @@ test('a held websocket upgrade gets a raw 503 on failure', async () => {
     const req = { url: '/ws', method: 'GET', headers: { upgrade: 'websocket' } } as IncomingMessage;
     const result = await r.wake.gate(req, socket, { route: 'app' });
     assert.equal(result, 'handled');
-    assert.match(Buffer.concat(chunks).toString(), /^HTTP\/1\.1 503 Service Unavailable\r\nRetry-After: \d+/);
+    const raw = Buffer.concat(chunks).toString();
+    assert.match(raw, /^HTTP\/1\.1 503 Service Unavailable\r\nRetry-After: \d+/);
+    assert.equal((JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { error: { code: string } }).error.code, 'WAKE_TIMEOUT');
   } finally {
     await r.close();
   }
@@ -594,7 +609,9 @@ test('idle_ignore while asleep: 503 + X-Bellhop-State: asleep + Retry-After, no 
     assert.doesNotMatch(nav.body, /<html/i);
     const json = await get(`${r.proxyUrl}/health`, { accept: 'application/json' });
     assert.equal(json.status, 503);
-    assert.equal((JSON.parse(json.body) as { error: string }).error, 'WAKE_ASLEEP');
+    assert.deepEqual((JSON.parse(json.body) as { error: Record<string, unknown> }).error, {
+      code: 'WAKE_ASLEEP', status: 503, message: 'a is asleep; requests matched by proxy.idle_ignore do not wake it', container: 'a', retryAfter: 60,
+    });
     const head = await get(`${r.proxyUrl}/`, { 'x-client-ip': '10.0.5.9' }, 'HEAD');
     assert.equal(head.status, 503);
     assert.equal(head.headers.get('x-bellhop-state'), 'asleep');

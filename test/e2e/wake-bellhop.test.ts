@@ -302,7 +302,7 @@ test('through Bellhop: a container that exits at once: API 503 + Retry-After; th
     const api = await b.get(name, '/api/thing', { headers: { accept: 'application/json' } });
     assert.equal(api.status, 503);
     assert.ok(Number(api.headers['retry-after']) >= 1, `Retry-After ${String(api.headers['retry-after'])}`);
-    assert.equal((JSON.parse(api.body) as { error: string }).error, 'WAKE_EXITED');
+    assert.equal((JSON.parse(api.body) as { error: { code: string } }).error.code, 'WAKE_EXITED');
 
     const page = await b.get(name, '/', { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } });
     assert.equal(page.status, 503); // cooling down: the page shows the failure at once
@@ -337,7 +337,7 @@ test('through Bellhop: the exit code (3) reaches the API client, the page and th
     await routed(b, name);
     const api = await b.get(name, '/api/thing', { headers: { accept: 'application/json' } });
     assert.equal(api.status, 503);
-    assert.equal((JSON.parse(api.body) as { exit_code: number | null }).exit_code, 3);
+    assert.equal((JSON.parse(api.body) as { error: { exitCode?: number } }).error.exitCode, 3);
     const page = await b.get(name, '/', { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } });
     assert.match(page.body, /Exit code <b>3<\/b>/);
     assert.match((await b.get(name, '/.bellhop/wake/events')).body, /"exitCode":3/);
@@ -366,7 +366,7 @@ test('through Bellhop: a failed wake shows its log lines to a loopback client, n
     const [publicApi, publicPage, publicEvents, publicStatus] = await views({ 'x-forwarded-for': '203.0.113.7' });
     // The log is the one line "boom" (the container's name has "boom" in it too, the message names it).
     for (const text of [publicApi, publicPage, publicEvents, publicStatus]) assert.doesNotMatch(text!, /"logs"|<pre>/);
-    assert.equal((JSON.parse(publicApi!) as { exit_code: number }).exit_code, 3);
+    assert.equal((JSON.parse(publicApi!) as { error: { exitCode: number } }).error.exitCode, 3);
     assert.match(publicPage!, /Exit code <b>3<\/b>/);
     assert.match(publicPage!, /not shown to this address/);
     assert.match(publicEvents!, /"code":"WAKE_EXITED".*"logsHidden":true/);

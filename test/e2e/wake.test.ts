@@ -320,7 +320,7 @@ test('a container that exits at once: 503 + Retry-After; page and status show ex
     const api = await httpGet(`${proxy.url}/api/thing`, { accept: 'application/json' });
     assert.equal(api.status, 503);
     assert.ok(Number(api.headers['retry-after']) >= 1);
-    assert.equal((JSON.parse(api.body) as { exit_code: number }).exit_code, 3);
+    assert.equal((JSON.parse(api.body) as { error: { exitCode: number } }).error.exitCode, 3);
     const failedPage = await httpGet(`${proxy.url}/`, { accept: 'text/html' });
     assert.equal(failedPage.status, 503);
     assert.match(failedPage.body, /Exit code <b>3<\/b>/);
