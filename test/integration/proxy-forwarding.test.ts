@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { startRecordingBackend } from '../support/recording-backend.ts';
-import { rawRequest } from '../support/raw-client.ts';
+import { parseResponses, rawConnect, rawRequest } from '../support/raw-client.ts';
 import { member, startProxy, testRoute, until } from './proxy-harness.ts';
 
 function get(port: number, path: string, headers: Record<string, string>, method = 'GET', body?: Buffer): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
@@ -103,10 +103,16 @@ test('hop-by-hop headers are removed both ways, including Connection-named ones;
   const h = await startProxy({ app: testRoute('app', [member('m1', be.origin)]) });
   t.after(async () => { await h.close(); await be.close(); });
 
-  const res = await rawRequest(h.port,
-    'GET / HTTP/1.1\r\nHost: app\r\nConnection: keep-alive, X-Foo, X-Forwarded-For, X-Real-IP\r\nX-Foo: 1\r\n' +
+  // a kept-alive connection: read until the response is complete, not for a fixed time
+  const s = await rawConnect(h.port);
+  t.after(() => s.destroy());
+  let got = Buffer.alloc(0);
+  s.on('data', (c: Buffer) => { got = Buffer.concat([got, c]); });
+  s.write('GET / HTTP/1.1\r\nHost: app\r\nConnection: keep-alive, X-Foo, X-Forwarded-For, X-Real-IP\r\nX-Foo: 1\r\n' +
     'Keep-Alive: 300\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\nTrailer: X-T\r\nUpgrade: h2c\r\nHTTP2-Settings: AAA\r\n' +
-    'Proxy-Authorization: Basic eA==\r\nX-Stays: 1\r\n\r\n', 1000);
+    'Proxy-Authorization: Basic eA==\r\nX-Stays: 1\r\n\r\n');
+  await until(() => parseResponses(got)[0]?.complete === true, 10_000, 'the response');
+  const res = { responses: parseResponses(got) };
   const up = be.requests[0]!;
   assert.deepEqual(up.headerAll('connection'), ['keep-alive'], 'only the proxy\'s own Connection for its upstream leg');
   for (const n of ['x-foo', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'http2-settings', 'proxy-authorization']) {
@@ -137,7 +143,7 @@ test('spoofed forwarding headers from an untrusted peer are discarded; a trusted
   const trusted = await startProxy({ app: route }, { trusted: ['127.0.0.0/8'] });
   t.after(async () => { await untrusted.close(); await trusted.close(); await be.close(); });
 
-  await rawRequest(untrusted.port, spoof, 1000);
+  await rawRequest(untrusted.port, spoof, 10_000);
   let up = be.requests[0]!;
   assert.deepEqual(up.headerAll('x-forwarded-for'), ['127.0.0.1']);
   assert.deepEqual(up.headerAll('x-real-ip'), ['127.0.0.1']);
@@ -148,7 +154,7 @@ test('spoofed forwarding headers from an untrusted peer are discarded; a trusted
   assert.equal(up.header('x-forwarded-port'), undefined);
   assert.deepEqual(seenCtx, { clientIp: '127.0.0.1', cookieHeader: undefined, secure: false });
 
-  await rawRequest(trusted.port, spoof, 1000);
+  await rawRequest(trusted.port, spoof, 10_000);
   up = be.requests[1]!;
   assert.deepEqual(up.headerAll('x-forwarded-for'), ['6.6.6.6, 9.9.9.9, 127.0.0.1']);
   assert.deepEqual(up.headerAll('x-real-ip'), ['9.9.9.9']);
@@ -175,7 +181,7 @@ test('sticky hooks: Set-Cookie from the pick is added, our cookie is stripped up
   const h = await startProxy({ app: route });
   t.after(async () => { await h.close(); await be.close(); });
 
-  const r = await rawRequest(h.port, 'GET / HTTP/1.1\r\nHost: app\r\nCookie: a=1; bellhop_lb_sticky=old\r\nCookie: bellhop_lb_sticky=x\r\nConnection: close\r\n\r\n', 1000);
+  const r = await rawRequest(h.port, 'GET / HTTP/1.1\r\nHost: app\r\nCookie: a=1; bellhop_lb_sticky=old\r\nCookie: bellhop_lb_sticky=x\r\nConnection: close\r\n\r\n', 10_000);
   assert.equal(r.responses[0]!.header('set-cookie'), 'bellhop_lb_sticky=tok; Path=/; HttpOnly');
   assert.equal(cookieSeen, 'a=1; bellhop_lb_sticky=old; bellhop_lb_sticky=x');
   assert.deepEqual(be.requests[0]!.headerAll('cookie'), ['a=1'], 'a line that held only our cookie is dropped');
@@ -226,7 +232,7 @@ test('forgetOrigin closes the pool of a departed member; a later request opens a
   h.proxy.forgetOrigin(be.origin);
   h.proxy.forgetOrigin('http://127.0.0.1:1'); // unknown: no-op
   assert.deepEqual(h.proxy.upstreamOrigins(), []);
-  await until(() => be.open.size === 0, 2000, 'pool connections closed');
+  await until(() => be.open.size === 0, 10_000, 'pool connections closed');
   const r = await get(h.port, '/', { host: 'app' });
   assert.equal(r.status, 200);
 });

@@ -40,7 +40,7 @@ const cases: [string, string, number][] = [
 for (const [name, raw, status] of cases) {
   test(`${name} → ${status}, nothing upstream`, async (t) => {
     const { h, be } = await setup(t);
-    const r = await rawRequest(h.port, raw, 2000);
+    const r = await rawRequest(h.port, raw, 10_000);
     assert.equal(r.responses[0]?.status, status, r.raw.toString('latin1').slice(0, 200));
     assert.equal(r.responses.length, 1, 'exactly one answer');
     assert.equal(be.connections, 0, 'the upstream was never contacted');
@@ -51,14 +51,14 @@ test('201 header lines → 431 and nothing reaches the upstream; 199 lines pass'
   const { h, be } = await setup(t);
   let many = 'GET / HTTP/1.1\r\nHost: app\r\n';
   for (let i = 0; i < 200; i++) many += `X-Pad-${i}: ${i}\r\n`;
-  const r = await rawRequest(h.port, many + '\r\n', 2000);
+  const r = await rawRequest(h.port, many + '\r\n', 10_000);
   assert.equal(r.responses[0]?.status, 431);
   assert.equal(r.responses[0]?.header('connection'), 'close');
   assert.equal(be.connections, 0);
 
   let ok = 'GET / HTTP/1.1\r\nHost: app\r\nConnection: close\r\n';
   for (let i = 0; i < 198; i++) ok += `X-Pad-${i}: ${i}\r\n`;
-  const r2 = await rawRequest(h.port, ok + '\r\n', 2000);
+  const r2 = await rawRequest(h.port, ok + '\r\n', 10_000);
   assert.equal(r2.responses[0]?.status, 200);
   assert.equal(be.requests.length, 1);
 });
@@ -69,7 +69,7 @@ test('~1,100 padding header lines hiding Content-Length cannot smuggle a request
   let req = 'POST / HTTP/1.1\r\nHost: app\r\n';
   for (let i = 0; i < 1100; i++) req += `X-P${i}: a\r\n`;
   req += `Content-Length: ${smuggled.length}\r\n\r\n${smuggled}`;
-  const r = await rawRequest(h.port, req, 2000);
+  const r = await rawRequest(h.port, req, 10_000);
   assert.equal(r.responses[0]?.status, 431);
   assert.equal(r.responses.length, 1, 'the body was not answered as a second request');
   await new Promise((res) => setTimeout(res, 100));
@@ -79,10 +79,10 @@ test('~1,100 padding header lines hiding Content-Length cannot smuggle a request
 
 test('absolute-form agreeing with Host is forwarded in origin-form', async (t) => {
   const { h, be } = await setup(t);
-  const r = await rawRequest(h.port, 'GET HTTP://APP:80/x?y=1 HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 2000);
+  const r = await rawRequest(h.port, 'GET HTTP://APP:80/x?y=1 HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 10_000);
   assert.equal(r.responses[0]?.status, 200);
   assert.equal(be.requests[0]!.target, '/x?y=1');
-  const r2 = await rawRequest(h.port, 'GET http://app?q HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 2000);
+  const r2 = await rawRequest(h.port, 'GET http://app?q HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 10_000);
   assert.equal(r2.responses[0]?.status, 200);
   assert.equal(be.requests[1]!.target, '/?q');
   assert.deepEqual(be.parseErrors, []);
@@ -91,7 +91,7 @@ test('absolute-form agreeing with Host is forwarded in origin-form', async (t) =
 test('GET with a body is forwarded with its length (no 0.CL desync); pipelined requests are answered in order', async (t) => {
   const { h, be } = await setup(t);
   const r = await rawRequest(h.port,
-    'GET /a HTTP/1.1\r\nHost: app\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: app\r\n\r\nGET /c HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 2000);
+    'GET /a HTTP/1.1\r\nHost: app\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: app\r\n\r\nGET /c HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 10_000);
   assert.deepEqual(r.responses.map((x) => x.body.toString()), ['ok GET /a', 'ok GET /b', 'ok GET /c']);
   assert.deepEqual(be.requests.map((x) => [x.target, x.body.toString()]), [['/a', 'hello'], ['/b', ''], ['/c', '']]);
   assert.deepEqual(be.parseErrors, []);
@@ -99,7 +99,7 @@ test('GET with a body is forwarded with its length (no 0.CL desync); pipelined r
 
 test('Expect: 100-continue is answered by the proxy and not forwarded', async (t) => {
   const { h, be } = await setup(t);
-  const r = await rawRequest(h.port, 'POST / HTTP/1.1\r\nHost: app\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nhi', 2000);
+  const r = await rawRequest(h.port, 'POST / HTTP/1.1\r\nHost: app\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nhi', 10_000);
   assert.equal(r.responses.at(-1)?.status, 200);
   assert.equal(be.requests[0]!.header('expect'), undefined);
   assert.equal(be.requests[0]!.body.toString(), 'hi');
@@ -107,12 +107,12 @@ test('Expect: 100-continue is answered by the proxy and not forwarded', async (t
 
 test('HTTP/1.0 absolute-form without Host: routed by the authority, which becomes Host upstream', async (t) => {
   const { h, be } = await setup(t);
-  const r = await rawRequest(h.port, 'GET http://App:80/x HTTP/1.0\r\n\r\n', 2000);
+  const r = await rawRequest(h.port, 'GET http://App:80/x HTTP/1.0\r\n\r\n', 10_000);
   assert.equal(r.responses[0]?.status, 200);
   const up = be.requests[0]!;
   assert.equal(up.target, '/x');
   assert.deepEqual(up.headerAll('host'), ['App:80']);
   assert.deepEqual(up.headerAll('x-forwarded-host'), ['App:80']);
-  const r2 = await rawRequest(h.port, 'GET / HTTP/1.0\r\n\r\n', 2000);
+  const r2 = await rawRequest(h.port, 'GET / HTTP/1.0\r\n\r\n', 10_000);
   assert.equal(r2.responses[0]?.status, 404, 'no Host and no authority: no route');
 });
