@@ -7,7 +7,7 @@ import { PROXY_ERRORS, type ProxyAnswerCode } from './proxy-errors.ts';
 const writer = new ErrorWriter<ProxyAnswerCode>(PROXY_ERRORS);
 
 /** True when the client prefers HTML (browsers); API clients and curl get JSON. */
-export function wantsHtml(accept: string | undefined): boolean {
+function wantsHtml(accept: string | undefined): boolean {
   return accept !== undefined && accept.includes('text/html');
 }
 
