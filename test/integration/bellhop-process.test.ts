@@ -19,34 +19,45 @@ const NO_DOCKER = 'docker:\n  hosts: ["unix:///tmp/bellhop-no-such-docker.sock"]
 interface Backend {
   server: Server;
   port: number;
-  /** responses to /slow that are still being written */
-  slow: Set<ServerResponse>;
+  /** responses to /slow (first line sent) and /held (nothing sent yet) waiting for release(), with their next line */
+  slow: Map<ServerResponse, number>;
+  /** Lets every waiting response finish: its remaining lines, 20 ms apart. */
+  release(): void;
 }
 
 async function backend(name: string): Promise<Backend> {
-  const slow = new Set<ServerResponse>();
+  // Held until the test releases them, so "in flight across a reload / the SIGTERM" does not
+  // depend on the reload or the signal being handled within some number of ms.
+  const slow = new Map<ServerResponse, number>();
   const server = createServer((req, res) => {
-    if (req.url === '/slow') {
-      // 6 chunks, 200 ms apart: a response in flight across a config reload
-      slow.add(res);
+    if (req.url === '/slow' || req.url === '/held') {
       res.writeHead(200, { 'content-type': 'text/plain' });
-      let i = 0;
-      const t = setInterval(() => {
-        res.write(`${name}-${String(i)}\n`);
-        if (++i === 6) {
-          clearInterval(t);
-          slow.delete(res);
-          res.end();
-        }
-      }, 200);
-      res.on('close', () => clearInterval(t));
+      if (req.url === '/slow') res.write(`${name}-0\n`);
+      slow.set(res, req.url === '/slow' ? 1 : 0);
       return;
     }
     res.end(name);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, port: (server.address() as AddressInfo).port, slow };
+  const release = (): void => {
+    for (const [res, next] of slow) {
+      slow.delete(res);
+      let i = next;
+      const t = setInterval(() => {
+        res.write(`${name}-${String(i)}\n`);
+        if (++i === 6) {
+          clearInterval(t);
+          res.end();
+        }
+      }, 20);
+      res.on('close', () => clearInterval(t));
+    }
+  };
+  return { server, port: (server.address() as AddressInfo).port, slow, release };
 }
+
+/** Long enough for a process on a busy machine; a wait ends as soon as its state holds. */
+const EVENTUALLY_MS = 20_000;
 
 function get(port: number, host: string, path: string, agent?: Agent): Promise<{ status: number; body: string; localPort: number; connection: string | undefined }> {
   return new Promise((resolve, reject) => {
@@ -94,7 +105,7 @@ test('Docker unreachable: file routes serve, the admin API says so, nothing cras
   const r = await until(async () => {
     const x = await bh.get('alpha');
     return x.status === 200 ? x : undefined;
-  }, 5000, 'alpha to answer');
+  }, EVENTUALLY_MS, 'alpha to answer');
   assert.equal(r.body, 'alpha');
   const view = await bh.routes();
   assert.equal(view.docker.length, 1);
@@ -118,18 +129,19 @@ test('hot reload: a new route appears, an in-flight response and a keep-alive co
   const first = await until(async () => {
     const x = await get(bh.httpPort, 'alpha', '/', agent);
     return x.status === 200 ? x : undefined;
-  }, 5000, 'alpha');
+  }, EVENTUALLY_MS, 'alpha');
   assert.equal((await bh.get('beta')).status, 404);
 
-  // A slow response on alpha is in flight while the file changes.
+  // A slow response on alpha is in flight while the file changes, held until the reload applied.
   const inFlight = get(bh.httpPort, 'alpha', '/slow');
-  await until(() => (a.slow.size > 0 ? true : undefined), 2000, 'slow response to start');
+  await until(() => (a.slow.size > 0 ? true : undefined), EVENTUALLY_MS, 'slow response to start');
   editConfig(bh, (text) => text.replace(routesYaml(a.port), routesYaml(a.port, b.port)));
   const beta = await until(async () => {
     const x = await bh.get('beta');
     return x.status === 200 ? x : undefined;
-  }, 5000, 'beta after the reload');
+  }, EVENTUALLY_MS, 'beta after the reload');
   assert.equal(beta.body, 'beta');
+  a.release();
   const slow = await inFlight;
   assert.equal(slow.status, 200);
   assert.equal(slow.body, 'alpha-0\nalpha-1\nalpha-2\nalpha-3\nalpha-4\nalpha-5\n', 'the response in flight finished whole');
@@ -139,7 +151,7 @@ test('hot reload: a new route appears, an in-flight response and a keep-alive co
 
   // A broken edit: errors logged with key path and line, running routes kept.
   editConfig(bh, (text) => text.replace('healthcheck: { interval: 1s }', 'healthcheck: { interval: 5 }'));
-  const logged = await until(() => bh.logs().find((l) => l.includes('config change rejected')), 5000, 'the rejected edit to be logged');
+  const logged = await until(() => bh.logs().find((l) => l.includes('config change rejected')), EVENTUALLY_MS, 'the rejected edit to be logged');
   assert.match(logged, /routes\.alpha\.healthcheck\.interval/);
   assert.match(logged, /config\.yml:\d+/);
   assert.equal((await bh.get('alpha')).body, 'alpha');
@@ -153,7 +165,7 @@ test('hot reload: a new route appears, an in-flight response and a keep-alive co
 
   // Removing a route applies; the other keeps answering.
   editConfig(bh, () => readFileSync(join(bh.dir, 'config.yml'), 'utf8').replace('interval: 5 }', 'interval: 1s }').replace(/ {2}beta:\n.*\n.*\n/, ''));
-  await until(async () => ((await bh.get('beta')).status === 404 ? true : undefined), 5000, 'beta to go');
+  await until(async () => ((await bh.get('beta')).status === 404 ? true : undefined), EVENTUALLY_MS, 'beta to go');
   assert.equal((await bh.get('alpha')).body, 'alpha');
   assert.deepEqual((await bh.routes()).errors, [], 'the good edit cleared the config errors');
 });
@@ -203,12 +215,16 @@ test('a sticky key file that is too short stops startup with one clear line (exi
 
 test('SIGTERM: an in-flight response finishes with Connection: close, then exit 0', async () => {
   const a = await backend('alpha');
-  const bh = await startBellhop({ yaml: `${NO_DOCKER + routesYaml(a.port)}entrypoint:\n  timeouts: { drain: 5s }\n` });
+  // a drain deadline no wait here comes near: the response is cut only if the drain does not wait
+  const bh = await startBellhop({ yaml: `${NO_DOCKER + routesYaml(a.port)}entrypoint:\n  timeouts: { drain: 60s }\n` });
   try {
-    await until(async () => ((await bh.get('alpha')).status === 200 ? true : undefined), 5000, 'alpha');
-    const inFlight = get(bh.httpPort, 'alpha', '/slow');
-    await until(() => (a.slow.size > 0 ? true : undefined), 2000, 'slow response to start');
+    await until(async () => ((await bh.get('alpha')).status === 200 ? true : undefined), EVENTUALLY_MS, 'alpha');
+    // its head is held back until the drain has begun, so Bellhop can still say Connection: close
+    const inFlight = get(bh.httpPort, 'alpha', '/held');
+    await until(() => (a.slow.size > 0 ? true : undefined), EVENTUALLY_MS, 'slow response to start');
     const stopped = bh.stop();
+    await until(() => bh.logs().find((l) => l.includes('"msg":"draining"')), EVENTUALLY_MS, 'the drain to begin');
+    a.release();
     const r = await inFlight;
     assert.equal(r.body.split('\n').filter(Boolean).length, 6, 'the response finished whole');
     assert.equal(r.connection, 'close');
