@@ -217,6 +217,11 @@ test('through Bellhop: idle_timeout 2s stops after the last activity; an open tu
     // An upgrade tunnel opens while the download still streams; a plain request comes and goes.
     const tunnel = await openTunnel(b.httpPort, `${name}-ws`);
     socket = tunnel.socket;
+    // For the failure message: did the tunnel close under the test, and when?
+    const tunnelAt = Date.now();
+    let tunnelEnded = 'still open';
+    socket.once('end', () => { tunnelEnded = `peer ended it ${String(Date.now() - tunnelAt)} ms after the 101`; });
+    socket.once('close', () => { if (tunnelEnded === 'still open') tunnelEnded = `closed ${String(Date.now() - tunnelAt)} ms after the 101`; });
     assert.match(tunnel.head, /^HTTP\/1\.1 101/, `routes: ${JSON.stringify((await b.route(`${name}-ws`))?.members)}\n${b.logs().filter((l) => /error|warn|upstream/i.test(l)).slice(-8).join('\n')}`);
     socket.write('ping\n');
     await waitFor(() => new Promise<true | undefined>((r) => socket!.once('data', (d) => r(String(d).includes('ping') ? true : undefined))), 3000, 'echo');
@@ -230,10 +235,10 @@ test('through Bellhop: idle_timeout 2s stops after the last activity; an open tu
     download.abort();
     await waitFor(async () => ((await containerStatus(b, id))?.inFlight === 1 ? true : undefined), 5000, 'the download released');
     await new Promise((r) => setTimeout(r, 4000));
-    assert.equal(ev.count(id, 'die'), 0, 'stopped while a tunnel was open');
+    assert.equal(ev.count(id, 'die'), 0, `stopped while a tunnel was open (tunnel ${tunnelEnded})`);
     const open = await containerStatus(b, id);
     assert.equal(open?.state, 'awake');
-    assert.equal(open.msUntilSleep, 2000);
+    assert.equal(open.msUntilSleep, 2000, `tunnel ${tunnelEnded}, yet the idle clock runs: ${JSON.stringify(open)}\n${b.logs().slice(-15).join("\n")}`);
     const closedAt = Date.now();
     socket.destroy();
 
