@@ -1,4 +1,4 @@
-// Built-in defaults (SPEC 2). Everything in the file is optional; these fill the gaps.
+// Built-in defaults (docs/configuration.md). Everything in the file is optional; these fill the gaps.
 import type { LogLevel, WakeShowLogs } from './config-types.ts';
 import type { BalanceModeName } from '../routes/index.ts';
 

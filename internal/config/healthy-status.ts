@@ -1,4 +1,4 @@
-// `healthcheck.status`: which HTTP statuses an active check accepts (SPEC 8: 200–399 unless
+// `healthcheck.status`: which HTTP statuses an active check accepts (docs/health.md: 200–399 unless
 // configured otherwise). One grammar for labels, static routes and defaults.healthcheck, so
 // `proxy.app.healthcheck.status: 200-499` and `routes.app.healthcheck.status: 200-499` agree.
 

@@ -85,7 +85,7 @@ describe('defaults', () => {
 });
 
 describe('the file', () => {
-  it('loads the SPEC section 2 example exactly, with no errors', () => {
+  it('loads the docs/configuration.md example exactly, with no errors', () => {
     const text = readFileSync(new URL('./fixtures/spec-example.yml', import.meta.url), 'utf8');
     const r = load(text);
     assert.ok(r.ok, r.ok ? '' : formatConfigErrors(r.errors));

@@ -1,4 +1,4 @@
-// Static-route upstream URLs. The proxy builds upstream requests from an origin only (SPEC 9),
+// Static-route upstream URLs. The proxy builds upstream requests from an origin only (docs/proxy.md),
 // so anything beyond scheme, host and port would be silently ignored there: reject it here.
 
 /** Returns the canonical origin `scheme://host:port` (port always written), or a reason string. */

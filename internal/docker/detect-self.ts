@@ -1,5 +1,5 @@
 // When Bellhop runs in a container it should reach members over a network it shares with them
-// (SPEC §4). Find our own container ID from what the kernel and Docker leave behind, inspect it
+// (docs/discovery.md). Find our own container ID from what the kernel and Docker leave behind, inspect it
 // and read its networks. Outside a container, or when unsure, the answer is "no networks".
 import { readFileSync, existsSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';

@@ -32,7 +32,7 @@ export interface SshIdentity {
  * Resolves the identity and known_hosts path for an ssh:// host, like the docker CLI's ssh:
  * the agent when SSH_AUTH_SOCK is set, else the first of ~/.ssh/id_ed25519, id_ecdsa, id_rsa.
  * Reads the key once, here. Never throws: a missing or passphrase-protected key is reported
- * by every connection attempt, so Bellhop still starts and keeps retrying (SPEC 1).
+ * by every connection attempt, so Bellhop still starts and keeps retrying (docs/docker.md).
  */
 export function resolveIdentity(host: string, port: number, username: string, env: NodeJS.ProcessEnv): SshIdentity {
   const home = env['HOME'] || homedir();

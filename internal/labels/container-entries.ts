@@ -1,4 +1,4 @@
-// Step 2 for one container: its aliases, each with the winning value of every field (SPEC 3
+// Step 2 for one container: its aliases, each with the winning value of every field (docs/labels.md
 // precedence), validated into one member per alias — or problems, and then nothing at all.
 
 import type { BalanceModeName, HealthcheckSpec, MemberSpec, RealIpOptionsSpec } from '../routes/index.ts';

@@ -1,4 +1,4 @@
-// Container-level labels (SPEC 3): aliases, exclude, network and the sleep/wake settings.
+// Container-level labels (docs/labels.md): aliases, exclude, network and the sleep/wake settings.
 
 import type { IdleSpec } from '../routes/index.ts';
 import type { LabelledContainer } from './labelled-container.ts';

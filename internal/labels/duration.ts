@@ -1,4 +1,4 @@
-// Duration-valued labels use internal/config's grammar (SPEC 2: ms, s, m, h, d, combinations,
+// Duration-valued labels use internal/config's grammar (docs/configuration.md: ms, s, m, h, d, combinations,
 // `0` alone is zero, a bare number is an error suggesting a unit), so `proxy.idle_timeout: 15m`
 // and `defaults.healthcheck.interval: 15m` mean the same. Wrapped as a result: labels never throw.
 

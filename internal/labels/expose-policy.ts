@@ -1,4 +1,4 @@
-// Which containers are routed at all (SPEC 3): labelled ones always; with docker.expose_all also
+// Which containers are routed at all (docs/labels.md): labelled ones always; with docker.expose_all also
 // unlabelled ones, except obvious databases and caches, which nobody means to publish by name.
 
 import type { LabelledContainer } from './labelled-container.ts';

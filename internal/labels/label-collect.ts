@@ -15,7 +15,7 @@ export interface LabelProblem {
   message: string;
 }
 
-/** Precedence class of a label target: higher wins (SPEC 3). */
+/** Precedence class of a label target: higher wins (docs/labels.md). */
 export const Kind = { CONTAINER: 0, WILDCARD: 1, INDEX: 2, NAMED: 3 } as const;
 
 export interface Candidate {

@@ -1,4 +1,4 @@
-// Fixture tests: containers with labels → routes and errors. Covers SPEC 3/4 and the behaviours
+// Fixture tests: containers with labels → routes and errors. Covers docs/labels.md, docs/discovery.md and the behaviours
 // GoDoxy's own label tests assert (research/godoxy.md §7), with Bellhop's precedence where it
 // differs (explicit alias > #N > *; dotted label > same field in a YAML value).
 import assert from 'node:assert/strict';

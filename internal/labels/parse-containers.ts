@@ -37,7 +37,7 @@ function byAge(a: LabelledContainer, b: LabelledContainer): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-/** Turns containers into routes (SPEC 3, 4): never throws; a bad container affects only itself. */
+/** Turns containers into routes (docs/labels.md, docs/discovery.md): never throws; a bad container affects only itself. */
 export function parseContainers(containers: readonly LabelledContainer[], opts: ParseOptions): ParseResult {
   const entries: MemberEntry[] = [];
   const errors: RouteError[] = [];

@@ -1,4 +1,4 @@
-// Port, scheme and upstream address of a member (SPEC 3 port defaults, SPEC 4 addresses). Pure:
+// Port, scheme and upstream address of a member (docs/labels.md port defaults, docs/discovery.md addresses). Pure:
 // everything comes from the container record that internal/docker resolved.
 
 import { LabelErrorCode as C } from './label-error-codes.ts';

@@ -17,7 +17,7 @@ export interface HealthcheckSpec {
   disable: boolean;
   /**
    * HTTP statuses that count as healthy, as inclusive [low, high] ranges (sorted, merged);
-   * undefined means 200–399 (SPEC 8). Ignored by the TCP check.
+   * undefined means 200–399 (docs/health.md). Ignored by the TCP check.
    */
   status?: ReadonlyArray<readonly [number, number]> | undefined;
 }

@@ -1,4 +1,4 @@
-// RouteSpec[] → an immutable RouteTable answering "which route serves this Host?" (SPEC 9):
+// RouteSpec[] → an immutable RouteTable answering "which route serves this Host?" (docs/proxy.md):
 //   1. an alias equal to the whole host;
 //   2. with match_domains: the host minus a matching domain suffix (longest domain first);
 //      without: the host's first label;

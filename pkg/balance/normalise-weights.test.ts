@@ -6,7 +6,7 @@ import type { WeightedMember } from './normalise-weights.ts';
 
 const m = (name: string, weight?: number): WeightedMember => (weight === undefined ? { name } : { name, weight });
 
-test('SPEC §5 worked examples', () => {
+test('docs/balancing.md worked examples', () => {
   assert.deepEqual(normaliseWeights([m('a', 30), m('b')]), [30, 70]);
   assert.deepEqual(normaliseWeights([m('a', 10), m('b', 20)]), [33, 67]);
   assert.deepEqual(normaliseWeights([m('a', 50), m('b', 50), m('c')]), [34, 33, 33]);

@@ -1,4 +1,4 @@
-// SPEC §5: weights are shares of 100. Normalisation always starts from the configured weights,
+// docs/balancing.md: weights are shares of 100. Normalisation always starts from the configured weights,
 // never from the previous normalised result, so repeated add/remove cannot drift (GoDoxy
 // rescaled on every add until 10/20/30/20/10 became 51/9/17/14/9).
 

@@ -11,7 +11,7 @@ import { buildSchedule, pickRoundRobin } from './smooth-round-robin.ts';
 import { readStickyCookie, stickySetCookie } from './sticky-cookie.ts';
 import { StickyCodec } from './sticky-token.ts';
 
-/** Balancing modes (SPEC §5). Label spellings such as `round_robin` are mapped by the caller. */
+/** Balancing modes (docs/balancing.md). Label spellings such as `round_robin` are mapped by the caller. */
 export type BalanceMode = 'roundrobin' | 'leastconn' | 'iphash';
 
 /** Every balancing mode. */
@@ -54,7 +54,7 @@ export interface PoolOptions<M extends BalanceMember> extends PoolSettings {
 
 /** Per-pick input. Reuse one object when nothing changes: picks never keep or modify it. */
 export interface PickContext {
-  /** Real client IP (SPEC §6), the key for iphash. Without it iphash falls back to roundrobin. */
+  /** Real client IP (docs/client-ip.md), the key for iphash. Without it iphash falls back to roundrobin. */
   readonly clientIp?: string | undefined;
   /** Overrides the pool's usability for this pick, e.g. to choose a sleeping member to wake. */
   readonly usability?: MemberUsability | undefined;

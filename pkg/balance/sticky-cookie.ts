@@ -3,7 +3,7 @@
 // Set-Cookie header value.
 import { parseCookie, stringifySetCookie } from 'cookie';
 
-/** Name of the sticky cookie (SPEC §5). */
+/** Name of the sticky cookie (docs/balancing.md). */
 export const STICKY_COOKIE_NAME = 'bellhop_lb_sticky';
 
 const keepAsIs = (value: string): string => value;

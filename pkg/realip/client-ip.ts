@@ -49,7 +49,7 @@ export interface ClientAddress {
 const one: [string] = [''];
 
 /**
- * SPEC §6 client address. The socket peer is the client unless it is trusted; from a trusted
+ * docs/client-ip.md client address. The socket peer is the client unless it is trusted; from a trusted
  * peer, X-Forwarded-For (all lines and comma lists as one list) is walked from the right and
  * the first address that is not trusted is the client; if all are trusted, the leftmost;
  * a garbage element ends the walk with the last good address seen (the peer if the rightmost

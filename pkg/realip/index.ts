@@ -6,7 +6,7 @@
 export { normaliseIp } from './ip-address.ts';
 /** Compiled address ranges and the function that builds them from config text. */
 export { TrustedProxies, parseTrustedProxies, NO_TRUSTED_PROXIES } from './trusted-proxies.ts';
-/** SPEC §6: the client address behind trusted proxies (X-Forwarded-For walk). */
+/** docs/client-ip.md: the client address behind trusted proxies (X-Forwarded-For walk). */
 export { clientIp, resolveClient } from './client-ip.ts';
 export type { ClientAddress } from './client-ip.ts';
 /** GoDoxy-compatible per-pool real-IP options (`load_balance.options`) for `iphash`. */

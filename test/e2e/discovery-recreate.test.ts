@@ -1,4 +1,4 @@
-// SPEC 4: a compose container being recreated (same project+service, new ID) keeps its route;
+// docs/discovery.md: a compose container being recreated (same project+service, new ID) keeps its route;
 // requests in the gap wait or get 503 + Retry-After, never 404 (and never 502: see below).
 // Against the real engine, through a Bellhop child process.
 import { test, after, before } from 'node:test';

@@ -137,7 +137,7 @@ test('ssh://root@127.0.0.1: a DockerWatcher through a real sshd syncs and lists 
   t.diagnostic(`synced over SSH in ${String(Date.now() - started)} ms`);
   assert.equal(watcher.state, 'synced');
   assert.equal(rec.dockerHost, host);
-  assert.equal(rec.remoteAddress, '127.0.0.1', 'SPEC 4: a remote host routes to its own address');
+  assert.equal(rec.remoteAddress, '127.0.0.1', 'docs/discovery.md: a remote host routes to its own address');
   assert.equal(rec.labels['proxy.aliases'], 'over-ssh');
   assert.equal(rec.state, 'running');
   assert.match(srv.log(), /Accepted publickey for root from 127\.0\.0\.1/, 'it really went through sshd');

@@ -156,7 +156,7 @@ test('hot reload: a new route appears, an in-flight response and a keep-alive co
   assert.match(logged, /config\.yml:\d+/);
   assert.equal((await bh.get('alpha')).body, 'alpha');
   assert.equal((await bh.get('beta')).body, 'beta');
-  // The admin API lists the rejected edit's errors, naming the file, key and line (SPEC 10).
+  // The admin API lists the rejected edit's errors, naming the file, key and line (README.md "Admin API and metrics").
   const rejected = (await bh.routes()).errors.filter((e) => e.code.startsWith('CONFIG_'));
   assert.deepEqual(rejected.map((e) => ({ code: e.code, source: e.source, key: e.key, line: (e as { line?: number }).line })), [
     { code: 'CONFIG_BAD_DURATION', source: join(bh.dir, 'config.yml'), key: 'routes.alpha.healthcheck.interval', line: readFileSync(join(bh.dir, 'config.yml'), 'utf8').split('\n').findIndex((l) => l.includes('interval: 5 }')) + 1 },

@@ -1,7 +1,7 @@
 // Pools through a whole in-process Bellhop (config.yml → live pools → proxy → admin API), with
 // real node:http members on 127.0.0.1 port 0: iphash with the pool's own real-IP options
-// (SPEC 6), sticky cookies through the real wiring (SPEC 5), and what the upstream latency
-// histogram counts (SPEC 10).
+// (docs/client-ip.md), sticky cookies through the real wiring (docs/balancing.md), and what the upstream latency
+// histogram counts (README.md "Admin API and metrics").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Malformed and ambiguous requests (SPEC 9, reliability.md groups A–B): each is answered by the
+// Malformed and ambiguous requests (docs/proxy.md, reliability.md groups A–B): each is answered by the
 // proxy and nothing reaches the recording backend, whose own parser would show a smuggled
 // request or a body sent without framing.
 import { test } from 'node:test';
