@@ -34,7 +34,7 @@ export interface CheckMember {
   /** `http://whoami:80`: the service name stands in for the container address. '' when none. */
   url: string;
   configuredWeight: number | undefined;
-  /** Share of 100 after normalisation (SPEC 5). */
+  /** Share of 100 after normalisation (docs/balancing.md). */
   weight: number;
   healthcheck: HealthcheckSpec;
   idle: IdleSpec | undefined;
@@ -83,7 +83,7 @@ export function composeRecords(compose: ComposeFile): { records: ContainerRecord
   const origins = new Map<string, Origin>();
   const selfNetworks = new Set<string>();
   compose.services.forEach((svc, index) => {
-    // Bellhop's own service decides which shared network is preferred (SPEC 4).
+    // Bellhop's own service decides which shared network is preferred (docs/docker.md).
     if (/(^|\/)bellhop(:|@|$)/.test(svc.image)) for (const n of svc.networks) selfNetworks.add(n);
     const published: Record<number, number> = {};
     for (const p of svc.ports) if (p.published !== undefined && published[p.target] === undefined) published[p.target] = p.published;

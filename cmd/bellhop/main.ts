@@ -8,8 +8,8 @@ import { loadStickySecret, StickySecretError } from './sticky-secret.ts';
 
 /**
  * A problem that stops startup: readable text on stderr (the caller) for the person at the
- * terminal, and the same as one JSON fatal line on stdout, like every other log line (SPEC 1),
- * for log collectors. Synchronous, so it is written before the exit.
+ * terminal, and the same as one JSON fatal line on stdout, like every other log line
+ * (docs/configuration.md), for log collectors. Synchronous, so it is written before the exit.
  */
 function startupFailure(fields: object, msg: string): void {
   pino({ base: { app: 'bellhop' } }, pino.destination({ dest: 1, sync: true })).fatal(fields, msg);
@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
     (r) => {
       if (!r.ok) {
         log.error({ module: 'config', file: r.file, errors: r.errors.map((e) => e.format()) }, 'config change rejected; keeping the running config');
-        bellhop.setConfigErrors(r.errors); // listed by the admin API until a good edit (SPEC 10)
+        bellhop.setConfigErrors(r.errors); // listed by the admin API until a good edit (README: Admin API)
         return;
       }
       const next = r.config;

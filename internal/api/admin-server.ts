@@ -1,5 +1,5 @@
 // The admin API (README "Admin API and metrics"): /healthz, /api/routes, /api/explain, /metrics.
-// Read-only; it renders views that the composition root assembles from the modules owning the
+// Read-only; it renders the views of admin-views.ts, assembled from the modules owning the
 // state. Its errors are in Bellhop's one error shape (docs/errors.md#admin-api).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,0 +1,189 @@
+// The reconciler: turns the current picture (Docker's containers after docker.label_filter,
+// the config file's routes, compose routes in their recreate grace) into a new route table and
+// applies it to the live state: pools (LiveRoutes), health targets and the wake module. It runs
+// on every Docker change, config reload and grace expiry (docs/discovery.md).
+//
+// Every run rebuilds every spec from scratch (labels and routes are pure), but only the routes
+// whose spec changed are applied: LiveRoutes.update compares content and reports what it added,
+// changed and removed. An event that changes no route leaves pools and health alone; health's
+// sync takes the whole membership, so it runs when some route changed, and it keeps the state
+// of members whose address and check are the same.
+import { defaultHealthcheck, defaultLoadBalance, staticRoutes, type Config } from '../config/index.ts';
+import type { ContainerRecord, SelfInfo } from '../docker/index.ts';
+import type { DockerHealth, PoolMembers } from '../health/index.ts';
+import { parseContainers, type ParseOptions } from '../labels/index.ts';
+import { noRouteChanged, RecreateGrace, type LiveRoutes, type RouteChanges } from '../pools/index.ts';
+import { buildRouteTable, type RouteError } from '../routes/index.ts';
+import type { WakeRecord, WakeSyncInput } from '../wake/index.ts';
+import { matchesLabelFilter } from './label-filter.ts';
+
+/** What the reconciler needs of the health monitor (internal/health's HealthMonitor fits). */
+export interface ReconcileHealth {
+  /** The whole membership; members with the same id, url and check keep their state. */
+  sync(pools: readonly PoolMembers[]): void;
+  markReady(memberId: string): void;
+  setDockerHealth(memberId: string, health: DockerHealth | undefined): void;
+}
+
+/** What the reconciler needs of the wake module (internal/wake's WakeManager fits). */
+export interface ReconcileWake {
+  sync(input: WakeSyncInput): void;
+  stateOf(memberId: string): string | undefined;
+  upstreamUrl(memberId: string, fallback: string): string;
+}
+
+/** pino-compatible: object first, message second. */
+export interface ReconcileLogger {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface ReconcilerOptions {
+  /** The running config (read on every run: a hot reload takes effect on the next one). */
+  config: () => Config;
+  /** Bellhop's own networks (known once discovery started). */
+  self: () => SelfInfo;
+  /** Every container of every Docker host, before docker.label_filter. */
+  records: () => readonly ContainerRecord[];
+  live: LiveRoutes;
+  health: ReconcileHealth;
+  wake: ReconcileWake;
+  logger: ReconcileLogger;
+  /** How long a vanished compose route is kept without members (default RECREATE_GRACE_MS). */
+  recreateGraceMs?: number | undefined;
+  now?: (() => number) | undefined;
+}
+
+function dockerHealthOf(v: string | undefined): DockerHealth | undefined {
+  return v === 'starting' || v === 'healthy' || v === 'unhealthy' ? v : undefined;
+}
+
+export class Reconciler {
+  readonly #opts: ReconcilerOptions;
+  readonly #grace: RecreateGrace;
+  #errors: RouteError[] = [];
+  #warnings: RouteError[] = [];
+  #lastErrorKey = '';
+  /**
+   * Members the wake found ready at this URL, until discovery lists that URL. Discovery lists a
+   * stopped container without an address; when it re-syncs with the address the wake already
+   * probed, the health monitor would otherwise start that member over as 'starting' (a new
+   * target) and turn requests away until its next probe.
+   */
+  readonly #readyAt = new Map<string, string>();
+
+  constructor(opts: ReconcilerOptions) {
+    this.#opts = opts;
+    // A compose service whose last container vanished keeps its route (no members) for a
+    // while: a recreate gap gets held requests or 503, never 404 (docs/discovery.md).
+    this.#grace = new RecreateGrace({ graceMs: opts.recreateGraceMs, now: opts.now, onExpire: () => this.recompute() });
+  }
+
+  /** The containers Bellhop sees: every Docker host's, narrowed by docker.label_filter. */
+  visible(): readonly ContainerRecord[] {
+    const filter = this.#opts.config().docker.labelFilter;
+    const all = this.#opts.records();
+    return filter.length === 0 ? all : all.filter((r) => matchesLabelFilter(r.labels, filter));
+  }
+
+  /** Label parser options from the running config (also used to re-parse a fresh inspect for wake). */
+  parseOptions(): ParseOptions {
+    const config = this.#opts.config();
+    return {
+      exposeAll: config.docker.exposeAll,
+      self: this.#opts.self(),
+      defaults: {
+        healthcheck: defaultHealthcheck(config),
+        // All of defaults.load_balance (mode, sticky, sticky_max_age): labels override each.
+        loadBalance: defaultLoadBalance(config),
+      },
+    };
+  }
+
+  /** Label and route-table problems of the last run (the admin API lists them). */
+  get errors(): readonly RouteError[] {
+    return this.#errors;
+  }
+
+  /** Ignored labels and similar from the last run: reported, never blocking. */
+  get warnings(): readonly RouteError[] {
+    return this.#warnings;
+  }
+
+  /** Builds the table from the current picture and applies what changed. Returns the changes. */
+  recompute(): RouteChanges {
+    const { live, health, wake, logger } = this.#opts;
+    const config = this.#opts.config();
+    const records = this.visible();
+    const parsed = parseContainers(records, this.parseOptions());
+    const fileRoutes = staticRoutes(config);
+    const dockerRoutes = this.#grace.retain(parsed.routes, fileRoutes);
+    const built = buildRouteTable([...fileRoutes, ...dockerRoutes], { matchDomains: config.matchDomains });
+    this.#errors = [...parsed.errors, ...built.errors];
+    this.#warnings = parsed.warnings;
+    const key = JSON.stringify(this.#errors);
+    if (key !== this.#lastErrorKey) {
+      this.#lastErrorKey = key;
+      for (const e of this.#errors) logger.warn({ module: 'labels', container: e.source, label: e.key, code: e.code }, e.message);
+    }
+
+    const changes = live.update(built.table);
+    const anyChanged = !noRouteChanged(changes);
+    // Unchanged routes hand health the member objects it already has.
+    if (anyChanged) health.sync(live.all().map((r) => ({ name: r.name, members: r.spec.members })));
+    this.#settleReadyAt();
+    if (anyChanged) {
+      for (const name of [...changes.added, ...changes.changed]) {
+        for (const m of live.route(name)?.spec.members ?? []) if (m.container) health.setDockerHealth(m.id, dockerHealthOf(m.container.dockerHealth));
+      }
+    }
+    wake.sync({ routes: built.table.routes(), containers: records });
+    logger.debug(
+      { module: 'routes', routes: live.all().length, errors: this.#errors.length, added: changes.added.length, changed: changes.changed.length, removed: changes.removed.length },
+      'route table swapped',
+    );
+    return changes;
+  }
+
+  /**
+   * A wake finished. One that passed readiness (health path, Docker health or TCP) is a
+   * successful probe: its members take traffic at once, so held requests are not turned away
+   * while the health monitor catches up, and the address it was probed at is remembered until
+   * discovery lists it.
+   */
+  wakeDone(record: WakeRecord): void {
+    if (!record.ok) return;
+    const { live, health, wake } = this.#opts;
+    for (const route of live.all()) {
+      for (const m of route.spec.members) {
+        if (m.container?.id !== record.containerId) continue;
+        health.markReady(m.id);
+        const url = wake.upstreamUrl(m.id, '');
+        if (url !== '') this.#readyAt.set(m.id, url);
+      }
+    }
+  }
+
+  /** Stops the recreate-grace timer. */
+  close(): void {
+    this.#grace.close();
+  }
+
+  /**
+   * Discovery now lists a member the wake found ready: at the probed URL (and still awake) it
+   * keeps its readiness, which a re-listing with a new address would have reset; at any other
+   * address the wake's verdict no longer applies. Either way the member is no longer waited for.
+   */
+  #settleReadyAt(): void {
+    if (this.#readyAt.size === 0) return;
+    const { live, health, wake } = this.#opts;
+    for (const route of live.all()) {
+      for (const m of route.spec.members) {
+        const url = this.#readyAt.get(m.id);
+        if (url === undefined) continue;
+        if (m.url === url && wake.stateOf(m.id) === 'awake') health.markReady(m.id);
+        if (m.url !== '') this.#readyAt.delete(m.id);
+      }
+    }
+  }
+}
