@@ -1,12 +1,39 @@
 // The config under construction: defaults first, then the file, then environment overrides;
 // load-config.ts freezes it into a Config once every problem has been collected.
 import type { RouteSpec } from '../routes/index.ts';
-import type { HealthcheckDefaults, LoadBalanceDefaults, LogLevel, WakeShowLogs } from './config-types.ts';
+import type { AutocertProvider, CertificateKeyType, HealthcheckDefaults, LoadBalanceDefaults, LogLevel, WakeShowLogs } from './config-types.ts';
 import { DEFAULTS } from './defaults.ts';
 
 /** Mutable config under construction: defaults, then the file, then env overrides. */
+/** An `autocert` block or `extra` entry as read; paths as written. */
+export interface CertDraft {
+  provider: AutocertProvider;
+  domains: string[];
+  certPath: string;
+  keyPath: string;
+  options: { authToken?: string; token?: string; command?: string };
+  /** Line of the entry, for problems found after reading (a provider without its option). */
+  line: number | undefined;
+  path: string;
+}
+
+export interface AutocertDraft extends CertDraft {
+  email: string;
+  caDirUrl: string;
+  caCerts: string[];
+  eabKid: string;
+  eabHmac: string;
+  certificateKeyType: CertificateKeyType;
+  renewBeforeMs: number;
+  extra: CertDraft[];
+}
+
 export interface Draft {
   http: string;
+  https: string;
+  redirectHttp: boolean;
+  hsts: string;
+  autocert: AutocertDraft | undefined;
   trustedProxies: string[];
   timeouts: { headerMs: number; idleMs: number; upstreamConnectMs: number; upstreamResponseMs: number; drainMs: number };
   apiListen: string;
@@ -25,6 +52,10 @@ export interface Draft {
 export function defaultDraft(): Draft {
   return {
     http: DEFAULTS.entrypoint.http,
+    https: DEFAULTS.entrypoint.https,
+    redirectHttp: DEFAULTS.entrypoint.redirectHttp,
+    hsts: DEFAULTS.entrypoint.hsts,
+    autocert: undefined,
     trustedProxies: [...DEFAULTS.entrypoint.trustedProxies],
     timeouts: { ...DEFAULTS.entrypoint.timeouts },
     apiListen: DEFAULTS.api.listen,

@@ -24,6 +24,10 @@ export type ConfigErrorCode =
   /** `wake.show_logs` is not always, private or never. */
   | 'CONFIG_BAD_SHOW_LOGS'
   | 'CONFIG_BAD_ROUTE'
+  /** `autocert.provider` is not one Bellhop knows. */
+  | 'CONFIG_BAD_PROVIDER'
+  /** An `autocert` block that cannot work: a wildcard without DNS-01, a provider without its option, half an EAB pair, HTTPS without certificates. */
+  | 'CONFIG_AUTOCERT'
   | 'CONFIG_DUPLICATE'
   /** A GoDoxy feature Bellhop cannot apply yet (`middlewares`, `rules`): never silently ignored. */
   | 'CONFIG_UNSUPPORTED'

@@ -30,6 +30,14 @@ export interface EntrypointConfig {
   /** As written, e.g. ":80". */
   readonly http: string;
   readonly httpAddress: ListenAddress;
+  /** As written, e.g. ":443"; "" disables HTTPS. */
+  readonly https: string;
+  /** The HTTPS listener: set when `autocert` is configured and `https` is not "". */
+  readonly httpsAddress: ListenAddress | undefined;
+  /** With HTTPS on: plain-HTTP requests for a host with a certificate get a 308 to https. */
+  readonly redirectHttp: boolean;
+  /** Strict-Transport-Security value sent on HTTPS answers; "" sends none. */
+  readonly hsts: string;
   /** IPs/CIDRs whose forwarding headers are believed, as written. */
   readonly trustedProxies: readonly string[];
   readonly timeouts: EntrypointTimeouts;
@@ -57,6 +65,48 @@ export type WakeShowLogs = 'always' | 'private' | 'never';
 export interface WakeConfig {
   /** `private` (default): loopback, private networks and the trusted proxies' networks only. */
   readonly showLogs: WakeShowLogs;
+}
+
+/** `autocert.provider` (docs/https.md): where certificates come from. */
+export type AutocertProvider = 'local' | 'http01' | 'tlsalpn01' | 'cloudflare' | 'duckdns' | 'exec';
+/** `autocert.certificate_key_type`. */
+export type CertificateKeyType = 'EC256' | 'EC384' | 'RSA2048' | 'RSA4096';
+
+/** `autocert.options`: the provider's settings (only the one the provider needs is set). */
+export interface AutocertOptions {
+  /** cloudflare: API token with Zone:DNS:Edit. */
+  readonly authToken?: string | undefined;
+  /** duckdns: account token. */
+  readonly token?: string | undefined;
+  /** exec: run as `command present|cleanup <fqdn> <txt-value>` (no shell). */
+  readonly command?: string | undefined;
+}
+
+/** One certificate to keep: the main one or an `extra` entry. Paths are absolute. */
+export interface AutocertCertificate {
+  readonly provider: AutocertProvider;
+  /** Lower-case names; `*.example.com` wildcards need a DNS-01 provider. Empty with http01/tlsalpn01: one certificate per route host. */
+  readonly domains: readonly string[];
+  readonly certPath: string;
+  readonly keyPath: string;
+  readonly options: AutocertOptions;
+}
+
+export interface AutocertConfig extends AutocertCertificate {
+  /** ACME account contact; "" registers without one. */
+  readonly email: string;
+  /** ACME v2 directory URL. */
+  readonly caDirUrl: string;
+  /** Extra PEM roots (absolute paths) trusted when talking to the ACME server. */
+  readonly caCerts: readonly string[];
+  readonly eabKid: string;
+  readonly eabHmac: string;
+  readonly certificateKeyType: CertificateKeyType;
+  /** Renew when this much validity is left (or a third of the lifetime, if shorter). */
+  readonly renewBeforeMs: number;
+  /** Directory of the account key and the per-host certificates: cert_path's directory. */
+  readonly dataDir: string;
+  readonly extra: readonly AutocertCertificate[];
 }
 
 /** Defaults merged under every route's healthcheck (labels and static routes). */
@@ -93,6 +143,8 @@ export interface Config {
   /** Static routes by their key in the file, in file order, already converted to RouteSpec. */
   readonly routes: Readonly<Record<string, DeepReadonly<RouteSpec>>>;
   readonly wake: WakeConfig;
+  /** Certificates for the HTTPS listener; undefined: no HTTPS. */
+  readonly autocert: AutocertConfig | undefined;
   readonly logLevel: LogLevel;
 }
 

@@ -1,13 +1,13 @@
 // defaults → YAML file → environment overrides → frozen Config, collecting every problem.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { deepFreeze } from '../../pkg/freeze/index.ts';
 import { checkCidr, type CidrValidator } from './cidr.ts';
 import { ConfigError, ENV_SOURCE } from './config-error.ts';
-import type { Config } from './config-types.ts';
+import type { AutocertCertificate, AutocertConfig, Config } from './config-types.ts';
 import { DEFAULT_CONFIG_FILE } from './defaults.ts';
 import { parseListenAddress, type ListenAddress } from './listen-address.ts';
-import { defaultDraft, type Draft } from './config-draft.ts';
+import { defaultDraft, type AutocertDraft, type CertDraft, type Draft } from './config-draft.ts';
 import { checkDockerHost, checkLogLevel, readDocument } from './read-document.ts';
 
 export interface LoadConfigOptions {
@@ -73,6 +73,15 @@ function applyEnv(draft: Draft, env: NodeJS.ProcessEnv): ConfigError[] {
     if (typeof p === 'string') bad('CONFIG_BAD_LISTEN', 'BELLHOP_HTTP_ADDR', p);
     else draft.http = http;
   }
+  // The image sets BELLHOP_HTTPS_ADDR=:8443 for its non-root user: it takes effect only with an
+  // autocert block, so it is not an error without one. "" disables HTTPS, as in the file.
+  const https = env['BELLHOP_HTTPS_ADDR'];
+  if (https !== undefined) {
+    const a = https.trim();
+    const p = a === '' ? undefined : parseListenAddress(a);
+    if (typeof p === 'string') bad('CONFIG_BAD_LISTEN', 'BELLHOP_HTTPS_ADDR', p);
+    else draft.https = a;
+  }
   // Unlike the others, an empty BELLHOP_API_ADDR means something: "" disables the API, as in the file.
   const api = env['BELLHOP_API_ADDR'];
   if (api !== undefined) {
@@ -106,7 +115,16 @@ function address(text: string): ListenAddress {
 function buildConfig(d: Draft, cwd: string): Config {
   const routes: Config['routes'] = Object.fromEntries(d.routes.map((r) => [r.name, r]));
   return deepFreeze<Config>({
-    entrypoint: { http: d.http, httpAddress: address(d.http), trustedProxies: d.trustedProxies, timeouts: d.timeouts },
+    entrypoint: {
+      http: d.http,
+      httpAddress: address(d.http),
+      https: d.https,
+      httpsAddress: d.autocert === undefined || d.https === '' ? undefined : address(d.https),
+      redirectHttp: d.redirectHttp,
+      hsts: d.hsts,
+      trustedProxies: d.trustedProxies,
+      timeouts: d.timeouts,
+    },
     api: { listen: d.apiListen, address: d.apiListen === '' ? undefined : address(d.apiListen) },
     docker: { hosts: d.dockerHosts, exposeAll: d.exposeAll, labelFilter: d.labelFilter },
     matchDomains: d.matchDomains,
@@ -114,6 +132,27 @@ function buildConfig(d: Draft, cwd: string): Config {
     sticky: { secretFile: resolve(cwd, d.secretFile) },
     routes,
     wake: { showLogs: d.wakeShowLogs },
+    autocert: d.autocert === undefined ? undefined : buildAutocert(d.autocert, cwd),
     logLevel: d.logLevel,
   });
+}
+
+function buildCert(c: CertDraft, cwd: string): AutocertCertificate {
+  return { provider: c.provider, domains: c.domains, certPath: resolve(cwd, c.certPath), keyPath: resolve(cwd, c.keyPath), options: c.options };
+}
+
+function buildAutocert(a: AutocertDraft, cwd: string): AutocertConfig {
+  const main = buildCert(a, cwd);
+  return {
+    ...main,
+    email: a.email,
+    caDirUrl: a.caDirUrl,
+    caCerts: a.caCerts.map((f) => resolve(cwd, f)),
+    eabKid: a.eabKid,
+    eabHmac: a.eabHmac,
+    certificateKeyType: a.certificateKeyType,
+    renewBeforeMs: a.renewBeforeMs,
+    dataDir: dirname(main.certPath),
+    extra: a.extra.map((c) => buildCert(c, cwd)),
+  };
 }

@@ -1,5 +1,6 @@
 // YAML text → draft config + every problem found, each with its key path and line: the top-level
 // sections (entrypoint, api, docker, match_domains, defaults, sticky, wake, log_level) here,
+// `autocert:` in read-autocert.ts,
 // `routes:` in read-routes.ts, the YAML walking and value checks in entry-reader.ts.
 import { LineCounter, parseDocument } from 'yaml';
 import { isDomainName } from '../routes/index.ts';
@@ -11,6 +12,7 @@ import type { LogLevel } from './config-types.ts';
 import { LOG_LEVELS } from './defaults.ts';
 import { normaliseDomain } from './domain-name.ts';
 import { EntryReader, type Entry, type Value } from './entry-reader.ts';
+import { readAutocert } from './read-autocert.ts';
 import { readEntrypointMiddlewares } from './read-middlewares.ts';
 import { readRoutes } from './read-routes.ts';
 import { closest } from './suggest.ts';
@@ -28,7 +30,7 @@ function readTop(reader: EntryReader, root: Value, draft: Draft): void {
   const by = new Map(top.map((e) => [e.key, e]));
   const get = (k: string): Entry | undefined => by.get(k);
   const ep = get('entrypoint');
-  if (ep) readEntrypoint(reader, ep, draft);
+  const httpsKey = ep ? readEntrypoint(reader, ep, draft) : undefined;
   const api = get('api');
   if (api) {
     for (const e of reader.map(api.value, 'api', KEYS.api, 'listen: "127.0.0.1:8081"') ?? []) {
@@ -60,6 +62,11 @@ function readTop(reader: EntryReader, root: Value, draft: Draft): void {
       if (v !== undefined) draft.wakeShowLogs = v;
     }
   }
+  const autocert = get('autocert');
+  if (autocert) readAutocert(reader, autocert, draft);
+  if (httpsKey !== undefined && !autocert) {
+    reader.fail('CONFIG_AUTOCERT', 'entrypoint.https', 'HTTPS needs certificates: add an autocert block (e.g. "autocert: { provider: http01, email: you@example.com }", see docs/https.md)', httpsKey);
+  }
   const level = get('log_level');
   if (level) {
     const v = reader.string(level, 'log_level', `a level (${LOG_LEVELS.join(', ')})`);
@@ -73,11 +80,25 @@ function readTop(reader: EntryReader, root: Value, draft: Draft): void {
   if (routes) readRoutes(reader, routes, draft);
 }
 
-function readEntrypoint(reader: EntryReader, ep: Entry, draft: Draft): void {
+/** Reads `entrypoint:`; returns the key node of a non-empty `https` (it needs `autocert`). */
+function readEntrypoint(reader: EntryReader, ep: Entry, draft: Draft): Value {
+  let httpsKey: Value;
   for (const e of reader.map(ep.value, 'entrypoint', KEYS.entrypoint, 'http: ":80"') ?? []) {
     if (e.key === 'http') {
       const v = reader.listen(e, 'entrypoint.http', false);
       if (v !== undefined) draft.http = v;
+    } else if (e.key === 'https') {
+      const v = reader.listen(e, 'entrypoint.https', true);
+      if (v !== undefined) draft.https = v;
+      if (v !== undefined && v !== '') httpsKey = e.keyNode;
+    } else if (e.key === 'redirect_http') {
+      const v = reader.bool(e, 'entrypoint.redirect_http');
+      if (v !== undefined) draft.redirectHttp = v;
+    } else if (e.key === 'hsts') {
+      const v = reader.string(e, 'entrypoint.hsts', 'a Strict-Transport-Security value like "max-age=31536000"');
+      if (v !== undefined && v.trim() !== '' && !/^max-age=\d+(\s*;\s*(includeSubDomains|preload))*\s*$/i.test(v.trim())) {
+        reader.fail('CONFIG_BAD_TYPE', 'entrypoint.hsts', `${JSON.stringify(v)} is not a Strict-Transport-Security value (e.g. "max-age=31536000; includeSubDomains")`, reader.valueNode(e));
+      } else if (v !== undefined) draft.hsts = v.trim();
     } else if (e.key === 'trusted_proxies') {
       const v = reader.stringList(e, 'entrypoint.trusted_proxies', reader.cidr, 'CONFIG_BAD_CIDR');
       if (v) draft.trustedProxies = v;
@@ -92,6 +113,7 @@ function readEntrypoint(reader: EntryReader, ep: Entry, draft: Draft): void {
       }
     }
   }
+  return httpsKey;
 }
 
 function readDocker(reader: EntryReader, d: Entry, draft: Draft): void {
