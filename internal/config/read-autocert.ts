@@ -7,7 +7,7 @@ import { isSeq } from 'yaml';
 import { isDomainName } from '../routes/index.ts';
 import type { AutocertDraft, CertDraft, Draft } from './config-draft.ts';
 import { KEYS } from './config-keys.ts';
-import type { AutocertProvider, CertificateKeyType } from './config-types.ts';
+import type { AutocertProvider } from './config-types.ts';
 import { AUTOCERT_PROVIDERS, CERTIFICATE_KEY_TYPES, DEFAULTS, DNS_PROVIDERS } from './defaults.ts';
 import type { Entry, EntryReader, Value } from './entry-reader.ts';
 import { closest } from './suggest.ts';
