@@ -91,7 +91,7 @@ test('an alias with a GoDoxy access-control label answers 503 PROXY_ROUTE_REFUSE
   const log = await waitFor(async () => {
     const text = await requestLog(app);
     return text.includes('url:/open') ? text : undefined;
-  }, 5000, 'the open request in the app log');
+  }, 20_000, 'the open request in the app log');
   assert.doesNotMatch(log, /url:\/secret/, `the app was reached for a refused alias:\n${log}`);
   assert.equal(await requestLog(asleep), '');
 

@@ -41,11 +41,12 @@ test('a labelled container appears with IP, labels and port, then exits, then go
   const name = uniqueName('bellhop-watch');
   const container = keep(await runHttpd(docker, { name, labels: { 'proxy.aliases': 'watched', 'proxy.port': '80' } }));
 
-  // The start event is sent before the start call returns; 1 s is far above the 30 ms window.
+  // Only the events stream can bring it: the watcher lists containers once per session and this
+  // one did not exist at its sync. How fast is a figure (npm run bench, BENCH_ONLY=discovery).
   const rec = await waitFor(() => {
     const r = byId(watcher, container.id);
     return r?.state === 'running' && r.networks.some((n) => n.ip) ? r : undefined;
-  }, 1000, 'record within 1 s of the start');
+  }, 20_000, 'the record, from the start event');
   assert.equal(rec.name, name);
   assert.equal(rec.labels['proxy.aliases'], 'watched');
   assert.equal(rec.labels['bellhop.test'], 'true');
@@ -57,11 +58,11 @@ test('a labelled container appears with IP, labels and port, then exits, then go
   assert.ok(Math.abs(rec.createdAt - Date.now()) < 60_000);
 
   await container.stop({ t: 1 });
-  await waitFor(() => byId(watcher, container.id)?.state === 'exited' || undefined, 3000, 'state exited');
+  await waitFor(() => byId(watcher, container.id)?.state === 'exited' || undefined, 20_000, 'state exited');
   assert.equal(byId(watcher, container.id)?.networks.find((n) => n.name === 'bridge')?.ip, '', 'no IP once stopped (Docker reuses addresses)');
 
   await container.remove({ force: true });
-  await waitFor(() => !byId(watcher, container.id) || undefined, 3000, 'record gone');
+  await waitFor(() => !byId(watcher, container.id) || undefined, 20_000, 'record gone');
 });
 
 test('a burst of 10 container starts is coalesced into fewer snapshots than events', { skip: dockerSkip }, async (t) => {
@@ -79,7 +80,7 @@ test('a burst of 10 container starts is coalesced into fewer snapshots than even
   const containers = await Promise.all(Array.from({ length: 10 }, (_, i) => runHttpd(docker, { name: `${tag}-${i}`, labels: { 'bellhop.burst': tag }, start: false }).then(keep)));
   const events = 20; // 10 create + 10 start
   await Promise.all(containers.map((c) => c.start()));
-  await waitFor(() => (mine(watcher.records()).filter((r) => r.state === 'running').length === 10) || undefined, 5000, 'all ten running');
+  await waitFor(() => (mine(watcher.records()).filter((r) => r.state === 'running').length === 10) || undefined, 20_000, 'all ten running');
   const snapshots = seen.length - before;
   t.diagnostic(`burst: ${events} events → ${snapshots} snapshots touching the burst, ${watcher.stats.inspects} inspects in total`);
   assert.ok(snapshots < events, `${snapshots} snapshots for ${events} events`);
@@ -91,7 +92,7 @@ test('host network mode is recorded', { skip: dockerSkip }, async (t) => {
   const watcher = await startWatcher(t);
   const port = 20_000 + Math.floor(Math.random() * 40_000);
   const c = keep(await runHttpd(docker, { port, networkMode: 'host' }));
-  const rec = await waitFor(() => (byId(watcher, c.id)?.state === 'running' ? byId(watcher, c.id) : undefined), 3000, 'host-mode record');
+  const rec = await waitFor(() => (byId(watcher, c.id)?.state === 'running' ? byId(watcher, c.id) : undefined), 20_000, 'host-mode record');
   assert.equal(rec.networkMode, 'host');
   assert.deepEqual(rec.exposedPorts, [port]);
   assert.deepEqual(rec.networks.map((n) => n.name), ['host']);
@@ -116,7 +117,7 @@ test('ContainerControl drives a real container: stop, start, pause, unpause, kil
   const logs = await waitFor(async () => {
     const text = await control.logsTail(id, 10);
     return text.includes('oops') ? text : undefined;
-  }, 3000, 'logs');
+  }, 20_000, 'logs');
   // stdout and stderr are separate pipes: the sleep in the script orders them in Docker's log.
   assert.equal(logs, 'ready-to-serve\noops');
   assert.equal(await control.logsTail(id, 1), 'oops');
@@ -128,7 +129,7 @@ test('ContainerControl drives a real container: stop, start, pause, unpause, kil
   await control.start(id);
   assert.equal((await control.inspect(id)).state, 'running');
   await control.kill(id, 'SIGKILL');
-  await waitFor(async () => ((await control.inspect(id)).state === 'exited') || undefined, 3000, 'killed');
+  await waitFor(async () => ((await control.inspect(id)).state === 'exited') || undefined, 20_000, 'killed');
   await assert.rejects(control.start('bellhop-no-such-container'), { code: 'DOCKER_NOT_FOUND', status: 404 });
 });
 

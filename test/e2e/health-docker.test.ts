@@ -223,7 +223,7 @@ test('a pool member container killed mid-stream costs no failed GET and is out u
   const down = await waitFor(async () => {
     const m = await member(bName);
     return m?.usable === false ? m : undefined;
-  }, 10_000, 'Bellhop to take b out');
+  }, 20_000, 'Bellhop to take b out');
   const outAfter = Date.now() - killedAt;
   const fromBBefore = out.by.get('b') ?? 0;
   await new Promise((r) => setTimeout(r, 1000));
