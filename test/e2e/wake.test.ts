@@ -13,9 +13,11 @@ import { ContainerControl } from '../../internal/docker/index.ts';
 import type { WakeControl, WakeInspect } from '../../internal/wake/index.ts';
 import type { IdleSpec, MemberSpec, RouteSpec } from '../../internal/routes/index.ts';
 
-/** WakeControl over internal/docker's ContainerControl, recording every call. */
+/** WakeControl over internal/docker's ContainerControl, recording every call and when it was made. */
 class DockerodeControl implements WakeControl {
   readonly calls: string[] = [];
+  /** Date.now() of each call in `calls` */
+  readonly callTimes: number[] = [];
   private readonly control: ContainerControl;
   private readonly names = new Map<string, string>();
 
@@ -29,6 +31,7 @@ class DockerodeControl implements WakeControl {
 
   private record(op: string, id: string): void {
     this.calls.push(`${op} ${this.names.get(id) ?? id.slice(0, 12)}`);
+    this.callTimes.push(Date.now());
   }
 
   count(op: string, name: string): number {
@@ -252,18 +255,23 @@ test('idle_timeout 2s stops the container after the last activity; a slow downlo
     await waitForQuick(() => tcpOpen(new URL(m.url).hostname, 80)); // runHttpd returns before httpd listens
     const slow = await httpGet(`${proxy.url}/cgi-bin/slow`);
     assert.equal(slow.body.trim(), '1\n2\n3\n4');
-    const lastActivity = Date.now();
     // The stream lasted ~4 s (> idle_timeout): the container stayed up through it.
     assert.equal(await dockerState(c), 'running');
     assert.deepEqual(control.calls, []);
     assert.equal(wake.stateOf(m.id), 'awake');
-    await waitFor(async () => ((await dockerState(c)) === 'exited' ? true : undefined), 15_000, 'idle stop');
-    const stoppedAfter = Date.now() - lastActivity;
-    assert.ok(stoppedAfter >= 1900, `stopped ${stoppedAfter} ms after the last activity`);
-    assert.ok(stoppedAfter < 2000 + 1000 + 5000, `stopped ${stoppedAfter} ms after the last activity`);
+    // The last activity: a quick request, so its start bounds the idle clock's start from below
+    // whatever the machine's speed (the clock starts when it ends, after `sentAt`).
+    const sentAt = Date.now();
+    assert.equal((await httpGet(`${proxy.url}/`)).body, 'awake');
+    const lastActivity = Date.now();
+    await waitFor(async () => ((await dockerState(c)) === 'exited' ? true : undefined), 30_000, 'idle stop');
     assert.deepEqual(control.calls, ['stop app']);
+    const stopCalledAt = control.callTimes[0]!;
+    assert.ok(stopCalledAt - sentAt >= 2000, `stop called ${String(stopCalledAt - sentAt)} ms after the last request began, before idle_timeout (2 s)`);
+    // An exact 2 s timer: 10 s later would be a clock that missed it, not a slow machine.
+    assert.ok(stopCalledAt - lastActivity < 2000 + 10_000, `stop called ${String(stopCalledAt - lastActivity)} ms after the last activity`);
     // Docker reports the exit a moment before its stop call returns: 'draining' until then.
-    await waitFor(() => (wake.stateOf(m.id) === 'asleep' ? true : undefined), 5000, 'asleep');
+    await waitFor(() => (wake.stateOf(m.id) === 'asleep' ? true : undefined), 20_000, 'asleep');
   } finally {
     wake.close();
     await proxy.close();
@@ -282,7 +290,7 @@ test('stop_method pause pauses when idle and unpauses on the next request', { sk
   const proxy = await startProxy(wake, 'app', () => m);
   try {
     await waitFor(async () => ((await dockerState(c)) === 'paused' ? true : undefined), 10_000, 'pause');
-    await waitFor(() => (wake.stateOf(m.id) === 'asleep' ? true : undefined), 5000, 'asleep');
+    await waitFor(() => (wake.stateOf(m.id) === 'asleep' ? true : undefined), 20_000, 'asleep');
     const r = await httpGet(`${proxy.url}/`);
     assert.equal(r.body, 'paused-one');
     assert.equal(await dockerState(c), 'running');
@@ -348,7 +356,8 @@ test('dependency chain: db wakes before the apps; the shared db stops only when 
   const dbInfo = await db.inspect();
   control.nameOf(dbInfo.Id, 'db');
   const m1 = await memberFor(a1, idle({ idleTimeoutMs: 1500, dependsOn: [dbName] }));
-  const m2 = await memberFor(a2, idle({ idleTimeoutMs: 5000, dependsOn: [dbName] }));
+  // app2 outlives app1 by 8.5 s: room for app1's docker stop on a busy machine before app2's own
+  const m2 = await memberFor(a2, idle({ idleTimeoutMs: 10_000, dependsOn: [dbName] }));
   control.nameOf(m1.container!.id, 'app1');
   control.nameOf(m2.container!.id, 'app2');
   wake.sync({
@@ -365,7 +374,7 @@ test('dependency chain: db wakes before the apps; the shared db stops only when 
     await waitFor(async () => ((await dockerState(a1)) === 'exited' ? true : undefined), 15_000, 'app1 asleep');
     assert.equal(await dockerState(db), 'running'); // app2 still awake
     assert.equal(await dockerState(a2), 'running');
-    await waitFor(async () => ((await dockerState(db)) === 'exited' ? true : undefined), 20_000, 'db asleep after app2');
+    await waitFor(async () => ((await dockerState(db)) === 'exited' ? true : undefined), 30_000, 'db asleep after app2');
     assert.equal(await dockerState(a2), 'exited');
     assert.deepEqual(control.calls.slice(3), ['stop app1', 'stop app2', 'stop db']);
   } finally {
