@@ -11,6 +11,9 @@ function member(id: string, url: string, hc: Partial<HealthcheckSpec> = {}): Mem
   return memberSpec(id, url, { path: '/health', intervalMs: 60_000, timeoutMs: 500, ...hc });
 }
 
+/** Deadline of a wait for an eventual state: only a broken monitor misses it (the wait ends as soon as the state holds). */
+const EVENTUALLY_MS = 10_000;
+
 async function waitUntil(fn: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!fn()) {
@@ -51,10 +54,10 @@ test('a new member that keeps failing goes from starting to unhealthy after `fal
   const hm = new HealthMonitor({ fastIntervalMs: 20 });
   t.after(() => hm.close());
   hm.sync([{ name: 'p', members: [member('a', srv.url, { fall: 3 })] }]);
-  await waitUntil(() => srv.state.hits >= 1 && hm.status('a')?.lastCheck !== null, 1000, 'first probe');
+  await waitUntil(() => srv.state.hits >= 1 && hm.status('a')?.lastCheck !== null, EVENTUALLY_MS, 'first probe');
   assert.equal(hm.status('a')?.health, 'starting', 'one failure: still starting');
   assert.equal(hm.status('a')?.reason, 'HTTP 503 from /health');
-  await waitUntil(() => hm.status('a')?.health === 'unhealthy', 1000, 'unhealthy');
+  await waitUntil(() => hm.status('a')?.health === 'unhealthy', EVENTUALLY_MS, 'unhealthy');
   assert.ok(srv.state.hits >= 3);
 });
 
@@ -115,12 +118,12 @@ test('a changed check keeps the verdict and re-probes at once; disable toggles',
   const hm = new HealthMonitor();
   t.after(() => hm.close());
   hm.sync([{ name: 'p', members: [member('a', srv.url)] }]);
-  await waitUntil(() => hm.isUsable('a'), 1000, 'healthy');
+  await waitUntil(() => hm.isUsable('a'), EVENTUALLY_MS, 'healthy');
   srv.state.status = 500;
   hm.sync([{ name: 'p', members: [member('a', srv.url, { path: '/other', fall: 3 })] }]);
   assert.equal(hm.isUsable('a'), true, 'state kept: a new path is not a new member');
-  await waitUntil(() => srv.state.hits === 2, 1000, 're-probed at once');
-  await waitUntil(() => hm.status('a')?.consecutiveFailures === 1, 1000, 'failure applied');
+  await waitUntil(() => srv.state.hits === 2, EVENTUALLY_MS, 're-probed at once');
+  await waitUntil(() => hm.status('a')?.consecutiveFailures === 1, EVENTUALLY_MS, 'failure applied');
   assert.equal(hm.isUsable('a'), true, 'one failure of three');
 
   hm.sync([{ name: 'p', members: [member('a', srv.url, { disable: true })] }]);
@@ -132,7 +135,7 @@ test('a changed check keeps the verdict and re-probes at once; disable toggles',
   hm.sync([{ name: 'p', members: [member('a', srv.url)] }]);
   assert.equal(hm.status('a')?.health, 'starting', 're-enabled: "disabled" proved nothing');
   srv.state.status = 200;
-  await waitUntil(() => hm.isUsable('a'), 1000, 'healthy again');
+  await waitUntil(() => hm.isUsable('a'), EVENTUALLY_MS, 'healthy again');
 });
 
 test('a change of only healthcheck.status is a changed check: re-probed at once, health kept', async (t) => {
@@ -141,7 +144,7 @@ test('a change of only healthcheck.status is a changed check: re-probed at once,
   const hm = new HealthMonitor();
   t.after(() => hm.close());
   hm.sync([{ name: 'p', members: [member('a', srv.url, { rise: 1, fall: 1, status: [[200, 499]] })] }]);
-  await waitUntil(() => hm.isUsable('a'), 1000, 'a 404 is healthy with 200-499');
+  await waitUntil(() => hm.isUsable('a'), EVENTUALLY_MS, 'a 404 is healthy with 200-499');
   assert.equal(srv.state.hits, 1);
 
   // Same status again (a fresh but equal array): not a change, no probe.
@@ -152,8 +155,8 @@ test('a change of only healthcheck.status is a changed check: re-probed at once,
   hm.sync([{ name: 'p', members: [member('a', srv.url, { rise: 1, fall: 1 })] }]);
   assert.equal(hm.status('a')?.health, 'healthy', 'not reset to starting');
   assert.equal(hm.isUsable('a'), true);
-  await waitUntil(() => srv.state.hits === 2, 1000, 're-probed at once (interval is 60s)');
-  await waitUntil(() => hm.status('a')?.health === 'unhealthy', 1000, 'the default 200-399 rejects 404');
+  await waitUntil(() => srv.state.hits === 2, EVENTUALLY_MS, 're-probed at once (interval is 60s)');
+  await waitUntil(() => hm.status('a')?.health === 'unhealthy', EVENTUALLY_MS, 'the default 200-399 rejects 404');
   assert.equal(hm.status('a')?.reason, 'HTTP 404 from /health');
 });
 
@@ -166,7 +169,7 @@ test('a member listed twice with different urls is checked once, and the conflic
     { name: 'one', members: [member('a', srv.url)] },
     { name: 'two', members: [member('a', 'http://127.0.0.1:9'), member('a', 'http://127.0.0.1:9')] },
   ]);
-  await waitUntil(() => hm.isUsable('a'), 1000, 'healthy');
+  await waitUntil(() => hm.isUsable('a'), EVENTUALLY_MS, 'healthy');
   assert.equal(srv.state.hits, 1);
   assert.equal(hm.poolSummary('two'), '1/1 members healthy');
   assert.ok(lines.some((l) => l.level === 'warn' && l.msg.includes('listed twice')));
@@ -183,7 +186,7 @@ test('a shouldProbe hook that throws is logged and the probe runs', async (t) =>
   });
   t.after(() => hm.close());
   hm.sync([{ name: 'p', members: [member('a', srv.url)] }]);
-  await waitUntil(() => hm.isUsable('a'), 1000, 'healthy');
+  await waitUntil(() => hm.isUsable('a'), EVENTUALLY_MS, 'healthy');
   assert.ok(lines.some((l) => l.level === 'error' && l.msg.includes('shouldProbe threw')));
 });
 
@@ -205,7 +208,7 @@ test('a probe result from before a url change is discarded', async (t) => {
   hm.sync([{ name: 'p', members: [member('a', slowUrl, { timeoutMs: 150, fall: 1 })] }]);
   await sleep(20);
   hm.sync([{ name: 'p', members: [member('a', good.url, { timeoutMs: 150, fall: 1 })] }]);
-  await waitUntil(() => hm.isUsable('a'), 1000, 'healthy at the new address');
+  await waitUntil(() => hm.isUsable('a'), EVENTUALLY_MS, 'healthy at the new address');
   await sleep(250);
   assert.equal(hm.isUsable('a'), true);
   assert.equal(hm.status('a')?.reason, 'HTTP 200 from /health');
@@ -217,14 +220,14 @@ test('active recovery (rise successes after a confirmed failure) ends a passive 
   const hm = new HealthMonitor({ fastIntervalMs: 20, passive: { baseEjectMs: 60_000 } });
   t.after(() => hm.close());
   hm.sync([{ name: 'p', members: [member('a', bad.url, { fall: 2, rise: 2, intervalMs: 20 }), member('b', good.url)] }]);
-  await waitUntil(() => hm.isUsable('a') && hm.isUsable('b'), 1000, 'both healthy');
+  await waitUntil(() => hm.isUsable('a') && hm.isUsable('b'), EVENTUALLY_MS, 'both healthy');
   for (let i = 0; i < 3; i++) hm.report('a', { ok: false, error: 'ECONNREFUSED' });
   assert.match(hm.status('a')?.reason ?? '', /^ejected: 3 failures/);
   bad.state.status = 500;
-  await waitUntil(() => hm.status('a')?.reason.startsWith('HTTP 500') === true, 1000, 'active checks to see a down');
+  await waitUntil(() => hm.status('a')?.reason.startsWith('HTTP 500') === true, EVENTUALLY_MS, 'active checks to see a down');
   assert.equal(hm.isUsable('a'), false);
   bad.state.status = 200;
-  await waitUntil(() => hm.isUsable('a'), 1000, 'a back after rise successes, long before the 60 s cool-down');
+  await waitUntil(() => hm.isUsable('a'), EVENTUALLY_MS, 'a back after rise successes, long before the 60 s cool-down');
   assert.match(hm.status('a')?.reason ?? '', /^half-open/);
   hm.report('a', { ok: false, error: 'ECONNRESET' });
   assert.equal(hm.isUsable('a'), false, 'the trial failed: ejected again');
@@ -237,9 +240,9 @@ test('a passive ejection of a member whose active checks never failed runs its f
   const hm = new HealthMonitor({ fastIntervalMs: 20, passive: { baseEjectMs: 60_000 } });
   t.after(() => hm.close());
   hm.sync([{ name: 'p', members: [member('a', srv.url, { intervalMs: 20 }), member('b', other.url)] }]);
-  await waitUntil(() => hm.isUsable('a') && hm.isUsable('b'), 1000, 'both healthy');
+  await waitUntil(() => hm.isUsable('a') && hm.isUsable('b'), EVENTUALLY_MS, 'both healthy');
   for (let i = 0; i < 3; i++) hm.report('a', { ok: false, status: 502 });
   const hits = srv.state.hits;
-  await waitUntil(() => srv.state.hits >= hits + 4, 1000, 'more passing probes');
+  await waitUntil(() => srv.state.hits >= hits + 4, EVENTUALLY_MS, 'more passing probes');
   assert.equal(hm.isUsable('a'), false, 'passing probes alone do not end the cool-down');
 });
