@@ -2,7 +2,8 @@
 // undici forwarding with retries, websocket tunnels, graceful drain).
 export type { ProxyMember, PickContext, Pick, AttemptOutcome, ProxyRoute, RouteResolver } from './router.ts';
 export { createProxyServer } from './proxy-server.ts';
-export type { ProxyServer, ProxyServerOptions, ProxyTimeouts } from './proxy-server.ts';
+export type { ProxyServer, ProxyServerOptions, ProxyTimeouts, HttpsPolicy } from './proxy-server.ts';
+export type { HttpsSource } from './https-entry.ts';
 export type { RequestDoneInfo } from './proxy-state.ts';
 /** The proxy's codes in Bellhop's error catalogue (docs/errors.md). */
 export { PROXY_ERRORS } from './proxy-errors.ts';

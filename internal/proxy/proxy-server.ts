@@ -8,7 +8,10 @@ import type { ListenAddress } from '../config/index.ts';
 import type { RouteResolver } from './router.ts';
 import type { ProxyState, RequestDoneInfo } from './proxy-state.ts';
 import { parseTrustedProxies, type TrustedProxies } from '../../pkg/realip/index.ts';
-import { isWebSocketUpgrade, MAX_HEADER_LINES } from '../../pkg/http/index.ts';
+import { isWebSocketUpgrade, MAX_HEADER_LINES, normaliseHost } from '../../pkg/http/index.ts';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { createHttpsEntry, type HttpsEntry, type HttpsSource } from './https-entry.ts';
+import { adaptH2, addHsts } from './h2-request.ts';
 import { UpstreamPools } from './upstream-pools.ts';
 import { Exchange, kExchange, type ClientSocket } from './exchange.ts';
 import { rawProxyError } from './error-response.ts';
@@ -39,8 +42,33 @@ export interface ProxyServerOptions {
   onRequestDone?: ((info: RequestDoneInfo) => void) | undefined;
 }
 
+/** What the entrypoints do about HTTPS (docs/https.md); replaced on hot reload. */
+export interface HttpsPolicy {
+  /** entrypoint.redirect_http: plain-HTTP requests for a host with a certificate get a 308. */
+  redirectHttp: boolean;
+  /** entrypoint.hsts: Strict-Transport-Security on HTTPS answers; '' for none. */
+  hsts: string;
+  /** The HTTPS port clients use (the redirect's target; 443 is left out of the URL). */
+  publicPort: number;
+  /** A certificate covers this routing host (lower case, no port). */
+  covers(host: string): boolean;
+  /** ACME HTTP-01: the key authorization for a token being validated now. */
+  httpChallenge?(token: string): string | undefined;
+}
+
+const ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/';
+
 export interface ProxyServer {
   readonly server: Server;
+  /**
+   * Opens the HTTPS entrypoint on a parsed address (config's `entrypoint.https`): SNI picks
+   * the certificate from `source`, ALPN picks HTTP/2 or HTTP/1.1; both run the same pipeline.
+   */
+  listenHttps(addr: ListenAddress, source: HttpsSource): Promise<AddressInfo>;
+  /** The main certificate changed (handshakes without SNI use it). */
+  refreshHttps(): void;
+  /** Sets redirect_http, hsts and the ACME HTTP-01 responder; undefined: HTTPS is off. */
+  setHttpsPolicy(policy: HttpsPolicy | undefined): void;
   /** `":80"`, `"127.0.0.1:8080"`, `"[::1]:80"` or `{ host, port }` (port 0 = any). */
   /** Listens on a parsed address (config's `entrypoint.http`; port 0 picks a free port). */
   listen(addr: ListenAddress): Promise<AddressInfo>;
@@ -130,12 +158,52 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     },
   };
 
+  let https: HttpsEntry | undefined;
+  let policy: HttpsPolicy | undefined;
+
+  /** ACME HTTP-01 answers and the redirect to HTTPS, before any routing; true when answered. */
+  function answeredForHttps(p: HttpsPolicy, req: IncomingMessage, res: ServerResponse): boolean {
+    const url = req.url ?? '';
+    if (url.startsWith(ACME_CHALLENGE_PATH)) {
+      // never redirected: the CA validates over plain HTTP; an unknown token is routed as usual
+      const key = p.httpChallenge?.(url.slice(ACME_CHALLENGE_PATH.length));
+      if (key === undefined) return false;
+      res.writeHead(200, ['content-type', 'text/plain', 'content-length', String(Buffer.byteLength(key)), 'cache-control', 'no-store']);
+      res.end(key);
+      return true;
+    }
+    if (!p.redirectHttp || url.charCodeAt(0) !== 47 /* '/' */) return false;
+    const host = normaliseHost(req.headers.host);
+    if (host === undefined || !p.covers(host)) return false;
+    const location = `https://${host}${p.publicPort === 443 ? '' : `:${String(p.publicPort)}`}${url}`;
+    // 308 keeps the method and body (a POST stays a POST), unlike 301/302
+    res.writeHead(308, ['location', location, 'content-length', '0', 'cache-control', 'no-store']);
+    res.end();
+    return true;
+  }
+
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const p = policy;
+    if (p !== undefined) {
+      if ((req.socket as { encrypted?: boolean }).encrypted === true) {
+        if (p.hsts !== '') addHsts(res, p.hsts);
+      } else if (answeredForHttps(p, req, res)) return;
+    }
     const ex = new Exchange(state, req, res);
     (req.socket as ClientSocket)[kExchange] = ex;
     res.on('close', ex.onResClose);
     ex.run();
   });
+
+  /** HTTP/2 requests: made to look like HTTP/1.1's (h2-request.ts), then the same Exchange. */
+  function onH2Request(req: Http2ServerRequest, res: Http2ServerResponse): void {
+    adaptH2(req, res);
+    const p = policy;
+    if (p !== undefined && p.hsts !== '') addHsts(res, p.hsts);
+    const ex = new Exchange(state, req as unknown as IncomingMessage, res as unknown as ServerResponse);
+    res.on('close', ex.onResClose);
+    ex.run();
+  }
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const s = socket as Socket;
@@ -212,6 +280,16 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
 
   return {
     server,
+    async listenHttps(addr, source) {
+      https ??= createHttpsEntry({ h1: server, onH2Request, source, headerMs: t.headerMs, idleMs: t.idleMs, log });
+      return https.listen(addr);
+    },
+    refreshHttps() {
+      https?.refresh();
+    },
+    setHttpsPolicy(p) {
+      policy = p;
+    },
     listen(addr) {
       return new Promise<AddressInfo>((resolve, reject) => {
         const onErr = (err: Error): void => reject(err);
@@ -225,15 +303,21 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     drain() {
       drainPromise ??= new Promise<void>((resolve) => {
         state.draining = true;
+        // HTTP/2 sessions are not the node:http server's connections: the pools close only
+        // once both have finished what they had in flight.
+        const h2Done = https?.drain() ?? Promise.resolve();
         const deadline = setTimeout(() => {
           log.info({ tunnels: state.tunnels.size / 2 }, 'drain deadline reached; closing what is left');
           destroyTunnels();
           server.closeAllConnections();
+          https?.destroySessions();
         }, t.drainMs);
         deadline.unref();
         server.close(() => {
-          clearTimeout(deadline);
-          pools.closeAll().then(() => resolve(), () => resolve());
+          void h2Done.then(() => {
+            clearTimeout(deadline);
+            pools.closeAll().then(() => resolve(), () => resolve());
+          });
         });
         server.closeIdleConnections();
       });
@@ -247,6 +331,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
       });
       destroyTunnels();
       server.closeAllConnections();
+      await https?.close();
       await closed;
       await pools.closeAll();
     },
