@@ -224,7 +224,7 @@ test('through Bellhop: idle_timeout 2s stops after the last activity; an open tu
     socket.once('close', () => { if (tunnelEnded === 'still open') tunnelEnded = `closed ${String(Date.now() - tunnelAt)} ms after the 101`; });
     assert.match(tunnel.head, /^HTTP\/1\.1 101/, `routes: ${JSON.stringify((await b.route(`${name}-ws`))?.members)}\n${b.logs().filter((l) => /error|warn|upstream/i.test(l)).slice(-8).join('\n')}`);
     socket.write('ping\n');
-    await waitFor(() => new Promise<true | undefined>((r) => socket!.once('data', (d) => r(String(d).includes('ping') ? true : undefined))), 3000, 'echo');
+    await waitFor(() => new Promise<true | undefined>((r) => socket!.once('data', (d) => r(String(d).includes('ping') ? true : undefined))), 20_000, 'echo');
     const first = await b.get(name, '/', { headers: { accept: '*/*' } });
     assert.equal(first.status, 200);
     assert.equal(first.body, 'idle-body');
@@ -233,7 +233,7 @@ test('through Bellhop: idle_timeout 2s stops after the last activity; an open tu
     // The download ends (its client goes away); the tunnel alone, without any traffic, keeps it
     // awake for twice idle_timeout.
     download.abort();
-    await waitFor(async () => ((await containerStatus(b, id))?.inFlight === 1 ? true : undefined), 5000, 'the download released');
+    await waitFor(async () => ((await containerStatus(b, id))?.inFlight === 1 ? true : undefined), 20_000, 'the download released');
     await new Promise((r) => setTimeout(r, 4000));
     assert.equal(ev.count(id, 'die'), 0, `stopped while a tunnel was open (tunnel ${tunnelEnded})`);
     const open = await containerStatus(b, id);
@@ -247,7 +247,7 @@ test('through Bellhop: idle_timeout 2s stops after the last activity; an open tu
     await waitFor(() => (ev.count(id, 'die') > 0 ? true : undefined), 15_000, 'idle stop');
     const diedAfter = ev.events.find((e) => e.action === 'die')!.at - closedAt;
     assert.ok(diedAfter >= 1800, `stopped ${diedAfter} ms after the tunnel closed`);
-    await waitFor(async () => ((await containerStatus(b, id))?.state === 'asleep' ? true : undefined), 5000, 'asleep in /api/routes');
+    await waitFor(async () => ((await containerStatus(b, id))?.state === 'asleep' ? true : undefined), 20_000, 'asleep in /api/routes');
     assert.equal(ev.count(id, 'start'), 1);
     // And the next request wakes it again.
     assert.equal((await b.get(name, '/')).body, 'idle-body');
@@ -272,7 +272,7 @@ test('through Bellhop: stop_method pause pauses when idle and the next request u
     await routed(b, name);
     // Running at startup: awake, and its idle clock runs.
     await waitFor(async () => ((await dockerState(c)) === 'paused' ? true : undefined), 10_000, 'pause');
-    await waitFor(async () => ((await containerStatus(b, id))?.state === 'asleep' ? true : undefined), 5000, 'asleep');
+    await waitFor(async () => ((await containerStatus(b, id))?.state === 'asleep' ? true : undefined), 20_000, 'asleep');
     const r = await b.get(name, '/', { headers: { accept: '*/*' } });
     assert.equal(r.status, 200);
     assert.equal(r.body, 'paused-body');
