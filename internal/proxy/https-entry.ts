@@ -3,28 +3,25 @@
 // `http/1.1` to the very node:http server of the plain entrypoint (its hygiene, timeouts,
 // websockets and drain), `h2` to a node:http2 server whose requests go through h2-request.ts
 // into the same Exchange. `acme-tls/1` handshakes (TLS-ALPN-01 validation) end after the
-// handshake: the challenge certificate was the whole answer.
+// handshake: the challenge certificate was the whole answer. A client offering only protocols
+// Bellhop does not speak gets no ALPN and HTTP/1.1.
 import { createServer as createH2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createServer as createTlsServer, type SecureContext, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ListenAddress } from '../config/index.ts';
 
-/** Where the HTTPS entrypoint gets its certificates (internal/certs behind it). */
+/** Where the HTTPS entrypoint gets its certificates: internal/certs' CertManager fits as is. */
 export interface HttpsSource {
-  /** The context for a server name (exact, then wildcard, then the main certificate); no SNI: ''. */
-  contextFor(servername: string): SecureContext | undefined;
   /**
-   * TLS-ALPN-01: the challenge context for a name being validated now, or undefined. Asked only
-   * for handshakes that offer `acme-tls/1` (which browsers never do).
+   * node:tls's SNICallback (exact name, wildcard, main certificate) and ALPNCallback choosing
+   * among `protocols`; `acme-tls/1` validation handshakes (TLS-ALPN-01) are the source's to
+   * recognise and answer with the challenge certificate.
    */
-  acmeTlsContext?(servername: string): SecureContext | undefined;
-  /**
-   * PEM key and chain of the main certificate, for handshakes without SNI (node:tls asks
-   * SNICallback only when the client sent a name). Read at listen and on `refresh()`.
-   */
-  mainCredentials(): { key: string | Buffer; cert: string | Buffer } | undefined;
+  tlsServerOptions(protocols: readonly string[]): Pick<TlsOptions, 'SNICallback' | 'ALPNCallback'>;
+  /** Keeps `server`'s default certificate (clients without SNI: no SNICallback) current. */
+  attach(server: TlsServer): void;
 }
 
 export interface HttpsEntryOptions {
@@ -39,8 +36,6 @@ export interface HttpsEntryOptions {
 
 export interface HttpsEntry {
   listen(addr: ListenAddress): Promise<AddressInfo>;
-  /** The main certificate changed: handshakes without SNI get the new one from now on. */
-  refresh(): void;
   /** Stop accepting; HTTP/2 sessions get GOAWAY and finish their streams; resolves when all are closed. */
   drain(): Promise<void>;
   /** The drain deadline: close what is left now. */
@@ -66,34 +61,8 @@ export function createHttpsEntry(o: HttpsEntryOptions): HttpsEntry {
   });
   h2.on('sessionError', (err) => o.log.debug({ err: (err as NodeJS.ErrnoException).code ?? err.message }, 'http2 session error'));
 
-  // ALPN is chosen before the certificate (OpenSSL calls the ALPN hook first, then the SNI one,
-  // for the same ClientHello, synchronously): the ACME verdict is handed over in between.
-  let acmeFor: string | undefined;
-  const tls = createTlsServer({
-    ALPNCallback: ({ servername, protocols }) => {
-      acmeFor = undefined;
-      if (protocols.includes(ACME_TLS) && o.source.acmeTlsContext?.(servername ?? '') !== undefined) {
-        acmeFor = servername ?? '';
-        return ACME_TLS;
-      }
-      if (protocols.includes('h2')) return 'h2';
-      if (protocols.includes('http/1.1')) return 'http/1.1';
-      // a client that offers only protocols we do not speak: no ALPN, HTTP/1.1 by default
-      return undefined;
-    },
-    SNICallback: (servername, cb) => {
-      const acme = acmeFor === servername ? o.source.acmeTlsContext?.(servername) : undefined;
-      acmeFor = undefined;
-      cb(null, acme ?? o.source.contextFor(servername));
-    },
-    handshakeTimeout: o.headerMs,
-  });
-  // the main certificate for clients without SNI (IP addresses, old clients)
-  const refresh = (): void => {
-    const creds = o.source.mainCredentials();
-    if (creds !== undefined) tls.setSecureContext(creds);
-  };
-  refresh();
+  const tls = createTlsServer({ ...o.source.tlsServerOptions(['h2', 'http/1.1']), handshakeTimeout: o.headerMs });
+  o.source.attach(tls);
   tls.on('secureConnection', (socket: TLSSocket) => {
     const proto = socket.alpnProtocol;
     if (proto === ACME_TLS) {
@@ -110,7 +79,6 @@ export function createHttpsEntry(o: HttpsEntryOptions): HttpsEntry {
   tls.on('error', (err) => o.log.error({ err }, 'https server error'));
 
   return {
-    refresh,
     listen(addr) {
       return new Promise<AddressInfo>((resolve, reject) => {
         const onErr = (err: Error): void => reject(err);

@@ -65,8 +65,6 @@ export interface ProxyServer {
    * the certificate from `source`, ALPN picks HTTP/2 or HTTP/1.1; both run the same pipeline.
    */
   listenHttps(addr: ListenAddress, source: HttpsSource): Promise<AddressInfo>;
-  /** The main certificate changed (handshakes without SNI use it). */
-  refreshHttps(): void;
   /** Sets redirect_http, hsts and the ACME HTTP-01 responder; undefined: HTTPS is off. */
   setHttpsPolicy(policy: HttpsPolicy | undefined): void;
   /** `":80"`, `"127.0.0.1:8080"`, `"[::1]:80"` or `{ host, port }` (port 0 = any). */
@@ -283,9 +281,6 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     async listenHttps(addr, source) {
       https ??= createHttpsEntry({ h1: server, onH2Request, source, headerMs: t.headerMs, idleMs: t.idleMs, log });
       return https.listen(addr);
-    },
-    refreshHttps() {
-      https?.refresh();
     },
     setHttpsPolicy(p) {
       policy = p;

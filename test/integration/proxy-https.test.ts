@@ -21,12 +21,17 @@ const contexts = new Map([
   ['*.wild.test', tls.createSecureContext({ key: wild.key, cert: wild.cert })],
 ]);
 const mainCtx = tls.createSecureContext({ key: main.key, cert: main.cert });
+const lookup = (name: string): tls.SecureContext => {
+  const dot = name.indexOf('.');
+  return contexts.get(name) ?? (dot > 0 ? contexts.get(`*${name.slice(dot)}`) : undefined) ?? mainCtx;
+};
+// what internal/certs' CertManager offers the listener (its own tests cover ACME and files)
 const source = {
-  mainCredentials: () => ({ key: main.key, cert: main.cert }),
-  contextFor(name: string) {
-    const dot = name.indexOf('.');
-    return contexts.get(name) ?? (dot > 0 ? contexts.get(`*${name.slice(dot)}`) : undefined) ?? mainCtx;
-  },
+  tlsServerOptions: (protocols: readonly string[]) => ({
+    SNICallback: (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => cb(null, lookup(name)),
+    ALPNCallback: ({ protocols: offered }: { protocols: string[] }) => protocols.find((p) => offered.includes(p)),
+  }),
+  attach: (server: tls.Server) => server.setSecureContext({ key: main.key, cert: main.cert }),
 };
 const ca = [app.cert, wild.cert, main.cert];
 
