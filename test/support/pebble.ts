@@ -186,3 +186,18 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
     stop,
   };
 }
+
+/**
+ * Writes an executable DNS-01 hook for the exec provider into `dir`: `hook present|cleanup
+ * <fqdn> <value>` sets or clears the TXT record in `pebble`'s challtestsrv. Returns its path.
+ */
+export function writeDnsHook(dir: string, pebble: Pebble): string {
+  const script = join(dir, `dns-hook-${Math.random().toString(36).slice(2)}.mjs`);
+  writeFileSync(script, `#!${process.execPath}
+const [action, fqdn, value] = process.argv.slice(2);
+const path = action === 'present' ? '/set-txt' : '/clear-txt';
+const res = await fetch(${JSON.stringify(pebble.challtestsrvUrl)} + path, { method: 'POST', body: JSON.stringify({ host: fqdn + '.', value }) });
+if (!res.ok) { console.error('challtestsrv answered ' + res.status); process.exit(2); }
+`, { mode: 0o755 });
+  return script;
+}
