@@ -22,7 +22,7 @@ export interface ExtraCertOptions {
   readonly certPath: string;
   readonly keyPath: string;
   readonly domains?: readonly string[] | undefined;
-  /** Defaults to the main provider. */
+  /** Defaults to the main provider when `domains` are given, else `local` (files). */
   readonly provider?: CertProvider | undefined;
   /** Defaults to the main options. */
   readonly options?: ProviderOptions | undefined;
@@ -130,9 +130,10 @@ export function planCerts(o: CertsOptions): CertsPlan {
     });
   }
   (o.extra ?? []).forEach((e, i) => {
-    const provider = e.provider ?? o.provider;
-    const eOptions = e.options ?? options;
     const eDomains = (e.domains ?? []).map((d) => d.toLowerCase());
+    // Without domains or a provider of its own, an extra is a pair of files (a bought certificate).
+    const provider = e.provider ?? (eDomains.length > 0 ? o.provider : 'local');
+    const eOptions = e.options ?? options;
     const where = `autocert.extra[${i}]`;
     checkProvider(where, provider, eOptions, eDomains);
     if (provider !== 'local' && eDomains.length === 0) throw bad(`${where}: provider ${provider} needs domains`);
