@@ -4,13 +4,14 @@
 // Bellhop in-process.
 import type { Logger } from 'pino';
 import { createAdminServer, createAdminViews, Metrics, type AdminServer } from '../../internal/api/index.ts';
+import { CertManager } from '../../internal/certs/index.ts';
 import type { Config, ConfigError, ListenAddress } from '../../internal/config/index.ts';
 import { DockerHub, type SelfInfo } from '../../internal/docker/index.ts';
 import { HealthMonitor } from '../../internal/health/index.ts';
 import { LiveRoutes } from '../../internal/pools/index.ts';
-import { createProxyServer, type ProxyServer } from '../../internal/proxy/index.ts';
+import { createProxyServer, type HttpsPolicy, type ProxyServer } from '../../internal/proxy/index.ts';
 import { createWakeControl, Reconciler } from '../../internal/reconcile/index.ts';
-import type { RouteError, RouteTable } from '../../internal/routes/index.ts';
+import { hostNamesOf, type RouteError, type RouteTable } from '../../internal/routes/index.ts';
 import { WakeManager } from '../../internal/wake/index.ts';
 
 export interface Bellhop {
@@ -20,8 +21,13 @@ export interface Bellhop {
   readonly health: HealthMonitor;
   readonly wake: WakeManager;
   readonly docker: DockerHub;
-  /** Listens on entrypoint.http and api.listen (or the given overrides) and starts discovery. */
-  start(listen?: { http?: ListenAddress; api?: ListenAddress }): Promise<{ httpPort: number; apiPort: number | undefined }>;
+  /** Certificates for the HTTPS entrypoint; undefined without `autocert`. */
+  readonly certs: CertManager | undefined;
+  /**
+   * Listens on entrypoint.http, entrypoint.https (with `autocert`) and api.listen (or the given
+   * overrides) and starts discovery.
+   */
+  start(listen?: { http?: ListenAddress; https?: ListenAddress; api?: ListenAddress }): Promise<{ httpPort: number; httpsPort: number | undefined; apiPort: number | undefined }>;
   /** Applies a new config (hot reload): routes and defaults change, listeners stay. Clears the config errors. */
   applyConfig(config: Config): void;
   /**
@@ -45,8 +51,25 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
   const docker = new DockerHub({
     hosts: config.docker.hosts,
     logger: log.child({ module: 'docker' }),
-    onChange: () => reconciler.recompute(),
+    onChange: () => recompute(),
   });
+  // HTTPS (docs/https.md): an autocert block at startup decides; changing it needs a restart.
+  const certs = config.autocert === undefined ? undefined : new CertManager(config.autocert, { logger: log.child({ module: 'certs' }) });
+  /** Routes from the current labels and config; new route hosts get their certificates (http01/tlsalpn01 without domains). */
+  const recompute = (): void => {
+    reconciler.recompute();
+    const table = live.current;
+    if (certs !== undefined && table !== undefined) certs.ensureHosts(hostNamesOf(table));
+  };
+  let httpsPort = 443;
+  const httpsPolicy = (c: Config): HttpsPolicy | undefined => certs === undefined || c.entrypoint.httpsAddress === undefined ? undefined : {
+    redirectHttp: c.entrypoint.redirectHttp,
+    hsts: c.entrypoint.hsts,
+    // the image listens on 8443 (non-root) behind a published 443
+    publicPort: httpsPort === 8443 ? 443 : httpsPort,
+    covers: (host) => certs.hasCertificateFor(host),
+    httpChallenge: (token) => certs.httpChallenge(token),
+  };
   const wake: WakeManager = new WakeManager({
     control: createWakeControl({
       records: () => reconciler.visible(),
@@ -87,6 +110,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     inFlight: views.inFlight,
     memberHealth: views.memberHealth,
     dockerSyncLag: () => docker.watchers().map((w) => ({ host: w.host, seconds: w.secondsSinceLastSync() })),
+    certificateExpiry: () => certs?.expirySeconds() ?? [],
   });
   wake.onWake((r) => {
     metrics.wakeDone(r.container, r.ok, r.durationMs / 1000);
@@ -100,27 +124,45 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     accessLog: true,
     onRequestDone: (info) => metrics.requestDone(info.route, info.member, info.status, info.upstreamMs === undefined ? undefined : info.upstreamMs / 1000),
   });
-  const admin = config.api.listen === '' ? undefined : createAdminServer({ serving: () => serving, routes: views.routes, explain: views.explain }, metrics);
+  const admin = config.api.listen === '' ? undefined : createAdminServer({
+    serving: () => serving,
+    routes: views.routes,
+    explain: views.explain,
+    certs: () => (certs?.status() ?? []).map((c) => ({
+      names: c.names, source: c.source, not_before: c.notBefore, not_after: c.notAfter, issuer: c.issuer,
+      state: c.state, last_error: c.lastError, next_renewal: c.nextRenewal,
+    })),
+  }, metrics);
 
   return {
     proxy,
     admin,
+    certs,
     metrics,
     health,
     wake,
     docker,
     async start(listen = {}) {
-      reconciler.recompute(); // file routes serve at once, whatever Docker does
+      recompute(); // file routes serve at once, whatever Docker does
       const http = await proxy.listen(listen.http ?? config.entrypoint.httpAddress);
+      const httpsAddress = listen.https ?? config.entrypoint.httpsAddress;
+      let https: { port: number; address: string } | undefined;
+      if (certs !== undefined && httpsAddress !== undefined) {
+        await certs.start(); // stored certificates only; a CA is never waited for
+        https = await proxy.listenHttps(httpsAddress, certs);
+        httpsPort = https.port;
+        proxy.setHttpsPolicy(httpsPolicy(config));
+        certs.ensureHosts(live.current === undefined ? [] : hostNamesOf(live.current));
+      }
       const apiAddress = listen.api ?? config.api.address;
       const api = admin !== undefined && apiAddress !== undefined ? await admin.listen(apiAddress) : undefined;
       serving = true;
-      log.info({ module: 'main', http: `${http.address}:${http.port}`, api: api ? `${api.address}:${api.port}` : 'disabled' }, 'bellhop is serving');
+      log.info({ module: 'main', http: `${http.address}:${http.port}`, https: https ? `${https.address}:${String(https.port)}` : 'disabled', api: api ? `${api.address}:${api.port}` : 'disabled' }, 'bellhop is serving');
       if (config.docker.hosts.length > 0) {
         self = await docker.detectSelf();
         docker.start();
       }
-      return { httpPort: http.port, apiPort: api?.port };
+      return { httpPort: http.port, httpsPort: https?.port, apiPort: api?.port };
     },
     applyConfig(next) {
       if (JSON.stringify(next.entrypoint.trustedProxies) !== JSON.stringify(config.entrypoint.trustedProxies)) {
@@ -133,9 +175,13 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
         }
       }
       wake.setLogDisclosure({ showLogs: next.wake.showLogs, trustedProxies: next.entrypoint.trustedProxies });
+      if (next.autocert !== undefined && JSON.stringify(next.autocert) !== JSON.stringify(config.autocert)) {
+        log.warn({ module: 'config' }, 'autocert changed: certificates follow the new block after a restart');
+      }
       config = next;
       configErrors = [];
-      reconciler.recompute();
+      if (certs !== undefined && config.entrypoint.httpsAddress !== undefined) proxy.setHttpsPolicy(httpsPolicy(config));
+      recompute();
     },
     setConfigErrors(list) {
       configErrors = list.map((e) => e.toRouteError());
@@ -146,6 +192,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       await proxy.drain();
       await docker.stop();
       reconciler.close();
+      await certs?.close();
       wake.close();
       await health.close();
       await admin?.close();

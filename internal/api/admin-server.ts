@@ -1,4 +1,4 @@
-// The admin API (README "Admin API and metrics"): /healthz, /api/routes, /api/explain, /metrics.
+// The admin API (README "Admin API and metrics"): /healthz, /api/routes, /api/explain, /api/certs, /metrics.
 // Read-only; it renders the views of admin-views.ts, assembled from the modules owning the
 // state. Its errors are in Bellhop's one error shape (docs/errors.md#admin-api).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -8,7 +8,7 @@ import type { Metrics } from './metrics.ts';
 import { ErrorWriter } from '../../pkg/errors/index.ts';
 import { API_ERRORS } from './api-errors.ts';
 
-const ENDPOINTS = ['/healthz', '/api/routes', '/api/explain?host=', '/metrics'];
+const ENDPOINTS = ['/healthz', '/api/routes', '/api/explain?host=', '/api/certs', '/metrics'];
 const errors = new ErrorWriter(API_ERRORS);
 
 /** What the admin API shows; each call returns a fresh, JSON-serialisable view. */
@@ -16,6 +16,8 @@ export interface AdminSource {
   serving(): boolean;
   routes(): unknown;
   explain(host: string): unknown;
+  /** The certificates (docs/https.md); absent without HTTPS: an empty list. */
+  certs?(): unknown[];
 }
 
 export interface AdminServer {
@@ -58,6 +60,9 @@ export function createAdminServer(source: AdminSource, metrics: Metrics): AdminS
         json(res, 200, source.explain(host));
         return;
       }
+      case '/api/certs':
+        json(res, 200, source.certs?.() ?? []);
+        return;
       case '/metrics':
         send(res, 200, await metrics.text(), metrics.contentType);
         return;

@@ -8,6 +8,8 @@ export interface MetricsSources {
   /** `asleep`: stopped by Bellhop after idle_timeout (or paused): not a health problem. */
   memberHealth(): { route: string; member: string; healthy: boolean; asleep?: boolean }[];
   dockerSyncLag(): { host: string; seconds: number }[];
+  /** Seconds until each certificate expires (negative: expired); absent without HTTPS. */
+  certificateExpiry?(): { names: string; seconds: number }[];
 }
 
 export class Metrics {
@@ -73,6 +75,16 @@ export class Metrics {
       collect() {
         this.reset();
         for (const h of sources.dockerSyncLag()) this.set({ host: h.host }, h.seconds);
+      },
+    });
+    new Gauge({
+      name: 'bellhop_certificate_expiry_seconds',
+      help: 'Seconds until the certificate for these names expires (negative once expired)',
+      labelNames: ['names'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of sources.certificateExpiry?.() ?? []) this.set({ names: c.names }, c.seconds);
       },
     });
     this.wakes = new Counter({

@@ -7,3 +7,4 @@ export type { HostExplanation, MatchRule, RouteTable, RouteTableOptions } from '
 export { normaliseHost } from './host-name.ts';
 /** The host-name grammar of aliases (`nas`, `app.example.com`, `*.example.com`) and match domains. */
 export { isDomainName, isHostAlias } from './alias-grammar.ts';
+export { hostNamesOf } from './route-hosts.ts';

@@ -9,13 +9,17 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { startRecordingBackend } from '../support/recording-backend.ts';
 import { rawRequest } from '../support/raw-client.ts';
-import { selfSigned } from '../support/test-certs.ts';
+import { makeTestCert } from '../support/test-certs.ts';
 import { member, startProxy, testRoute, until } from './proxy-harness.ts';
 import type { HttpsPolicy } from '../../internal/proxy/index.ts';
 
-const app = selfSigned(['app.test']);
-const wild = selfSigned(['*.wild.test']);
-const main = selfSigned(['main.test']);
+const pem = (names: string[]): { key: string; cert: string } => {
+  const c = makeTestCert(names);
+  return { key: c.keyPem, cert: c.certPem };
+};
+const app = pem(['app.test']);
+const wild = pem(['*.wild.test']);
+const main = pem(['main.test']);
 const contexts = new Map([
   ['app.test', tls.createSecureContext({ key: app.key, cert: app.cert })],
   ['*.wild.test', tls.createSecureContext({ key: wild.key, cert: wild.cert })],

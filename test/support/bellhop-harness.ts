@@ -62,6 +62,8 @@ export interface RoutesView {
 export interface BellhopUnderTest {
   readonly mode: 'child' | 'in-process';
   readonly httpPort: number;
+  /** The HTTPS entrypoint's port, when the config has `autocert`. */
+  readonly httpsPort: number | undefined;
   readonly apiPort: number;
   /** The temp directory holding config.yml and the sticky key. */
   readonly dir: string;
@@ -85,6 +87,8 @@ export interface StartOptions {
   /** Extra environment for the child. */
   env?: Record<string, string>;
   logLevel?: string;
+  /** Plain-HTTP port (an ACME server's HTTP-01 validation must find Bellhop there); default: any free one. */
+  httpPort?: number;
 }
 
 /** A plain HTTP request to 127.0.0.1:port on a fresh connection. */
@@ -138,11 +142,12 @@ export async function startBellhop(opts: StartOptions = {}): Promise<BellhopUnde
   delete env['BELLHOP_HTTP_ADDR'];
   delete env['BELLHOP_API_ADDR'];
   if (mode === 'child') {
-    env['BELLHOP_HTTP_ADDR'] = `127.0.0.1:${String(await freePort())}`;
+    env['BELLHOP_HTTP_ADDR'] = `127.0.0.1:${String(opts.httpPort ?? await freePort())}`;
+    if (env['BELLHOP_HTTPS_ADDR'] === undefined) env['BELLHOP_HTTPS_ADDR'] = `127.0.0.1:${String(await freePort())}`;
     env['BELLHOP_API_ADDR'] = `127.0.0.1:${String(await freePort())}`;
   }
   const lines: string[] = [];
-  let ports: { http: number; api: number };
+  let ports: { http: number; https?: number | undefined; api: number };
   let stopImpl: () => Promise<void>;
   let exited: () => { code: number | null; signal: string | null } | undefined = () => undefined;
 
@@ -154,13 +159,14 @@ export async function startBellhop(opts: StartOptions = {}): Promise<BellhopUnde
     });
     exited = () => exit;
     let buf = '';
-    const serving = new Promise<{ http: number; api: number }>((resolveP, reject) => {
+    const serving = new Promise<{ http: number; https: number | undefined; api: number }>((resolveP, reject) => {
       const onLine = (line: string): void => {
         lines.push(line);
         if (!line.includes('bellhop is serving')) return;
         try {
-          const o = JSON.parse(line) as { http: string; api: string };
-          resolveP({ http: Number(o.http.split(':').pop()), api: Number(o.api.split(':').pop()) });
+          const o = JSON.parse(line) as { http: string; https?: string; api: string };
+          const https = o.https === undefined || o.https === 'disabled' ? undefined : Number(o.https.split(':').pop());
+          resolveP({ http: Number(o.http.split(':').pop()), https, api: Number(o.api.split(':').pop()) });
         } catch (err) {
           reject(err instanceof Error ? err : new Error(String(err)));
         }
@@ -209,9 +215,9 @@ export async function startBellhop(opts: StartOptions = {}): Promise<BellhopUnde
     const log = pino({ level: loaded.config.logLevel, base: { app: 'bellhop' } }, sink);
     const secret = new Uint8Array(32).fill(7);
     const bellhop = createBellhop(loaded.config, log, secret);
-    const s = await bellhop.start({ http: { host: '127.0.0.1', port: 0 }, api: { host: '127.0.0.1', port: 0 } });
+    const s = await bellhop.start({ http: { host: '127.0.0.1', port: opts.httpPort ?? 0 }, https: { host: '127.0.0.1', port: 0 }, api: { host: '127.0.0.1', port: 0 } });
     if (s.apiPort === undefined) throw new Error('admin API disabled');
-    ports = { http: s.httpPort, api: s.apiPort };
+    ports = { http: s.httpPort, https: s.httpsPort, api: s.apiPort };
     stopImpl = () => bellhop.stop();
   }
 
@@ -224,6 +230,7 @@ export async function startBellhop(opts: StartOptions = {}): Promise<BellhopUnde
   return {
     mode,
     httpPort: ports.http,
+    httpsPort: ports.https,
     apiPort: ports.api,
     dir,
     logs: () => lines,
