@@ -27,7 +27,7 @@ RUN set -e; \
     else \
       echo "DEPS must be npm or context, not $DEPS" >&2; exit 1; \
     fi; \
-    node -e "for (const m of ['dockerode','undici','yaml','pino','prom-client','cookie','ipaddr.js']) require.resolve(m)"
+    node -e "for (const m of ['dockerode','undici','yaml','pino','prom-client','cookie','ipaddr.js','acme-client']) require.resolve(m)"
 COPY tools ./tools
 COPY cmd ./cmd
 COPY internal ./internal
@@ -36,20 +36,23 @@ RUN node --no-warnings tools/build-js.ts /app/dist-js
 
 # ---- stage 2: runtime ----
 FROM ${BASE}
-# Non-root cannot bind ports below 1024: listen on 8080 and publish it as 80 (compose.example.yml).
+# Non-root cannot bind ports below 1024: listen on 8080 and 8443 and publish them as 80 and 443
+# (compose.example.yml). HTTPS is on only with an autocert block in config.yml (docs/https.md).
 ENV NODE_ENV=production \
     BELLHOP_HTTP_ADDR=:8080 \
+    BELLHOP_HTTPS_ADDR=:8443 \
     BELLHOP_API_ADDR=127.0.0.1:8081
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY --from=deps /app/dist-js/ ./
-# ./data holds the sticky-cookie key (sticky.secret_file); mount a volume there to keep it.
+# ./data holds the sticky-cookie key (sticky.secret_file) and ./data/certs the certificates and
+# the ACME account key; mount a volume there to keep them.
 RUN mkdir -p /app/data && chown node:node /app/data
 # The `node` user (uid 1000) of the official Node images. It is not in the docker group: reach
 # Docker through the socket proxy (compose.example.yml), not by mounting /var/run/docker.sock.
 USER node
-EXPOSE 8080 8081
+EXPOSE 8080 8443 8081
 # No curl in slim images: Node itself asks the admin API. It follows BELLHOP_API_ADDR's port;
 # if you move the admin API with api.listen in config.yml instead, override this HEALTHCHECK.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
