@@ -133,6 +133,18 @@ export class CertManager {
     this.#kick();
   }
 
+  /**
+   * For `bellhop check`: reads the stored certificates and reports them as status() does, with
+   * no watching, no ACME traffic and nothing started. Local files that are missing or broken show
+   * as `failed` with their error; an ACME certificate not yet obtained shows as `missing`.
+   */
+  async inspect(): Promise<CertStatus[]> {
+    if (!this.#started) {
+      for (const slot of this.#slots) await this.#loadStored(slot);
+    }
+    return this.status();
+  }
+
   /** Stops renewals and file watching. An issuance under way finishes on its own (its files are still written). */
   close(): Promise<void> {
     this.#closed = true;

@@ -130,10 +130,14 @@ test('SNI: exact name first, then a one-label wildcard, then the main certificat
   assert.equal(m.status().length, 3);
 });
 
-test('local: missing files are reported and handshakes fail until the files appear', async () => {
+test('local: missing files are reported (inspect() too, for bellhop check) and handshakes fail until the files appear', async () => {
   const dir = folder();
   const certPath = join(dir, 'late.crt');
   const keyPath = join(dir, 'late.key');
+  const checked = await new CertManager({ provider: 'local', certPath, keyPath, dataDir: dir, extra: [{ certPath: join(dir, 'acme.crt'), keyPath: join(dir, 'acme.key'), provider: 'exec', domains: ['acme.example.test'], options: { command: '/bin/false' } }] }).inspect();
+  assert.deepEqual(checked.map((s) => [s.state, s.source]), [['failed', 'local'], ['missing', 'exec']]);
+  assert.match(checked[0]?.lastError ?? '', /late\.crt and .*late\.key missing/);
+
   const m = await started({ provider: 'local', certPath, keyPath, dataDir: dir });
   const port = await serve(m);
   const [st] = m.status();
