@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ListenAddress } from '../config/index.ts';
+import { listenOn } from './listen-on.ts';
 
 /** Where the HTTPS entrypoint gets its certificates: internal/certs' CertManager fits as is. */
 export interface HttpsSource {
@@ -79,16 +80,7 @@ export function createHttpsEntry(o: HttpsEntryOptions): HttpsEntry {
   tls.on('error', (err) => o.log.error({ err }, 'https server error'));
 
   return {
-    listen(addr) {
-      return new Promise<AddressInfo>((resolve, reject) => {
-        const onErr = (err: Error): void => reject(err);
-        tls.once('error', onErr);
-        tls.listen(addr.port, addr.host, () => {
-          tls.off('error', onErr);
-          resolve(tls.address() as AddressInfo);
-        });
-      });
-    },
+    listen: (addr) => listenOn(tls, addr),
     drain() {
       if (tls.listening) tls.close();
       return Promise.all([...sessions].map((s) => new Promise<void>((resolve) => {

@@ -12,6 +12,7 @@ import { isWebSocketUpgrade, MAX_HEADER_LINES, normaliseHost } from '../../pkg/h
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { createHttpsEntry, type HttpsEntry, type HttpsSource } from './https-entry.ts';
 import { adaptH2, addHsts } from './h2-request.ts';
+import { listenOn } from './listen-on.ts';
 import { UpstreamPools } from './upstream-pools.ts';
 import { Exchange, kExchange, type ClientSocket } from './exchange.ts';
 import { rawProxyError } from './error-response.ts';
@@ -285,16 +286,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     setHttpsPolicy(p) {
       policy = p;
     },
-    listen(addr) {
-      return new Promise<AddressInfo>((resolve, reject) => {
-        const onErr = (err: Error): void => reject(err);
-        server.once('error', onErr);
-        server.listen(addr.port, addr.host, () => {
-          server.off('error', onErr);
-          resolve(server.address() as AddressInfo);
-        });
-      });
-    },
+    listen: (addr) => listenOn(server, addr),
     drain() {
       drainPromise ??= new Promise<void>((resolve) => {
         state.draining = true;
