@@ -62,6 +62,7 @@ export class AcmeIssuer {
   readonly #log: Logger;
   readonly #settings: AcmeIssuerSettings;
   #client: Promise<acme.Client> | undefined;
+  #agent: Agent | undefined;
 
   constructor(plan: CertsPlan, log: Logger, settings: AcmeIssuerSettings = {}) {
     this.#plan = plan;
@@ -96,6 +97,8 @@ export class AcmeIssuer {
 
   async #newClient(): Promise<acme.Client> {
     const agent = await this.#caAgent();
+    this.#agent?.destroy();
+    this.#agent = agent;
     const accountKey = await this.#accountKey();
     const pollMin = this.#settings.pollMinMs ?? 1000;
     const client = new acme.Client({
@@ -133,6 +136,11 @@ export class AcmeIssuer {
       p.catch(() => { if (this.#client === p) this.#client = undefined; });
     }
     return this.#client;
+  }
+
+  /** Closes the kept-alive connections to the ACME server (ca_certs agent); a later order opens new ones. */
+  close(): void {
+    this.#agent?.destroy();
   }
 
   /** Orders a certificate for `names` and answers its challenges with `responder`. */

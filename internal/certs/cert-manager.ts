@@ -151,6 +151,7 @@ export class CertManager {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#watch?.close();
+    this.#issuer?.close();
     this.#servers.clear();
     return Promise.resolve();
   }
@@ -165,7 +166,7 @@ export class CertManager {
         if (challenge !== undefined) { cb(null, challenge); return; }
       }
       const ctx = this.#table.lookup(servername);
-      if (ctx === undefined) { cb(new CertsError('CERTS_FILE_UNREADABLE', `no certificate yet for ${servername}`)); return; }
+      if (ctx === undefined) { cb(new CertsError('CERTS_NO_CERTIFICATE', `no certificate yet for ${servername}`, { subject: servername })); return; }
       cb(null, ctx);
     };
     return function sniCallback(this: TLSSocket, servername: string, cb: (err: Error | null, ctx?: SecureContext) => void): void {

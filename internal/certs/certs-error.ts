@@ -15,6 +15,7 @@ export const CERTS_ERRORS = defineErrors({
   CERTS_ACME_ACCOUNT_FAILED: { status: 503, logOnly: true, message: 'The ACME account could not be registered or found', docs: ACME },
   CERTS_ACME_ORDER_FAILED: { status: 503, logOnly: true, message: 'The ACME server did not issue the certificate', docs: ACME },
   CERTS_CHALLENGE_FAILED: { status: 503, logOnly: true, message: 'The ACME challenge could not be set up or cleaned up', docs: ACME },
+  CERTS_NO_CERTIFICATE: { status: 503, logOnly: true, message: 'No certificate is available yet for the name a TLS client asked for; the handshake was refused', docs: 'https.md#which-certificate-a-connection-gets' },
   CERTS_DNS_PROVIDER_FAILED: { status: 503, logOnly: true, message: 'The DNS provider refused or failed to set the TXT record', docs: ACME },
 });
 
