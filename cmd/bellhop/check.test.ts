@@ -220,6 +220,24 @@ describe('bellhop check', () => {
     assert.equal((await report('compose.yml', dir)).routes.find((x) => x.name === 'app')?.sticky, true, 'defaults.load_balance.sticky, as live');
   });
 
+  test('with autocert: which hosts get a certificate; a broken autocert block is named by key and line', async () => {
+    const dir = folder({
+      'compose.yml': 'services:\n  app:\n    expose: ["80"]\n    labels: ["proxy.aliases=app, app.example.org"]\n',
+      'config.yml': 'match_domains: [home.example.com, lan]\nautocert:\n  provider: http01\n  email: me@example.org\n',
+    });
+    const r = await check([], dir);
+    assert.equal(r.code, 0, r.err);
+    // a single-label name ("app.lan" is fine: it has a dot; "app" alone is not a DNS name to certify)
+    assert.match(r.out, /^https \(http01\): a certificate per host: app\.example\.org, app\.home\.example\.com, app\.lan$/m);
+    const bad = folder({
+      'compose.yml': 'services:\n  app:\n    expose: ["80"]\n    labels: ["proxy.aliases=app"]\n',
+      'config.yml': 'autocert:\n  provider: cloudflare\n  domains: ["*.example.org"]\n',
+    });
+    const b = await check([], bad);
+    assert.equal(b.code, 1);
+    assert.match(b.err, /config\.yml:2 autocert\.options\.auth_token: provider cloudflare needs options\.auth_token/);
+  });
+
   test('a bad config file is reported, the check runs on defaults, exit 1', async () => {
     const dir = folder({ 'compose.yml': 'services:\n  app:\n    expose: ["80"]\n    labels: ["proxy.aliases=app"]\n', 'config.yml': 'entrypoint: { htp: ":80" }\n' });
     const r = await check([], dir);

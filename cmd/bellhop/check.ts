@@ -20,8 +20,9 @@ import {
 } from '../../internal/config/index.ts';
 import { parseComposeDependsOn, type ContainerRecord, type SelfInfo } from '../../internal/docker/index.ts';
 import { LabelErrorCode, parseContainers } from '../../internal/labels/index.ts';
-import { buildRouteTable, type HealthcheckSpec, type IdleSpec, type RealIpOptionsSpec, type RouteRefusal } from '../../internal/routes/index.ts';
+import { buildRouteTable, hostNamesOf, type HealthcheckSpec, type IdleSpec, type RealIpOptionsSpec, type RouteRefusal } from '../../internal/routes/index.ts';
 import { normaliseWeights } from '../../pkg/balance/index.ts';
+import { isCertifiableHost } from '../../internal/certs/index.ts';
 
 /** Docker host recorded on offline containers (never contacted). */
 const OFFLINE_HOST = 'unix:///var/run/docker.sock';
@@ -70,6 +71,8 @@ export interface CheckReport {
   routes: CheckRoute[];
   errors: CheckProblem[];
   warnings: CheckProblem[];
+  /** With an autocert block: where certificates come from and, per host, which hosts get one. */
+  https?: { provider: string; domains: string[]; perHostCertificates: string[] } | undefined;
 }
 
 interface Origin {
@@ -200,7 +203,16 @@ export function checkCompose(compose: ComposeFile, config: Config): CheckReport 
     routes,
     errors: dedupe(errors),
     warnings: dedupe(warnings),
+    https: httpsReport(config, built.table),
   };
+}
+
+/** What HTTPS would do with these routes (docs/https.md): per-host certificates need http01/tlsalpn01 and no domains. */
+function httpsReport(config: Config, table: Parameters<typeof hostNamesOf>[0]): CheckReport['https'] {
+  const a = config.autocert;
+  if (a === undefined) return undefined;
+  const perHost = (a.provider === 'http01' || a.provider === 'tlsalpn01') && a.domains.length === 0;
+  return { provider: a.provider, domains: [...a.domains], perHostCertificates: perHost ? hostNamesOf(table).filter(isCertifiableHost) : [] };
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {
@@ -270,6 +282,12 @@ export function formatCheckReport(r: CheckReport, shownFile = r.file): string {
     for (const [service, text] of idles) out.push(`  ${idles.size > 1 || route.members.some((m) => m.idle === undefined) ? `${service} ` : ''}${text}`);
   }
   if (r.routes.length === 0) out.push('', 'no routes: no service has a proxy.* label');
+  if (r.https !== undefined) {
+    const what = r.https.domains.length > 0 ? `one certificate for ${r.https.domains.join(', ')}`
+      : r.https.perHostCertificates.length > 0 ? `a certificate per host: ${r.https.perHostCertificates.join(', ')}`
+      : r.https.provider === 'local' ? 'certificate files' : 'no host with a dot to certify yet';
+    out.push('', `https (${r.https.provider}): ${what}`);
+  }
   if (r.errors.length > 0) out.push('', `errors (${String(r.errors.length)}):`, ...r.errors.map(describeProblem));
   if (r.warnings.length > 0) out.push('', `warnings (${String(r.warnings.length)}):`, ...r.warnings.map(describeProblem));
   const members = r.routes.reduce((n, x) => n + x.members.length, 0);

@@ -54,17 +54,25 @@ function readOptions(reader: EntryReader, e: Entry, path: string, into: CertDraf
 }
 
 /** The checks that need the whole entry: the provider's option, wildcards, what local needs. */
-function checkCert(reader: EntryReader, c: CertDraft, node: Value, where: string): void {
+/** Where an entry's keys are, for the line of a problem found across keys (the block's own line when absent). */
+interface CertNodes {
+  block: Value;
+  provider?: Value;
+  options?: Value;
+  domains?: Value;
+}
+
+function checkCert(reader: EntryReader, c: CertDraft, at: CertNodes, where: string): void {
   const need = REQUIRED_OPTION[c.provider];
   if (need !== undefined && (c.options[need.field] ?? '').trim() === '') {
-    reader.fail('CONFIG_AUTOCERT', `${where}.options.${need.key}`, `provider ${c.provider} needs options.${need.key}: ${need.what}`, node);
+    reader.fail('CONFIG_AUTOCERT', `${where}.options.${need.key}`, `provider ${c.provider} needs options.${need.key}: ${need.what}`, at.options ?? at.provider ?? at.block);
   }
   const wildcard = c.domains.find((d) => d.startsWith('*.'));
   if (wildcard !== undefined && !DNS_PROVIDERS.includes(c.provider) && c.provider !== 'local') {
-    reader.fail('CONFIG_AUTOCERT', `${where}.domains`, `${JSON.stringify(wildcard)} is a wildcard: only a DNS-01 provider (${DNS_PROVIDERS.join(', ')}) can prove it, not ${c.provider}`, node);
+    reader.fail('CONFIG_AUTOCERT', `${where}.domains`, `${JSON.stringify(wildcard)} is a wildcard: only a DNS-01 provider (${DNS_PROVIDERS.join(', ')}) can prove it, not ${c.provider}`, at.domains ?? at.block);
   }
   if (c.domains.length === 0 && DNS_PROVIDERS.includes(c.provider)) {
-    reader.fail('CONFIG_AUTOCERT', `${where}.domains`, `provider ${c.provider} needs the names to certify (e.g. ["example.com", "*.example.com"]); only http01 and tlsalpn01 find them from the routes`, node);
+    reader.fail('CONFIG_AUTOCERT', `${where}.domains`, `provider ${c.provider} needs the names to certify (e.g. ["example.com", "*.example.com"]); only http01 and tlsalpn01 find them from the routes`, at.domains ?? at.provider ?? at.block);
   }
 }
 
@@ -79,6 +87,7 @@ function readExtra(reader: EntryReader, e: Entry, main: AutocertDraft): void {
     const path = `autocert.extra[${String(i)}]`;
     const c: CertDraft = { provider: main.provider, domains: [], certPath: '', keyPath: '', options: { ...main.options }, line: reader.line(raw), path };
     let ownOptions = false;
+    const at: CertNodes = { block: raw };
     for (const x of reader.map(raw, path, KEYS.autocertExtra, '{ cert_path: ./data/certs/other.crt, key_path: ./data/certs/other.key }') ?? []) {
       const p = `${path}.${x.key}`;
       if (x.key === 'cert_path' || x.key === 'key_path') {
@@ -86,9 +95,12 @@ function readExtra(reader: EntryReader, e: Entry, main: AutocertDraft): void {
         if (v !== undefined) c[x.key === 'cert_path' ? 'certPath' : 'keyPath'] = v;
       } else if (x.key === 'domains') {
         c.domains = (reader.stringList(x, p, checkCertName, 'CONFIG_BAD_DOMAIN') ?? []).map(normaliseName);
+        at.domains = x.keyNode;
       } else if (x.key === 'provider') {
         c.provider = readProvider(reader, x, p) ?? c.provider;
+        at.provider = x.keyNode;
       } else {
+        at.options = x.keyNode;
         if (!ownOptions) c.options = {};
         ownOptions = true;
         readOptions(reader, x, p, c.options);
@@ -98,7 +110,7 @@ function readExtra(reader: EntryReader, e: Entry, main: AutocertDraft): void {
       reader.fail('CONFIG_AUTOCERT', path, 'an extra certificate needs cert_path and key_path (where it is kept)', raw);
       return;
     }
-    checkCert(reader, c, raw, path);
+    checkCert(reader, c, at, path);
     main.extra.push(c);
   });
 }
@@ -130,11 +142,13 @@ export function readAutocert(reader: EntryReader, block: Entry, draft: Draft): v
   if (entries === undefined) return;
   let extra: Entry | undefined;
   let eabNode: Value;
+  const at: CertNodes = { block: block.keyNode };
   for (const e of entries) {
     const p = `autocert.${e.key}`;
     switch (e.key) {
       case 'provider':
         a.provider = readProvider(reader, e, p) ?? a.provider;
+        at.provider = e.keyNode;
         break;
       case 'email': {
         const v = reader.string(e, p, 'an e-mail address');
@@ -144,6 +158,7 @@ export function readAutocert(reader: EntryReader, block: Entry, draft: Draft): v
       }
       case 'domains':
         a.domains = (reader.stringList(e, p, checkCertName, 'CONFIG_BAD_DOMAIN') ?? []).map(normaliseName);
+        at.domains = e.keyNode;
         break;
       case 'ca_dir_url': {
         const v = reader.string(e, p, 'an ACME directory URL');
@@ -186,6 +201,7 @@ export function readAutocert(reader: EntryReader, block: Entry, draft: Draft): v
       }
       case 'options':
         readOptions(reader, e, p, a.options);
+        at.options = e.keyNode;
         break;
       default:
         extra = e;
@@ -194,7 +210,7 @@ export function readAutocert(reader: EntryReader, block: Entry, draft: Draft): v
   if ((a.eabKid === '') !== (a.eabHmac === '')) {
     reader.fail('CONFIG_AUTOCERT', a.eabKid === '' ? 'autocert.eab_kid' : 'autocert.eab_hmac', 'external account binding needs both eab_kid and eab_hmac', eabNode);
   }
-  checkCert(reader, a, block.keyNode, 'autocert');
+  checkCert(reader, a, at, 'autocert');
   if (extra !== undefined) readExtra(reader, extra, a);
   draft.autocert = a;
 }
