@@ -116,7 +116,7 @@ describe('autocert', () => {
       ['autocert:\n  provider: duckdns\n  domains: [x.duckdns.org]\n  options: { auth_token: t }\n', 'CONFIG_AUTOCERT', 'autocert.options.token', 4],
       ['autocert:\n  provider: http01\n  domains: ["*.example.com"]\n', 'CONFIG_AUTOCERT', 'autocert.domains', 3],
       ['autocert:\n  provider: exec\n  options: { command: /bin/hook }\n', 'CONFIG_AUTOCERT', 'autocert.domains', 2],
-      ['autocert:\n  domains: [a.example.com]\n  extra:\n    - cert_path: ./b.crt\n      key_path: ./b.key\n      provider: duckdns\n', 'CONFIG_AUTOCERT', 'autocert.extra[0].options.token', 6],
+      ['autocert:\n  domains: [a.example.com]\n  extra:\n    - cert_path: ./b.crt\n      key_path: ./b.key\n      provider: duckdns\n      domains: [b.duckdns.org]\n', 'CONFIG_AUTOCERT', 'autocert.extra[0].options.token', 6],
       ['autocert:\n  provider: http01\n  eab_kid: k\n', 'CONFIG_AUTOCERT', 'autocert.eab_hmac', 3],
       ['autocert:\n  certificate_key_type: EC521\n', 'CONFIG_AUTOCERT', 'autocert.certificate_key_type', 2],
       ['autocert:\n  email: not-an-address\n', 'CONFIG_AUTOCERT', 'autocert.email', 2],
