@@ -135,7 +135,12 @@ test('automatic HTTPS per host: FQDN hosts get their own certificates, an unreac
   const dir = dataDir();
   // Pebble's VA resolves through challtestsrv: point one host where nothing listens.
   await pebble.challtestsrv('/add-a', { host: 'down.example.test', addresses: ['127.0.0.2'] });
-  const m = manager({ dataDir: dir }, { retryMinMs: 1000 });
+  // What was settled when each order was placed: one order at a time, so the n-th order sees n-1.
+  const settledAtOrder: number[] = [];
+  const m: CertManager = manager({ dataDir: dir }, {
+    retryMinMs: 1000,
+    onOrder: () => settledAtOrder.push(m.status().filter((s) => s.state === 'valid' || s.state === 'failed').length),
+  });
   assert.ok(m.perHost);
   await m.start();
   m.ensureHosts(['one.example.test', 'two.example.test', 'down.example.test', 'localhost', '10.1.2.3', '*.wild.example.test', 'one.example.test']);
@@ -145,6 +150,7 @@ test('automatic HTTPS per host: FQDN hosts get their own certificates, an unreac
     const st = m.status();
     return st.filter((s) => s.state === 'valid').length === 2 && st.find((s) => s.names[0] === 'down.example.test')?.state === 'failed';
   }, 60_000, 'two certificates and one failure');
+  assert.deepEqual(settledAtOrder.slice(0, 3), [0, 1, 2]);
   const down = m.status().find((s) => s.names[0] === 'down.example.test');
   assert.match(down?.lastError ?? '', /CERTS_ACME_ORDER_FAILED/);
   assert.ok(down?.nextRenewal !== null && down?.nextRenewal !== undefined);

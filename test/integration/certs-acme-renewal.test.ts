@@ -32,10 +32,11 @@ async function setUp(opts: Parameters<typeof startPebble>[0]): Promise<{ pebble:
 test('renewal: a third of the lifetime before expiry a new certificate is obtained and new handshakes get it; open connections keep going', { skip }, async () => {
   const { pebble, work } = await setUp({ validitySeconds: 15 });
   const root = await pebble.rootPem();
-  const m = new CertManager({
+  const statesAtOrder: string[] = [];
+  const m: CertManager = new CertManager({
     provider: 'exec', domains: ['renew.example.test'], options: { command: writeDnsHook(work, pebble) },
     caDirUrl: pebble.directoryUrl, caCerts: [pebble.caCertPath], dataDir: join(work, 'certs'),
-  }, { acmePollMinMs: 100, dnsPropagationMs: 0, retryMinMs: 500 });
+  }, { acmePollMinMs: 100, dnsPropagationMs: 0, retryMinMs: 500, onOrder: () => statesAtOrder.push(m.status()[0]?.state ?? '') });
   cleanups.push(() => m.close());
   const server: TlsServer = createTlsServer({ ...m.tlsServerOptions(['http/1.1']) }, (s) => s.pipe(s));
   server.on('tlsClientError', () => undefined);
@@ -63,6 +64,8 @@ test('renewal: a third of the lifetime before expiry a new certificate is obtain
   }, 30_000, 'a renewed certificate on a new handshake');
   assert.ok(renewed.authorized, renewed.authorizationError);
   assert.equal(m.status()[0]?.state, 'valid');
+  // While the renewal order ran, the old certificate was served and the state said so.
+  assert.deepEqual(statesAtOrder.slice(0, 2), ['missing', 'renewing']);
 
   const echoed = new Promise<string>((r) => open.once('data', (d: Buffer) => r(d.toString())));
   open.write('still here');
