@@ -59,7 +59,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
   const recompute = (): void => {
     reconciler.recompute();
     const table = live.current;
-    if (certs !== undefined && table !== undefined) certs.ensureHosts(hostNamesOf(table));
+    if (certs !== undefined && table !== undefined) void certs.ensureHosts(hostNamesOf(table));
   };
   let httpsPort = 443;
   const httpsPolicy = (c: Config): HttpsPolicy | undefined => certs === undefined || c.entrypoint.httpsAddress === undefined ? undefined : {
@@ -148,11 +148,12 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       const httpsAddress = listen.https ?? config.entrypoint.httpsAddress;
       let https: { port: number; address: string } | undefined;
       if (certs !== undefined && httpsAddress !== undefined) {
-        await certs.start(); // stored certificates only; a CA is never waited for
+        // stored certificates only (the file routes' hosts' too); a CA is never waited for
+        await certs.start();
+        await certs.ensureHosts(live.current === undefined ? [] : hostNamesOf(live.current));
         https = await proxy.listenHttps(httpsAddress, certs);
         httpsPort = https.port;
         proxy.setHttpsPolicy(httpsPolicy(config));
-        certs.ensureHosts(live.current === undefined ? [] : hostNamesOf(live.current));
       }
       const apiAddress = listen.api ?? config.api.address;
       const api = admin !== undefined && apiAddress !== undefined ? await admin.listen(apiAddress) : undefined;

@@ -229,11 +229,13 @@ export class CertManager {
   /**
    * The route hosts now (call on every route table change). With http01/tlsalpn01 and no
    * domains, each fully-qualified DNS name gets its own certificate under <data_dir>/<host>/;
-   * hosts that left are no longer renewed. A no-op otherwise.
+   * hosts that left are no longer renewed. A no-op otherwise. Resolves once the certificates
+   * already stored for new hosts serve handshakes (at startup, before the listener is announced).
    */
-  ensureHosts(hosts: Iterable<string>): void {
+  ensureHosts(hosts: Iterable<string>): Promise<void> {
     const perHost = this.#plan.perHost;
-    if (perHost === undefined || this.#closed) return;
+    if (perHost === undefined || this.#closed) return Promise.resolve();
+    const loading: Promise<void>[] = [];
     const wanted = new Set<string>();
     for (const h of hosts) {
       const host = h.toLowerCase();
@@ -253,9 +255,10 @@ export class CertManager {
         certPath: join(this.#plan.dataDir, host, 'cert.crt'), keyPath: join(this.#plan.dataDir, host, 'priv.key'),
       });
       this.#hosts.set(host, slot);
-      void this.#loadStored(slot).then(() => { this.#rebuild(); this.#kick(); });
+      loading.push(this.#loadStored(slot).then(() => { this.#rebuild(); this.#kick(); }));
     }
     if (changed) this.#rebuild();
+    return Promise.all(loading).then(() => undefined);
   }
 
   #coveredBySlots(host: string): boolean {

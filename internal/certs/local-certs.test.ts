@@ -126,7 +126,7 @@ test('SNI: exact name first, then a one-label wildcard, then the main certificat
   assert.equal(m.status().length, 3);
   // Per-host certificates are for http01/tlsalpn01 without domains only.
   assert.equal(m.perHost, false);
-  m.ensureHosts(['new.example.test']);
+  await m.ensureHosts(['new.example.test']);
   assert.equal(m.status().length, 3);
 });
 
