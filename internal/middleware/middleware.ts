@@ -1,0 +1,83 @@
+// The middleware contract (docs/middlewares.md): what one middleware is, what it sees of a
+// request, and how it says "go on" or "I answered". GoDoxy's grammar is parsed by labels and
+// config into MiddlewareSpec values; this folder compiles them into a chain that the proxy runs
+// after routing and before the gate (wake), so a refused request touches nothing behind it:
+// no wake, no upstream, no idle-clock activity. Entrypoint middlewares run before routing.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** One middleware as configured: from a label group, a static route or entrypoint.middlewares. */
+export interface MiddlewareSpec {
+  /** Canonical snake_case name (`cidr_whitelist`), after case/underscore folding. */
+  readonly name: string;
+  /** Lower runs first; default 10; ties by name. */
+  readonly priority: number;
+  /** `path <glob>` or `remote <CIDR>` rules: a matching request skips this middleware. */
+  readonly bypass: readonly string[];
+  /** The middleware's own options, keys canonical snake_case, values as parsed (strings, numbers, lists, maps). */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** Where it was written, for errors: `proxy.app.middlewares.rate_limit` or `routes.app.middlewares.rate_limit`. */
+  readonly key: string;
+}
+
+/** What a middleware sees of the request and may change on its way upstream. */
+export interface RequestFacts {
+  /** The real client IP (trusted proxies applied, docs/client-ip.md). */
+  readonly clientIp: string;
+  /** TLS, or a trusted proxy said https. */
+  readonly secure: boolean;
+  /** Routing host (lower case, no port). */
+  readonly host: string;
+  /** Origin-form path with query, as received. */
+  readonly path: string;
+  /**
+   * The upstream request's headers, a flat [name, value, …] list the middleware may edit in
+   * place (names compared case-insensitively). Headers a middleware adds for the member (e.g.
+   * forward_auth's Remote-User) must first remove whatever the client sent under that name.
+   */
+  readonly upstreamHeaders: string[];
+  /** Register an edit of the member's response head before it is written to the client. */
+  onResponseHead(edit: (status: number, headers: string[]) => void): void;
+}
+
+export type MiddlewareVerdict = 'continue' | 'answered';
+
+/** A compiled middleware: options checked once, state (rate-limit buckets, OIDC client) inside. */
+export interface Middleware {
+  readonly name: string;
+  /**
+   * 'continue': on to the next middleware (then the gate); 'answered': `res` was answered
+   * (403, 401, 429, a login redirect) and nothing behind runs. Must never throw for a request;
+   * an internal failure answers 5xx itself (fail closed).
+   */
+  handle(req: IncomingMessage, res: ServerResponse, facts: RequestFacts): MiddlewareVerdict | Promise<MiddlewareVerdict>;
+  /** Timers, sockets, clients to release when the route goes away. */
+  close?(): void;
+}
+
+/** A problem with a middleware's options, reported like a label/config error. */
+export interface MiddlewareProblem {
+  /** e.g. `MIDDLEWARE_UNKNOWN_OPTION`, `MIDDLEWARE_BAD_OPTION`, `MIDDLEWARE_UNKNOWN`. */
+  readonly code: string;
+  /** `<spec.key>.<option>` */
+  readonly key: string;
+  readonly message: string;
+}
+
+/** Everything a middleware may need from outside (kept small; add by need). */
+export interface MiddlewareDeps {
+  /** Milliseconds since epoch (tests inject a clock). */
+  now(): number;
+  /** Reads a file (basic_auth users_file); relative paths resolve against the config's folder. */
+  readFile(path: string): string;
+}
+
+/** One kind of middleware: its option names and how to build it. */
+export interface MiddlewareFactory {
+  readonly name: string;
+  /** Canonical snake_case option names it accepts (plus `priority` and `bypass`, always). */
+  readonly options: readonly string[];
+  /** Restricts or authenticates access: when it cannot be built, the route refuses service. */
+  readonly restrictsAccess: boolean;
+  /** Checks the options; returns the middleware, or every problem found. */
+  create(spec: MiddlewareSpec, deps: MiddlewareDeps): Middleware | MiddlewareProblem[];
+}
