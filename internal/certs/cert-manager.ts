@@ -76,6 +76,8 @@ interface Slot {
   /** Local: the file text last looked at, so an unchanged broken file is reported once. */
   seen: string | undefined;
   gone: boolean;
+  /** Per-host slots: settles once the stored certificate was read (ensureHosts waits on it). */
+  loaded?: Promise<void> | undefined;
 }
 
 function newSlot(plan: SlotPlan): Slot {
@@ -241,6 +243,10 @@ export class CertManager {
       const host = h.toLowerCase();
       if (isCertifiableHost(host) && !this.#coveredBySlots(host)) wanted.add(host);
     }
+    for (const host of wanted) {
+      const pending = this.#hosts.get(host)?.loaded;
+      if (pending !== undefined) loading.push(pending);
+    }
     let changed = false;
     for (const [host, slot] of this.#hosts) {
       if (wanted.has(host)) continue;
@@ -255,7 +261,8 @@ export class CertManager {
         certPath: join(this.#plan.dataDir, host, 'cert.crt'), keyPath: join(this.#plan.dataDir, host, 'priv.key'),
       });
       this.#hosts.set(host, slot);
-      loading.push(this.#loadStored(slot).then(() => { this.#rebuild(); this.#kick(); }));
+      slot.loaded = this.#loadStored(slot).then(() => { this.#rebuild(); this.#kick(); });
+      loading.push(slot.loaded);
     }
     if (changed) this.#rebuild();
     return Promise.all(loading).then(() => undefined);
