@@ -6,6 +6,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import https from 'node:https';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import tls from 'node:tls';
 import { startRecordingBackend } from '../support/recording-backend.ts';
 import { rawRequest } from '../support/raw-client.ts';
@@ -121,6 +125,24 @@ test('HTTP/2 on the same port: the same pipeline, Host from :authority, no conne
   assert.equal(missing.status, 404);
   assert.match(missing.body, /PROXY_NO_ROUTE/);
   assert.equal(missing.headers['connection'], undefined);
+});
+
+test('curl --http2 (nghttp2 inside curl) negotiates h2 and gets the member\'s answer; --http1.1 gets HTTP/1.1', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bellhop-curl-'));
+  const caFile = join(dir, 'ca.pem');
+  writeFileSync(caFile, app.cert);
+  const curl = (flag: string): Promise<string> => new Promise((resolve, reject) => {
+    execFile('curl', ['-sS', flag, '--cacert', caFile, '--resolve', `app.test:${String(port)}:127.0.0.1`, '-w', '\n%{http_version} %{http_code}', `https://app.test:${String(port)}/curl`], (err, out, errOut) => {
+      if (err) reject(new Error(`${err.message}\n${errOut}`));
+      else resolve(out);
+    });
+  });
+  try {
+    assert.equal(await curl('--http2'), 'ok GET /curl\n2 200');
+    assert.equal(await curl('--http1.1'), 'ok GET /curl\n1.1 200');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('HTTP/2: a POST body reaches the member intact; many streams on one session', async () => {
