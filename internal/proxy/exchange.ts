@@ -15,6 +15,8 @@ import { proxyErrorStatus, sendProxyError } from './error-response.ts';
 import { openTunnel } from './websocket-tunnel.ts';
 import { peerOf, upstreamHeaders, responseHead, rejectionCode, withoutContentLength } from './forwarding.ts';
 import { afterFailure, afterTableWait, endingOutcome, nothingToPick, type NextStep } from './exchange-policy.ts';
+import { isBrokenConnection } from './retry-policy.ts';
+import type { Upstream } from './upstream-pools.ts';
 import { checkRequest } from '../../pkg/http/index.ts';
 
 const EMPTY: ReadonlySet<string> = new Set();
@@ -45,6 +47,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   route: ProxyRoute | undefined;
   member: ProxyMember | undefined;
   release: ((o: AttemptOutcome) => void) | undefined;
+  /** The member's upstream (pool, pipelined connection, lane) of the current attempt. */
+  upstream: Upstream | undefined;
+  /** The attempt's ticket on the pipelining lane; 0 when it took the ordinary pool. */
+  laneTicket = 0;
   setCookie: string | undefined;
   pickCtx: PickContext | undefined;
   headers: string[] = EMPTY_HEADERS;
@@ -246,9 +252,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.headHeaders = undefined;
     this.bytes = 0;
     this.abortUpstream = undefined;
-    let pool;
+    let upstream;
     try {
-      pool = this.state.pools.get(member.origin, member.noTlsVerify);
+      upstream = this.state.pools.get(member.origin, member.noTlsVerify);
     } catch (err) {
       // an origin undici refuses (never expected from the route table): not the client's fault
       this.state.log.error({ err, route: this.route?.name, member: member.name, origin: member.origin }, 'bad member origin');
@@ -256,12 +262,21 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.respondError('PROXY_UPSTREAM_CONNECT', false, undefined, 'PROXY_BAD_ORIGIN');
       return;
     }
-    pool.dispatch({
+    this.upstream = upstream;
+    // Pipelining (pipeline-lane.ts): GET/HEAD without a body, first attempt only, when the lane is open.
+    const method = this.req.method;
+    const lane = upstream.lane;
+    const onLane = this.attempts === 1 && !this.hasBody && !this.isUpgrade && (method === 'GET' || method === 'HEAD') && member.pipelining !== false && lane.open();
+    this.laneTicket = onLane ? lane.enter() : 0;
+    (onLane ? upstream.pipelined : upstream.pool).dispatch({
       path: this.path,
       method: this.req.method as Dispatcher.HttpMethod,
       headers: this.headers,
       body: this.hasBody ? this.req : null,
       upgrade: this.isUpgrade ? 'websocket' : null,
+      // undici holds the pipeline until the head of a "blocking" request arrives (its default
+      // for everything but HEAD); on the lane the HOL bound decides instead
+      blocking: !onLane,
     }, this);
   }
 
@@ -281,6 +296,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.responded = true;
     this.resumeUpstream = resume;
     const head = responseHead(rawHeaders);
+    this.upstream?.lane.answered(!head.close);
     const headers = head.headers;
     this.expectBytes = this.req.method === 'HEAD' || statusCode === 204 || statusCode === 304 ? -1 : head.contentLength;
     if (this.setCookie !== undefined) headers.push('set-cookie', this.setCookie);
@@ -456,6 +472,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private callRelease(o: AttemptOutcome): void {
+    if (this.laneTicket !== 0) {
+      // a broken pipelined connection takes the member off the lane for a while
+      this.upstream!.lane.leave(this.laneTicket, !o.ok && isBrokenConnection(o.error));
+      this.laneTicket = 0;
+    }
     const r = this.release;
     if (r === undefined) return;
     this.release = undefined;

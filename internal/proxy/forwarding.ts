@@ -115,6 +115,12 @@ export interface ResponseHead {
   headers: string[];
   /** The upstream's Content-Length (-1 when absent or odd). */
   contentLength: number;
+  /** The upstream said `Connection: close` (it does not keep connections alive). */
+  close: boolean;
+}
+
+function isConnection(name: string): boolean {
+  return name.length === 10 && (name.charCodeAt(0) | 0x20) === 99 && name.toLowerCase() === 'connection';
 }
 
 function isContentLength(name: string): boolean {
@@ -141,15 +147,20 @@ export function responseHead(raw: readonly (Buffer | string)[]): ResponseHead {
   const n = raw.length;
   const strings = new Array<string>(n);
   let length = -1;
+  let close = false;
   for (let i = 0; i < n; i++) {
     const v = raw[i]!;
     const s = typeof v === 'string' ? v : v.toString('latin1');
     strings[i] = s;
-    // undici has already refused a response with conflicting lengths
-    if ((i & 1) === 1 && isContentLength(strings[i - 1]!)) length = parseLength(s);
+    if ((i & 1) === 1) {
+      const name = strings[i - 1]!;
+      // undici has already refused a response with conflicting lengths
+      if (isContentLength(name)) length = parseLength(s);
+      else if (isConnection(name) && s.toLowerCase().includes('close')) close = true;
+    }
   }
   const headers = stripHopByHop(strings);
-  return { headers, contentLength: length };
+  return { headers, contentLength: length, close };
 }
 
 /** Proxy error code for a pkg/http `checkRequest` rejection status. */

@@ -19,6 +19,11 @@ const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND'
  */
 const RESET_ERRORS: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
 
+/** The upstream connection broke (reset, closed early): not a timeout, not a refusal. */
+export function isBrokenConnection(code: string | undefined): boolean {
+  return code !== undefined && RESET_ERRORS.has(code);
+}
+
 /** Bellhop's error for an upstream failure code. */
 export function classifyFailure(code: string, sent: boolean): ProxyAnswerCode {
   if (code === MEMBER_GONE) return sent ? 'PROXY_UPSTREAM_RESET' : 'PROXY_UPSTREAM_CONNECT';

@@ -12,6 +12,8 @@ export interface ProxyMember {
   origin: string;
   /** Skip certificate checks for an https origin. */
   noTlsVerify: boolean;
+  /** false: never pipeline requests to this member (docs/proxy.md, "Pipelining"); default on when safe. */
+  pipelining?: boolean | undefined;
 }
 
 /** What a selector may look at. */

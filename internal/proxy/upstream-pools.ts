@@ -1,8 +1,35 @@
 // One undici Pool per member origin, created on first use and reused: keep-alive connections
-// survive route table swaps that keep the member. forgetOrigin() closes a departed member's
-// pool: gracefully (in-flight requests finish), or at once when the member is dead.
-import { Pool } from 'undici';
+// survive route table swaps that keep the member. Beside it, a pipelined Client for the
+// requests pipeline-lane.ts lets through. forgetOrigin() closes a departed member's
+// connections: gracefully (in-flight requests finish), or at once when the member is dead.
+import { Client, Pool } from 'undici';
+import { DEPTH, PipelineLane } from './pipeline-lane.ts';
 import { MEMBER_GONE } from './retry-policy.ts';
+
+/**
+ * One member origin: its ordinary pool (one request per connection at a time) and, created on
+ * first use, its pipelined connection with the lane that decides who may take it.
+ */
+export class Upstream {
+  readonly pool: Pool;
+  readonly lane = new PipelineLane();
+  #client: Client | undefined;
+  readonly #makeClient: () => Client;
+
+  constructor(pool: Pool, makeClient: () => Client) {
+    this.pool = pool;
+    this.#makeClient = makeClient;
+  }
+
+  /** The pipelined connection (ask lane.open() first). */
+  get pipelined(): Client {
+    return (this.#client ??= this.#makeClient());
+  }
+
+  dispatchers(): (Pool | Client)[] {
+    return this.#client === undefined ? [this.pool] : [this.pool, this.#client];
+  }
+}
 
 /** The member behind an origin is gone: every request still on its pool is aborted with this. */
 export class MemberGoneError extends Error {
@@ -23,7 +50,7 @@ export interface UpstreamTimeouts {
 }
 
 export class UpstreamPools {
-  readonly #pools = new Map<string, Pool>();
+  readonly #upstreams = new Map<string, Upstream>();
   readonly #timeouts: UpstreamTimeouts;
   readonly #onError: (origin: string, err: unknown) => void;
 
@@ -32,12 +59,11 @@ export class UpstreamPools {
     this.#onError = onError;
   }
 
-  get(origin: string, noTlsVerify: boolean): Pool {
-    let p = this.#pools.get(origin);
-    if (p === undefined) {
+  get(origin: string, noTlsVerify: boolean): Upstream {
+    let u = this.#upstreams.get(origin);
+    if (u === undefined) {
       const t = this.#timeouts;
-      p = new Pool(origin, {
-        pipelining: 1,
+      const options = {
         connect: noTlsVerify ? { timeout: t.connectMs, rejectUnauthorized: false } : { timeout: t.connectMs },
         headersTimeout: t.responseMs,
         bodyTimeout: t.bodyIdleMs,
@@ -45,11 +71,17 @@ export class UpstreamPools {
         // Node's and nginx's server defaults so we close first and avoid the reuse race).
         keepAliveTimeout: 4_000,
         keepAliveMaxTimeout: 600_000,
+      };
+      const pool = new Pool(origin, { ...options, pipelining: 1 });
+      pool.on('connectionError', (_o, _t, err) => this.#onError(origin, err));
+      u = new Upstream(pool, () => {
+        const c = new Client(origin, { ...options, pipelining: DEPTH });
+        c.on('connectionError', (_o, _t, err) => this.#onError(origin, err));
+        return c;
       });
-      p.on('connectionError', (_o, _t, err) => this.#onError(origin, err));
-      this.#pools.set(origin, p);
+      this.#upstreams.set(origin, u);
     }
-    return p;
+    return u;
   }
 
   /**
@@ -60,21 +92,23 @@ export class UpstreamPools {
    * with MEMBER_GONE instead, and the proxy routes it again.
    */
   forgetOrigin(origin: string, abort = false): void {
-    const p = this.#pools.get(origin);
-    if (p === undefined) return;
-    this.#pools.delete(origin);
-    const closing = abort ? p.destroy(new MemberGoneError(origin)) : p.close();
-    closing.catch((err: unknown) => this.#onError(origin, err));
+    const u = this.#upstreams.get(origin);
+    if (u === undefined) return;
+    this.#upstreams.delete(origin);
+    for (const d of u.dispatchers()) {
+      const closing = abort ? d.destroy(new MemberGoneError(origin)) : d.close();
+      closing.catch((err: unknown) => this.#onError(origin, err));
+    }
   }
 
   /** Origins with a live pool (for tests and the admin API). */
   origins(): string[] {
-    return [...this.#pools.keys()];
+    return [...this.#upstreams.keys()];
   }
 
   async closeAll(): Promise<void> {
-    const all = [...this.#pools.values()];
-    this.#pools.clear();
-    await Promise.allSettled(all.map((p) => p.destroy()));
+    const all = [...this.#upstreams.values()].flatMap((u) => u.dispatchers());
+    this.#upstreams.clear();
+    await Promise.allSettled(all.map((d) => d.destroy()));
   }
 }

@@ -1,0 +1,165 @@
+// Upstream pipelining (docs/proxy.md, "Pipelining"; rules in internal/proxy/pipeline-lane.ts)
+// through real sockets: a raw backend that sees how many requests each connection carries
+// before it answers. Pipelined only GET/HEAD to a member proven keep-alive, answers stay in
+// order, never behind a slow request, never to a member that closes connections or opted out,
+// and a pipelined connection that breaks costs the client nothing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { rawRequest } from '../support/raw-client.ts';
+import { member, startProxy, testRoute, until } from './proxy-harness.ts';
+
+interface RawBackend {
+  origin: string;
+  /** Most requests ever waiting for their answer on one connection (2+ = pipelined). */
+  maxOutstanding: number;
+  requests: { conn: number; method: string; path: string }[];
+  /** Paths held until released. */
+  held: Map<string, () => void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Answers in order, each after `delayMs`, with `body = <method> <path>`. `hold(path)`: wait for
+ * release. `closeEach`: `Connection: close` and close after each answer. `breakAt`: destroy a
+ * connection as soon as this many requests wait on it.
+ */
+async function rawBackend(opts: { delayMs?: number; hold?: (path: string) => boolean; closeEach?: boolean; breakAt?: number } = {}): Promise<RawBackend> {
+  const b: RawBackend = { origin: '', maxOutstanding: 0, requests: [], held: new Map(), close: () => Promise.resolve() };
+  let conns = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    const conn = conns++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let buf = '';
+    const queue: { method: string; path: string; ready: boolean }[] = [];
+    const flush = (): void => {
+      while (queue.length > 0 && queue[0]!.ready) {
+        const r = queue.shift()!;
+        const body = `${r.method} ${r.path}`;
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${String(body.length)}\r\n${opts.closeEach === true ? 'Connection: close\r\n' : ''}\r\n${r.method === 'HEAD' ? '' : body}`);
+        if (opts.closeEach === true) {
+          socket.end();
+          return;
+        }
+      }
+    };
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      buf += d;
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) break;
+        const head = buf.slice(0, end);
+        const [method = '', path = ''] = head.split(' ');
+        const len = /\r\ncontent-length: *(\d+)/i.exec(head);
+        const bodyLen = len ? Number(len[1]) : 0;
+        if (buf.length < end + 4 + bodyLen) break;
+        buf = buf.slice(end + 4 + bodyLen);
+        b.requests.push({ conn, method, path });
+        const r = { method, path, ready: false };
+        queue.push(r);
+        b.maxOutstanding = Math.max(b.maxOutstanding, queue.length);
+        if (opts.breakAt !== undefined && queue.length >= opts.breakAt) {
+          socket.resetAndDestroy();
+          return;
+        }
+        const answer = (): void => {
+          r.ready = true;
+          flush();
+        };
+        if (opts.hold?.(path) === true) b.held.set(path, answer);
+        else setTimeout(answer, opts.delayMs ?? 20);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  b.origin = `http://127.0.0.1:${String((server.address() as net.AddressInfo).port)}`;
+  b.close = () => new Promise<void>((r) => {
+    for (const s of sockets) s.destroy();
+    server.close(() => r());
+  });
+  return b;
+}
+
+const get = (port: number, host: string, path: string, method = 'GET'): Promise<{ status: number | undefined; body: string }> =>
+  rawRequest(port, `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, 10_000)
+    .then((r) => ({ status: r.responses[0]?.status, body: r.responses[0]?.body.toString() ?? '' }));
+
+async function warmUp(port: number, host: string): Promise<void> {
+  // the member proves keep-alive (three answers without Connection: close) one at a time
+  for (let i = 0; i < 3; i++) assert.equal((await get(port, host, `/warm${String(i)}`)).status, 200);
+}
+
+test('GETs to a keep-alive member are pipelined, and every client gets its own answer', async (t) => {
+  const be = await rawBackend();
+  const h = await startProxy({ app: testRoute('app', [member('m', be.origin)]) });
+  t.after(async () => { await h.close(); await be.close(); });
+  await warmUp(h.port, 'app');
+  assert.equal(be.maxOutstanding, 1, 'not before the member proved keep-alive');
+  const paths = Array.from({ length: 30 }, (_, i) => `/p${String(i)}?q=${String(i)}`);
+  const answers = await Promise.all(paths.map((p) => get(h.port, 'app', p)));
+  assert.deepEqual(answers.map((a) => a.body), paths.map((p) => `GET ${p}`), 'answers in the right order for the right clients');
+  assert.ok(be.maxOutstanding >= 2, `requests were pipelined (max ${String(be.maxOutstanding)} waiting on one connection)`);
+  const heads = await Promise.all(paths.slice(0, 10).map((p) => get(h.port, 'app', p, 'HEAD')));
+  assert.ok(heads.every((x) => x.status === 200));
+});
+
+test('never pipelined: POSTs, members that close their connections, members that opted out', async (t) => {
+  const posts = await rawBackend();
+  const closing = await rawBackend({ closeEach: true });
+  const optedOut = await rawBackend();
+  const h = await startProxy({
+    posts: testRoute('posts', [member('p', posts.origin)]),
+    closing: testRoute('closing', [member('c', closing.origin)]),
+    off: testRoute('off', [{ ...member('o', optedOut.origin), pipelining: false }]),
+  });
+  t.after(async () => { await h.close(); await posts.close(); await closing.close(); await optedOut.close(); });
+  await warmUp(h.port, 'posts');
+  const p = await Promise.all(Array.from({ length: 20 }, (_, i) => rawRequest(h.port, `POST /f${String(i)} HTTP/1.1\r\nHost: posts\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi`, 10_000)));
+  assert.ok(p.every((r) => r.responses[0]?.status === 200));
+  assert.equal(posts.maxOutstanding, 1, 'a POST is never written behind another request');
+
+  await warmUp(h.port, 'closing');
+  const c = await Promise.all(Array.from({ length: 20 }, (_, i) => get(h.port, 'closing', `/c${String(i)}`)));
+  assert.deepEqual(c.map((x) => x.body), Array.from({ length: 20 }, (_, i) => `GET /c${String(i)}`));
+  assert.equal(closing.maxOutstanding, 1);
+
+  await warmUp(h.port, 'off');
+  const o = await Promise.all(Array.from({ length: 20 }, (_, i) => get(h.port, 'off', `/o${String(i)}`)));
+  assert.ok(o.every((x) => x.status === 200));
+  assert.equal(optedOut.maxOutstanding, 1, 'pipelining: false is respected');
+});
+
+test('never behind a slow request: while one waits on the pipelined connection, later GETs take other connections', async (t) => {
+  const be = await rawBackend({ hold: (p) => p === '/slow' });
+  const h = await startProxy({ app: testRoute('app', [member('m', be.origin)]) }, { timeouts: { upstreamResponseMs: 60_000 } });
+  t.after(async () => { await h.close(); await be.close(); });
+  await warmUp(h.port, 'app');
+  const slow = get(h.port, 'app', '/slow');
+  await until(() => be.held.has('/slow'), 10_000, 'the slow request at the member');
+  // the slow one has now waited longer than the lane's bound (a lower bound, not a speed claim)
+  await new Promise((r) => setTimeout(r, 50));
+  // Answers come in order on a connection: a GET queued behind /slow could not be answered
+  // before /slow is. They all are, while /slow is still held.
+  const fast = await Promise.all(Array.from({ length: 10 }, (_, i) => get(h.port, 'app', `/fast${String(i)}`)));
+  assert.ok(fast.every((x, i) => x.body === `GET /fast${String(i)}`));
+  be.held.get('/slow')!();
+  assert.equal((await slow).body, 'GET /slow');
+});
+
+test('a pipelined connection that breaks costs the clients nothing, and the member leaves the lane', async (t) => {
+  const be = await rawBackend({ breakAt: 2 });
+  const h = await startProxy({ app: testRoute('app', [member('m', be.origin)]) });
+  t.after(async () => { await h.close(); await be.close(); });
+  await warmUp(h.port, 'app');
+  const first = await Promise.all(Array.from({ length: 20 }, (_, i) => get(h.port, 'app', `/a${String(i)}`)));
+  assert.deepEqual(first.map((x) => x.body), Array.from({ length: 20 }, (_, i) => `GET /a${String(i)}`), 'each broken request was sent again on a fresh connection');
+  const broken = h.logLines.filter((l) => l['msg'] === 'upstream attempt failed').length;
+  assert.ok(broken >= 1, 'the pipelined connection did break');
+  const again = await Promise.all(Array.from({ length: 20 }, (_, i) => get(h.port, 'app', `/b${String(i)}`)));
+  assert.ok(again.every((x) => x.status === 200));
+  assert.equal(h.logLines.filter((l) => l['msg'] === 'upstream attempt failed').length, broken, 'no more pipelining to that member for now: nothing broke again');
+});
