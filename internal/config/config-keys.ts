@@ -15,7 +15,7 @@ export const KEYS = {
   autocert: ['provider', 'email', 'domains', 'ca_dir_url', 'ca_certs', 'eab_kid', 'eab_hmac', 'cert_path', 'key_path', 'certificate_key_type', 'renew_before', 'options', 'extra'],
   autocertOptions: ['auth_token', 'token', 'command'],
   autocertExtra: ['cert_path', 'key_path', 'domains', 'provider', 'options'],
-  route: ['url', 'members', 'aliases', 'load_balance', 'healthcheck', 'no_tls_verify', 'middlewares', 'rules'],
+  route: ['url', 'members', 'aliases', 'load_balance', 'healthcheck', 'no_tls_verify', 'no_pipelining', 'middlewares', 'rules'],
   member: ['name', 'url', 'weight', 'no_tls_verify'],
   routeLoadBalance: ['mode', 'sticky', 'sticky_max_age', 'weight', 'options'],
   options: ['header', 'from', 'recursive'],

@@ -414,6 +414,7 @@ describe('validation', () => {
     one('routes:\n  a:\n    members:\n      - { name: "x/y", url: "http://a:1" }\n', 'CONFIG_BAD_ROUTE', 'routes.a.members[0].name', 4);
     one('routes:\n  a:\n    members:\n      - { name: 3, url: "http://a:1" }\n', 'CONFIG_BAD_TYPE', 'routes.a.members[0].name', 4);
     one('routes:\n  a:\n    members:\n      - { url: "http://a:1", no_tls_verify: 1 }\n', 'CONFIG_BAD_TYPE', 'routes.a.members[0].no_tls_verify', 4);
+    one('routes:\n  a:\n    url: "http://a:1"\n    no_pipelining: 1\n', 'CONFIG_BAD_TYPE', 'routes.a.no_pipelining', 4);
     one('routes:\n  a:\n    url: http://a:1\n    no_tls_verify: 1\n', 'CONFIG_BAD_TYPE', 'routes.a.no_tls_verify', 4);
     assert.match(one('routes:\n  a:\n    url: http://a:1\n  b:\n    url: http://b:1\n    aliases: [A]\n', 'CONFIG_DUPLICATE', 'routes.b', 6), /already used by route "a"/);
   });
@@ -558,5 +559,14 @@ describe('wake.show_logs (docs/sleep-and-wake.md)', () => {
     assert.match(one('wake:\n  show_logs: [always]\n', 'CONFIG_BAD_TYPE', 'wake.show_logs', 2), /expected one of always, private, never/);
     assert.match(one('wake:\n  show_log: never\n', 'CONFIG_UNKNOWN_KEY', 'wake.show_log', 2), /did you mean "show_logs"\?/);
     assert.match(one('show_logs: never\n', 'CONFIG_UNKNOWN_KEY', 'show_logs', 1), /did you mean wake\.show_logs\?/);
+  });
+});
+
+describe('routes.<name>.no_pipelining (docs/proxy.md, "Pipelining")', () => {
+  it('opts every member of the route out of upstream pipelining', () => {
+    const c = ok('routes:\n  nas:\n    url: "http://127.0.0.1:5000"\n    no_pipelining: true\n  web:\n    url: "http://127.0.0.1:5001"\n');
+    const members = staticRoutes(c);
+    assert.equal(members.find((r) => r.name === 'nas')?.members[0]?.noPipelining, true);
+    assert.equal(members.find((r) => r.name === 'web')?.members[0]?.noPipelining, undefined);
   });
 });

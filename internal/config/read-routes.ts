@@ -63,6 +63,13 @@ function readRoute(reader: EntryReader, e: Entry, draft: Draft): { spec: RouteSp
     if (b === undefined) ok = false;
     else routeNoTls = b;
   }
+  let noPipelining = false;
+  const np = by.get('no_pipelining');
+  if (np) {
+    const b = reader.bool(np, `${base}.no_pipelining`);
+    if (b === undefined) ok = false;
+    else noPipelining = b;
+  }
   const al = by.get('aliases');
   if (al) {
     const n = reader.deref(al.value);
@@ -157,7 +164,7 @@ function readRoute(reader: EntryReader, e: Entry, draft: Draft): { spec: RouteSp
   const members: MemberSpec[] = [];
   const member = (memberName: string, url: string, weight: number | undefined, noTls: boolean): MemberSpec => {
     const id = `file:${name}/${memberName}`;
-    return { id, identity: id, name: memberName, url, weight, noTlsVerify: noTls, healthcheck: { ...hc } };
+    return { id, identity: id, name: memberName, url, weight, noTlsVerify: noTls, ...(noPipelining ? { noPipelining: true } : {}), healthcheck: { ...hc } };
   };
   const urlEntry = by.get('url');
   const membersEntry = by.get('members');

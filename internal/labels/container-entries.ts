@@ -192,6 +192,7 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
       url: url.value,
       weight: get<number>('load_balance.weight'),
       noTlsVerify: get<boolean>('no_tls_verify') ?? false,
+      ...(get<boolean>('no_pipelining') === true ? { noPipelining: true } : {}),
       healthcheck: hc,
       container: {
         id: rec.id,

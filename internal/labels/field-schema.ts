@@ -21,6 +21,7 @@ const FIELD_LIST: FieldDef[] = [
   { name: 'scheme', read: readScheme },
   { name: 'host', read: readHost },
   { name: 'no_tls_verify', read: readBool },
+  { name: 'no_pipelining', read: readBool },
   { name: 'load_balance.link', read: readLink },
   { name: 'load_balance.mode', read: readMode },
   { name: 'load_balance.weight', read: (v) => readInteger(v, 'load_balance.weight', 1, 1_000_000, C.BAD_WEIGHT) },

@@ -237,6 +237,14 @@ describe('aliases and per-alias labels', () => {
     assert.deepEqual(r.warnings.map((w) => w.code), ['LABEL_IGNORED_FIELD', 'LABEL_IGNORED_FIELD']);
   });
 
+  test('no_pipelining: the alias opts its members out of upstream pipelining; others keep the default', () => {
+    const r = one({ 'proxy.aliases': 'a,b', 'proxy.a.no_pipelining': 'true', 'proxy.b.port': '81' });
+    assert.deepEqual(r.errors, []);
+    assert.equal(route(r, 'a').members[0]?.noPipelining, true);
+    assert.equal(route(r, 'b').members[0]?.noPipelining, undefined);
+    assert.ok(codes(one({ 'proxy.a.no_pipelining': 'maybe' })).length > 0, 'not a boolean: an error');
+  });
+
   test('FQDN and wildcard aliases via proxy.aliases', () => {
     const r = one({ 'proxy.aliases': 'App.Example.com., *.apps.example.com' });
     assert.deepEqual(r.routes.map((x) => x.name), ['*.apps.example.com', 'app.example.com']);

@@ -117,7 +117,7 @@ function toLiveMember(spec: MemberSpec): LiveMember {
     name: spec.name,
     weight: spec.weight,
     spec,
-    proxy: { id: spec.id, name: spec.name, origin: spec.url, noTlsVerify: spec.noTlsVerify },
+    proxy: { id: spec.id, name: spec.name, origin: spec.url, noTlsVerify: spec.noTlsVerify, pipelining: spec.noPipelining !== true },
     sleeps: canSleep(spec),
   };
 }

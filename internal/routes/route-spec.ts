@@ -69,6 +69,8 @@ export interface MemberSpec {
   /** Configured weight, if any (normalisation happens in pkg/balance). */
   weight?: number | undefined;
   noTlsVerify: boolean;
+  /** `no_pipelining`: never pipeline requests to this member (docs/proxy.md, "Pipelining"). */
+  noPipelining?: boolean | undefined;
   healthcheck: HealthcheckSpec;
   /** Present for Docker members. */
   container?: MemberContainer | undefined;
