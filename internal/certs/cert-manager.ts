@@ -417,21 +417,24 @@ export class CertManager {
       this.#log.info({ names, provider: slot.plan.provider, renewal: slot.current !== undefined }, 'obtaining a certificate');
       const issued = await this.#issuer.issue(names, this.#responderFor(slot.plan));
       const cert = loadCert(issued.certPem, issued.keyPem, names.join(','));
+      // Stored first, then served: from the swap on, status() and handshakes agree (no await
+      // between installing the certificate and leaving `renewing`).
+      let storeError: string | undefined;
+      try {
+        await writeCertPair(slot.plan.certPath, slot.plan.keyPath, issued.certPem, issued.keyPem);
+      } catch (err) {
+        // Served from memory until the next renewal; a restart would order again.
+        storeError = describeError(err);
+        this.#log.error({ err, names }, 'could not store the new certificate');
+      }
       slot.failures = 0;
-      slot.lastError = undefined;
+      slot.lastError = storeError;
       slot.nextAttempt = renewalDue(cert, this.#plan.renewBeforeMs);
       if (!slot.gone) {
         slot.current = cert;
         this.#rebuild();
       }
       this.#log.info({ names: cert.names, notAfter: cert.notAfter, issuer: cert.issuer, renewAt: new Date(slot.nextAttempt) }, 'certificate obtained');
-      try {
-        await writeCertPair(slot.plan.certPath, slot.plan.keyPath, issued.certPem, issued.keyPem);
-      } catch (err) {
-        // Served from memory until the next renewal; a restart would order again.
-        slot.lastError = describeError(err);
-        this.#log.error({ err, names }, 'could not store the new certificate');
-      }
     } catch (err) {
       slot.failures += 1;
       const delay = Math.min((this.#deps.retryMinMs ?? 60_000) * 2 ** (slot.failures - 1), this.#deps.retryMaxMs ?? HOUR, HOUR);
