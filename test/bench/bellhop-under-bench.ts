@@ -4,6 +4,7 @@
 // does: the JavaScript from tools/build-js.ts (dist-js/, built by test/bench/run.ts) with
 // --max-semi-space-size=4; BENCH_TS=1 runs cmd/bellhop/main.ts directly instead (npm start).
 // BENCH_ACCESS_LOG=1 keeps the per-request access log (nginx's reference runs with it off).
+// BENCH_NO_PIPELINING=1 turns upstream pipelining off for the pool (no_pipelining: true).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,15 +23,15 @@ docker:
   hosts: []
 log_level: ${accessLog ? 'info' : 'warn'}
 sticky:
-  secret_file: ${join(dir, 'sticky.key')}
+  secret_file: ${join(dir, `sticky-${process.env['PORT'] ?? '19090'}.key`)}
 routes:
   bench:
     aliases: ["127.0.0.1", localhost]
     members:
 ${backends.map((b, i) => `      - { name: b${String(i + 1)}, url: "http://${b}" }`).join('\n')}
     healthcheck: { interval: 5s }
-`;
-const file = join(dir, 'bellhop-bench.yml');
+${process.env['BENCH_NO_PIPELINING'] === '1' ? '    no_pipelining: true\n' : ''}`;
+const file = join(dir, `bellhop-bench-${process.env['PORT'] ?? '19090'}.yml`);
 writeFileSync(file, config);
 const ts = process.env['BENCH_TS'] === '1';
 const main = fileURLToPath(new URL(ts ? '../../cmd/bellhop/main.ts' : '../../dist-js/cmd/bellhop/main.js', import.meta.url));
