@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { AttemptOutcome, Pick, PickContext, ProxyMember, ProxyRoute } from './router.ts';
+import type { AttemptOutcome, Pick, PickContext, ProxyMember, ProxyMiddleware, ProxyRequestFacts, ProxyRoute } from './router.ts';
 import type { ProxyAnswerCode } from './proxy-errors.ts';
 import type { ProxyState } from './proxy-state.ts';
 import { proxyErrorStatus, sendProxyError } from './error-response.ts';
@@ -103,6 +103,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
    * error) or the client left first (that measures the client, not the member).
    */
   upstreamMs: number | undefined;
+  /** Middlewares (entrypoint, then route) ran and let the request on; reset when a reroute lands on another route. */
+  passedMiddleware = false;
+  /** Response-head edits registered by middlewares (`response`), applied in onHeaders. */
+  headEdits: Array<(status: number, headers: string[]) => void> | undefined;
 
   constructor(state: ProxyState, req: IncomingMessage, res: ServerResponse, upgradeHead?: Buffer) {
     this.state = state;
@@ -138,7 +142,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     this.path = verdict.path;
     this.host = verdict.host ?? '';
-    if (this.resolveRoute(this.host)) this.enter();
+    if (this.resolveRoute(this.host)) this.beforeGate();
   }
 
   /** Resolve the route for the host and build the upstream head for it; false when answered. */
@@ -146,7 +150,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const state = this.state;
     const route = state.resolver().resolve(host);
     if (route === undefined) {
-      this.respondError('PROXY_NO_ROUTE', false);
+      if (state.entryMiddleware !== undefined && !this.passedMiddleware) this.entryBeforeNoRoute(state.entryMiddleware);
+      else this.respondError('PROXY_NO_ROUTE', false);
       return false;
     }
     if (route.refusal !== undefined) {
@@ -159,6 +164,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     if (route === this.route) return true;
     this.route = route;
+    // another route has its own middlewares: they run (again) before its gate
+    this.passedMiddleware = false;
+    this.headEdits = undefined;
     const peer = peerOf(this.socket, state.trusted);
     if (peer === undefined) {
       // the socket is already closed (no remote address): nothing to answer
@@ -175,6 +183,90 @@ export class Exchange implements Dispatcher.DispatchHandler {
       ? { clientIp: facts.clientIp, cookieHeader: facts.cookie, secure: facts.secure, peerIp: peer.peerIp, rawHeaders: this.req.rawHeaders }
       : { clientIp: facts.clientIp, cookieHeader: facts.cookie, secure: facts.secure };
     return true;
+  }
+
+  // ---- middlewares (docs/middlewares.md): entrypoint chain, then the route's, then the gate ----
+
+  /** Runs the entrypoint and route middlewares once; a request they answer never reaches the gate. */
+  private beforeGate(): void {
+    const entry = this.state.entryMiddleware;
+    const route = this.route!;
+    if (this.passedMiddleware || (entry === undefined && route.middleware === undefined)) {
+      this.enter();
+      return;
+    }
+    const facts = this.middlewareFacts(this.pickCtx!.secure);
+    const routeStep = (): void => {
+      if (route.middleware === undefined) this.afterMiddleware();
+      else this.runMiddleware((q, s, f) => route.middleware!(q, s, f), facts, () => this.afterMiddleware());
+    };
+    if (entry === undefined) routeStep();
+    else this.runMiddleware(entry, facts, routeStep);
+  }
+
+  private afterMiddleware(): void {
+    this.passedMiddleware = true;
+    this.enter();
+  }
+
+  /** No route for the host: the entrypoint middlewares still run (a redirect, a rate limit), then 404. */
+  private entryBeforeNoRoute(entry: ProxyMiddleware): void {
+    const peer = peerOf(this.socket, this.state.trusted);
+    if (peer === undefined) {
+      this.clientGone = true;
+      this.finish(499, 'PROXY_CLIENT_GONE');
+      return;
+    }
+    const f = upstreamHeaders(this.req, peer, this.state.trusted, undefined);
+    this.headers = f.headers;
+    this.clientIp = f.clientIp;
+    this.runMiddleware(entry, this.middlewareFacts(f.secure), () => {
+      this.passedMiddleware = true;
+      this.respondError('PROXY_NO_ROUTE', false);
+    });
+  }
+
+  private middlewareFacts(secure: boolean): ProxyRequestFacts {
+    return {
+      clientIp: this.clientIp,
+      secure,
+      host: this.host,
+      path: this.path,
+      upstreamHeaders: this.headers,
+      onResponseHead: (edit) => {
+        (this.headEdits ??= []).push(edit);
+      },
+    };
+  }
+
+  private runMiddleware(mw: ProxyMiddleware, facts: ProxyRequestFacts, next: () => void): void {
+    let v: ReturnType<ProxyMiddleware>;
+    try {
+      v = mw(this.req, this.res, facts);
+    } catch (err) {
+      this.middlewareFailed(err);
+      return;
+    }
+    if (typeof v === 'string') {
+      if (v === 'answered') this.handledByGate();
+      else next();
+      return;
+    }
+    this.waiting = true;
+    v.then((r) => {
+      this.waiting = false;
+      if (this.done) return;
+      if (r === 'answered') this.handledByGate();
+      else next();
+    }, (err: unknown) => this.middlewareFailed(err)).catch((err: unknown) => this.internalError(err));
+  }
+
+  /** A chain must answer its own failures; this is the net under it (fail closed: 500, nothing behind runs). */
+  private middlewareFailed(err: unknown): void {
+    this.waiting = false;
+    if (this.done) return;
+    this.state.log.error({ err, route: this.route?.name }, 'middleware failed');
+    this.respondError('PROXY_MIDDLEWARE_FAILED', false);
   }
 
   /** The route's gate (wake on demand, recreate hold), then the first attempt. */
@@ -266,7 +358,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // Pipelining (pipeline-lane.ts): GET/HEAD without a body, first attempt only, when the lane is open.
     const method = this.req.method;
     const lane = upstream.lane;
-    const onLane = this.attempts === 1 && !this.hasBody && !this.isUpgrade && (method === 'GET' || method === 'HEAD') && member.pipelining !== false && lane.open();
+    const onLane = this.attempts === 1 && !this.hasBody && !this.isUpgrade && (method === 'GET' || method === 'HEAD') && member.pipelining !== false && lane.open() && !lane.isSlow(pathOnly(this.path));
     this.laneTicket = onLane ? lane.enter() : 0;
     (onLane ? upstream.pipelined : upstream.pool).dispatch({
       path: this.path,
@@ -301,6 +393,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.expectBytes = this.req.method === 'HEAD' || statusCode === 204 || statusCode === 304 ? -1 : head.contentLength;
     if (this.setCookie !== undefined) headers.push('set-cookie', this.setCookie);
     if (this.state.draining) headers.push('connection', 'close');
+    if (this.headEdits !== undefined) for (const edit of this.headEdits) edit(statusCode, headers);
     this.headStatus = statusCode;
     this.headHeaders = headers;
     return true;
@@ -433,7 +526,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.attempts = 0;
     // after a fresh routing, "nothing usable" means 503 + Retry-After, not the old member's 502
     this.lastError = undefined;
-    if (this.resolveRoute(this.host)) this.enter();
+    if (this.resolveRoute(this.host)) this.beforeGate();
   }
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, upstream: Duplex): void {
@@ -472,6 +565,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private callRelease(o: AttemptOutcome): void {
+    const u = this.upstream;
+    if (u !== undefined && !this.isUpgrade) {
+      const method = this.req.method;
+      if (method === 'GET' || method === 'HEAD') u.lane.took(pathOnly(this.path), performance.now() - this.dispatchedAt);
+    }
     if (this.laneTicket !== 0) {
       // a broken pipelined connection takes the member off the lane for a while
       this.upstream!.lane.leave(this.laneTicket, !o.ok && isBrokenConnection(o.error));
@@ -521,4 +619,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
 }
 
 const EMPTY_HEADERS: string[] = [];
+
+/** The path of an origin-form target without its query (pipelining remembers slow paths). */
+function pathOnly(target: string): string {
+  const q = target.indexOf('?');
+  return q === -1 ? target : target.slice(0, q);
+}
 const LENGTH_MISMATCH = 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';

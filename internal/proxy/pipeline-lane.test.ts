@@ -64,3 +64,15 @@ test('a broken pipelined connection takes the member off the lane', () => {
   l.leave(t, true);
   assert.equal(l.open(), false);
 });
+
+test('a path once slower than SLOW_MS stays off the lane; at most SLOW_PATHS are remembered', async () => {
+  const { SLOW_MS, SLOW_PATHS } = await import('./pipeline-lane.ts');
+  const { l } = lane();
+  l.took('/fast', SLOW_MS);
+  assert.equal(l.isSlow('/fast'), false);
+  l.took('/report', SLOW_MS + 1);
+  assert.equal(l.isSlow('/report'), true);
+  for (let i = 0; i < SLOW_PATHS; i++) l.took(`/p${String(i)}`, SLOW_MS + 1);
+  assert.equal(l.isSlow('/report'), false, 'the oldest is forgotten first');
+  assert.equal(l.isSlow(`/p${String(SLOW_PATHS - 1)}`), true);
+});

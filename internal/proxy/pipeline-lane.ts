@@ -9,7 +9,10 @@
 //   off for OFF_MS;
 // - never behind a slow request: a request joins only while the oldest one in the lane has
 //   waited less than HOL_MS and fewer than DEPTH are in it; otherwise it takes the ordinary pool
-//   (head-of-line blocking is bounded by HOL_MS for the few that joined before).
+//   (head-of-line blocking is bounded by HOL_MS for the few that joined before);
+// - and slow requests stay off it: a path whose GET once took longer than SLOW_MS (a long poll,
+//   a report, a download) is remembered (the last SLOW_PATHS of them) and never pipelined, so
+//   the requests that would have queued behind it do not wait for it.
 
 /** Requests in flight on the pipelined connection at most. */
 export const DEPTH = 8;
@@ -19,6 +22,10 @@ export const HOL_MS = 10;
 export const KEEPALIVE_PROOF = 3;
 /** How long a member stays off the lane after a `Connection: close` or a broken pipeline. */
 export const OFF_MS = 60_000;
+/** A GET/HEAD slower than this marks its path as slow. */
+export const SLOW_MS = 50;
+/** Slow paths remembered per member (the oldest is forgotten first). */
+export const SLOW_PATHS = 256;
 
 export class PipelineLane {
   #streak = 0;
@@ -26,6 +33,8 @@ export class PipelineLane {
   #next = 1;
   /** ticket → time it joined; Map order is join order, so the first entry is the oldest. */
   readonly #inflight = new Map<number, number>();
+  /** Paths (query left out) seen slower than SLOW_MS, oldest first. */
+  readonly #slow = new Set<string>();
   readonly #now: () => number;
 
   constructor(now: () => number = performance.now.bind(performance)) {
@@ -68,6 +77,18 @@ export class PipelineLane {
   off(): void {
     this.#streak = 0;
     this.#offUntil = this.#now() + OFF_MS;
+  }
+
+  /** A path known to be slow takes the ordinary pool. */
+  isSlow(path: string): boolean {
+    return this.#slow.size > 0 && this.#slow.has(path);
+  }
+
+  /** A GET/HEAD to `path` took `ms`: remember the path when that was slow. */
+  took(path: string, ms: number): void {
+    if (ms <= SLOW_MS || this.#slow.has(path)) return;
+    if (this.#slow.size >= SLOW_PATHS) this.#slow.delete(this.#slow.values().next().value!);
+    this.#slow.add(path);
   }
 
   get inFlight(): number {

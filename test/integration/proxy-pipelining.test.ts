@@ -133,7 +133,7 @@ test('never pipelined: POSTs, members that close their connections, members that
   assert.equal(optedOut.maxOutstanding, 1, 'pipelining: false is respected');
 });
 
-test('never behind a slow request: while one waits on the pipelined connection, later GETs take other connections', async (t) => {
+test('never behind a slow request: while one waits on the pipelined connection, later GETs take other connections; a slow path is remembered', async (t) => {
   const be = await rawBackend({ hold: (p) => p === '/slow' });
   const h = await startProxy({ app: testRoute('app', [member('m', be.origin)]) }, { timeouts: { upstreamResponseMs: 60_000 } });
   t.after(async () => { await h.close(); await be.close(); });
@@ -148,6 +148,15 @@ test('never behind a slow request: while one waits on the pipelined connection, 
   assert.ok(fast.every((x, i) => x.body === `GET /fast${String(i)}`));
   be.held.get('/slow')!();
   assert.equal((await slow).body, 'GET /slow');
+  // /slow is now known to be slow (pipeline-lane.test.ts shows the rule): the next one takes
+  // the ordinary pool at once, and fast GETs sent right behind it are answered while it waits.
+  be.held.delete('/slow');
+  const again = get(h.port, 'app', '/slow');
+  await until(() => be.held.has('/slow'), 10_000, 'the second slow request at the member');
+  const fast2 = await Promise.all(Array.from({ length: 10 }, (_, i) => get(h.port, 'app', `/f${String(i)}`)));
+  assert.ok(fast2.every((x, i) => x.body === `GET /f${String(i)}`));
+  be.held.get('/slow')!();
+  assert.equal((await again).body, 'GET /slow');
 });
 
 test('a pipelined connection that breaks costs the clients nothing, and the member leaves the lane', async (t) => {
