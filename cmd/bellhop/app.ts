@@ -3,7 +3,7 @@
 // (signals, exit codes); this file only wires and starts things, so tests can run a whole
 // Bellhop in-process.
 import type { Logger } from 'pino';
-import { createAdminServer, createAdminViews, Metrics, type AdminServer } from '../../internal/api/index.ts';
+import { createAdminServer, createAdminViews, DashboardFeed, loadAdminAuth, Metrics, type AdminServer } from '../../internal/api/index.ts';
 import { CertManager } from '../../internal/certs/index.ts';
 import type { Config, ConfigError, ListenAddress } from '../../internal/config/index.ts';
 import { DockerHub, type SelfInfo } from '../../internal/docker/index.ts';
@@ -112,7 +112,14 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     dockerSyncLag: () => docker.watchers().map((w) => ({ host: w.host, seconds: w.secondsSinceLastSync() })),
     certificateExpiry: () => certs?.expirySeconds() ?? [],
   });
+  const certViews = () => (certs?.status() ?? []).map((c) => ({
+    names: c.names, source: c.source, not_before: c.notBefore, not_after: c.notAfter, issuer: c.issuer,
+    state: c.state, last_error: c.lastError, next_renewal: c.nextRenewal,
+  }));
+  // The dashboard's live picture and recent events (README "Dashboard").
+  const feed = config.api.listen === '' ? undefined : new DashboardFeed(() => ({ ...views.routes(), certs: certViews() }));
   wake.onWake((r) => {
+    feed?.wakeDone(r);
     metrics.wakeDone(r.container, r.ok, r.durationMs / 1000);
     reconciler.wakeDone(r);
   });
@@ -122,17 +129,19 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     timeouts: config.entrypoint.timeouts,
     logger: log,
     accessLog: true,
-    onRequestDone: (info) => metrics.requestDone(info.route, info.member, info.status, info.upstreamMs === undefined ? undefined : info.upstreamMs / 1000),
+    onRequestDone: (info) => {
+      if (info.route !== '-') feed?.rates.count(info.route);
+      metrics.requestDone(info.route, info.member, info.status, info.upstreamMs === undefined ? undefined : info.upstreamMs / 1000);
+    },
   });
   const admin = config.api.listen === '' ? undefined : createAdminServer({
     serving: () => serving,
     routes: views.routes,
     explain: views.explain,
-    certs: () => (certs?.status() ?? []).map((c) => ({
-      names: c.names, source: c.source, not_before: c.notBefore, not_after: c.notAfter, issuer: c.issuer,
-      state: c.state, last_error: c.lastError, next_renewal: c.nextRenewal,
-    })),
-  }, metrics);
+    certs: certViews,
+    wakeNow: (name) => wake.wakeNow(name),
+    sleepNow: (name) => wake.sleepNow(name),
+  }, metrics, { auth: config.api.auth === undefined ? undefined : loadAdminAuth(config.api.auth), feed });
 
   return {
     proxy,
@@ -157,6 +166,9 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       }
       const apiAddress = listen.api ?? config.api.address;
       const api = admin !== undefined && apiAddress !== undefined ? await admin.listen(apiAddress) : undefined;
+      if (api !== undefined && !admin!.actionsAllowed()) {
+        log.warn({ module: 'api', api: `${api.address}:${String(api.port)}` }, 'THE ADMIN API LISTENS BEYOND LOOPBACK WITHOUT api.auth: anyone who reaches it sees every route and container; wake/sleep actions are refused (403). Set api.auth or listen on 127.0.0.1 (README "Dashboard")');
+      }
       serving = true;
       log.info({ module: 'main', http: `${http.address}:${http.port}`, https: https ? `${https.address}:${String(https.port)}` : 'disabled', api: api ? `${api.address}:${api.port}` : 'disabled' }, 'bellhop is serving');
       if (config.docker.hosts.length > 0) {
@@ -196,6 +208,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       await certs?.close();
       wake.close();
       await health.close();
+      feed?.close();
       await admin?.close();
     },
   };

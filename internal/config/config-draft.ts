@@ -37,6 +37,7 @@ export interface Draft {
   trustedProxies: string[];
   timeouts: { headerMs: number; idleMs: number; upstreamConnectMs: number; upstreamResponseMs: number; drainMs: number };
   apiListen: string;
+  apiAuth: { tokenFile: string | undefined; users: { name: string; hash: string }[] } | undefined;
   dockerHosts: string[];
   exposeAll: boolean;
   labelFilter: string[];
@@ -59,6 +60,7 @@ export function defaultDraft(): Draft {
     trustedProxies: [...DEFAULTS.entrypoint.trustedProxies],
     timeouts: { ...DEFAULTS.entrypoint.timeouts },
     apiListen: DEFAULTS.api.listen,
+    apiAuth: undefined,
     dockerHosts: [...DEFAULTS.docker.hosts],
     exposeAll: DEFAULTS.docker.exposeAll,
     labelFilter: [...DEFAULTS.docker.labelFilter],

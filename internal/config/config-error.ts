@@ -23,6 +23,8 @@ export type ConfigErrorCode =
   | 'CONFIG_BAD_LOG_LEVEL'
   /** `wake.show_logs` is not always, private or never. */
   | 'CONFIG_BAD_SHOW_LOGS'
+  /** An `api.auth.users` entry that is not `name:bcrypt-hash`. */
+  | 'CONFIG_BAD_USER'
   | 'CONFIG_BAD_ROUTE'
   /** `autocert.provider` is not one Bellhop knows. */
   | 'CONFIG_BAD_PROVIDER'

@@ -48,6 +48,16 @@ export interface ApiConfig {
   readonly listen: string;
   /** Parsed `listen`; undefined when the API is disabled. */
   readonly address: ListenAddress | undefined;
+  /** `api.auth` (docs/configuration.md#api); undefined: no authentication. */
+  readonly auth: ApiAuthConfig | undefined;
+}
+
+/** Who may use the admin API: a Bearer token (read from a file) and/or basic-auth users. */
+export interface ApiAuthConfig {
+  /** Absolute path of the file holding the Bearer token; undefined: no token. */
+  readonly tokenFile: string | undefined;
+  /** Basic-auth users with bcrypt hashes ($2a$/$2b$/$2y$). */
+  readonly users: readonly { readonly name: string; readonly hash: string }[];
 }
 
 export interface DockerConfig {

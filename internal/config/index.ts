@@ -32,7 +32,7 @@ export { ConfigError, formatConfigErrors, ENV_SOURCE } from './config-error.ts';
 export type { ConfigErrorCode } from './config-error.ts';
 
 /** The configuration every module reads. */
-export type { Config, ApiConfig, DockerConfig, EntrypointConfig, EntrypointTimeouts, HealthcheckDefaults, LoadBalanceDefaults, LogLevel, DeepReadonly, WakeConfig, WakeShowLogs, AutocertConfig, AutocertCertificate, AutocertOptions, AutocertProvider, CertificateKeyType } from './config-types.ts';
+export type { Config, ApiConfig, ApiAuthConfig, DockerConfig, EntrypointConfig, EntrypointTimeouts, HealthcheckDefaults, LoadBalanceDefaults, LogLevel, DeepReadonly, WakeConfig, WakeShowLogs, AutocertConfig, AutocertCertificate, AutocertOptions, AutocertProvider, CertificateKeyType } from './config-types.ts';
 export { DEFAULT_CONFIG_FILE, LOG_LEVELS, WAKE_SHOW_LOGS, AUTOCERT_PROVIDERS, DNS_PROVIDERS, CERTIFICATE_KEY_TYPES } from './defaults.ts';
 
 /** defaults → file (explicit path, BELLHOP_CONFIG, ./config.yml) → env overrides. */

@@ -125,7 +125,11 @@ function buildConfig(d: Draft, cwd: string): Config {
       trustedProxies: d.trustedProxies,
       timeouts: d.timeouts,
     },
-    api: { listen: d.apiListen, address: d.apiListen === '' ? undefined : address(d.apiListen) },
+    api: {
+      listen: d.apiListen,
+      address: d.apiListen === '' ? undefined : address(d.apiListen),
+      auth: d.apiAuth === undefined ? undefined : { tokenFile: d.apiAuth.tokenFile === undefined ? undefined : resolve(cwd, d.apiAuth.tokenFile), users: d.apiAuth.users },
+    },
     docker: { hosts: d.dockerHosts, exposeAll: d.exposeAll, labelFilter: d.labelFilter },
     matchDomains: d.matchDomains,
     defaults: { healthcheck: d.healthcheck, loadBalance: d.loadBalance },

@@ -24,6 +24,35 @@ function checkLabelFilter(s: string): string | undefined {
 
 const DOCKER_HOST = /^(unix|npipe|tcp|ssh|http|https):\/\/./;
 
+// `name:hash` with a bcrypt hash (htpasswd -nbB writes $2y$, bcryptjs $2b$); docs/configuration.md#api.
+const USER = /^([^:\s]+):(\$2[aby]\$\d\d\$[./A-Za-z0-9]{53})$/;
+
+function checkUser(s: string): string | undefined {
+  if (USER.test(s)) return undefined;
+  const name = s.split(':')[0] ?? '';
+  if (!s.includes(':') || name === '') return 'expected "name:$2y$…" (a user name, a colon and a bcrypt hash, e.g. from `htpasswd -nbB name password`)';
+  return `the password of ${JSON.stringify(name)} is not a bcrypt hash ($2a$, $2b$ or $2y$ and 53 more characters); plain passwords are refused`;
+}
+
+/** `api.auth: { token_file, users }`; an empty block turns nothing on. */
+function readApiAuth(reader: EntryReader, auth: Entry, draft: Draft): void {
+  const out: NonNullable<Draft['apiAuth']> = { tokenFile: undefined, users: [] };
+  for (const e of reader.map(auth.value, 'api.auth', KEYS.apiAuth, 'token_file: /run/secrets/bellhop-api-token') ?? []) {
+    if (e.key === 'token_file') {
+      const v = reader.string(e, 'api.auth.token_file', 'a file path');
+      if (v === '') reader.fail('CONFIG_BAD_PATH', 'api.auth.token_file', 'must not be empty', reader.valueNode(e));
+      else if (v !== undefined) out.tokenFile = v;
+    } else {
+      const list = reader.stringList(e, 'api.auth.users', checkUser, 'CONFIG_BAD_USER');
+      for (const u of list ?? []) {
+        const m = USER.exec(u)!;
+        out.users.push({ name: m[1]!, hash: m[2]! });
+      }
+    }
+  }
+  if (out.tokenFile !== undefined || out.users.length > 0) draft.apiAuth = out;
+}
+
 function readTop(reader: EntryReader, root: Value, draft: Draft): void {
   const top = reader.map(root, '', KEYS.top, 'e.g. "entrypoint:" and "routes:"');
   if (top === undefined) return;
@@ -34,6 +63,10 @@ function readTop(reader: EntryReader, root: Value, draft: Draft): void {
   const api = get('api');
   if (api) {
     for (const e of reader.map(api.value, 'api', KEYS.api, 'listen: "127.0.0.1:8081"') ?? []) {
+      if (e.key === 'auth') {
+        readApiAuth(reader, e, draft);
+        continue;
+      }
       const v = reader.listen(e, 'api.listen', true);
       if (v !== undefined) draft.apiListen = v;
     }

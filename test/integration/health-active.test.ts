@@ -50,7 +50,9 @@ async function recorder(): Promise<Recorder> {
 }
 
 function member(id: string, url: string, hc: Partial<HealthcheckSpec> = {}): MemberSpec {
-  return memberSpec(id, url, { path: '/health', intervalMs: 100, timeoutMs: 200, ...hc });
+  // Probes may take 2 s: a live member's answer can take longer than 200 ms on a loaded
+  // machine, and a timed-out probe is a failure. Tests about timeouts set their own.
+  return memberSpec(id, url, { path: '/health', intervalMs: 100, timeoutMs: 2000, ...hc });
 }
 
 /** Long enough that only a broken monitor misses it; a wait ends as soon as its state holds. */
@@ -99,7 +101,7 @@ test('a failing member leaves after exactly `fall` failures and returns after `r
       oksServed: usableWhenServed.filter((p) => p.ok).length,
     }),
   );
-  const m = member('a', srv.url, { intervalMs: 100, timeoutMs: 200, rise: 2, fall: 3 });
+  const m = member('a', srv.url, { intervalMs: 100, timeoutMs: 2000, rise: 2, fall: 3 });
   hm.sync([{ name: 'p', members: [m] }]);
   assert.equal(hm.isUsable('a'), false, 'starting until the first success');
   assert.equal(hm.status('a')?.health, 'starting');
