@@ -1,5 +1,9 @@
-/** Admin API (/healthz, /api/routes, /api/explain, /metrics) and the Prometheus metrics. */
-export { createAdminServer, type AdminServer, type AdminSource } from './admin-server.ts';
+/** Admin API (/healthz, /api/routes, /api/explain, /metrics, the dashboard and its actions) and the Prometheus metrics. */
+export { createAdminServer, type AdminServer, type AdminServerOptions, type AdminSource } from './admin-server.ts';
+/** `api.auth`: Bearer token / basic auth for every admin path but /healthz. */
+export { createAdminAuth, loadAdminAuth, isLoopbackListen, type AdminAuth } from './admin-auth.ts';
+/** The dashboard's live feed (/api/events): state, recent events, requests per second per route. */
+export { DashboardFeed, type DashboardEvent, type DashboardSnapshot } from './dashboard-feed.ts';
 export { Metrics, type MetricsSources } from './metrics.ts';
 /** The /api/routes and /api/explain views and the per-member metrics figures, from the modules owning the state. */
 export { createAdminViews, type AdminViews, type AdminViewSources, type MemberView, type RoutesView, type ExplainView } from './admin-views.ts';

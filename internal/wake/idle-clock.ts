@@ -60,6 +60,17 @@ export class IdleClock {
     this.sleepNow(slot);
   }
 
+  /**
+   * Stops the container now, as its idle clock would (the dashboard's "sleep now"). False when
+   * something vetoes it: a request or tunnel open, a wake or stop under way, not awake.
+   */
+  sleepOnRequest(slot: ContainerSlot): boolean {
+    if (this.table.closed || slot.gone || slot.idle === undefined || slot.state !== 'awake') return false;
+    if (slot.flight !== undefined || slot.stopping !== undefined || slot.activity.inFlight > 0) return false;
+    this.sleepNow(slot);
+    return true;
+  }
+
   private sleepNow(slot: ContainerSlot): void {
     // Whoever asks (the idle clock, the last dependent going to sleep): anything open on the
     // container (a request, a websocket, a stream) vetoes the stop, decided here, in the same

@@ -54,6 +54,12 @@ export class SlotTable {
     return this.slots.get(id);
   }
 
+  /** The managed container named `name` (the dashboard's wake/sleep actions). */
+  byName(name: string): ContainerSlot | undefined {
+    for (const s of this.slots.values()) if (s.name === name) return s;
+    return undefined;
+  }
+
   /** The managed container of a route member; `undefined` when the member's container does not sleep. */
   ofMember(memberId: string): ContainerSlot | undefined {
     return this.memberSlots.get(memberId);

@@ -156,6 +156,28 @@ export class WakeManager {
     return this.waker.ensureAwake(slot, signal);
   }
 
+  /**
+   * Wakes the managed container `name` now (the dashboard's "wake now"); resolves when it is
+   * ready or failed. `undefined`: no managed container has that name.
+   */
+  wakeNow(name: string): Promise<WakeOutcome> | undefined {
+    const slot = this.table.byName(name);
+    if (slot === undefined) return undefined;
+    if (slot.state === 'awake') return Promise.resolve({ ok: true });
+    return this.waker.ensureAwake(slot);
+  }
+
+  /**
+   * Puts the managed container `name` to sleep now with its stop_method (the dashboard's "sleep
+   * now"). `undefined`: no such container; `false`: it cannot sleep now (no idle settings, not
+   * awake, or a request, tunnel, wake or stop is open on it).
+   */
+  sleepNow(name: string): boolean | undefined {
+    const slot = this.table.byName(name);
+    if (slot === undefined) return undefined;
+    return this.clock.sleepOnRequest(slot);
+  }
+
   /** Per-container status for the admin API, sorted by name. */
   status(): WakeContainerStatus[] {
     return this.table.status();
