@@ -298,7 +298,10 @@ export class SshConnection {
         // The host allows fewer sessions per connection than we had open (sshd MaxSessions):
         // keep to what it took, and wait for one of them to close.
         if (/Channel open failure/.test(err.message) && this.inUse > 0 && this.conn === conn) {
-          this.capacity = this.inUse;
+          // Never below two: the events stream holds one channel for good, and two refusals of
+          // calls opened at once would otherwise bring the limit down to that stream alone,
+          // leaving every later call waiting for a channel that never closes.
+          this.capacity = Math.min(this.capacity, Math.max(2, this.inUse));
           this.waiters.unshift(cb);
           return;
         }
