@@ -1,0 +1,169 @@
+// basic_auth (docs/middlewares.md#forward-auth-and-basic-auth), Bellhop's addition to GoDoxy's
+// set: users with bcrypt hashes as `htpasswd -B` writes them ($2y$, also $2a$/$2b$), from the
+// `users` option and/or an htpasswd `users_file`. Without valid credentials: 401 with a Basic
+// challenge. With them the request goes on WITHOUT its Authorization header: Traefik forwards
+// it unless `removeHeader: true`; here the member never sees the password (safer default).
+//
+// bcrypt is slow by design (cost 10 ≈ 50–100 ms), so credentials that passed are remembered
+// for a short while under an HMAC with a per-middleware random key (never the password, and a
+// lookup's timing says nothing about it). An unknown user costs the same bcrypt comparison as
+// a known one, so timing does not tell which user names exist.
+import { createHmac, randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import bcrypt from 'bcryptjs';
+import { sendAuthError } from './auth-errors.ts';
+import type { Middleware, MiddlewareDeps, MiddlewareFactory, MiddlewareProblem, MiddlewareSpec, MiddlewareVerdict, RequestFacts } from './middleware.ts';
+
+const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
+const REMEMBER_MS = 120_000;
+const REMEMBER_MAX = 256;
+// RFC 7617 §2: user-id and password are UTF-8; Node's latin1/utf8 decoding never throws.
+const BASIC = /^basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i;
+
+function problem(spec: MiddlewareSpec, option: string, message: string): MiddlewareProblem {
+  return { code: 'MIDDLEWARE_BAD_OPTION', key: `${spec.key}.${option}`, message };
+}
+
+/** `users`: a YAML list of `name:hash`, or one string with entries separated by commas or newlines. */
+function userEntries(value: unknown): string[] | undefined {
+  if (typeof value === 'string') return value.split(/[,\n]/).map((s) => s.trim()).filter((s) => s !== '');
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.map((s) => s.trim()).filter((s) => s !== '');
+  return undefined;
+}
+
+/** Adds `name:hash` lines to `users`; returns what is wrong with each bad one. */
+function addUsers(lines: readonly string[], users: Map<string, string>, where: string): string[] {
+  const bad: string[] = [];
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    const name = colon < 0 ? '' : line.slice(0, colon);
+    const hash = colon < 0 ? '' : line.slice(colon + 1).trim();
+    if (name === '') {
+      bad.push(`${where}: ${JSON.stringify(line.slice(0, 40))} is not name:hash`);
+    } else if (!BCRYPT.test(hash)) {
+      bad.push(`${where}: user ${JSON.stringify(name)} has no bcrypt hash ($2y$…, made by htpasswd -B; in compose labels write $$ for each $)`);
+    } else if (users.has(name)) {
+      bad.push(`${where}: user ${JSON.stringify(name)} is listed twice`);
+    } else {
+      users.set(name, hash);
+    }
+  }
+  return bad;
+}
+
+/** `"` and `\` would end or break the quoted realm; control characters would break the header. */
+function realmProblem(realm: unknown): string | undefined {
+  if (typeof realm !== 'string' || realm === '') return 'realm must be a non-empty string';
+  if (/["\\\p{Cc}]/u.test(realm)) return 'realm must not contain ", \\ or control characters';
+  return undefined;
+}
+
+class BasicAuth implements Middleware {
+  readonly name = 'basic_auth';
+  readonly #users: ReadonlyMap<string, string>;
+  /** Compared against for an unknown user: the costliest configured hash, so no name is cheaper. */
+  readonly #decoy: string;
+  readonly #challenge: readonly string[];
+  readonly #now: () => number;
+  readonly #key = randomBytes(32);
+  /** HMAC of `user:password` → until when it counts as verified; insertion order = age. */
+  readonly #verified = new Map<string, number>();
+
+  constructor(users: ReadonlyMap<string, string>, realm: string, now: () => number) {
+    this.#users = users;
+    this.#now = now;
+    let decoy = '';
+    for (const hash of users.values()) if (decoy === '' || bcrypt.getRounds(hash) > bcrypt.getRounds(decoy)) decoy = hash;
+    this.#decoy = decoy;
+    this.#challenge = ['www-authenticate', `Basic realm="${realm}", charset="UTF-8"`];
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, facts: RequestFacts): Promise<MiddlewareVerdict> {
+    let ok: boolean;
+    try {
+      ok = await this.#check(req.headers.authorization);
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      if (!res.destroyed) sendAuthError(req, res, 'MIDDLEWARE_UNAUTHORIZED', this.#challenge);
+      return 'answered';
+    }
+    // The member never sees the credentials (Traefik's removeHeader: true, here the default).
+    const up = facts.upstreamHeaders;
+    let w = 0;
+    for (let i = 0; i + 1 < up.length; i += 2) {
+      if (up[i]!.toLowerCase() === 'authorization') continue;
+      up[w] = up[i]!;
+      up[w + 1] = up[i + 1]!;
+      w += 2;
+    }
+    up.length = w;
+    return 'continue';
+  }
+
+  async #check(authorization: string | undefined): Promise<boolean> {
+    if (authorization === undefined) return false;
+    const m = BASIC.exec(authorization);
+    if (m === null) return false;
+    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon <= 0) return false;
+    const key = createHmac('sha256', this.#key).update(decoded).digest('base64');
+    const now = this.#now();
+    const until = this.#verified.get(key);
+    if (until !== undefined) {
+      if (until > now) return true;
+      this.#verified.delete(key);
+    }
+    const hash = this.#users.get(decoded.slice(0, colon));
+    // bcrypt.compare compares the computed hash in constant time; an unknown user pays the same.
+    const match = await bcrypt.compare(decoded.slice(colon + 1), hash ?? this.#decoy);
+    if (!match || hash === undefined) return false;
+    if (this.#verified.size >= REMEMBER_MAX) {
+      const oldest = this.#verified.keys().next();
+      if (oldest.done !== true) this.#verified.delete(oldest.value);
+    }
+    this.#verified.set(key, now + REMEMBER_MS);
+    return true;
+  }
+}
+
+/** basic_auth: bcrypt users from `users` and/or an htpasswd `users_file`. */
+export const basicAuth: MiddlewareFactory = {
+  name: 'basic_auth',
+  options: ['users', 'users_file', 'realm'],
+  restrictsAccess: true,
+  create(spec: MiddlewareSpec, deps: MiddlewareDeps) {
+    const problems: MiddlewareProblem[] = [];
+    const users = new Map<string, string>();
+    const { users: listed, users_file: file, realm = 'Bellhop' } = spec.options;
+    if (listed !== undefined) {
+      const entries = userEntries(listed);
+      if (entries === undefined) problems.push(problem(spec, 'users', 'users must be a list of "name:bcrypt-hash" entries'));
+      else for (const m of addUsers(entries, users, 'users')) problems.push(problem(spec, 'users', m));
+    }
+    if (file !== undefined) {
+      if (typeof file !== 'string' || file === '') {
+        problems.push(problem(spec, 'users_file', 'users_file must be the path of an htpasswd file'));
+      } else {
+        let text: string | undefined;
+        try {
+          text = deps.readFile(file);
+        } catch (err) {
+          problems.push(problem(spec, 'users_file', `users_file ${file} cannot be read: ${err instanceof Error ? err.message : String(err)}`));
+        }
+        if (text !== undefined) {
+          const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+          for (const m of addUsers(lines, users, file)) problems.push(problem(spec, 'users_file', m));
+        }
+      }
+    }
+    if (listed === undefined && file === undefined) problems.push(problem(spec, 'users', 'basic_auth needs users or users_file'));
+    else if (problems.length === 0 && users.size === 0) problems.push(problem(spec, listed !== undefined ? 'users' : 'users_file', 'basic_auth has no users'));
+    const realmBad = realmProblem(realm);
+    if (realmBad !== undefined) problems.push(problem(spec, 'realm', realmBad));
+    if (problems.length > 0) return problems;
+    return new BasicAuth(users, realm as string, () => deps.now());
+  },
+};
