@@ -50,6 +50,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
 
   const docker = new DockerHub({
     hosts: config.docker.hosts,
+    swarm: config.docker.swarm,
     logger: log.child({ module: 'docker' }),
     onChange: () => recompute(),
   });

@@ -63,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
       if (JSON.stringify(next.docker.hosts) !== JSON.stringify(started.docker.hosts)) {
         log.warn({ module: 'config' }, 'docker.hosts changed: restart Bellhop to apply it');
       }
+      if (next.docker.swarm !== started.docker.swarm) log.warn({ module: 'config' }, 'docker.swarm changed: restart Bellhop to apply it');
       if (JSON.stringify(next.entrypoint.timeouts) !== JSON.stringify(started.entrypoint.timeouts) || next.sticky.secretFile !== started.sticky.secretFile) {
         log.warn({ module: 'config' }, 'entrypoint.timeouts or sticky.secret_file changed: restart Bellhop to apply them');
       }

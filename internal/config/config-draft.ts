@@ -2,6 +2,7 @@
 // load-config.ts freezes it into a Config once every problem has been collected.
 import type { RouteSpec } from '../routes/index.ts';
 import type { AutocertProvider, CertificateKeyType, HealthcheckDefaults, LoadBalanceDefaults, LogLevel, WakeShowLogs } from './config-types.ts';
+import type { SwarmSetting } from './config-types.ts';
 import { DEFAULTS } from './defaults.ts';
 
 /** Mutable config under construction: defaults, then the file, then env overrides. */
@@ -42,6 +43,7 @@ export interface Draft {
   exposeAll: boolean;
   labelFilter: string[];
   matchDomains: string[];
+  swarm: SwarmSetting;
   healthcheck: { -readonly [K in keyof HealthcheckDefaults]: HealthcheckDefaults[K] };
   loadBalance: { -readonly [K in keyof LoadBalanceDefaults]: LoadBalanceDefaults[K] };
   secretFile: string;
@@ -66,6 +68,7 @@ export function defaultDraft(): Draft {
     labelFilter: [...DEFAULTS.docker.labelFilter],
     matchDomains: [...DEFAULTS.matchDomains],
     healthcheck: { ...DEFAULTS.healthcheck },
+    swarm: DEFAULTS.docker.swarm,
     loadBalance: { ...DEFAULTS.loadBalance },
     secretFile: DEFAULTS.sticky.secretFile,
     wakeShowLogs: DEFAULTS.wake.showLogs,

@@ -7,7 +7,7 @@ export const KEYS = {
   timeouts: ['header', 'idle', 'upstream_connect', 'upstream_response', 'drain'],
   api: ['listen', 'auth'],
   apiAuth: ['token_file', 'users'],
-  docker: ['hosts', 'expose_all', 'label_filter'],
+  docker: ['hosts', 'expose_all', 'label_filter', 'swarm'],
   defaults: ['healthcheck', 'load_balance'],
   defaultHealthcheck: ['interval', 'timeout', 'rise', 'fall', 'status'],
   defaultLoadBalance: ['mode', 'sticky', 'sticky_max_age'],

@@ -69,8 +69,13 @@ export interface DockerConfig {
   readonly labelFilter: readonly string[];
 }
 
+  /** `docker.swarm`: discover swarm services on a manager (auto), always (on, logs when not one), never (off). */
+  readonly swarm: SwarmSetting;
 /** `wake.show_logs`: who sees a failed wake's container log lines (docs/sleep-and-wake.md). */
 export type WakeShowLogs = 'always' | 'private' | 'never';
+/** `docker.swarm` (docs/configuration.md): `auto` (default), `true` → on, `false` → off. */
+export type SwarmSetting = 'auto' | 'on' | 'off';
+
 
 export interface WakeConfig {
   /** `private` (default): loopback, private networks and the trusted proxies' networks only. */

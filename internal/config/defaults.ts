@@ -1,5 +1,6 @@
 // Built-in defaults (docs/configuration.md). Everything in the file is optional; these fill the gaps.
 import type { AutocertProvider, CertificateKeyType, LogLevel, WakeShowLogs } from './config-types.ts';
+import type { SwarmSetting } from './config-types.ts';
 import type { BalanceModeName } from '../routes/index.ts';
 
 export const DEFAULTS = {
@@ -13,7 +14,7 @@ export const DEFAULTS = {
     timeouts: { headerMs: 10_000, idleMs: 60_000, upstreamConnectMs: 5000, upstreamResponseMs: 60_000, drainMs: 10_000 },
   },
   api: { listen: '127.0.0.1:8081' },
-  docker: { hosts: ['unix:///var/run/docker.sock'], exposeAll: false, labelFilter: [] },
+  docker: { hosts: ['unix:///var/run/docker.sock'], exposeAll: false, labelFilter: [], swarm: 'auto' as SwarmSetting },
   matchDomains: [] as string[],
   healthcheck: { intervalMs: 5000, timeoutMs: 5000, rise: 2, fall: 3 },
   loadBalance: { mode: 'roundrobin' as BalanceModeName, sticky: false, stickyMaxAgeMs: 3_600_000 },

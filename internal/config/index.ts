@@ -30,6 +30,7 @@ export type { CidrValidator } from './cidr.ts';
 /** One problem per error, with code, key path, line and file; formatted one per line. */
 export { ConfigError, formatConfigErrors, ENV_SOURCE } from './config-error.ts';
 export type { ConfigErrorCode } from './config-error.ts';
+export type { SwarmSetting } from './config-types.ts';
 
 /** The configuration every module reads. */
 export type { Config, ApiConfig, ApiAuthConfig, DockerConfig, EntrypointConfig, EntrypointTimeouts, HealthcheckDefaults, LoadBalanceDefaults, LogLevel, DeepReadonly, WakeConfig, WakeShowLogs, AutocertConfig, AutocertCertificate, AutocertOptions, AutocertProvider, CertificateKeyType } from './config-types.ts';

@@ -55,7 +55,7 @@ describe('defaults', () => {
     assert.deepEqual(c.entrypoint.timeouts, { headerMs: 10_000, idleMs: 60_000, upstreamConnectMs: 5000, upstreamResponseMs: 60_000, drainMs: 10_000 });
     assert.equal(c.api.listen, '127.0.0.1:8081');
     assert.deepEqual(c.api.address, { host: '127.0.0.1', port: 8081 });
-    assert.deepEqual(c.docker, { hosts: ['unix:///var/run/docker.sock'], exposeAll: false, labelFilter: [] });
+    assert.deepEqual(c.docker, { hosts: ['unix:///var/run/docker.sock'], exposeAll: false, labelFilter: [], swarm: 'auto' });
     assert.deepEqual(c.matchDomains, []);
     assert.deepEqual(c.defaults.healthcheck, { intervalMs: 5000, timeoutMs: 5000, rise: 2, fall: 3 });
     assert.deepEqual(c.defaults.loadBalance, { mode: 'roundrobin', sticky: false, stickyMaxAgeMs: 3_600_000 });
@@ -126,7 +126,7 @@ entrypoint:
   trusted_proxies: [10.0.0.0/8, "192.168.1.1", "fd00::/8", "::1"]
   timeouts: { header: 2s, idle: 1m, upstream_connect: 500ms, upstream_response: 1h30m, drain: 0 }
 api: { listen: "[::1]:9000" }
-docker: { hosts: ["tcp://10.0.0.5:2375", "ssh://me@nas"], expose_all: true }
+docker: { hosts: ["tcp://10.0.0.5:2375", "ssh://me@nas"], expose_all: true, swarm: false }
 match_domains: [Home.Example.com., .lan]
 defaults:
   healthcheck: { interval: 10s, timeout: 3s, rise: 1, fall: 5 }
@@ -154,7 +154,7 @@ routes:
     assert.deepEqual(c.entrypoint.trustedProxies, ['10.0.0.0/8', '192.168.1.1', 'fd00::/8', '::1']);
     assert.deepEqual(c.entrypoint.timeouts, { headerMs: 2000, idleMs: 60_000, upstreamConnectMs: 500, upstreamResponseMs: 5_400_000, drainMs: 0 });
     assert.deepEqual(c.api.address, { host: '::1', port: 9000 });
-    assert.deepEqual(c.docker, { hosts: ['tcp://10.0.0.5:2375', 'ssh://me@nas'], exposeAll: true, labelFilter: [] });
+    assert.deepEqual(c.docker, { hosts: ['tcp://10.0.0.5:2375', 'ssh://me@nas'], exposeAll: true, labelFilter: [], swarm: 'off' });
     assert.deepEqual(c.matchDomains, ['home.example.com', 'lan']);
     assert.deepEqual(c.defaults.healthcheck, { intervalMs: 10_000, timeoutMs: 3000, rise: 1, fall: 5 });
     assert.deepEqual(c.defaults.loadBalance, { mode: 'iphash', sticky: true, stickyMaxAgeMs: 86_400_000 });
@@ -288,6 +288,15 @@ describe('validation', () => {
   it('a key in the wrong section names where it belongs', () => {
     assert.match(one('trusted_proxies: [10.0.0.1]\n', 'CONFIG_UNKNOWN_KEY', 'trusted_proxies', 1), /did you mean entrypoint\.trusted_proxies\?/);
     assert.match(one('foo: 1\n', 'CONFIG_UNKNOWN_KEY', 'foo', 1), /known keys here: entrypoint, api/);
+  });
+  it('docker.swarm: auto by default, true/false as on/off, anything else is an error', () => {
+    assert.equal(ok('').docker.swarm, 'auto');
+    assert.equal(ok('docker: { swarm: true }\n').docker.swarm, 'on');
+    assert.equal(ok('docker: { swarm: false }\n').docker.swarm, 'off');
+    assert.equal(ok('docker: { swarm: Auto }\n').docker.swarm, 'auto');
+    assert.equal(ok('docker: { swarm: "true" }\n').docker.swarm, 'on');
+    assert.match(one('docker:\n  swarm: maybe\n', 'CONFIG_BAD_TYPE', 'docker.swarm', 2), /expected auto, true or false, got "maybe"/);
+    assert.match(one('docker:\n  swarm: 1\n', 'CONFIG_BAD_TYPE', 'docker.swarm', 2), /expected auto, true or false/);
   });
   it('wrong types', () => {
     assert.match(one('entrypoint: [1]\n', 'CONFIG_BAD_TYPE', 'entrypoint', 1), /expected a mapping .*got a list/);

@@ -130,7 +130,7 @@ function buildConfig(d: Draft, cwd: string): Config {
       address: d.apiListen === '' ? undefined : address(d.apiListen),
       auth: d.apiAuth === undefined ? undefined : { tokenFile: d.apiAuth.tokenFile === undefined ? undefined : resolve(cwd, d.apiAuth.tokenFile), users: d.apiAuth.users },
     },
-    docker: { hosts: d.dockerHosts, exposeAll: d.exposeAll, labelFilter: d.labelFilter },
+    docker: { hosts: d.dockerHosts, exposeAll: d.exposeAll, labelFilter: d.labelFilter, swarm: d.swarm },
     matchDomains: d.matchDomains,
     defaults: { healthcheck: d.healthcheck, loadBalance: d.loadBalance },
     sticky: { secretFile: resolve(cwd, d.secretFile) },

@@ -9,6 +9,7 @@ import type { Draft } from './config-draft.ts';
 import { ConfigError } from './config-error.ts';
 import { KEYS } from './config-keys.ts';
 import type { LogLevel } from './config-types.ts';
+import type { SwarmSetting } from './config-types.ts';
 import { LOG_LEVELS } from './defaults.ts';
 import { normaliseDomain } from './domain-name.ts';
 import { EntryReader, type Entry, type Value } from './entry-reader.ts';
@@ -158,6 +159,9 @@ function readDocker(reader: EntryReader, d: Entry, draft: Draft): void {
       const v = reader.stringList(e, 'docker.label_filter', checkLabelFilter, 'CONFIG_BAD_LABEL_FILTER');
       if (v) draft.labelFilter = v;
     } else {
+    } else if (e.key === 'swarm') {
+      const v = readSwarm(reader, e);
+      if (v !== undefined) draft.swarm = v;
       const v = reader.bool(e, 'docker.expose_all');
       if (v !== undefined) draft.exposeAll = v;
     }
@@ -165,6 +169,20 @@ function readDocker(reader: EntryReader, d: Entry, draft: Draft): void {
 }
 
 function readDefaults(reader: EntryReader, d: Entry, draft: Draft): void {
+/** `docker.swarm`: auto, true or false (docs/configuration.md); YAML booleans or the word auto. */
+function readSwarm(reader: EntryReader, e: Entry): SwarmSetting | undefined {
+  const v = reader.scalar(e);
+  if (v === true) return 'on';
+  if (v === false) return 'off';
+  const s = reader.string(e, 'docker.swarm', 'auto, true or false');
+  if (s === undefined) return undefined;
+  const word = s.trim().toLowerCase();
+  if (word === 'auto') return 'auto';
+  if (word === 'true' || word === 'false') return word === 'true' ? 'on' : 'off';
+  reader.fail('CONFIG_BAD_TYPE', 'docker.swarm', `expected auto, true or false, got ${JSON.stringify(s)}`, e.value);
+  return undefined;
+}
+
   for (const e of reader.map(d.value, 'defaults', KEYS.defaults, 'healthcheck: { interval: 5s }') ?? []) {
     if (e.key === 'healthcheck') {
       for (const h of reader.map(e.value, 'defaults.healthcheck', KEYS.defaultHealthcheck, '{ interval: 5s, timeout: 5s, rise: 2, fall: 3 }') ?? []) {

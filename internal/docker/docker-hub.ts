@@ -7,6 +7,8 @@ import { detectSelf } from './detect-self.ts';
 import { ContainerControl } from './container-control.ts';
 import { closeDockerClient, dockerClientFor, parseDockerHost, type DockerHostTarget } from './docker-host.ts';
 import { DockerWatcher, type DockerWatcherOptions, type DockerWatcherStatus } from './docker-watcher.ts';
+import { SWARM_TASK_LABEL } from './swarm-records.ts';
+import { SwarmWatcher, type SwarmMode } from './swarm-watcher.ts';
 import { silentLogger, type Logger } from '../../pkg/log/index.ts';
 
 /** Unique key of a container across hosts: `<dockerHost>#<container id>`. */
@@ -21,11 +23,17 @@ export interface DockerHubOptions extends Omit<DockerWatcherOptions, 'host' | 'd
   onChange?: (records: readonly ContainerRecord[]) => void;
   /** For tests: builds the client for a host. */
   clientFor?: (target: DockerHostTarget) => Docker;
+  /** `docker.swarm`: discover swarm services on hosts that are managers (default auto). */
+  swarm?: SwarmMode | undefined;
+  /** Swarm rebuild period (tests). Default 5 s. */
+  swarmPollMs?: number | undefined;
 }
 
 /** Runs one DockerWatcher per host and merges their snapshots. */
 export class DockerHub {
   private readonly watcherList: DockerWatcher[] = [];
+  /** Per host (same index as watcherList), when docker.swarm is not off. */
+  private readonly swarmList: Array<SwarmWatcher | undefined> = [];
   private readonly controls = new Map<string, ContainerControl>();
   private readonly clients: Docker[] = [];
   private readonly hubLogger: Logger;
@@ -36,7 +44,7 @@ export class DockerHub {
   constructor(opts: DockerHubOptions) {
     this.onChangeCb = opts.onChange;
     this.hubLogger = opts.logger ?? silentLogger;
-    const { hosts, clientFor, onChange: _onChange, ...watcherOpts } = opts;
+    const { hosts, clientFor, onChange: _onChange, swarm = 'auto', swarmPollMs, ...watcherOpts } = opts;
     const seen = new Set<string>();
     // No hosts means no Docker at all (file routes only), as internal/config defines it.
     for (const raw of hosts) {
@@ -49,6 +57,9 @@ export class DockerHub {
       this.clients.push(docker);
       const logger = opts.logger ?? silentLogger;
       this.watcherList.push(new DockerWatcher({ ...watcherOpts, ...common, onChange: () => this.remerge() }));
+      this.swarmList.push(swarm === 'off' ? undefined : new SwarmWatcher({
+        ...common, mode: swarm, remoteAddress: target.remoteAddress, logger, onChange: () => this.remerge(), callTimeoutMs: opts.callTimeoutMs, pollMs: swarmPollMs,
+      }));
       this.controls.set(target.host, new ContainerControl({ ...common, logger, ...(opts.callTimeoutMs !== undefined ? { callTimeoutMs: opts.callTimeoutMs } : {}) }));
     }
   }
@@ -62,10 +73,11 @@ export class DockerHub {
 
   start(): void {
     for (const w of this.watcherList) w.start();
+    for (const w of this.swarmList) w?.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.watcherList.map((w) => w.stop()));
+    await Promise.all([...this.watcherList.map((w) => w.stop()), ...this.swarmList.map((w) => w?.stop())]);
     // ssh:// hosts keep one SSH connection open; the ContainerControls reconnect if used later.
     for (const docker of this.clients) closeDockerClient(docker);
   }
@@ -90,7 +102,7 @@ export class DockerHub {
 
   /** Resolves once every host has synced at least once (or was stopped). */
   async whenSynced(): Promise<void> {
-    await Promise.all(this.watcherList.map((w) => w.whenSynced()));
+    await Promise.all([...this.watcherList.map((w) => w.whenSynced()), ...this.swarmList.map((w) => w?.whenSynced())]);
   }
 
   /** The ContainerControl for a record's host (record.dockerHost). */
@@ -98,8 +110,19 @@ export class DockerHub {
     return this.controls.get(dockerHost);
   }
 
+  /** The swarm watchers (undefined where docker.swarm is off), in host order. */
+  swarmWatchers(): ReadonlyArray<SwarmWatcher | undefined> {
+    return this.swarmList;
+  }
+
   private remerge(): void {
-    this.merged = Object.freeze(this.watcherList.flatMap((w) => w.records()));
+    // On a swarm manager, task containers are discovered as tasks of their service (with the
+    // service's labels and the slot's name): their container records would be duplicates.
+    this.merged = Object.freeze(this.watcherList.flatMap((w, i) => {
+      const swarm = this.swarmList[i];
+      if (!swarm?.active) return w.records();
+      return [...w.records().filter((r) => r.labels[SWARM_TASK_LABEL] === undefined), ...swarm.records()];
+    }));
     this.onChangeCb?.(this.merged);
   }
 }

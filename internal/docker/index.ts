@@ -16,6 +16,12 @@ export type { DockerWatcherOptions, DockerWatcherState, DockerWatcherStatus } fr
 export { DockerHub, recordKey } from './docker-hub.ts';
 export type { DockerHubOptions } from './docker-hub.ts';
 
+/** Docker Swarm: services and their running tasks as records (`<service>.<slot>`), docs/discovery.md. */
+export { toSwarmRecords, isSwarmManager, taskName, SWARM_TASK_LABEL } from './swarm-records.ts';
+export type { SwarmServiceJson, SwarmTaskJson } from './swarm-records.ts';
+export { SwarmWatcher } from './swarm-watcher.ts';
+export type { SwarmMode, SwarmWatcherOptions } from './swarm-watcher.ts';
+
 /** start/stop/kill/pause/unpause/inspect/logsTail with deadlines and coded errors. */
 export { ContainerControl } from './container-control.ts';
 export type { ContainerControlOptions, StopOptions } from './container-control.ts';
