@@ -2,7 +2,9 @@
 // probe schedule in real time (health-probe-spread.ts: first probes after sync, probes/s, spread),
 // then docker start → first proxied 200 on the local engine (discovery-latency.ts; skipped
 // without Docker), then Bellhop against nginx side by side with test/bench/kit/proxy-bench.sh
-// (needs nginx and wrk: apt-get install -y nginx wrk). BENCH_ONLY=balance|health|discovery|proxy
+// (needs nginx and wrk: apt-get install -y nginx wrk), then Bellhop's HTTPS entrypoint against nginx
+// terminating TLS (https-bench.ts: keep-alive HTTPS/1.1, HTTP/2, new TLS connections; also needs
+// h2load: apt-get install -y nghttp2-client). BENCH_ONLY=balance|health|discovery|proxy|https
 // runs one part.
 // Extra arguments go to proxy-bench.sh (e.g. `npm run bench -- --body 64k -r 5`).
 import { spawnSync } from 'node:child_process';
@@ -31,5 +33,9 @@ if (only === undefined || only === 'proxy') {
   const r = spawnSync('bash', [here('./kit/proxy-bench.sh'), ...args, '--name', 'bellhop', '--port', '19090', '--', 'bash', '-c', `exec ${cmd}`], {
     stdio: 'inherit',
   });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+if (only === undefined || only === 'https') {
+  const r = spawnSync(process.execPath, [here('./https-bench.ts')], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
