@@ -10,7 +10,7 @@ import bcrypt from 'bcryptjs';
 import { request } from 'undici';
 import { startRecordingBackend, type RecordingBackend } from '../../test/support/recording-backend.ts';
 import { startAuthHarness, type Harness } from './auth-harness.test-support.ts';
-import { basicAuth } from './basic-auth.ts';
+import { basicAuth, CompareGate } from './basic-auth.ts';
 import type { MiddlewareDeps, MiddlewareProblem, MiddlewareSpec } from './middleware.ts';
 
 const deps: MiddlewareDeps = { now: () => Date.now(), readFile: (p) => readFileSync(p, 'utf8') };
@@ -157,4 +157,33 @@ test('a UTF-8 password (RFC 7617 charset="UTF-8")', async () => {
   const h = await proxyWith({ users: [htpasswd('zoë', 'pässwörd ✓')] });
   assert.equal((await get(h, basic('zoë', 'pässwörd ✓'))).status, 200);
   assert.equal((await get(h, basic('zoë', 'passwort'))).status, 401);
+});
+
+test('the compare gate: at most maxActive at once, maxQueued waiting, the rest refused; slots pass on in order', async () => {
+  const gate = new CompareGate(2, 1);
+  const release: (() => void)[] = [];
+  const order: number[] = [];
+  const task = (n: number) => () => new Promise<number>((resolve) => {
+    order.push(n);
+    release.push(() => resolve(n));
+  });
+  const a = gate.run(task(1));
+  const b = gate.run(task(2));
+  const c = gate.run(task(3));
+  assert.ok(a !== undefined && b !== undefined && c !== undefined);
+  assert.equal(gate.run(task(4)), undefined, 'queue full: refused at once');
+  assert.deepEqual([gate.active, gate.queued], [2, 1]);
+  assert.deepEqual(order, [1, 2]);
+  release.shift()!();
+  assert.equal(await a, 1);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, [1, 2, 3], 'the waiting task took the freed slot');
+  assert.deepEqual([gate.active, gate.queued], [2, 0]);
+  release.shift()!();
+  release.shift()!();
+  assert.deepEqual([await b, await c], [2, 3]);
+  assert.deepEqual([gate.active, gate.queued], [0, 0]);
+  const failing = gate.run(() => Promise.reject(new Error('boom')));
+  await assert.rejects(failing!, /boom/);
+  assert.equal(gate.active, 0, 'a failed task frees its slot');
 });

@@ -17,6 +17,12 @@ import type { Middleware, MiddlewareDeps, MiddlewareFactory, MiddlewareProblem, 
 const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 const REMEMBER_MS = 120_000;
 const REMEMBER_MAX = 256;
+// bcryptjs works in slices of up to 100 ms on the event loop, and every slice queued in one
+// turn runs before the loop polls sockets again: a flood of wrong passwords would stall every
+// other request. So at most COMPARE_ACTIVE comparisons run at once in the process, and at most
+// COMPARE_QUEUED wait; beyond that the answer is 503 + Retry-After. Remembered credentials skip it.
+const COMPARE_ACTIVE = 2;
+const COMPARE_QUEUED = 64;
 // RFC 7617 §2: user-id and password are UTF-8; Node's latin1/utf8 decoding never throws.
 const BASIC = /^basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i;
 
@@ -58,6 +64,51 @@ function realmProblem(realm: unknown): string | undefined {
   return undefined;
 }
 
+/** A counting gate: runs at most `maxActive` tasks at once, queues `maxQueued` more, refuses the rest. */
+export class CompareGate {
+  readonly #maxActive: number;
+  readonly #maxQueued: number;
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(maxActive: number, maxQueued: number) {
+    this.#maxActive = maxActive;
+    this.#maxQueued = maxQueued;
+  }
+
+  get active(): number {
+    return this.#active;
+  }
+
+  get queued(): number {
+    return this.#waiting.length;
+  }
+
+  /** `task`'s result once a slot was free; undefined at once when the queue is full. */
+  run<T>(task: () => Promise<T>): Promise<T> | undefined {
+    if (this.#active >= this.#maxActive && this.#waiting.length >= this.#maxQueued) return undefined;
+    const start = async (): Promise<T> => {
+      try {
+        return await task();
+      } finally {
+        const next = this.#waiting.shift();
+        if (next === undefined) this.#active--;
+        else next(); // the slot passes on: #active stays
+      }
+    };
+    if (this.#active < this.#maxActive) {
+      this.#active++;
+      return start();
+    }
+    return new Promise<void>((resolve) => this.#waiting.push(resolve)).then(start);
+  }
+}
+
+/** One gate for the process: the event loop is shared by every route. */
+const compareGate = new CompareGate(COMPARE_ACTIVE, COMPARE_QUEUED);
+
+const BUSY = Symbol('busy');
+
 class BasicAuth implements Middleware {
   readonly name = 'basic_auth';
   readonly #users: ReadonlyMap<string, string>;
@@ -79,11 +130,15 @@ class BasicAuth implements Middleware {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, facts: RequestFacts): Promise<MiddlewareVerdict> {
-    let ok: boolean;
+    let ok: boolean | typeof BUSY;
     try {
       ok = await this.#check(req.headers.authorization);
     } catch {
       ok = false;
+    }
+    if (ok === BUSY) {
+      if (!res.destroyed) sendAuthError(req, res, 'MIDDLEWARE_AUTH_BUSY', undefined, 1);
+      return 'answered';
     }
     if (!ok) {
       if (!res.destroyed) sendAuthError(req, res, 'MIDDLEWARE_UNAUTHORIZED', this.#challenge);
@@ -102,7 +157,7 @@ class BasicAuth implements Middleware {
     return 'continue';
   }
 
-  async #check(authorization: string | undefined): Promise<boolean> {
+  async #check(authorization: string | undefined): Promise<boolean | typeof BUSY> {
     if (authorization === undefined) return false;
     const m = BASIC.exec(authorization);
     if (m === null) return false;
@@ -118,7 +173,9 @@ class BasicAuth implements Middleware {
     }
     const hash = this.#users.get(decoded.slice(0, colon));
     // bcrypt.compare compares the computed hash in constant time; an unknown user pays the same.
-    const match = await bcrypt.compare(decoded.slice(colon + 1), hash ?? this.#decoy);
+    const comparing = compareGate.run(() => bcrypt.compare(decoded.slice(colon + 1), hash ?? this.#decoy));
+    if (comparing === undefined) return BUSY;
+    const match = await comparing;
     if (!match || hash === undefined) return false;
     if (this.#verified.size >= REMEMBER_MAX) {
       const oldest = this.#verified.keys().next();
