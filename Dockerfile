@@ -27,7 +27,7 @@ RUN set -e; \
     else \
       echo "DEPS must be npm or context, not $DEPS" >&2; exit 1; \
     fi; \
-    node -e "for (const m of ['dockerode','undici','yaml','pino','prom-client','cookie','ipaddr.js','acme-client']) require.resolve(m)"
+    node -e "for (const m of ['dockerode','undici','yaml','pino','prom-client','cookie','ipaddr.js','acme-client','bcryptjs']) require.resolve(m)"
 COPY tools ./tools
 COPY cmd ./cmd
 COPY internal ./internal

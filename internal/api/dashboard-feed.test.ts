@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { DashboardFeed, type DashboardSnapshot } from './dashboard-feed.ts';
 import { RequestRates, RATE_BUCKETS } from './request-rates.ts';
 
-test('request rates: per route and bucket, 15 minutes kept, open bucket included', () => {
+test('request rates: per route and bucket, 15 minutes kept, open bucket once 3 s old', () => {
   let now = 1_000_000;
   const rates = new RequestRates({ now: () => now, autoRotate: false });
   for (let i = 0; i < 50; i++) rates.count('web');
@@ -23,6 +23,8 @@ test('request rates: per route and bucket, 15 minutes kept, open bucket included
     now += 10_000;
     rates.rotate();
   }
+  assert.equal(rates.series().at.length, RATE_BUCKETS - 1, 'a bucket open for less than 3 s is left out');
+  now += 5_000;
   assert.equal(rates.series().at.length, RATE_BUCKETS);
   assert.deepEqual(rates.series().routes, {});
   rates.close();
@@ -40,7 +42,7 @@ test('recent events: routes, members, containers, Docker, certificates and error
   snap = snapshot({
     routes: [{ alias: 'web', hosts: ['web.lan'], members: [member('healthy')] }],
     containers: [{ name: 'web-1', state: 'awake' }],
-    docker: [{ host: 'unix:///var/run/docker.sock', state: 'connected' }],
+    docker: [{ host: 'unix:///var/run/docker.sock', state: 'synced' }],
     certs: [{ names: ['web.lan'], state: 'valid', not_after: '2027-01-01T00:00:00.000Z', last_error: null }],
   });
   feed.tick();
@@ -61,7 +63,7 @@ test('recent events: routes, members, containers, Docker, certificates and error
   assert.deepEqual(events, [
     'route/info: route web added (web.lan)',
     'member/warn: web/web-1 ejected: connect refused',
-    'docker/warn: Docker unix:///var/run/docker.sock: connected → disconnected',
+    'docker/warn: Docker unix:///var/run/docker.sock: synced → disconnected',
     'member/info: web/web-1 back in the pool',
     'container/info: web-1 went to sleep',
     'certificate/info: certificate web.lan renewed (until 2027-03-01T00:00:00.000Z)',

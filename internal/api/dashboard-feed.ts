@@ -134,7 +134,7 @@ export class DashboardFeed {
     const oldDocker = new Map(a.docker.map((d) => [d.host, d.state]));
     for (const d of b.docker) {
       const was = oldDocker.get(d.host);
-      if (was !== undefined && was !== d.state) this.record('docker', d.state === 'connected' ? 'info' : 'warn', `Docker ${d.host}: ${was} → ${d.state}`);
+      if (was !== undefined && was !== d.state) this.record('docker', d.state === 'synced' || d.state === 'connecting' ? 'info' : 'warn', `Docker ${d.host}: ${was} → ${d.state}`);
     }
     const oldCerts = new Map(a.certs.map((c) => [c.names.join(','), c]));
     for (const c of b.certs) {

@@ -42,7 +42,7 @@ button[disabled] { opacity:.55; cursor:default; }
 ul.events { list-style:none; margin:0; padding:0; max-height:22rem; overflow:auto; font-size:.9rem; }
 ul.events li { padding:.25rem 0; border-bottom:1px solid var(--line); }
 time { color:var(--muted); font-variant-numeric:tabular-nums; margin-right:.5rem; }
-svg { width:100%; height:auto; display:block; }
+svg { max-width:100%; height:auto; display:block; }
 .legend { display:flex; flex-wrap:wrap; gap:.25rem .9rem; font-size:.85rem; margin-top:.4rem; }
 .legend span::before { content:""; display:inline-block; width:.8rem; height:.8rem; border-radius:2px; margin-right:.3rem; vertical-align:-1px; background:var(--c); }
 .empty { color:var(--muted); font-style:italic; }
@@ -59,7 +59,7 @@ svg { width:100%; height:auto; display:block; }
 <main>
   <section class="wide" aria-labelledby="h-routes"><h2 id="h-routes">Routes</h2><div id="routes"><p class="empty">Loading…</p></div></section>
   <section class="wide" aria-labelledby="h-rates"><h2 id="h-rates">Requests per second, last 15 minutes</h2><div id="rates"></div></section>
-  <section aria-labelledby="h-containers"><h2 id="h-containers">Sleeping containers</h2><div id="containers" class="scroll"></div></section>
+  <section class="wide" aria-labelledby="h-containers"><h2 id="h-containers">Sleeping containers</h2><div id="containers" class="scroll"></div></section>
   <section aria-labelledby="h-events"><h2 id="h-events">Recent events</h2><ul class="events" id="events"></ul></section>
   <section aria-labelledby="h-docker"><h2 id="h-docker">Docker hosts</h2><div id="docker" class="scroll"></div></section>
   <section aria-labelledby="h-certs"><h2 id="h-certs">Certificates</h2><div id="certs" class="scroll"></div></section>
@@ -102,7 +102,8 @@ function renderRoutes(s) {
     var hosts = el("span", { "class": "meta" }, r.hosts.join(", "));
     var head = el("div", null, el("h3", null, r.alias + " "), hosts, " ", el("span", { "class": "meta", text: "· " + r.load_balance.mode + (r.load_balance.sticky ? " (sticky)" : "") + " · " + r.summary }));
     var rows = r.members.map(function (m) {
-      return [m.name, badge(m.health, healthClass(m.health)), badge(m.state, stateClass(m.state)),
+      // A sleeping member is not probed: its health is not news, its state says why.
+      return [m.name, m.state === "asleep" ? badge("not probed", "sleep") : badge(m.health, healthClass(m.health)), badge(m.state, stateClass(m.state)),
         m.configured_weight == null ? "–" : String(m.configured_weight) + (m.normalised_weight == null ? "" : " (" + m.normalised_weight + ")"),
         String(m.in_flight), m.latency_ms == null ? "–" : Math.round(m.latency_ms) + " ms", el("span", { "class": "meta", text: m.reason || m.url })];
     });
@@ -142,13 +143,14 @@ function renderContainers(s) {
 
 function renderRates(s) {
   var r = s.rates, names = Object.keys(r.routes).sort();
-  var W = 720, H = 220, L = 42, B = 22, n = Math.max(r.at.length, 2);
+  // Drawn in CSS pixels at the box's width, so the labels keep their size on a phone.
+  var W = Math.max(280, document.getElementById("rates").clientWidth || 720), H = 200, L = 42, B = 22;
   var max = 0; names.forEach(function (k) { r.routes[k].forEach(function (v) { if (v > max) max = v; }); });
   var top = 1; // a round ceiling: 1, 2, 5, 10, 20, 50…
   while (top < max) top = String(top)[0] === "2" ? top * 2.5 : top * 2;
   var ns = "http://www.w3.org/2000/svg";
   function s_(tag, a) { var e = document.createElementNS(ns, tag); for (var k in a) e.setAttribute(k, a[k]); return e; }
-  var svg = s_("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "Requests per second per route over the last 15 minutes" });
+  var svg = s_("svg", { viewBox: "0 0 " + W + " " + H, width: W, height: H, role: "img", "aria-label": "Requests per second per route over the last 15 minutes" });
   var axis = getComputedStyle(document.body).getPropertyValue("color");
   for (var g = 0; g <= 4; g++) {
     var y = 8 + (H - B - 8) * g / 4;
@@ -164,6 +166,8 @@ function renderRates(s) {
     vals.forEach(function (v, j) { pts.push((L + (W - L) * (off + j) / 89).toFixed(1) + "," + (8 + (H - B - 8) * (1 - v / top)).toFixed(1)); });
     var color = COLORS[i % COLORS.length];
     svg.appendChild(s_("polyline", { points: pts.join(" "), fill: "none", stroke: color, "stroke-width": "2", "stroke-linejoin": "round" }));
+    var end = pts[pts.length - 1].split(","); // the latest figure, visible even before a line has two points
+    svg.appendChild(s_("circle", { cx: end[0], cy: end[1], r: "3", fill: color }));
     var last = vals[vals.length - 1];
     legend.appendChild(el("span", { style: "--c:" + color, text: k + " " + last + "/s" }));
   });
@@ -174,7 +178,7 @@ function renderRates(s) {
 function renderDocker(s) {
   if (!s.docker.length) return replace("docker", empty("No Docker hosts configured."));
   replace("docker", table(["host", "state", "last sync"], s.docker.map(function (d) {
-    return [d.host, badge(d.state, d.state === "connected" ? "ok" : "bad"), d.seconds_since_sync == null ? "never" : d.seconds_since_sync + " s ago"];
+    return [d.host, badge(d.state, d.state === "synced" ? "ok" : d.state === "connecting" ? "warn" : "bad"), d.seconds_since_sync == null ? "never" : d.seconds_since_sync + " s ago"];
   })));
 }
 
@@ -241,6 +245,8 @@ document.addEventListener("click", function (ev) {
   }).catch(function (err) { status.textContent = name + ": " + err; }).then(function () { if (row) row.busy = false; if (state) renderContainers(state); });
 });
 
+var resizeTimer;
+window.addEventListener("resize", function () { clearTimeout(resizeTimer); resizeTimer = setTimeout(function () { if (state) { shown.rates = ""; render(); } }, 150); });
 connect();
 </script>
 </body>

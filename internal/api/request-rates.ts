@@ -4,6 +4,7 @@
 
 export const RATE_BUCKET_MS = 10_000;
 export const RATE_BUCKETS = 90; // 15 minutes
+const OPEN_BUCKET_MIN_MS = 3000;
 
 /** Requests per second by route, oldest bucket first; `at` is each bucket's start (ms). */
 export interface RateSeries {
@@ -41,12 +42,15 @@ export class RequestRates {
   }
 
   /**
-   * The closed buckets and the open one (its rate over the time it has been open), per route.
+   * The closed buckets and the open one (its rate over the time it has been open, once that is
+   * 3 s or more), per route.
    * Routes with no request in the window are left out.
    */
   series(): RateSeries {
     const now = this.now();
-    const buckets = [...this.closed.map((b, i) => ({ ...b, ms: (this.closed[i + 1]?.start ?? this.currentStart) - b.start })), { start: this.currentStart, counts: this.current, ms: now - this.currentStart }];
+    const buckets = this.closed.map((b, i) => ({ ...b, ms: (this.closed[i + 1]?.start ?? this.currentStart) - b.start }));
+    // The open bucket only once it has run long enough for its rate to mean something.
+    if (now - this.currentStart >= OPEN_BUCKET_MIN_MS || buckets.length === 0) buckets.push({ start: this.currentStart, counts: this.current, ms: now - this.currentStart });
     const routes: Record<string, number[]> = {};
     buckets.forEach((b, i) => {
       for (const [route, n] of b.counts) {

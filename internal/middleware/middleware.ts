@@ -69,6 +69,12 @@ export interface MiddlewareDeps {
   now(): number;
   /** Reads a file (basic_auth users_file); relative paths resolve against the config's folder. */
   readFile(path: string): string;
+  /**
+   * Bellhop's secret key (the one sticky.secret_file holds): a middleware derives its own keys
+   * from it (oidc seals its cookies with one). Absent: a random key per process, so sealed
+   * cookies do not survive a restart.
+   */
+  readonly secret?: Uint8Array;
 }
 
 /** One kind of middleware: its option names and how to build it. */
