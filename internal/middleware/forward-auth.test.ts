@@ -281,3 +281,42 @@ test('auth server resets the connection mid-answer: fail closed (502), never con
     await new Promise<void>((resolve) => broken.close(() => resolve()));
   }
 });
+
+test('auth server accepts but never answers: 504 MIDDLEWARE_AUTH_TIMEOUT after its 5 s, never continue', async () => {
+  const silent = http.createServer(() => undefined);
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  try {
+    const h = await proxyWith({ address: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/` });
+    const before = backend.requests.length;
+    const res = await request(`${h.origin}/x`, { headers: { host: 'app.example.test', cookie: 'authelia_session=good' } });
+    assert.equal(res.statusCode, 504);
+    assert.equal((await res.body.json() as { error: { code: string } }).error.code, 'MIDDLEWARE_AUTH_TIMEOUT');
+    assert.equal(backend.requests.length, before);
+  } finally {
+    silent.closeAllConnections();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  }
+});
+
+test('a client that leaves while the auth server thinks: nothing is answered or forwarded', async () => {
+  let asked!: () => void;
+  const askedP = new Promise<void>((resolve) => { asked = resolve; });
+  const slow = http.createServer(() => asked());
+  await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+  try {
+    const h = await proxyWith({ address: `http://127.0.0.1:${(slow.address() as AddressInfo).port}/` });
+    const before = backend.requests.length;
+    const answeredBefore = h.answered;
+    const gone = new AbortController();
+    const pending = request(`${h.origin}/x`, { headers: { host: 'app.example.test' }, signal: gone.signal });
+    await askedP;
+    gone.abort();
+    await assert.rejects(pending);
+    // The middleware saw the close and gave up; its verdict was 'answered' (counted by the harness).
+    while (h.answered === answeredBefore) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(backend.requests.length, before);
+  } finally {
+    slow.closeAllConnections();
+    await new Promise<void>((resolve) => slow.close(() => resolve()));
+  }
+});
