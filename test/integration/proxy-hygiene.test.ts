@@ -1,18 +1,32 @@
 // Malformed and ambiguous requests (docs/proxy.md, reliability.md groups A–B): each is answered by the
 // proxy and nothing reaches the recording backend, whose own parser would show a smuggled
-// request or a body sent without framing.
+// request or a body sent without framing. Every case runs twice: on the plain HTTP entrypoint
+// and as HTTP/1.1 inside TLS (ALPN http/1.1) on the HTTPS entrypoint, which hands its
+// connections to the same node:http server (HTTP/2's own hostile cases: proxy-hygiene-h2.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRecordingBackend, type RecordingBackend } from '../support/recording-backend.ts';
-import { rawRequest } from '../support/raw-client.ts';
+import { rawRequest, type RawResult } from '../support/raw-client.ts';
+import { rawTlsRequest, singleCertSource } from '../support/tls-raw-client.ts';
 import { member, startProxy, testRoute, type Harness } from './proxy-harness.ts';
 
-async function setup(t: { after: (fn: () => Promise<void>) => void }): Promise<{ h: Harness; be: RecordingBackend }> {
+const { source } = singleCertSource(['app.test']);
+
+type Send = (raw: string, waitMs: number) => Promise<RawResult>;
+
+async function setup(t: { after: (fn: () => Promise<void>) => void }, tls: boolean): Promise<{ h: Harness; be: RecordingBackend; send: Send }> {
   const be = await startRecordingBackend();
   const h = await startProxy({ app: testRoute('app', [member('m1', be.origin)]), 'evil.example': testRoute('evil', [member('m1', be.origin)]) });
   t.after(async () => { await h.close(); await be.close(); });
-  return { h, be };
+  if (!tls) return { h, be, send: (raw, waitMs) => rawRequest(h.port, raw, waitMs) };
+  const httpsPort = (await h.proxy.listenHttps({ host: '127.0.0.1', port: 0 }, source)).port;
+  return { h, be, send: (raw, waitMs) => rawTlsRequest(httpsPort, raw, waitMs) };
 }
+
+const transports = [
+  { tls: false, tag: '' },
+  { tls: true, tag: '[TLS] ' },
+] as const;
 
 const cases: [string, string, number][] = [
   ['duplicate Host (same value)', 'GET / HTTP/1.1\r\nHost: app\r\nHost: app\r\n\r\n', 400],
@@ -37,82 +51,84 @@ const cases: [string, string, number][] = [
   ['CONNECT', 'CONNECT app:443 HTTP/1.1\r\nHost: app:443\r\n\r\n', 405],
 ];
 
-for (const [name, raw, status] of cases) {
-  test(`${name} → ${status}, nothing upstream`, async (t) => {
-    const { h, be } = await setup(t);
-    const r = await rawRequest(h.port, raw, 10_000);
-    assert.equal(r.responses[0]?.status, status, r.raw.toString('latin1').slice(0, 200));
-    assert.equal(r.responses.length, 1, 'exactly one answer');
-    assert.equal(be.connections, 0, 'the upstream was never contacted');
+for (const { tls, tag } of transports) {
+  for (const [name, raw, status] of cases) {
+    test(`${tag}${name} → ${status}, nothing upstream`, async (t) => {
+      const { be, send } = await setup(t, tls);
+      const r = await send(raw, 10_000);
+      assert.equal(r.responses[0]?.status, status, r.raw.toString('latin1').slice(0, 200));
+      assert.equal(r.responses.length, 1, 'exactly one answer');
+      assert.equal(be.connections, 0, 'the upstream was never contacted');
+    });
+  }
+
+  test(tag + '201 header lines → 431 and nothing reaches the upstream; 199 lines pass', async (t) => {
+    const { be, send } = await setup(t, tls);
+    let many = 'GET / HTTP/1.1\r\nHost: app\r\n';
+    for (let i = 0; i < 200; i++) many += `X-Pad-${i}: ${i}\r\n`;
+    const r = await send(many + '\r\n', 10_000);
+    assert.equal(r.responses[0]?.status, 431);
+    assert.equal(r.responses[0]?.header('connection'), 'close');
+    assert.equal(be.connections, 0);
+
+    let ok = 'GET / HTTP/1.1\r\nHost: app\r\nConnection: close\r\n';
+    for (let i = 0; i < 198; i++) ok += `X-Pad-${i}: ${i}\r\n`;
+    const r2 = await send(ok + '\r\n', 10_000);
+    assert.equal(r2.responses[0]?.status, 200);
+    assert.equal(be.requests.length, 1);
+  });
+
+  test(tag + '~1,100 padding header lines hiding Content-Length cannot smuggle a request (431, backend sees nothing)', async (t) => {
+    const { be, send } = await setup(t, tls);
+    const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: app\r\n\r\n';
+    let req = 'POST / HTTP/1.1\r\nHost: app\r\n';
+    for (let i = 0; i < 1100; i++) req += `X-P${i}: a\r\n`;
+    req += `Content-Length: ${smuggled.length}\r\n\r\n${smuggled}`;
+    const r = await send(req, 10_000);
+    assert.equal(r.responses[0]?.status, 431);
+    assert.equal(r.responses.length, 1, 'the body was not answered as a second request');
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal(be.connections, 0);
+    assert.equal(be.requests.length, 0);
+  });
+
+  test(tag + 'absolute-form agreeing with Host is forwarded in origin-form', async (t) => {
+    const { be, send } = await setup(t, tls);
+    const r = await send('GET HTTP://APP:80/x?y=1 HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 10_000);
+    assert.equal(r.responses[0]?.status, 200);
+    assert.equal(be.requests[0]!.target, '/x?y=1');
+    const r2 = await send('GET http://app?q HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 10_000);
+    assert.equal(r2.responses[0]?.status, 200);
+    assert.equal(be.requests[1]!.target, '/?q');
+    assert.deepEqual(be.parseErrors, []);
+  });
+
+  test(tag + 'GET with a body is forwarded with its length (no 0.CL desync); pipelined requests are answered in order', async (t) => {
+    const { be, send } = await setup(t, tls);
+    const r = await send(
+      'GET /a HTTP/1.1\r\nHost: app\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: app\r\n\r\nGET /c HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 10_000);
+    assert.deepEqual(r.responses.map((x) => x.body.toString()), ['ok GET /a', 'ok GET /b', 'ok GET /c']);
+    assert.deepEqual(be.requests.map((x) => [x.target, x.body.toString()]), [['/a', 'hello'], ['/b', ''], ['/c', '']]);
+    assert.deepEqual(be.parseErrors, []);
+  });
+
+  test(tag + 'Expect: 100-continue is answered by the proxy and not forwarded', async (t) => {
+    const { be, send } = await setup(t, tls);
+    const r = await send('POST / HTTP/1.1\r\nHost: app\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nhi', 10_000);
+    assert.equal(r.responses.at(-1)?.status, 200);
+    assert.equal(be.requests[0]!.header('expect'), undefined);
+    assert.equal(be.requests[0]!.body.toString(), 'hi');
+  });
+
+  test(tag + 'HTTP/1.0 absolute-form without Host: routed by the authority, which becomes Host upstream', async (t) => {
+    const { be, send } = await setup(t, tls);
+    const r = await send('GET http://App:80/x HTTP/1.0\r\n\r\n', 10_000);
+    assert.equal(r.responses[0]?.status, 200);
+    const up = be.requests[0]!;
+    assert.equal(up.target, '/x');
+    assert.deepEqual(up.headerAll('host'), ['App:80']);
+    assert.deepEqual(up.headerAll('x-forwarded-host'), ['App:80']);
+    const r2 = await send('GET / HTTP/1.0\r\n\r\n', 10_000);
+    assert.equal(r2.responses[0]?.status, 404, 'no Host and no authority: no route');
   });
 }
-
-test('201 header lines → 431 and nothing reaches the upstream; 199 lines pass', async (t) => {
-  const { h, be } = await setup(t);
-  let many = 'GET / HTTP/1.1\r\nHost: app\r\n';
-  for (let i = 0; i < 200; i++) many += `X-Pad-${i}: ${i}\r\n`;
-  const r = await rawRequest(h.port, many + '\r\n', 10_000);
-  assert.equal(r.responses[0]?.status, 431);
-  assert.equal(r.responses[0]?.header('connection'), 'close');
-  assert.equal(be.connections, 0);
-
-  let ok = 'GET / HTTP/1.1\r\nHost: app\r\nConnection: close\r\n';
-  for (let i = 0; i < 198; i++) ok += `X-Pad-${i}: ${i}\r\n`;
-  const r2 = await rawRequest(h.port, ok + '\r\n', 10_000);
-  assert.equal(r2.responses[0]?.status, 200);
-  assert.equal(be.requests.length, 1);
-});
-
-test('~1,100 padding header lines hiding Content-Length cannot smuggle a request (431, backend sees nothing)', async (t) => {
-  const { h, be } = await setup(t);
-  const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: app\r\n\r\n';
-  let req = 'POST / HTTP/1.1\r\nHost: app\r\n';
-  for (let i = 0; i < 1100; i++) req += `X-P${i}: a\r\n`;
-  req += `Content-Length: ${smuggled.length}\r\n\r\n${smuggled}`;
-  const r = await rawRequest(h.port, req, 10_000);
-  assert.equal(r.responses[0]?.status, 431);
-  assert.equal(r.responses.length, 1, 'the body was not answered as a second request');
-  await new Promise((res) => setTimeout(res, 100));
-  assert.equal(be.connections, 0);
-  assert.equal(be.requests.length, 0);
-});
-
-test('absolute-form agreeing with Host is forwarded in origin-form', async (t) => {
-  const { h, be } = await setup(t);
-  const r = await rawRequest(h.port, 'GET HTTP://APP:80/x?y=1 HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 10_000);
-  assert.equal(r.responses[0]?.status, 200);
-  assert.equal(be.requests[0]!.target, '/x?y=1');
-  const r2 = await rawRequest(h.port, 'GET http://app?q HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 10_000);
-  assert.equal(r2.responses[0]?.status, 200);
-  assert.equal(be.requests[1]!.target, '/?q');
-  assert.deepEqual(be.parseErrors, []);
-});
-
-test('GET with a body is forwarded with its length (no 0.CL desync); pipelined requests are answered in order', async (t) => {
-  const { h, be } = await setup(t);
-  const r = await rawRequest(h.port,
-    'GET /a HTTP/1.1\r\nHost: app\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: app\r\n\r\nGET /c HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n', 10_000);
-  assert.deepEqual(r.responses.map((x) => x.body.toString()), ['ok GET /a', 'ok GET /b', 'ok GET /c']);
-  assert.deepEqual(be.requests.map((x) => [x.target, x.body.toString()]), [['/a', 'hello'], ['/b', ''], ['/c', '']]);
-  assert.deepEqual(be.parseErrors, []);
-});
-
-test('Expect: 100-continue is answered by the proxy and not forwarded', async (t) => {
-  const { h, be } = await setup(t);
-  const r = await rawRequest(h.port, 'POST / HTTP/1.1\r\nHost: app\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nhi', 10_000);
-  assert.equal(r.responses.at(-1)?.status, 200);
-  assert.equal(be.requests[0]!.header('expect'), undefined);
-  assert.equal(be.requests[0]!.body.toString(), 'hi');
-});
-
-test('HTTP/1.0 absolute-form without Host: routed by the authority, which becomes Host upstream', async (t) => {
-  const { h, be } = await setup(t);
-  const r = await rawRequest(h.port, 'GET http://App:80/x HTTP/1.0\r\n\r\n', 10_000);
-  assert.equal(r.responses[0]?.status, 200);
-  const up = be.requests[0]!;
-  assert.equal(up.target, '/x');
-  assert.deepEqual(up.headerAll('host'), ['App:80']);
-  assert.deepEqual(up.headerAll('x-forwarded-host'), ['App:80']);
-  const r2 = await rawRequest(h.port, 'GET / HTTP/1.0\r\n\r\n', 10_000);
-  assert.equal(r2.responses[0]?.status, 404, 'no Host and no authority: no route');
-});
