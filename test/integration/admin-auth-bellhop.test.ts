@@ -1,7 +1,7 @@
 // api.auth and the non-loopback warning through a whole Bellhop (createBellhop, real sockets,
 // no Docker): the token comes from token_file, /healthz stays open; without api.auth on a
 // listener beyond loopback, start-up logs the warning and actions answer 403.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import pino from 'pino';
 import { createBellhop } from '../../cmd/bellhop/app.ts';
 import { loadConfig } from '../../internal/config/index.ts';
 
-async function start(t: import('node:test').TestContext, yaml: string, apiHost: string) {
+async function start(t: TestContext, yaml: string, apiHost: string) {
   const dir = mkdtempSync(join(tmpdir(), 'bellhop-admin-auth-'));
   writeFileSync(join(dir, 'api-token'), 'file-token-91c2e7\n');
   writeFileSync(join(dir, 'config.yml'), `docker: { hosts: [] }\nsticky:\n  secret_file: ${join(dir, 'sticky.key')}\n${yaml}`);
