@@ -73,7 +73,8 @@ function startFront(backend: () => RecordingBackend, mw: () => Middleware): http
     const upstreamHeaders = [...req.rawHeaders];
     const facts: RequestFacts = {
       clientIp: '127.0.0.1',
-      secure: false,
+      // A trusted proxy's word in the real proxy; here a test header says it.
+      secure: req.headers['x-test-secure'] === '1',
       host: (req.headers.host ?? '').split(':')[0]!.toLowerCase(),
       path: req.url ?? '/',
       upstreamHeaders,
@@ -253,6 +254,14 @@ test('a signed-out page load goes to the provider with PKCE, state and nonce; th
   assert.deepEqual(second.headerAll('x-forwarded-user'), ['alice']);
   assert.equal(second.headers.filter(([k]) => k.toLowerCase().replaceAll('_', '-') === 'remote-groups').length, 1);
   assert.equal(second.header('cookie'), 'theme=dark');
+});
+
+test('on https (TLS or a trusted proxy\'s word) the redirect URI is https and the cookies are Secure', async () => {
+  const browser = new Browser(frontPort);
+  const start = await browser.request(browser.app('/'), { headers: { 'x-test-secure': '1' } });
+  assert.equal(start.status, 302);
+  assert.equal(new URL(start.headers.location!).searchParams.get('redirect_uri'), `https://${APP}:${frontPort}${OIDC_CALLBACK_PATH}`);
+  assert.match(String(start.headers['set-cookie']), /; HttpOnly; SameSite=Lax; Secure$/);
 });
 
 test('a user let in by group; the groups go upstream', async () => {
