@@ -360,6 +360,20 @@ test('a login never returns to another site: scheme-relative and backslash paths
   for (const good of ['/', '/a/b?c=//d', '/x?next=https://evil.example']) assert.equal(safeReturnPath(good), good);
 });
 
+test('logins started in many tabs: past four, the older login cookies are dropped', async () => {
+  const browser = new Browser(frontPort);
+  const flows = (): number => [...browser.cookies(`${APP}:${frontPort}`).keys()].filter((k) => k.includes('_flow_')).length;
+  for (let i = 1; i <= 4; i++) {
+    assert.equal((await browser.request(browser.app(`/tab${i}`))).status, 302);
+    assert.equal(flows(), i);
+  }
+  const fifth = await browser.request(browser.app('/tab5'));
+  assert.equal(fifth.status, 302);
+  assert.equal(flows(), 1, 'only the newest login is left');
+  const seen = await browser.browse(new URL(fifth.headers.location!), 'alice');
+  assert.equal(seen.at(-1)!.body, 'ok GET /tab5');
+});
+
 test('signed out, a POST, an XHR or a JSON call gets 401 instead of a login redirect', async () => {
   const browser = new Browser(frontPort);
   const before = backend.requests.length;

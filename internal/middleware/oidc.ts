@@ -42,6 +42,8 @@ const PROVIDER_TIMEOUT_S = 10;
 /** A browser keeps about 4 KiB a cookie. */
 const MAX_COOKIE_VALUE = 3_800;
 const STATE = /^[A-Za-z0-9_-]{16,128}$/;
+/** Logins under way in one browser (tabs); past this the older ones are dropped, so the Cookie header stays small. */
+const MAX_FLOWS = 4;
 
 interface Options {
   readonly issuer: URL;
@@ -281,6 +283,10 @@ class OidcMiddleware implements Middleware {
     if ((method !== 'GET' && method !== 'HEAD') || upgrade || !wantsPage(req)) {
       sendOidcError(req, res, 'MIDDLEWARE_OIDC_LOGIN_REQUIRED', clear);
       return 'answered';
+    }
+    const flows = [...cookies.keys()].filter((name) => name.startsWith(this.#flowCookiePrefix));
+    if (flows.length >= MAX_FLOWS) {
+      for (const name of flows) clear.push('set-cookie', setCookie(name, '', { maxAge: 0, secure: facts.secure }));
     }
     await this.#startLogin(req, res, facts, clear);
     return 'answered';
