@@ -11,19 +11,31 @@ import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { promisify } from 'node:util';
-import acme from 'acme-client';
+import type * as Acme from 'acme-client';
+
 import type { Logger } from '../../pkg/log/index.ts';
 import { readOptional, writeFileAtomic } from './cert-files.ts';
 import { CertsError } from './certs-error.ts';
 import type { CertKeyType, CertsPlan } from './certs-options.ts';
+
+/**
+ * acme-client (with axios and node-forge) costs ~38 MiB of memory once loaded: it is loaded on
+ * the first ACME operation, so a Bellhop without ACME (no autocert, or local files) never pays.
+ */
+type AcmeLib = typeof Acme;
+let library: Promise<AcmeLib> | undefined;
+function acmeLib(): Promise<AcmeLib> {
+  // a CommonJS package: its exports are the namespace's default
+  return (library ??= import('acme-client').then((m: unknown) => (m as { default?: AcmeLib }).default ?? (m as AcmeLib)));
+}
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
 /** How one kind of challenge is answered while an authorization is pending. */
 export interface ChallengeResponder {
   readonly type: 'http-01' | 'tls-alpn-01' | 'dns-01';
-  present(authz: acme.Authorization, token: string, keyAuthorization: string): Promise<void>;
-  cleanup(authz: acme.Authorization, token: string, keyAuthorization: string): Promise<void>;
+  present(authz: Acme.Authorization, token: string, keyAuthorization: string): Promise<void>;
+  cleanup(authz: Acme.Authorization, token: string, keyAuthorization: string): Promise<void>;
 }
 
 export interface IssuedCert {
@@ -51,8 +63,9 @@ export async function createCertKey(type: CertKeyType): Promise<string> {
 }
 
 /** A self-signed certificate for an ALPN challenge (RFC 8737): [keyPem, certPem]. */
-export async function createAlpnChallengeCert(authz: acme.Authorization, keyAuthorization: string): Promise<[string, string]> {
+export async function createAlpnChallengeCert(authz: Acme.Authorization, keyAuthorization: string): Promise<[string, string]> {
   const key = await createCertKey('EC256');
+  const acme = await acmeLib();
   const [, cert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization, key);
   return [key, cert.toString()];
 }
@@ -61,7 +74,7 @@ export class AcmeIssuer {
   readonly #plan: CertsPlan;
   readonly #log: Logger;
   readonly #settings: AcmeIssuerSettings;
-  #client: Promise<acme.Client> | undefined;
+  #client: Promise<Acme.Client> | undefined;
   #agent: Agent | undefined;
 
   constructor(plan: CertsPlan, log: Logger, settings: AcmeIssuerSettings = {}) {
@@ -95,12 +108,13 @@ export class AcmeIssuer {
     return key;
   }
 
-  async #newClient(): Promise<acme.Client> {
+  async #newClient(): Promise<Acme.Client> {
     const agent = await this.#caAgent();
     this.#agent?.destroy();
     this.#agent = agent;
     const accountKey = await this.#accountKey();
     const pollMin = this.#settings.pollMinMs ?? 1000;
+    const acme = await acmeLib();
     const client = new acme.Client({
       directoryUrl: this.#plan.caDirUrl,
       accountKey,
@@ -128,7 +142,7 @@ export class AcmeIssuer {
     return client;
   }
 
-  #getClient(): Promise<acme.Client> {
+  #getClient(): Promise<Acme.Client> {
     if (this.#client === undefined) {
       const p = this.#newClient();
       this.#client = p;
@@ -147,7 +161,7 @@ export class AcmeIssuer {
   async issue(names: readonly string[], responder: ChallengeResponder): Promise<IssuedCert> {
     const client = await this.#getClient();
     const subject = names.join(',');
-    let order: acme.Order;
+    let order: Acme.Order;
     try {
       this.#settings.onOrder?.(names);
       order = await client.createOrder({ identifiers: names.map((value) => ({ type: 'dns', value })) });
@@ -176,6 +190,7 @@ export class AcmeIssuer {
         }
       }
       const keyPem = await createCertKey(this.#plan.keyType);
+      const acme = await acmeLib();
       const [, csr] = await acme.crypto.createCsr({ commonName: names[0] ?? '', altNames: [...names] }, keyPem);
       const finalized = await client.finalizeOrder(order, csr);
       const certPem = await client.getCertificate(finalized);
