@@ -30,7 +30,7 @@ if (noDocker) {
 }
 
 // Tests that disturb the whole machine (restarting dockerd) run alone, after everything else.
-const ISOLATED = /-dockerd-restart\.test\.ts$/;
+const ISOLATED = /-(dockerd-restart|swarm)\.test\.ts$/;
 const all = files.length > 0 ? files : ['pkg/**/*.test.ts', 'internal/**/*.test.ts', 'cmd/**/*.test.ts', 'tools/**/*.test.ts', 'test/**/*.test.ts'];
 
 function run(args: string[]): Promise<number> {

@@ -10,6 +10,7 @@ import { DockerHub, type SelfInfo } from '../../internal/docker/index.ts';
 import { HealthMonitor } from '../../internal/health/index.ts';
 import { LiveRoutes } from '../../internal/pools/index.ts';
 import { createProxyServer, type HttpsPolicy, type ProxyServer } from '../../internal/proxy/index.ts';
+import { entrypointChain, type EntrypointChain } from './entrypoint-chain.ts';
 import { createWakeControl, Reconciler } from '../../internal/reconcile/index.ts';
 import { hostNamesOf, type RouteError, type RouteTable } from '../../internal/routes/index.ts';
 import { WakeManager } from '../../internal/wake/index.ts';
@@ -88,10 +89,15 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       return s === undefined || s === 'awake';
     },
   });
+  const mwLog = log.child({ module: 'middleware' });
+  let entryChain: EntrypointChain = entrypointChain(config.entrypoint.middlewares, mwLog);
   const live = new LiveRoutes({
     health,
     wake,
     stickySecret,
+    onMiddlewareProblems: (route, problems, err) => {
+      mwLog.error({ route, problems, err }, err === undefined ? 'route middlewares could not be built: the route answers 503 MIDDLEWARE_UNAVAILABLE' : 'a middleware failed: answered 500');
+    },
     // A dead member's pool is destroyed: requests still connecting to its old address (no RST
     // once the veth is gone) are routed again at once instead of hanging until upstream_connect.
     onOriginsGone: (origins, dead) => {
@@ -130,6 +136,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     timeouts: config.entrypoint.timeouts,
     logger: log,
     accessLog: true,
+    entryMiddleware: entryChain.handle,
     onRequestDone: (info) => {
       if (info.route !== '-') feed?.rates.count(info.route);
       metrics.requestDone(info.route, info.member, info.status, info.upstreamMs === undefined ? undefined : info.upstreamMs / 1000);
@@ -189,6 +196,12 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
         }
       }
       wake.setLogDisclosure({ showLogs: next.wake.showLogs, trustedProxies: next.entrypoint.trustedProxies });
+      if (JSON.stringify(next.entrypoint.middlewares) !== JSON.stringify(config.entrypoint.middlewares)) {
+        const old = entryChain;
+        entryChain = entrypointChain(next.entrypoint.middlewares, mwLog);
+        proxy.setEntryMiddleware(entryChain.handle);
+        old.close();
+      }
       if (next.autocert !== undefined && JSON.stringify(next.autocert) !== JSON.stringify(config.autocert)) {
         log.warn({ module: 'config' }, 'autocert changed: certificates follow the new block after a restart');
       }
@@ -204,6 +217,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     async stop() {
       serving = false;
       await proxy.drain();
+      entryChain.close();
       await docker.stop();
       reconciler.close();
       await certs?.close();

@@ -340,7 +340,7 @@ describe('bellhop check', () => {
     assert.deepEqual(json.routes.find((x) => x.name === 'wiki')?.members[0]?.idle?.ignore, { userAgents: ['Uptime-Kuma', 'Gatus'], from: ['192.168.1.20', '10.0.5.0/24'], paths: ['/health', '/api/ping'] });
   });
 
-  test('a GoDoxy access-control label is an error naming the label (exit 1), and its route is shown as refused', async () => {
+  test('a GoDoxy access-control label Bellhop cannot apply is an error naming the label (exit 1), and its route is shown as refused', async () => {
     const dir = folder({
       'compose.yml': `services:
   admin:
@@ -348,7 +348,7 @@ describe('bellhop check', () => {
     expose: ["80"]
     labels:
       proxy.aliases: admin
-      proxy.admin.middlewares.cidr_whitelist.allow: "[10.0.0.0/8]"
+      proxy.admin.middlewares.crowdsec.route: crowdsec
       proxy.admin.homepage.name: Admin
   open:
     image: nginx
@@ -356,21 +356,43 @@ describe('bellhop check', () => {
     labels:
       proxy.aliases: open
       proxy.open.middlewares.request.set_headers.X-A: b
+      proxy.open.middlewares.cidr_whitelist: |
+        allow: [10.0.0.0/8]
+        priority: 1
+        bypass: ["path /health"]
 `,
     });
     const r = await check([], dir);
     assert.equal(r.code, 1, r.out);
     assert.match(r.out, /^errors \(1\):$/m);
-    assert.match(r.out, /^ {2}service admin \(case\d+-admin-1\): proxy\.admin\.middlewares\.cidr_whitelist\.allow: middleware "cidr_whitelist" restricts or authenticates access.* \[LABEL_ACCESS_CONTROL_UNSUPPORTED\]$/m);
-    assert.match(r.out, /^admin {2}hosts: admin\n {2}REFUSED \(every request gets 503 PROXY_ROUTE_REFUSED\): proxy\.admin\.middlewares\.cidr_whitelist\.allow on case\d+-admin-1/m);
-    // Cosmetic fields and header middlewares stay warnings; that service routes normally.
-    assert.match(r.out, /^warnings \(2\):$/m);
+    assert.match(r.out, /^ {2}service admin \(case\d+-admin-1\): proxy\.admin\.middlewares\.crowdsec\.route: middleware "crowdsec" restricts access.* \[LABEL_ACCESS_CONTROL_UNSUPPORTED\]$/m);
+    assert.match(r.out, /^admin {2}hosts: admin\n {2}REFUSED \(every request gets 503 PROXY_ROUTE_REFUSED\): proxy\.admin\.middlewares\.crowdsec\.route on case\d+-admin-1/m);
+    // Cosmetic fields stay warnings; the middlewares Bellhop runs are listed in run order.
+    assert.match(r.out, /^warnings \(1\):$/m);
+    assert.match(r.out, /^ {2}middlewares: cidr_whitelist \(priority 1; bypass path \/health\) → request \(priority 10\)$/m);
     assert.match(r.out, /^ {2}- case\d+-open-1 {2}open:80 {2}weight 100$/m);
     const j = await report('compose.yml', dir);
-    assert.deepEqual(j.errors.map((e) => [e.code, e.service, e.label]), [['LABEL_ACCESS_CONTROL_UNSUPPORTED', 'admin', 'proxy.admin.middlewares.cidr_whitelist.allow']]);
+    assert.deepEqual(j.errors.map((e) => [e.code, e.service, e.label]), [['LABEL_ACCESS_CONTROL_UNSUPPORTED', 'admin', 'proxy.admin.middlewares.crowdsec.route']]);
     const admin = j.routes.find((x) => x.name === 'admin');
     assert.deepEqual(admin?.members, []);
-    assert.deepEqual(admin?.refused?.keys, ['proxy.admin.middlewares.cidr_whitelist.allow']);
+    assert.deepEqual(admin?.refused?.keys, ['proxy.admin.middlewares.crowdsec.route']);
     assert.equal(j.routes.find((x) => x.name === 'open')?.refused, undefined);
+    assert.deepEqual(j.routes.find((x) => x.name === 'open')?.middlewares, [{ name: 'cidr_whitelist', priority: 1, bypass: ['path /health'] }, { name: 'request', priority: 10, bypass: [] }]);
+  });
+
+  test('a mistyped middleware or option is a label error with a did-you-mean (exit 1)', async () => {
+    const dir = folder({
+      'compose.yml': `services:
+  app:
+    image: nginx
+    expose: ["80"]
+    labels:
+      proxy.aliases: app
+      proxy.app.middlewares.rate_limit.averge: "10"
+`,
+    });
+    const r = await check([], dir);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /proxy\.app\.middlewares\.rate_limit\.averge: rate_limit has no option "averge" \(did you mean "average"\?\) \[LABEL_BAD_MIDDLEWARE\]/);
   });
 });

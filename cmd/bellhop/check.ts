@@ -23,6 +23,7 @@ import { LabelErrorCode, parseContainers } from '../../internal/labels/index.ts'
 import { buildRouteTable, hostNamesOf, type HealthcheckSpec, type IdleSpec, type RealIpOptionsSpec, type RouteRefusal } from '../../internal/routes/index.ts';
 import { normaliseWeights } from '../../pkg/balance/index.ts';
 import { isCertifiableHost } from '../../internal/certs/index.ts';
+import { byPriority } from '../../internal/middleware/index.ts';
 
 /** Docker host recorded on offline containers (never contacted). */
 const OFFLINE_HOST = 'unix:///var/run/docker.sock';
@@ -51,6 +52,8 @@ export interface CheckRoute {
   members: CheckMember[];
   /** Access control Bellhop cannot apply: live, the hosts answer 503 PROXY_ROUTE_REFUSED (and it has no members). */
   refused: RouteRefusal | undefined;
+  /** Its middlewares in run order (docs/middlewares.md): name, priority, bypass rules. */
+  middlewares: Array<{ name: string; priority: number; bypass: string[] }>;
 }
 
 /** One problem, located: the compose service, its container, the label (or compose key). */
@@ -179,6 +182,7 @@ export function checkCompose(compose: ComposeFile, config: Config): CheckReport 
       stickyMaxAgeMs: r.loadBalance.stickyMaxAgeMs,
       options: r.loadBalance.options,
       refused: r.refused,
+      middlewares: [...(r.middlewares ?? [])].sort(byPriority).map((m) => ({ name: m.name, priority: m.priority, bypass: [...m.bypass] })),
       members: r.members.map((m, i) => {
         const origin = origins.get(m.name);
         return {
@@ -268,6 +272,10 @@ export function formatCheckReport(r: CheckReport, shownFile = r.file): string {
     if (route.sticky) lb.push(`sticky (max age ${route.stickyMaxAgeMs === 0 ? 'session' : formatDuration(route.stickyMaxAgeMs)})`);
     if (route.options !== undefined) lb.push(`real IP from ${route.options.header} via ${route.options.from.join(' ')}${route.options.recursive ? ' (recursive)' : ''}`);
     out.push(`  pool: ${lb.join(', ')}`);
+    if (route.middlewares.length > 0) {
+      const shown = route.middlewares.map((m) => `${m.name} (priority ${String(m.priority)}${m.bypass.length > 0 ? `; bypass ${m.bypass.join(', ')}` : ''})`);
+      out.push(`  middlewares: ${shown.join(' → ')}`);
+    }
     const width = Math.max(...route.members.map((m) => m.name.length));
     const addrWidth = Math.max(...route.members.map((m) => address(m.url).length));
     for (const m of route.members) {

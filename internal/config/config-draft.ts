@@ -1,6 +1,6 @@
 // The config under construction: defaults first, then the file, then environment overrides;
 // load-config.ts freezes it into a Config once every problem has been collected.
-import type { RouteSpec } from '../routes/index.ts';
+import type { MiddlewareSpec, RouteSpec } from '../routes/index.ts';
 import type { AutocertProvider, CertificateKeyType, HealthcheckDefaults, LoadBalanceDefaults, LogLevel, WakeShowLogs } from './config-types.ts';
 import type { SwarmSetting } from './config-types.ts';
 import { DEFAULTS } from './defaults.ts';
@@ -36,14 +36,15 @@ export interface Draft {
   hsts: string;
   autocert: AutocertDraft | undefined;
   trustedProxies: string[];
+  entrypointMiddlewares: MiddlewareSpec[];
   timeouts: { headerMs: number; idleMs: number; upstreamConnectMs: number; upstreamResponseMs: number; drainMs: number };
   apiListen: string;
   apiAuth: { tokenFile: string | undefined; users: { name: string; hash: string }[] } | undefined;
   dockerHosts: string[];
   exposeAll: boolean;
   labelFilter: string[];
-  matchDomains: string[];
   swarm: SwarmSetting;
+  matchDomains: string[];
   healthcheck: { -readonly [K in keyof HealthcheckDefaults]: HealthcheckDefaults[K] };
   loadBalance: { -readonly [K in keyof LoadBalanceDefaults]: LoadBalanceDefaults[K] };
   secretFile: string;
@@ -60,15 +61,16 @@ export function defaultDraft(): Draft {
     hsts: DEFAULTS.entrypoint.hsts,
     autocert: undefined,
     trustedProxies: [...DEFAULTS.entrypoint.trustedProxies],
+    entrypointMiddlewares: [],
     timeouts: { ...DEFAULTS.entrypoint.timeouts },
     apiListen: DEFAULTS.api.listen,
     apiAuth: undefined,
     dockerHosts: [...DEFAULTS.docker.hosts],
     exposeAll: DEFAULTS.docker.exposeAll,
     labelFilter: [...DEFAULTS.docker.labelFilter],
+    swarm: DEFAULTS.docker.swarm,
     matchDomains: [...DEFAULTS.matchDomains],
     healthcheck: { ...DEFAULTS.healthcheck },
-    swarm: DEFAULTS.docker.swarm,
     loadBalance: { ...DEFAULTS.loadBalance },
     secretFile: DEFAULTS.sticky.secretFile,
     wakeShowLogs: DEFAULTS.wake.showLogs,

@@ -33,6 +33,10 @@ export type ConfigErrorCode =
   | 'CONFIG_DUPLICATE'
   /** A GoDoxy feature Bellhop cannot apply yet (`middlewares`, `rules`): never silently ignored. */
   | 'CONFIG_UNSUPPORTED'
+  /** An unknown middleware name (docs/middlewares.md), with a did-you-mean. */
+  | 'CONFIG_UNKNOWN_MIDDLEWARE'
+  /** A middleware's option is unknown or its value is wrong. */
+  | 'CONFIG_BAD_MIDDLEWARE'
   | 'CONFIG_WATCH_FAILED';
 
 /** Source name used for problems that come from environment variables. */

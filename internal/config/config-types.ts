@@ -1,6 +1,6 @@
 // The validated, defaulted, frozen configuration every module reads. Durations are whole
 // milliseconds (`…Ms`), names are camelCase; the YAML spelling is in docs/configuration.md.
-import type { BalanceModeName, HealthcheckSpec, LoadBalanceSpec, RouteSpec } from '../routes/index.ts';
+import type { BalanceModeName, HealthcheckSpec, LoadBalanceSpec, MiddlewareSpec, RouteSpec } from '../routes/index.ts';
 import type { ListenAddress } from './listen-address.ts';
 import type { StatusRanges } from './healthy-status.ts';
 
@@ -40,6 +40,8 @@ export interface EntrypointConfig {
   readonly hsts: string;
   /** IPs/CIDRs whose forwarding headers are believed, as written. */
   readonly trustedProxies: readonly string[];
+  /** `entrypoint.middlewares` in list order (docs/middlewares.md): run for every request before routing. */
+  readonly middlewares: readonly MiddlewareSpec[];
   readonly timeouts: EntrypointTimeouts;
 }
 
@@ -67,15 +69,15 @@ export interface DockerConfig {
   readonly exposeAll: boolean;
   /** Only containers carrying every one of these labels (`key` or `key=value`) are seen. */
   readonly labelFilter: readonly string[];
-}
-
   /** `docker.swarm`: discover swarm services on a manager (auto), always (on, logs when not one), never (off). */
   readonly swarm: SwarmSetting;
-/** `wake.show_logs`: who sees a failed wake's container log lines (docs/sleep-and-wake.md). */
-export type WakeShowLogs = 'always' | 'private' | 'never';
+}
+
 /** `docker.swarm` (docs/configuration.md): `auto` (default), `true` → on, `false` → off. */
 export type SwarmSetting = 'auto' | 'on' | 'off';
 
+/** `wake.show_logs`: who sees a failed wake's container log lines (docs/sleep-and-wake.md). */
+export type WakeShowLogs = 'always' | 'private' | 'never';
 
 export interface WakeConfig {
   /** `private` (default): loopback, private networks and the trusted proxies' networks only. */

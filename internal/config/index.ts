@@ -8,10 +8,6 @@ export type { DurationErrorCode } from './duration.ts';
 /** `roundrobin`/`round_robin`/`ROUND_ROBIN`… → canonical mode name (shared with labels). */
 export { parseBalanceMode } from './balance-mode.ts';
 
-/** GoDoxy middleware names: which restrict access (refuse service until supported) and which are harmless (shared with labels). */
-export { classifyMiddleware, describeAccessMiddleware, ACCESS_MIDDLEWARES, HARMLESS_MIDDLEWARES } from './middleware-names.ts';
-export type { MiddlewareName } from './middleware-names.ts';
-
 /** `healthcheck.status`: `200-399`, `200,204,301-302` ⇄ sorted inclusive ranges (shared with labels). */
 export { parseHealthyStatus, formatHealthyStatus, DEFAULT_HEALTHY_STATUS_TEXT } from './healthy-status.ts';
 export type { StatusRanges, StatusParseResult } from './healthy-status.ts';
@@ -30,10 +26,10 @@ export type { CidrValidator } from './cidr.ts';
 /** One problem per error, with code, key path, line and file; formatted one per line. */
 export { ConfigError, formatConfigErrors, ENV_SOURCE } from './config-error.ts';
 export type { ConfigErrorCode } from './config-error.ts';
-export type { SwarmSetting } from './config-types.ts';
 
 /** The configuration every module reads. */
 export type { Config, ApiConfig, ApiAuthConfig, DockerConfig, EntrypointConfig, EntrypointTimeouts, HealthcheckDefaults, LoadBalanceDefaults, LogLevel, DeepReadonly, WakeConfig, WakeShowLogs, AutocertConfig, AutocertCertificate, AutocertOptions, AutocertProvider, CertificateKeyType } from './config-types.ts';
+export type { SwarmSetting } from './config-types.ts';
 export { DEFAULT_CONFIG_FILE, LOG_LEVELS, WAKE_SHOW_LOGS, AUTOCERT_PROVIDERS, DNS_PROVIDERS, CERTIFICATE_KEY_TYPES } from './defaults.ts';
 
 /** defaults → file (explicit path, BELLHOP_CONFIG, ./config.yml) → env overrides. */

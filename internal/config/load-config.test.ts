@@ -518,36 +518,43 @@ routes:
   });
 });
 
-describe('GoDoxy middlewares and rules: never silently ignored (docs/configuration.md)', () => {
-  it('an access-restricting entrypoint middleware stops the config from loading, naming it by key and line', () => {
-    const msg = one('entrypoint:\n  http: ":8080"\n  middlewares:\n    - use: CIDRWhitelist\n      allow: [10.0.0.0/8]\n', 'CONFIG_UNSUPPORTED', 'entrypoint.middlewares[0]', 4);
-    assert.match(msg, /middleware "cidr_whitelist" restricts or authenticates access, and Bellhop cannot apply middlewares yet: this config is refused rather than serving every route without it/);
-  });
-
-  it('every entrypoint middleware is an error; an unknown one is treated as access control, with a guess', () => {
-    const es = errors('entrypoint:\n  middlewares:\n    - use: oidc\n    - use: request\n      set_headers: { X-A: b }\n    - use: ip_whitelist\n    - { allow: [10.0.0.0/8] }\n');
-    assert.deepEqual(es.map((e) => [e.code, e.key]), [
-      ['CONFIG_UNSUPPORTED', 'entrypoint.middlewares[0]'],
-      ['CONFIG_UNSUPPORTED', 'entrypoint.middlewares[1]'],
-      ['CONFIG_UNSUPPORTED', 'entrypoint.middlewares[2]'],
-      ['CONFIG_UNSUPPORTED', 'entrypoint.middlewares[3]'],
+describe('middlewares in the config file (docs/middlewares.md)', () => {
+  it('entrypoint.middlewares: an ordered list of { use, …options }; names and options fold case and "_"', () => {
+    const c = ok('entrypoint:\n  middlewares:\n    - use: CIDRWhitelist\n      Allow: [10.0.0.0/8]\n    - use: modify_request\n      set_headers: { X-A: b }\n      bypass: ["path /health"]\n');
+    assert.deepEqual(c.entrypoint.middlewares.map((m) => [m.name, m.priority, m.bypass, m.options, m.key]), [
+      ['cidr_whitelist', 10, [], { allow: ['10.0.0.0/8'] }, 'entrypoint.middlewares[0]'],
+      ['request', 10, ['path /health'], { set_headers: { 'X-A': 'b' } }, 'entrypoint.middlewares[1]'],
     ]);
-    assert.match(es[0]!.message, /"oidc" restricts or authenticates access/);
-    assert.match(es[1]!.message, /middleware "request" is not supported by Bellhop yet; remove it/);
-    assert.match(es[2]!.message, /unknown middleware "ip_whitelist" \(did you mean "cidr_whitelist"\?\) may restrict access/);
-    assert.match(es[3]!.message, /needs a name/);
+    assert.deepEqual(ok('entrypoint: {}\n').entrypoint.middlewares, []);
   });
 
-  it('a static route with an access middleware or rules is an error by key; an empty list or mapping asks for nothing', () => {
-    const es = errors('routes:\n  nas:\n    url: http://127.0.0.1:5000\n    middlewares:\n      basic_auth: { users: ["a:$2y$05$x"] }\n    rules:\n      - on: path /admin\n        do: error 403 Forbidden\n');
+  it('routes.<name>.middlewares: a mapping name → options, carried on the route spec', () => {
+    const c = ok('routes:\n  nas:\n    url: http://127.0.0.1:5000\n    middlewares:\n      rate_limit: { average: 10, burst: 20, priority: 1 }\n      redirect_http:\n');
+    assert.deepEqual(c.routes.nas?.middlewares?.map((m) => [m.name, m.priority, m.options, m.key]), [
+      ['rate_limit', 1, { average: 10, burst: 20 }, 'routes.nas.middlewares.rate_limit'],
+      ['redirect_http', 10, {}, 'routes.nas.middlewares.redirect_http'],
+    ]);
+    const plain = ok('entrypoint:\n  middlewares: []\nroutes:\n  nas:\n    url: http://127.0.0.1:5000\n    middlewares: {}\n    rules: []\n');
+    assert.equal(plain.routes.nas?.middlewares, undefined);
+  });
+
+  it('an unknown middleware or option is an error with its key, line and a did-you-mean', () => {
+    assert.match(one('entrypoint:\n  middlewares:\n    - use: ip_whitelist\n', 'CONFIG_UNKNOWN_MIDDLEWARE', 'entrypoint.middlewares[0]', 3), /unknown middleware "ip_whitelist" \(did you mean "cidr_whitelist"\?\)/);
+    assert.match(one('routes:\n  nas:\n    url: http://127.0.0.1:5000\n    middlewares:\n      rate_limit:\n        average: 10\n        brust: 5\n', 'CONFIG_BAD_MIDDLEWARE', 'routes.nas.middlewares.rate_limit.brust', 7), /rate_limit has no option "brust" \(did you mean "burst"\?\)/);
+    assert.match(one('routes:\n  nas:\n    url: http://127.0.0.1:5000\n    middlewares:\n      cidr_whitelist: { allow: [nope] }\n', 'CONFIG_BAD_MIDDLEWARE', 'routes.nas.middlewares.cidr_whitelist.allow', 5), /cidr_whitelist\.allow/);
+    assert.match(one('entrypoint:\n  middlewares:\n    - { allow: [10.0.0.0/8] }\n', 'CONFIG_BAD_MIDDLEWARE', 'entrypoint.middlewares[0]', 3), /needs a name/);
+  });
+
+  it('a middleware Bellhop cannot apply yet stops the config from loading, naming it by key and line, never its options', () => {
+    const es = errors('entrypoint:\n  middlewares:\n    - use: crowdsec\n      api_key: secret\nroutes:\n  nas:\n    url: http://127.0.0.1:5000\n    middlewares:\n      hcaptcha: { secret: "$2y$05$x" }\n    rules:\n      - on: path /admin\n        do: error 403 Forbidden\n');
     assert.deepEqual(es.map((e) => [e.code, e.key, e.line]), [
-      ['CONFIG_UNSUPPORTED', 'routes.nas.middlewares.basic_auth', 5],
-      ['CONFIG_UNSUPPORTED', 'routes.nas.rules', 6],
+      ['CONFIG_UNSUPPORTED', 'entrypoint.middlewares[0]', 3],
+      ['CONFIG_UNSUPPORTED', 'routes.nas.middlewares.hcaptcha', 9],
+      ['CONFIG_UNSUPPORTED', 'routes.nas.rules', 10],
     ]);
-    assert.match(es[0]!.message, /"basic_auth" restricts or authenticates access.*rather than serving this route without it/);
-    assert.ok(!es[0]!.message.includes('$2y$'), 'the message names the middleware, never its options');
-    const c = ok('entrypoint:\n  middlewares: []\nroutes:\n  nas:\n    url: http://127.0.0.1:5000\n    middlewares: {}\n    rules: []\n');
-    assert.deepEqual(Object.keys(c.routes), ['nas']);
+    assert.match(es[0]!.message, /"crowdsec" restricts access.*rather than serving every route without it/);
+    assert.match(es[1]!.message, /"hcaptcha" restricts access.*rather than serving this route without it/);
+    assert.ok(!es.some((e) => e.message.includes('$2y$') || e.message.includes('secret')), 'messages name the middleware, never its options');
   });
 });
 

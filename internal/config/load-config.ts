@@ -123,6 +123,7 @@ function buildConfig(d: Draft, cwd: string): Config {
       redirectHttp: d.redirectHttp,
       hsts: d.hsts,
       trustedProxies: d.trustedProxies,
+      middlewares: d.entrypointMiddlewares,
       timeouts: d.timeouts,
     },
     api: {

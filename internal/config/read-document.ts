@@ -137,7 +137,8 @@ function readEntrypoint(reader: EntryReader, ep: Entry, draft: Draft): Value {
       const v = reader.stringList(e, 'entrypoint.trusted_proxies', reader.cidr, 'CONFIG_BAD_CIDR');
       if (v) draft.trustedProxies = v;
     } else if (e.key === 'middlewares') {
-      readEntrypointMiddlewares(reader, e);
+      const v = readEntrypointMiddlewares(reader, e);
+      if (v !== undefined) draft.entrypointMiddlewares = v;
     } else {
       for (const t of reader.map(e.value, 'entrypoint.timeouts', KEYS.timeouts, 'header: 10s') ?? []) {
         const ms = reader.duration(t, `entrypoint.timeouts.${t.key}`, { timer: true });
@@ -158,17 +159,16 @@ function readDocker(reader: EntryReader, d: Entry, draft: Draft): void {
     } else if (e.key === 'label_filter') {
       const v = reader.stringList(e, 'docker.label_filter', checkLabelFilter, 'CONFIG_BAD_LABEL_FILTER');
       if (v) draft.labelFilter = v;
-    } else {
     } else if (e.key === 'swarm') {
       const v = readSwarm(reader, e);
       if (v !== undefined) draft.swarm = v;
+    } else {
       const v = reader.bool(e, 'docker.expose_all');
       if (v !== undefined) draft.exposeAll = v;
     }
   }
 }
 
-function readDefaults(reader: EntryReader, d: Entry, draft: Draft): void {
 /** `docker.swarm`: auto, true or false (docs/configuration.md); YAML booleans or the word auto. */
 function readSwarm(reader: EntryReader, e: Entry): SwarmSetting | undefined {
   const v = reader.scalar(e);
@@ -183,6 +183,7 @@ function readSwarm(reader: EntryReader, e: Entry): SwarmSetting | undefined {
   return undefined;
 }
 
+function readDefaults(reader: EntryReader, d: Entry, draft: Draft): void {
   for (const e of reader.map(d.value, 'defaults', KEYS.defaults, 'healthcheck: { interval: 5s }') ?? []) {
     if (e.key === 'healthcheck') {
       for (const h of reader.map(e.value, 'defaults.healthcheck', KEYS.defaultHealthcheck, '{ interval: 5s, timeout: 5s, rise: 2, fall: 3 }') ?? []) {

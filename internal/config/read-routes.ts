@@ -53,7 +53,8 @@ function readRoute(reader: EntryReader, e: Entry, draft: Draft): { spec: RouteSp
   }
   const by = new Map(entries.map((x) => [x.key, x]));
   const mw = by.get('middlewares');
-  if (mw && !readRouteMiddlewares(reader, mw, base)) ok = false;
+  const middlewares = mw === undefined ? [] : readRouteMiddlewares(reader, mw, base);
+  if (middlewares === undefined) ok = false;
   const rules = by.get('rules');
   if (rules && !readRouteRules(reader, rules, base)) ok = false;
   let routeNoTls = false;
@@ -237,7 +238,8 @@ function readRoute(reader: EntryReader, e: Entry, draft: Draft): { spec: RouteSp
     });
   }
   if (!ok) return undefined;
-  return { spec: { name, aliases: [], loadBalance: lb, members, source: 'file' }, aliases };
+  const withMiddlewares = middlewares !== undefined && middlewares.length > 0 ? { middlewares } : {};
+  return { spec: { name, aliases: [], loadBalance: lb, members, source: 'file', ...withMiddlewares }, aliases };
 }
 
 function readRealIpOptions(reader: EntryReader, l: Entry, path: string): RealIpOptionsSpec | undefined {

@@ -50,13 +50,14 @@ test('a service with no running task keeps one address-less record (its route st
   assert.deepEqual(idle[0]?.labels, { 'proxy.idle_timeout': '5m' });
 });
 
-test('tasks that are not running, or are being shut down, are not members', () => {
-  const t1 = tasks[0]!;
-  const shuttingDown = { ...t1, DesiredState: 'shutdown' };
-  const starting = { ...tasks[1]!, Status: { State: 'starting' } };
-  const web = toSwarmRecords(services, [shuttingDown, starting], LOCAL).filter((r) => r.composeService === 'fx-web');
-  assert.deepEqual(web.map((r) => [r.name, r.state]), [['fx-web', 'exited']], 'no running task left: the service placeholder');
-  assert.deepEqual(toSwarmRecords(services, [t1, shuttingDown], LOCAL).filter((r) => r.composeService === 'fx-web').length, 1);
+test('tasks whose container does not run are not members; one being replaced serves until it stops', () => {
+  const [t1, t2] = [tasks[0]!, tasks[1]!];
+  const starting = { ...t2, Status: { State: 'starting' } };
+  const stopped = { ...t1, DesiredState: 'shutdown', Status: { State: 'shutdown' } };
+  const web = (ts: SwarmTaskJson[]): string[] => toSwarmRecords(services, ts, LOCAL).filter((r) => r.composeService === 'fx-web').map((r) => `${r.name} ${r.state}`);
+  assert.deepEqual(web([stopped, starting]), ['fx-web exited'], 'no running task left: the service placeholder');
+  assert.deepEqual(web([{ ...t1, DesiredState: 'shutdown' }, starting]), ['fx-web.2 running'], 'still running, being replaced: still a member');
+  assert.deepEqual(web([{ ...t2, Status: { State: 'failed' } }, t1]), ['fx-web.2 running']);
 });
 
 test('a digest-pinned image is recorded by name; a global task is named by its node', () => {

@@ -81,14 +81,17 @@ export function taskName(serviceName: string, task: SwarmTaskJson): string {
 }
 
 /**
- * Services and their tasks → records, sorted by name. Only tasks that run now and are meant to
- * (Status.State and DesiredState both 'running') are members: a task being shut down in a
- * rolling update leaves the pool as soon as the manager decides so, before its container dies.
+ * Services and their tasks → records, sorted by name. Every task whose container runs now
+ * (Status.State 'running') is a member, also one the manager already wants shut down: in a
+ * start-first rolling update the old task keeps serving until its container stops, while the
+ * new one passes its first health probe. Dropping it at the manager's decision left the pool
+ * with only a 'starting' member for a moment (503s in the e2e test). When it dies, the
+ * container event rebuilds the picture and the proxy's retry covers the requests in between.
  */
 export function toSwarmRecords(services: readonly SwarmServiceJson[], tasks: readonly SwarmTaskJson[], dockerHost: string, remoteAddress?: string): ContainerRecord[] {
   const tasksBy = new Map<string, SwarmTaskJson[]>();
   for (const t of tasks) {
-    if (!t.ServiceID || t.Status?.State !== 'running' || (t.DesiredState !== undefined && t.DesiredState !== 'running')) continue;
+    if (!t.ServiceID || t.Status?.State !== 'running') continue;
     let list = tasksBy.get(t.ServiceID);
     if (!list) tasksBy.set(t.ServiceID, (list = []));
     list.push(t);

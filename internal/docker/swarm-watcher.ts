@@ -1,7 +1,8 @@
 // Watches one Docker host's swarm services and tasks (docs/discovery.md, Docker Swarm).
 //
 // Task changes elsewhere in the cluster raise no event on this node, so the picture is always
-// rebuilt from GET /info, /services and /tasks (desired-state=running): three calls, whatever
+// rebuilt from GET /info, /services and /tasks (desired-state running or shutdown: a task being
+// replaced serves until its container stops): three calls, whatever
 // the number of services. What triggers a rebuild: a `service` event (create, update, remove;
 // an update emits one per rolling-update step), a `node` event, a `container` event of a task
 // container on this node (a task that dies here leaves the pool at once, and once more a
@@ -149,7 +150,7 @@ export class SwarmWatcher {
     }
     const [services, tasks] = await Promise.all([
       withTimeout(this.callTimeoutMs, 'services', (abortSignal) => docker.listServices({ abortSignal }) as Promise<SwarmServiceJson[]>, undefined, signal),
-      withTimeout(this.callTimeoutMs, 'tasks', (abortSignal) => docker.listTasks({ filters: { 'desired-state': ['running'] }, abortSignal }) as Promise<SwarmTaskJson[]>, undefined, signal),
+      withTimeout(this.callTimeoutMs, 'tasks', (abortSignal) => docker.listTasks({ filters: { 'desired-state': ['running', 'shutdown'] }, abortSignal }) as Promise<SwarmTaskJson[]>, undefined, signal),
     ]);
     if (this.stopped) return;
     this.stats.rebuilds++;

@@ -1,7 +1,7 @@
 // Step 2 for one container: its aliases, each with the winning value of every field (docs/labels.md
 // precedence), validated into one member per alias — or problems, and then nothing at all.
 
-import type { BalanceModeName, HealthcheckSpec, MemberSpec, RealIpOptionsSpec } from '../routes/index.ts';
+import type { BalanceModeName, HealthcheckSpec, MemberSpec, MiddlewareSpec, RealIpOptionsSpec } from '../routes/index.ts';
 import type { LabelledContainer, SelfNetworks } from './labelled-container.ts';
 import { parseContainerSettings } from './container-settings.ts';
 import { isExplicit } from './expose-policy.ts';
@@ -10,6 +10,7 @@ import { Kind, REFUSAL_PREFIX, collectLabels } from './label-collect.ts';
 import type { Candidate, CollectedLabels, FieldStore, LabelProblem } from './label-collect.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
 import { defaultScheme, selectPort, upstreamUrl } from './upstream-address.ts';
+import { middlewaresOf } from './middleware-labels.ts';
 
 /** Pool settings one member set explicitly (unset ones never disagree). */
 export interface ExplicitPoolSettings {
@@ -31,6 +32,8 @@ export interface MemberEntry {
   member: MemberSpec;
   /** Labels asking for access control Bellhop cannot apply (sorted): the route refuses service. */
   refusedBy?: string[] | undefined;
+  /** This alias's middlewares (docs/middlewares.md); the pool runs every member's (assemblePools). */
+  middlewares?: MiddlewareSpec[] | undefined;
 }
 
 export interface EntryOptions {
@@ -182,6 +185,7 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
       pool.options = { value: options, label: (header ?? from ?? recursive)?.label ?? '' };
     }
 
+    const middlewares = middlewaresOf(f, problems);
     const link = get<string>('load_balance.link');
     const refusedBy = [...f].filter(([k]) => k.startsWith(REFUSAL_PREFIX)).map(([, cand]) => String(cand.value)).sort();
     primaryPort ??= port;
@@ -206,7 +210,10 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
         idle: settings.idle,
       },
     };
-    entries.push({ record: rec, alias, link, poolKey: link ?? alias, pool, member, refusedBy: refusedBy.length > 0 ? refusedBy : undefined });
+    entries.push({
+      record: rec, alias, link, poolKey: link ?? alias, pool, member, refusedBy: refusedBy.length > 0 ? refusedBy : undefined,
+      ...(middlewares.length > 0 ? { middlewares } : {}),
+    });
   });
 
   const warnings = c.warnings;

@@ -2,7 +2,6 @@
 // mappings, and how each value is read. Field names match GoDoxy's loosely, as its users write
 // them: case, `_` and `-` are ignored (`no_tls_verify` = `NoTLSVerify`), plus a few aliases.
 
-import { classifyMiddleware, describeAccessMiddleware } from '../config/index.ts';
 import { didYouMean } from './did-you-mean.ts';
 import type { Parsed } from './value-parsers.ts';
 import {
@@ -56,7 +55,7 @@ const SPELLINGS: Record<string, string> = {
 /**
  * GoDoxy route fields Bellhop does not implement and that never decide who gets in. Labels under
  * them are ignored with a warning, so a GoDoxy compose file keeps working instead of losing its
- * routes. Middlewares that do not restrict access (`middlewares.request`, …) are ignored too.
+ * routes. (GoDoxy middlewares Bellhop does not run are middleware-labels.ts's business.)
  */
 export const IGNORED_ROOTS: readonly string[] = [
   'homepage', 'access_log', 'bind', 'root', 'spa', 'index', 'response_header_timeout',
@@ -66,8 +65,8 @@ export const IGNORED_ROOTS: readonly string[] = [
 ];
 
 /**
- * GoDoxy route fields that restrict or authenticate access, besides the access middlewares
- * (config's ACCESS_MIDDLEWARES; an unknown middleware counts too). Bellhop cannot apply them
+ * GoDoxy route fields that restrict or authenticate access, besides the middlewares Bellhop
+ * cannot apply yet (internal/middleware's registry). Bellhop cannot apply them
  * yet, so an alias with one refuses service instead of being served to anyone
  * (docs/labels.md, "Access control").
  */
@@ -125,7 +124,6 @@ for (const f of FIELD_LIST) LOOKUP.set(normPath(f.name.split('.')), { kind: 'fie
 for (const [alt, canon] of Object.entries(SPELLINGS)) LOOKUP.set(normPath(alt.split('.')), { kind: 'field', name: canon });
 const IGNORED = new Set(IGNORED_ROOTS.map(normSegment));
 const ACCESS = new Map([...ACCESS_ROOTS].map(([name, reason]) => [normSegment(name), { name, reason }]));
-const MIDDLEWARES = normSegment('middlewares');
 const CONTAINER = new Map(CONTAINER_LEVEL.map((n) => [normSegment(n), n]));
 const ALL_NAMES = [...FIELD_LIST.map((f) => f.name), ...OBJECTS.filter((o) => o !== '')];
 
@@ -145,12 +143,8 @@ export function resolvePath(segments: readonly string[]): Resolution {
     const def = FIELDS.get(hit.name);
     if (def !== undefined) return { kind: 'field', def };
   }
+  // `middlewares.*` never gets here: middleware-labels.ts reads it (docs/middlewares.md)
   const first = segments[0] ?? '';
-  if (normSegment(first) === MIDDLEWARES && segments.length > 1) {
-    const m = classifyMiddleware(segments[1] ?? '');
-    if (!m.restrictsAccess) return { kind: 'ignored', name: segments.join('.') };
-    return { kind: 'refused', name: `middlewares.${m.name}`, reason: describeAccessMiddleware(m) };
-  }
   const access = ACCESS.get(normSegment(first));
   if (access !== undefined) return { kind: 'refused', name: access.name, reason: access.reason };
   if (IGNORED.has(normSegment(first))) return { kind: 'ignored', name: segments.join('.') };

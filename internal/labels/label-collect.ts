@@ -7,6 +7,7 @@ import type { FieldDef } from './field-schema.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
 import { checkAlias, readList } from './value-parsers.ts';
 import { parseYamlMapping } from './yaml-label.ts';
+import { addMiddlewareLabel, addMiddlewareYamlLeaf, isMiddlewarePath } from './middleware-labels.ts';
 
 /** A problem found in one label. */
 export interface LabelProblem {
@@ -111,8 +112,12 @@ function refuse(c: CollectedLabels, store: FieldStore, label: string, what: { na
 }
 
 function addPath(c: CollectedLabels, label: string, value: string, kind: number, target: string, index: number, path: string[], depth: number): void {
-  const res = resolvePath(path);
   const store = storeFor(c, kind, target, index);
+  if (isMiddlewarePath(path)) {
+    addMiddlewareLabel(c, store, label, value, path.slice(1), kind, depth, refuse);
+    return;
+  }
+  const res = resolvePath(path);
   switch (res.kind) {
     case 'field':
       addCandidate(c, store, res.def, value, label, kind, depth, false);
@@ -134,6 +139,10 @@ function addPath(c: CollectedLabels, label: string, value: string, kind: number,
       }
       for (const leaf of y.leaves) {
         const full = [...path, ...leaf.path];
+        if (isMiddlewarePath(full)) {
+          addMiddlewareYamlLeaf(c, store, label, full.slice(1), leaf.value, leaf.empty === true, kind, depth, refuse);
+          continue;
+        }
         const lr = resolvePath(full);
         const name = full.join('.');
         // `oidc: {}` turns a middleware on; any other empty mapping sets nothing.

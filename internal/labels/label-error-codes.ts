@@ -53,6 +53,10 @@ export const LabelErrorCode = {
    * unprotected, and never a confusing 404.
    */
   ACCESS_CONTROL_UNSUPPORTED: 'LABEL_ACCESS_CONTROL_UNSUPPORTED',
+  /** `proxy.<alias>.middlewares.<name>` with a name Bellhop does not know (docs/middlewares.md); with a did-you-mean. */
+  UNKNOWN_MIDDLEWARE: 'LABEL_UNKNOWN_MIDDLEWARE',
+  /** A middleware's option is unknown (with a did-you-mean) or its value is wrong (`allow: nope`, `average: -1`). */
+  BAD_MIDDLEWARE: 'LABEL_BAD_MIDDLEWARE',
   /** Two unrelated containers claim one alias; the oldest keeps it. */
   ALIAS_CONFLICT: 'ALIAS_CONFLICT',
   /** Pool members disagree on mode/sticky/sticky_max_age/options; the oldest member's win. */

@@ -234,7 +234,9 @@ describe('aliases and per-alias labels', () => {
     assert.equal(route(r, 'a').members[0]?.healthcheck.intervalMs, 10_000);
     assert.equal(route(r, 'b').members[0]?.healthcheck.path, undefined);
     assert.deepEqual(r.errors, []);
-    assert.deepEqual(r.warnings.map((w) => w.code), ['LABEL_IGNORED_FIELD', 'LABEL_IGNORED_FIELD']);
+    assert.deepEqual(route(r, 'a').middlewares?.map((m) => [m.name, m.options]), [['request', { set_headers: 'X-Header: value1' }]]);
+    assert.equal(route(r, 'b').middlewares, undefined);
+    assert.deepEqual(r.warnings.map((w) => w.code), ['LABEL_IGNORED_FIELD'], 'homepage only: request is a middleware Bellhop runs');
   });
 
   test('no_pipelining: the alias opts its members out of upstream pipelining; others keep the default', () => {
@@ -745,16 +747,31 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
     assert.equal(e.source, 'app');
   }
 
-  test('a GoDoxy cidr_whitelist refuses its alias (error naming the label); the container\'s other alias is served', () => {
-    const label = 'proxy.app.middlewares.cidr_whitelist.allow';
-    const r = one({ 'proxy.aliases': 'app, open', [label]: '10.0.0.0/8' });
+  test('a GoDoxy crowdsec refuses its alias (error naming the label); the container\'s other alias is served', () => {
+    const label = 'proxy.app.middlewares.crowdsec.route';
+    const r = one({ 'proxy.aliases': 'app, open', [label]: 'crowdsec' });
     assertRefused(r, 'app', label);
-    assert.match(errorFor(r, REFUSED).message, /middleware "cidr_whitelist" restricts or authenticates access.*503 PROXY_ROUTE_REFUSED/);
+    assert.match(errorFor(r, REFUSED).message, /middleware "crowdsec" restricts access.*503 PROXY_ROUTE_REFUSED/);
     assert.deepEqual(route(r, 'app').aliases, ['app'], 'the host stays in the table so it answers the refusal, not 404');
     assert.equal(url(r, 'open'), 'http://172.18.0.5:80');
     assert.equal(route(r, 'open').refused, undefined);
     assert.deepEqual(r.warnings, [], 'an error, no longer a LABEL_IGNORED_FIELD warning');
   });
+
+  test('cidr_whitelist and rate_limit are applied, no longer refused (docs/middlewares.md)', () => {
+    const r = one({ 'proxy.aliases': 'app', 'proxy.app.middlewares.CIDRWhitelist.allow': '10.0.0.0/8', 'proxy.app.middlewares.RateLimit.average': '5' });
+    assert.deepEqual(r.errors, []);
+    assert.equal(route(r, 'app').refused, undefined);
+    assert.deepEqual(route(r, 'app').middlewares?.map((m) => m.name), ['cidr_whitelist', 'rate_limit']);
+  });
+
+  for (const label of ['proxy.app.middlewares.ip_whitelist.allow', 'proxy.app.middlewares.whitelist', 'proxy.app.middlewares.geo_block.countries']) {
+    test(`an unknown middleware (${label}) is a label error: the container is skipped, not served`, () => {
+      const r = one({ 'proxy.aliases': 'app', [label]: 'x' });
+      assert.deepEqual(r.routes, []);
+      assert.deepEqual(codes(r), ['LABEL_UNKNOWN_MIDDLEWARE']);
+    });
+  }
 
   const access: Array<[string, string]> = [
     ['oidc', 'proxy.app.middlewares.oidc'],
@@ -762,15 +779,11 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
     ['forward_auth', 'proxy.app.middlewares.forward_auth.address'],
     ['ForwardAuth (any case, _ and - ignored)', 'proxy.app.middlewares.ForwardAuth.address'],
     ['forwardauth', 'proxy.app.middlewares.forwardauth.address'],
-    ['CIDRWhitelist', 'proxy.app.middlewares.CIDRWhitelist.allow'],
-    ['rate_limit', 'proxy.app.middlewares.rate_limit.average'],
-    ['RateLimit', 'proxy.app.middlewares.RateLimit.burst'],
     ['basic_auth', 'proxy.app.middlewares.basic_auth.users'],
     ['crowdsec', 'proxy.app.middlewares.crowdsec.route'],
     ['hcaptcha', 'proxy.app.middlewares.hcaptcha.site_key'],
-    ['ip_whitelist (unknown: fails closed)', 'proxy.app.middlewares.ip_whitelist.allow'],
-    ['whitelist (unknown: fails closed)', 'proxy.app.middlewares.whitelist'],
-    ['any unknown middleware', 'proxy.app.middlewares.geo_block.countries'],
+    ['real_ip (decides who the client is; not mapped yet)', 'proxy.app.middlewares.real_ip.from'],
+    ['CloudflareRealIP', 'proxy.app.middlewares.CloudflareRealIP.recursive'],
     ['rules', 'proxy.app.rules'],
     ['rule_file', 'proxy.app.rule_file'],
     ['inbound_mtls_profile', 'proxy.app.inbound_mtls_profile'],
@@ -783,13 +796,12 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
     });
   }
 
-  test('an unknown middleware name gets a "did you mean" and is treated as access control', () => {
+  test('an unknown middleware name gets a "did you mean"', () => {
     const r = one({ 'proxy.app.middlewares.ip_whitelist.allow': '10.0.0.0/8' });
-    assert.match(errorFor(r, REFUSED).message, /unknown middleware "ip_whitelist" \(did you mean "cidr_whitelist"\?\) may restrict access/);
+    assert.match(errorFor(r, 'LABEL_UNKNOWN_MIDDLEWARE').message, /unknown middleware "ip_whitelist" \(did you mean "cidr_whitelist"\?\)/);
   });
 
-  const harmless = ['request.set_headers.X-A', 'Response.hide_headers', 'modify_request.add_headers.X-B', 'redirect_http', 'RedirectHTTP', 'real_ip.from',
-    'cloudflare_real_ip.recursive', 'custom_error_page', 'error_page', 'set_x_forwarded', 'hide_x_forwarded', 'modify_html.target', 'themed.theme'];
+  const harmless = ['custom_error_page', 'error_page', 'set_x_forwarded', 'hide_x_forwarded', 'modify_html.target', 'themed.theme'];
   for (const m of harmless) {
     test(`middlewares.${m} and cosmetic fields do not restrict access: warnings, that alias is served while the oidc one refuses`, () => {
       const r = one({
@@ -808,10 +820,10 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
   }
 
   test('middlewares as a YAML value: the access middlewares in it refuse the alias', () => {
-    const r = one({ 'proxy.app.middlewares': 'cidr_whitelist:\n  allow: [10.0.0.0/8]\n  status_code: 403\nrequest:\n  set_headers: {X-A: b}\n' });
-    assertRefused(r, 'app', 'proxy.app.middlewares (middlewares.cidr_whitelist)');
+    const r = one({ 'proxy.app.middlewares': 'crowdsec:\n  route: crowdsec\n  api_key: x\nrequest:\n  set_headers: {X-A: b}\n' });
+    assertRefused(r, 'app', 'proxy.app.middlewares (middlewares.crowdsec)');
     assert.equal(r.errors.filter((e) => e.code === REFUSED).length, 1, 'one error per label and middleware, not per option');
-    assert.deepEqual(r.warnings.map((w) => w.code), ['LABEL_IGNORED_FIELD']);
+    assert.deepEqual(r.warnings.map((w) => w.code), []);
   });
 
   test('a middleware turned on with an empty mapping or nothing (`oidc: {}`, `oidc:`) in a whole-route YAML value', () => {

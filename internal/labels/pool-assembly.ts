@@ -2,7 +2,7 @@
 // load_balance.link join whatever pool has that name; members without one own their alias, and
 // only one owner group may (one compose service's replicas, or one container): the oldest.
 
-import type { BalanceModeName, LoadBalanceSpec, MemberSpec, RouteError, RouteRefusal, RouteSpec } from '../routes/index.ts';
+import type { BalanceModeName, LoadBalanceSpec, MemberSpec, MiddlewareSpec, RouteError, RouteRefusal, RouteSpec } from '../routes/index.ts';
 import type { ExplicitPoolSettings, MemberEntry } from './container-entries.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
 
@@ -67,6 +67,30 @@ function refusalOf(entries: readonly MemberEntry[]): RouteRefusal | undefined {
     sources,
     message: `This route is refused: ${which} not supported by Bellhop yet, and the service is never served without ${keys.length === 1 ? 'it' : 'them'}`,
   };
+}
+
+/**
+ * A pool's middlewares: every member's, by name (one host serves them all, so a member without
+ * an allow-list must not open the pool to everyone). Members that set one middleware differently
+ * are a settings conflict: the oldest member's options win.
+ */
+function poolMiddlewares(key: string, entries: readonly MiddlewareSpec[][], names: readonly string[], errors: RouteError[], conflicts: RouteConflict[]): MiddlewareSpec[] | undefined {
+  const chosen = new Map<string, { spec: MiddlewareSpec; owner: string }>();
+  entries.forEach((list, i) => {
+    for (const m of list) {
+      const prev = chosen.get(m.name);
+      if (prev === undefined) {
+        chosen.set(m.name, { spec: m, owner: names[i] ?? '' });
+        continue;
+      }
+      if (show({ ...prev.spec, key: '' }) === show({ ...m, key: '' })) continue;
+      const message = `pool "${key}" members disagree on middleware ${m.name}; using ${prev.owner}'s (oldest)`;
+      errors.push({ code: C.POOL_SETTINGS_CONFLICT, source: names[i] ?? '', key: m.key, message });
+      conflicts.push({ code: C.POOL_SETTINGS_CONFLICT, route: key, kept: [prev.owner], overruled: [names[i] ?? ''], setting: `middlewares.${m.name}`, message });
+    }
+  });
+  if (chosen.size === 0) return undefined;
+  return [...chosen.values()].map((c) => c.spec).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 export interface AssembledPools {
@@ -142,8 +166,9 @@ export function assemblePools(entries: MemberEntry[], defaults: PoolDefaults): A
     }
 
     const refusal = refusalOf(memberEntries);
+    const middlewares = poolMiddlewares(key, memberEntries.map((e) => e.middlewares ?? []), memberEntries.map((e) => e.record.name), errors, conflicts);
     if (refusal !== undefined) routes.push({ name: key, aliases: [key], loadBalance: lb, members: [], source: 'docker', refused: refusal });
-    else routes.push({ name: key, aliases: [key], loadBalance: lb, members, source: 'docker' });
+    else routes.push({ name: key, aliases: [key], loadBalance: lb, members, source: 'docker', ...(middlewares !== undefined ? { middlewares } : {}) });
   }
   return { routes, errors, conflicts };
 }

@@ -4,20 +4,10 @@
 // after routing and before the gate (wake), so a refused request touches nothing behind it:
 // no wake, no upstream, no idle-clock activity. Entrypoint middlewares run before routing.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { MiddlewareSpec } from '../routes/index.ts';
 
-/** One middleware as configured: from a label group, a static route or entrypoint.middlewares. */
-export interface MiddlewareSpec {
-  /** Canonical snake_case name (`cidr_whitelist`), after case/underscore folding. */
-  readonly name: string;
-  /** Lower runs first; default 10; ties by name. */
-  readonly priority: number;
-  /** `path <glob>` or `remote <CIDR>` rules: a matching request skips this middleware. */
-  readonly bypass: readonly string[];
-  /** The middleware's own options, keys canonical snake_case, values as parsed (strings, numbers, lists, maps). */
-  readonly options: Readonly<Record<string, unknown>>;
-  /** Where it was written, for errors: `proxy.app.middlewares.rate_limit` or `routes.app.middlewares.rate_limit`. */
-  readonly key: string;
-}
+/** One middleware as configured (defined in internal/routes: labels, config and RouteSpec carry it). */
+export type { MiddlewareSpec };
 
 /** What a middleware sees of the request and may change on its way upstream. */
 export interface RequestFacts {

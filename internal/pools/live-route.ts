@@ -6,6 +6,7 @@ import { Pool, stripStickyCookie, type BalanceMember, type MemberUsability } fro
 import type { AttemptOutcome, Pick, PickContext, ProxyMember, ProxyRoute } from '../proxy/index.ts';
 import { compileRealIpOptions, realIpFromOptions, type RealIpOptions } from '../../pkg/realip/index.ts';
 import type { RouteSpec, MemberSpec, RealIpOptionsSpec } from '../routes/index.ts';
+import { compileChain, DEFAULT_MIDDLEWARE_DEPS, sendMiddlewareError, type MiddlewareChain, type MiddlewareDeps, type MiddlewareProblem } from '../middleware/index.ts';
 import { RECREATE_GRACE_MS } from './recreate-grace.ts';
 import { samePlainData } from './same-route-spec.ts';
 
@@ -55,6 +56,14 @@ export interface LiveRoutesOptions {
    */
   onOriginsGone?: ((origins: string[], dead: ReadonlySet<string>) => void) | undefined;
   retryAfterSec?: number | undefined;
+  /** Clock and file reader for middlewares (docs/middlewares.md); default: Date.now and the file system. */
+  middlewareDeps?: MiddlewareDeps | undefined;
+  /**
+   * A route's middlewares could not be built (options only checkable at start, a throwing
+   * factory): the route answers 503 MIDDLEWARE_UNAVAILABLE instead of serving without them.
+   * `problems` empty: they can be built again (a later spec). Also called when a middleware throws.
+   */
+  onMiddlewareProblems?: ((route: string, problems: readonly MiddlewareProblem[], err?: unknown) => void) | undefined;
   /**
    * How long a request waits for a Docker route that just lost every addressed member (a
    * container recreate: die → destroy → create → start) before it gets 503 + Retry-After.
@@ -134,6 +143,9 @@ export class LiveRoute implements ProxyRoute {
   pickReadsHeaders = false;
   /** The refused route's message (RouteSpec.refused): the proxy answers it, never a member. */
   refusal: string | undefined;
+  /** The route's middleware chain (docs/middlewares.md); absent when it has none (no per-request cost). */
+  middleware?: NonNullable<ProxyRoute['middleware']>;
+  private chain: MiddlewareChain | undefined;
   /** Compiled `load_balance.options` of an iphash pool (docs/client-ip.md); undefined: hash ctx.clientIp. */
   private realIp: RealIpOptions | undefined;
   private byId = new Map<string, LiveMember>();
@@ -193,6 +205,41 @@ export class LiveRoute implements ProxyRoute {
     }
     if (spec.loadBalance.sticky) this.upstreamCookie = stripStickyCookie;
     else delete this.upstreamCookie;
+    // rebuilt only when the middlewares changed: a rate limit keeps its buckets across member changes
+    if (prev === spec || !samePlainData(prev.middlewares, spec.middlewares)) this.compileMiddleware(spec);
+  }
+
+  /** Compiles the spec's middlewares; closes the previous chain. Fails closed: a chain that cannot be built answers 503. */
+  private compileMiddleware(spec: RouteSpec): void {
+    this.chain?.close();
+    this.chain = undefined;
+    const specs = spec.middlewares ?? [];
+    if (specs.length === 0 || spec.refused !== undefined) {
+      delete this.middleware;
+      return;
+    }
+    const report = this.opts.onMiddlewareProblems;
+    const name = spec.name;
+    const compiled = compileChain(specs, this.opts.middlewareDeps ?? DEFAULT_MIDDLEWARE_DEPS, {
+      onFailure: (err, mw) => report?.(name, [{ code: 'MIDDLEWARE_FAILED', key: mw, message: `middleware ${mw} failed` }], err),
+    });
+    const chain = compiled.chain;
+    if (chain === undefined) {
+      report?.(name, compiled.problems);
+      const message = `This service is refused: its middlewares could not be set up (${compiled.problems.map((p) => p.key).join(', ')})`;
+      this.middleware = (_req, res) => {
+        sendMiddlewareError(res, 'MIDDLEWARE_UNAVAILABLE', { message });
+        return 'answered';
+      };
+      return;
+    }
+    this.chain = chain;
+    this.middleware = (req, res, facts) => chain.handle(req, res, facts);
+  }
+
+  /** Middleware names in run order (admin API). */
+  middlewareNames(): readonly string[] {
+    return this.chain?.names ?? [];
   }
 
   /**
@@ -281,6 +328,7 @@ export class LiveRoute implements ProxyRoute {
   /** The route left the table: requests held for it are released (they get 503). */
   retire(): void {
     this.retired = true;
+    this.chain?.close();
   }
 
   /** Is any member usable right now? */

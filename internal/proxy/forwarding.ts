@@ -56,7 +56,7 @@ function firstToken(v: string): string {
  * for every HTTP/1.1 request), so single header lookups here cost a property read.
  */
 export function upstreamHeaders(
-  req: IncomingMessage, peer: ClientAddress, trusted: TrustedProxies, route: ProxyRoute,
+  req: IncomingMessage, peer: ClientAddress, trusted: TrustedProxies, route: ProxyRoute | undefined,
 ): ForwardingFacts {
   const h = req.headers;
   const tls = (req.socket as { encrypted?: boolean } | null)?.encrypted === true;
@@ -72,7 +72,7 @@ export function upstreamHeaders(
   const cookie = h.cookie;
   const expect = h.expect !== undefined;
   // Expect: node:http answers `100-continue` itself, and undici refuses to send the field.
-  if (expect || (cookie !== undefined && route.upstreamCookie !== undefined)) fixUp(headers, expect, cookie === undefined ? undefined : route);
+  if (expect || (cookie !== undefined && route?.upstreamCookie !== undefined)) fixUp(headers, expect, cookie === undefined ? undefined : route);
   if (h.host === undefined) {
     // HTTP/1.0 absolute-form without Host: the target's authority is the host (RFC 9112 §3.2.2)
     const url = req.url ?? '';

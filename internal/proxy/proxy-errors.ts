@@ -23,6 +23,8 @@ export const PROXY_ERRORS = defineErrors({
   PROXY_UPSTREAM_RESET: { status: 502, message: 'The upstream closed the connection', docs: ANSWERS },
   PROXY_UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream did not answer in time', docs: ANSWERS },
   PROXY_GATE_FAILED: { status: 503, message: 'The service could not be started', docs: ANSWERS },
+  // A middleware chain threw instead of answering (a bug): fail closed, nothing behind it runs.
+  PROXY_MIDDLEWARE_FAILED: { status: 500, message: 'A middleware of this service failed', docs: 'middlewares.md#answers' },
 
   // Logged only. 499 is nginx's status for a client that left before the answer.
   PROXY_CLIENT_GONE: { status: 499, message: 'The client closed the connection before the answer', docs: 'proxy.md#access-log', logOnly: true },

@@ -5,7 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ListenAddress } from '../config/index.ts';
-import type { RouteResolver } from './router.ts';
+import type { ProxyMiddleware, RouteResolver } from './router.ts';
 import type { ProxyState, RequestDoneInfo } from './proxy-state.ts';
 import { parseTrustedProxies, type TrustedProxies } from '../../pkg/realip/index.ts';
 import { isWebSocketUpgrade, MAX_HEADER_LINES, normaliseHost } from '../../pkg/http/index.ts';
@@ -41,6 +41,8 @@ export interface ProxyServerOptions {
   accessLog: boolean;
   /** Called once per finished request (metrics). */
   onRequestDone?: ((info: RequestDoneInfo) => void) | undefined;
+  /** `entrypoint.middlewares` compiled into one chain (docs/middlewares.md); replace with setEntryMiddleware. */
+  entryMiddleware?: ProxyMiddleware | undefined;
 }
 
 /** What the entrypoints do about HTTPS (docs/https.md); replaced on hot reload. */
@@ -68,6 +70,8 @@ export interface ProxyServer {
   listenHttps(addr: ListenAddress, source: HttpsSource): Promise<AddressInfo>;
   /** Sets redirect_http, hsts and the ACME HTTP-01 responder; undefined: HTTPS is off. */
   setHttpsPolicy(policy: HttpsPolicy | undefined): void;
+  /** Replaces the entrypoint middleware chain (hot reload); undefined: none. Requests already past it are not affected. */
+  setEntryMiddleware(mw: ProxyMiddleware | undefined): void;
   /** `":80"`, `"127.0.0.1:8080"`, `"[::1]:80"` or `{ host, port }` (port 0 = any). */
   /** Listens on a parsed address (config's `entrypoint.http`; port 0 picks a free port). */
   listen(addr: ListenAddress): Promise<AddressInfo>;
@@ -145,6 +149,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const state: ProxyState = {
     resolver: opts.resolver,
     trusted,
+    entryMiddleware: opts.entryMiddleware,
     pools,
     log,
     access: opts.logger.child({ module: 'access' }),
@@ -286,6 +291,9 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     async listenHttps(addr, source) {
       https ??= createHttpsEntry({ h1: server, onH2Request, source, headerMs: t.headerMs, idleMs: t.idleMs, log });
       return https.listen(addr);
+    },
+    setEntryMiddleware(mw) {
+      state.entryMiddleware = mw;
     },
     setHttpsPolicy(p) {
       policy = p;

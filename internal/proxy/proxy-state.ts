@@ -2,7 +2,7 @@
 // createProxyServer.
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { RouteResolver } from './router.ts';
+import type { ProxyMiddleware, RouteResolver } from './router.ts';
 import type { TrustedProxies } from '../../pkg/realip/index.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
@@ -27,6 +27,8 @@ export interface RequestDoneInfo {
 export interface ProxyState {
   resolver: () => RouteResolver;
   trusted: TrustedProxies;
+  /** `entrypoint.middlewares` as one chain, run for every request before the route's (docs/middlewares.md). */
+  entryMiddleware: ProxyMiddleware | undefined;
   pools: UpstreamPools;
   log: Logger;
   access: Logger;

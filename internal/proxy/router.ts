@@ -89,7 +89,31 @@ export interface ProxyRoute {
   readonly refusal?: string | undefined;
   /** Seconds for Retry-After when nothing is usable (default 5). */
   retryAfterSec?: number | undefined;
+  /**
+   * Optional middleware chain (docs/middlewares.md), run once per request after the route is
+   * resolved (and not refused) and before the gate: 'answered' means `res` is done and nothing
+   * behind runs: no wake, no member, no idle-clock activity. Must not throw (answers 5xx itself).
+   */
+  middleware?(req: IncomingMessage, res: ServerResponse, facts: ProxyRequestFacts): 'continue' | 'answered' | Promise<'continue' | 'answered'>;
 }
+
+/** What a middleware chain sees of a request (internal/middleware's RequestFacts, structurally). */
+export interface ProxyRequestFacts {
+  /** Real client IP (trusted proxies applied). */
+  readonly clientIp: string;
+  readonly secure: boolean;
+  /** Routing host (lower case, no port). */
+  readonly host: string;
+  /** Origin-form path with query. */
+  readonly path: string;
+  /** The upstream request's flat [name, value, …] header list; edits in place reach the member. */
+  readonly upstreamHeaders: string[];
+  /** Edit the member's response head (headers in place) before it is written to the client. */
+  onResponseHead(edit: (status: number, headers: string[]) => void): void;
+}
+
+/** A chain run for every request before routing (`entrypoint.middlewares`); same contract as ProxyRoute.middleware. */
+export type ProxyMiddleware = (req: IncomingMessage, res: ServerResponse, facts: ProxyRequestFacts) => 'continue' | 'answered' | Promise<'continue' | 'answered'>;
 
 /** Host → route. The host is already normalised (lower case, no port, no trailing dot). */
 export interface RouteResolver {

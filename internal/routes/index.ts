@@ -1,6 +1,7 @@
 // internal/routes: RouteSpec[] → immutable RouteTable (host → route). Pure.
 
 export type * from './route-spec.ts';
+export type { MiddlewareSpec } from './middleware-spec.ts';
 export { buildRouteTable, RouteTableErrorCode } from './route-table.ts';
 export type { HostExplanation, MatchRule, RouteTable, RouteTableOptions } from './route-table.ts';
 /** Host header → lookup form: lower case, no port, no trailing dot. */

@@ -1,7 +1,7 @@
 // The contract between discovery (internal/labels, internal/config static routes) and the
 // runtime (internal/routes → internal/proxy, health, wake). Plain data, no behaviour.
-
 import type { BalanceMode } from '../../pkg/balance/index.ts';
+import type { MiddlewareSpec } from './middleware-spec.ts';
 
 /** A canonical balancing mode: pkg/balance's names, which the balancer runs. */
 export type BalanceModeName = BalanceMode;
@@ -105,6 +105,8 @@ export interface RouteSpec {
    * has no members: nothing behind it is probed, woken or reached (docs/labels.md).
    */
   refused?: RouteRefusal | undefined;
+  /** The route's middlewares (docs/middlewares.md), in no particular order: the chain sorts them by priority, then name. */
+  middlewares?: readonly MiddlewareSpec[] | undefined;
 }
 
 /** Why a route refuses service. */

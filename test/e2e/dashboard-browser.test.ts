@@ -1,7 +1,7 @@
 // The dashboard in a real browser against the real engine: headless Chromium opens `/` on the
 // admin API, sees the routes and members, sees a container started after the page loaded
 // appear over the event stream (no reload), wakes a sleeping container with its "Wake now"
-// button, and fits a phone's width. Screenshots go to test-output/ (dashboard.png,
+// button and puts it back with "Sleep now", and fits a phone's width. Screenshots go to test-output/ (dashboard.png,
 // dashboard-phone.png); docs/dashboard.png is a copy of the first.
 //
 // Without Chromium this test fails (it does not skip): .ci/run installs it.
@@ -38,7 +38,7 @@ async function setViewport(page: ChromiumPage, width: number, height: number, mo
   await page.send('Emulation.setDeviceMetricsOverride', { width, height, deviceScaleFactor: 1, mobile });
 }
 
-test('dashboard in headless Chromium: routes and members, live updates, wake now, phone width', { skip: dockerSkip, timeout: 120_000 }, async (t) => {
+test('dashboard in headless Chromium: routes and members, live updates, wake now, sleep now, phone width', { skip: dockerSkip, timeout: 120_000 }, async (t) => {
   const docker = dockerClient();
   const tag = Math.random().toString(36).slice(2, 8);
   const sleeper = `dsleep${tag}`;
@@ -98,6 +98,13 @@ test('dashboard in headless Chromium: routes and members, live updates, wake now
     const shot = await page.screenshot();
     assert.deepEqual([...shot.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
     writeFileSync(join(OUT, 'dashboard.png'), shot);
+
+    // "Sleep now" puts it back to sleep (its stop_method, nothing in flight).
+    await waitFor(async () => ((await page.evaluate<boolean>(`document.querySelector('button[data-action=sleep][data-container="${sleeper}"]').disabled`)) ? undefined : true), 20_000, '"Sleep now" enabled');
+    await page.evaluate(`document.querySelector('button[data-action=sleep][data-container="${sleeper}"]').click()`);
+    await waitFor(async () => ((await b.route(sleeper))?.members[0]?.state === 'asleep' ? true : undefined), 30_000, `${sleeper} asleep after "Sleep now"`);
+    assert.equal((await sleeping.inspect()).State.Running, false);
+    await waitFor(async () => (new RegExp(`${sleeper} went to sleep`).test(await page.evaluate<string>(`document.getElementById('events').innerText`)) ? true : undefined), 20_000, 'the sleep in the recent events');
 
     // A phone's width: nothing wider than the viewport but the tables' own scroll boxes.
     await setViewport(page, 390, 844, true);
