@@ -43,7 +43,7 @@ test('dashboard in headless Chromium: routes and members, live updates, wake now
   const tag = Math.random().toString(36).slice(2, 8);
   const sleeper = `dsleep${tag}`;
   const later = `dlate${tag}`;
-  const sleeping = await runHttpd(docker, { name: sleeper, start: false, body: 'sleeper', labels: { 'proxy.aliases': sleeper, 'proxy.idle_timeout': '10m', 'proxy.wake_timeout': '30s' } });
+  const sleeping = await runHttpd(docker, { name: sleeper, start: false, body: 'sleeper', labels: { 'proxy.aliases': sleeper, 'proxy.idle_timeout': '10m', 'proxy.wake_timeout': '30s', 'proxy.stop_timeout': '1s' } });
   let started: Awaited<ReturnType<typeof runHttpd>> | undefined;
   const b = await startBellhop({ mode: 'in-process', yaml: 'match_domains: [test]' });
   const browser = await launchChromium();
