@@ -39,14 +39,14 @@ test('an alias with a GoDoxy access-control label answers 503 PROXY_ROUTE_REFUSE
   const guarded = uniqueName('guarded');
   const open = uniqueName('open');
   const sleepy = uniqueName('sleepy');
-  const guardLabel = `proxy.${guarded}.middlewares.cidr_whitelist.allow`;
+  const guardLabel = `proxy.${guarded}.middlewares.crowdsec.api_key`;
   const containers: Docker.Container[] = [];
   t.after(async () => {
     for (const c of containers) await removeQuietly(c);
   });
 
-  // One container, two aliases: the guarded one behind a LAN allow-list, the other open.
-  const app = await loggingHttpd(docker, { 'proxy.aliases': `${guarded}, ${open}`, [guardLabel]: '10.0.0.0/8' }, true);
+  // One container, two aliases: the guarded one behind a middleware Bellhop cannot apply yet (crowdsec), the other open.
+  const app = await loggingHttpd(docker, { 'proxy.aliases': `${guarded}, ${open}`, [guardLabel]: 'secret' }, true);
   containers.push(app);
   // A sleeping app behind a login (YAML form): a request must neither start it nor reach it.
   const asleep = await loggingHttpd(docker, { 'proxy.aliases': sleepy, 'proxy.idle_timeout': '10m', [`proxy.${sleepy}`]: 'middlewares:\n  oidc: {}\n' }, false);
