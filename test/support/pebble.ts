@@ -54,21 +54,9 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls `fn` until it returns something other than undefined/false (errors count as not yet). */
-export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastErr });
-}
+/** Polls until `fn` gives a value (not undefined/false), or fails after `timeoutMs`. */
+import { waitFor } from './docker-test.ts';
+export { waitFor };
 
 /** Why Pebble cannot run here, or undefined when it can. */
 export function pebbleMissing(): string | undefined {
