@@ -9,6 +9,7 @@ import type { Config, ConfigError, ListenAddress } from '../../internal/config/i
 import { DockerHub, type SelfInfo } from '../../internal/docker/index.ts';
 import { HealthMonitor } from '../../internal/health/index.ts';
 import { LiveRoutes } from '../../internal/pools/index.ts';
+import { middlewareDeps } from '../../internal/middleware/index.ts';
 import { createProxyServer, type HttpsPolicy, type ProxyServer } from '../../internal/proxy/index.ts';
 import { entrypointChain, type EntrypointChain } from './entrypoint-chain.ts';
 import { createWakeControl, Reconciler } from '../../internal/reconcile/index.ts';
@@ -90,11 +91,14 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     },
   });
   const mwLog = log.child({ module: 'middleware' });
-  let entryChain: EntrypointChain = entrypointChain(config.entrypoint.middlewares, mwLog);
+  // oidc seals its cookies with a key derived from the sticky key (docs/middlewares.md#oidc)
+  const mwDeps = middlewareDeps(stickySecret);
+  let entryChain: EntrypointChain = entrypointChain(config.entrypoint.middlewares, mwLog, mwDeps);
   const live = new LiveRoutes({
     health,
     wake,
     stickySecret,
+    middlewareDeps: mwDeps,
     onMiddlewareProblems: (route, problems, err) => {
       mwLog.error({ route, problems, err }, err === undefined ? 'route middlewares could not be built: the route answers 503 MIDDLEWARE_UNAVAILABLE' : 'a middleware failed: answered 500');
     },
@@ -198,7 +202,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       wake.setLogDisclosure({ showLogs: next.wake.showLogs, trustedProxies: next.entrypoint.trustedProxies });
       if (JSON.stringify(next.entrypoint.middlewares) !== JSON.stringify(config.entrypoint.middlewares)) {
         const old = entryChain;
-        entryChain = entrypointChain(next.entrypoint.middlewares, mwLog);
+        entryChain = entrypointChain(next.entrypoint.middlewares, mwLog, mwDeps);
         proxy.setEntryMiddleware(entryChain.handle);
         old.close();
       }

@@ -2,7 +2,7 @@
 // The config was checked when it loaded, so problems here are not expected; if one appears the
 // entrypoint fails closed (every request 503 MIDDLEWARE_UNAVAILABLE) rather than run without it.
 import type { Logger } from 'pino';
-import { compileChain, DEFAULT_MIDDLEWARE_DEPS, sendMiddlewareError, type MiddlewareSpec } from '../../internal/middleware/index.ts';
+import { compileChain, sendMiddlewareError, type MiddlewareDeps, type MiddlewareSpec } from '../../internal/middleware/index.ts';
 import type { ProxyMiddleware } from '../../internal/proxy/index.ts';
 
 export interface EntrypointChain {
@@ -11,8 +11,8 @@ export interface EntrypointChain {
   close(): void;
 }
 
-export function entrypointChain(specs: readonly MiddlewareSpec[], log: Logger): EntrypointChain {
-  const compiled = compileChain(specs, DEFAULT_MIDDLEWARE_DEPS, {
+export function entrypointChain(specs: readonly MiddlewareSpec[], log: Logger, deps: MiddlewareDeps): EntrypointChain {
+  const compiled = compileChain(specs, deps, {
     order: 'list',
     onFailure: (err, middleware) => log.error({ err, middleware }, 'an entrypoint middleware failed: answered 500'),
   });

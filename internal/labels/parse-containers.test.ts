@@ -774,13 +774,8 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
   }
 
   const access: Array<[string, string]> = [
-    ['oidc', 'proxy.app.middlewares.oidc'],
-    ['oidc with its options as YAML (GoDoxy TestParseLabelsMixedObjectAndFlatFields)', 'proxy.app.middlewares.oidc.allowed_groups'],
-    ['forward_auth', 'proxy.app.middlewares.forward_auth.address'],
-    ['ForwardAuth (any case, _ and - ignored)', 'proxy.app.middlewares.ForwardAuth.address'],
-    ['forwardauth', 'proxy.app.middlewares.forwardauth.address'],
-    ['basic_auth', 'proxy.app.middlewares.basic_auth.users'],
     ['crowdsec', 'proxy.app.middlewares.crowdsec.route'],
+    ['CrowdSec (any case, _ and - ignored)', 'proxy.app.middlewares.Crowd_Sec.route'],
     ['hcaptcha', 'proxy.app.middlewares.hcaptcha.site_key'],
     ['real_ip (decides who the client is; not mapped yet)', 'proxy.app.middlewares.real_ip.from'],
     ['CloudflareRealIP', 'proxy.app.middlewares.CloudflareRealIP.recursive'],
@@ -788,7 +783,7 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
     ['rule_file', 'proxy.app.rule_file'],
     ['inbound_mtls_profile', 'proxy.app.inbound_mtls_profile'],
     ['path_patterns (old GoDoxy)', 'proxy.app.path_patterns'],
-    ['a #N target', 'proxy.#1.middlewares.oidc'],
+    ['a #N target', 'proxy.#1.middlewares.crowdsec'],
   ];
   for (const [name, label] of access) {
     test(`${name} → ${REFUSED}, route refused`, () => {
@@ -803,19 +798,19 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
 
   const harmless = ['custom_error_page', 'error_page', 'set_x_forwarded', 'hide_x_forwarded', 'modify_html.target', 'themed.theme'];
   for (const m of harmless) {
-    test(`middlewares.${m} and cosmetic fields do not restrict access: warnings, that alias is served while the oidc one refuses`, () => {
+    test(`middlewares.${m} and cosmetic fields do not restrict access: warnings, that alias is served while the crowdsec one refuses`, () => {
       const r = one({
         'proxy.aliases': 'app, open',
         [`proxy.open.middlewares.${m}`]: 'x',
         'proxy.open.homepage.icon': '@selfhst/x.png',
         'proxy.open.access_log.path': '/x.log',
-        'proxy.app.middlewares.oidc': '',
+        'proxy.app.middlewares.crowdsec': '',
       });
-      assert.deepEqual(r.errors.map((e) => [e.code, e.key]), [[REFUSED, 'proxy.app.middlewares.oidc']]);
+      assert.deepEqual(r.errors.map((e) => [e.code, e.key]), [[REFUSED, 'proxy.app.middlewares.crowdsec']]);
       assert.equal(route(r, 'open').refused, undefined);
       assert.equal(url(r, 'open'), 'http://172.18.0.5:80');
       assert.deepEqual(r.warnings.map((w) => w.code), ['LABEL_IGNORED_FIELD', 'LABEL_IGNORED_FIELD', 'LABEL_IGNORED_FIELD']);
-      assertRefused(r, 'app', 'proxy.app.middlewares.oidc');
+      assertRefused(r, 'app', 'proxy.app.middlewares.crowdsec');
     });
   }
 
@@ -826,9 +821,9 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
     assert.deepEqual(r.warnings.map((w) => w.code), []);
   });
 
-  test('a middleware turned on with an empty mapping or nothing (`oidc: {}`, `oidc:`) in a whole-route YAML value', () => {
-    assertRefused(one({ 'proxy.app': 'port: 80\nmiddlewares:\n  oidc: {}\n' }), 'app', 'proxy.app (middlewares.oidc)');
-    assertRefused(one({ 'proxy.app': 'middlewares:\n  forward_auth:\n' }), 'app', 'proxy.app (middlewares.forward_auth)');
+  test('a middleware turned on with an empty mapping or nothing (`crowdsec: {}`, `hcaptcha:`) in a whole-route YAML value', () => {
+    assertRefused(one({ 'proxy.app': 'port: 80\nmiddlewares:\n  crowdsec: {}\n' }), 'app', 'proxy.app (middlewares.crowdsec)');
+    assertRefused(one({ 'proxy.app': 'middlewares:\n  hcaptcha:\n' }), 'app', 'proxy.app (middlewares.hcaptcha)');
     assertRefused(one({ 'proxy.app': 'rules:\n  - on: path /admin\n    do: error 403 Forbidden\n' }), 'app', 'proxy.app (rules)');
     // An empty mapping elsewhere still sets nothing.
     const plain = one({ 'proxy.app': 'port: 80\nhealthcheck: {}\nmiddlewares: {}\n' });
@@ -837,32 +832,50 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
   });
 
   test('GoDoxy TestParseLabelsMixedObjectAndFlatFields: an oidc YAML value plus a dotted option', () => {
-    const r = one({ 'proxy.universal.middlewares.oidc': 'allowed_groups: [everyone]', 'proxy.universal.middlewares.oidc.bypass': '- path glob(/x/*)' }, {}, {});
+    const r = one({
+      'proxy.universal.middlewares.oidc': 'issuer_url: https://auth.example.com/\nclient_id: bellhop\nclient_secret: s3cret\nallowed_groups: [everyone]',
+      'proxy.universal.middlewares.oidc.bypass': '- path glob(/x/*)',
+    }, {}, {});
+    assert.deepEqual(r.errors, []);
     const rt = route(r, 'universal');
-    assert.deepEqual(rt.refused?.keys, ['proxy.universal.middlewares.oidc', 'proxy.universal.middlewares.oidc.bypass']);
-    assert.deepEqual(rt.members, []);
+    assert.equal(rt.refused, undefined);
+    assert.deepEqual(rt.middlewares?.map((m) => [m.name, m.bypass, m.options['allowed_groups']]), [['oidc', ['path glob(/x/*)'], ['everyone']]]);
+  });
+
+  test('forward_auth, basic_auth and oidc are applied, no longer refused; their options are checked at parse', () => {
+    const ok = one({
+      'proxy.aliases': 'app',
+      'proxy.app.middlewares.ForwardAuth.address': 'http://authelia:9091/api/authz/forward-auth',
+      'proxy.app.middlewares.basic_auth.users': 'admin:$2y$05$8.HmqrA/r.3iJ0IgbKclOOosjYmW47IBy2Yl5626/0kONbghNHYfG',
+    });
+    assert.deepEqual(ok.errors, []);
+    assert.deepEqual(route(ok, 'app').middlewares?.map((m) => m.name).sort(), ['basic_auth', 'forward_auth']);
+    const bad = one({ 'proxy.aliases': 'app', 'proxy.app.middlewares.basic_auth.users': 'admin:plaintext', 'proxy.app.middlewares.oidc.client_id': 'x' });
+    assert.deepEqual(bad.routes, []);
+    assert.ok(bad.errors.some((e) => e.key === 'proxy.app.middlewares.basic_auth.users' && /bcrypt/.test(e.message)));
+    assert.ok(bad.errors.some((e) => e.key === 'proxy.app.middlewares.oidc.issuer_url'));
   });
 
   test('a wildcard refuses every alias; #N only its alias', () => {
-    const all = one({ 'proxy.aliases': 'a, b', 'proxy.*.middlewares.oidc': '' });
-    assert.deepEqual(refusedKeys(all, 'a'), ['proxy.*.middlewares.oidc']);
-    assert.deepEqual(refusedKeys(all, 'b'), ['proxy.*.middlewares.oidc']);
-    const second = one({ 'proxy.aliases': 'a, b', 'proxy.#2.middlewares.basic_auth.users': 'x' });
+    const all = one({ 'proxy.aliases': 'a, b', 'proxy.*.middlewares.crowdsec': '' });
+    assert.deepEqual(refusedKeys(all, 'a'), ['proxy.*.middlewares.crowdsec']);
+    assert.deepEqual(refusedKeys(all, 'b'), ['proxy.*.middlewares.crowdsec']);
+    const second = one({ 'proxy.aliases': 'a, b', 'proxy.#2.middlewares.crowdsec.api_key': 'x' });
     assert.equal(route(second, 'a').refused, undefined);
     assert.equal(url(second, 'a'), 'http://172.18.0.5:80');
-    assert.deepEqual(refusedKeys(second, 'b'), ['proxy.#2.middlewares.basic_auth.users']);
+    assert.deepEqual(refusedKeys(second, 'b'), ['proxy.#2.middlewares.crowdsec.api_key']);
   });
 
   test('one refusing member refuses its whole pool: the host serves every member', () => {
     const r = parse([
       replica('p', 'web', 1, { labels: { 'proxy.aliases': 'web' } }),
       replica('p', 'web', 2, { labels: { 'proxy.aliases': 'web' } }),
-      container({ name: 'guarded', labels: { 'proxy.aliases': 'g', 'proxy.g.load_balance.link': 'web', 'proxy.g.middlewares.oidc': '' } }),
+      container({ name: 'guarded', labels: { 'proxy.aliases': 'g', 'proxy.g.load_balance.link': 'web', 'proxy.g.middlewares.crowdsec': '' } }),
     ]);
     const rt = route(r, 'web');
     assert.deepEqual(rt.members, []);
     assert.deepEqual(rt.refused?.sources, ['guarded']);
-    assert.deepEqual(rt.refused?.keys, ['proxy.g.middlewares.oidc']);
+    assert.deepEqual(rt.refused?.keys, ['proxy.g.middlewares.crowdsec']);
   });
 
   test('broken middlewares YAML is a plain error: the container gets no routes (fails closed)', () => {
@@ -872,13 +885,13 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
   });
 
   test('another label error still costs the container, and the refusal is reported too', () => {
-    const r = one({ 'proxy.app.port': 'abc', 'proxy.app.middlewares.oidc': '' });
+    const r = one({ 'proxy.app.port': 'abc', 'proxy.app.middlewares.crowdsec': '' });
     assert.deepEqual(r.routes, []);
     assert.deepEqual(codes(r).sort(), ['LABEL_ACCESS_CONTROL_UNSUPPORTED', 'LABEL_BAD_PORT']);
   });
 
   test('the refusal message names label keys, never their values', () => {
-    const r = one({ 'proxy.app.middlewares.basic_auth.users': 'admin:$2y$05$secretsecretsecret' });
+    const r = one({ 'proxy.app.middlewares.crowdsec.api_key': 'secretsecretsecret' });
     const rt = route(r, 'app');
     assert.ok(!rt.refused?.message.includes('secret'));
     assert.ok(!errorFor(r, REFUSED).message.includes('secret'));

@@ -203,7 +203,7 @@ export const basicAuth: MiddlewareFactory = {
     if (file !== undefined) {
       if (typeof file !== 'string' || file === '') {
         problems.push(problem(spec, 'users_file', 'users_file must be the path of an htpasswd file'));
-      } else {
+      } else if (deps.checkOnly !== true) {
         let text: string | undefined;
         try {
           text = deps.readFile(file);
@@ -217,7 +217,7 @@ export const basicAuth: MiddlewareFactory = {
       }
     }
     if (listed === undefined && file === undefined) problems.push(problem(spec, 'users', 'basic_auth needs users or users_file'));
-    else if (problems.length === 0 && users.size === 0) problems.push(problem(spec, listed !== undefined ? 'users' : 'users_file', 'basic_auth has no users'));
+    else if (problems.length === 0 && users.size === 0 && !(deps.checkOnly === true && file !== undefined)) problems.push(problem(spec, listed !== undefined ? 'users' : 'users_file', 'basic_auth has no users'));
     const realmBad = realmProblem(realm);
     if (realmBad !== undefined) problems.push(problem(spec, 'realm', realmBad));
     if (problems.length > 0) return problems;

@@ -19,15 +19,15 @@ export type SpecOutcome =
   /** A GoDoxy middleware that never restricts access and is not implemented: ignored with a warning. */
   | { kind: 'ignored'; name: string };
 
-// Values are checked at parse time by building the middleware once, without I/O: none of these
-// factories reads a file or opens a socket in create() (others are checked when the route starts).
+// Values are checked at parse time by building the middleware once with checkOnly: no factory
+// reads a file or opens a socket then (basic_auth's users_file is read when the route starts).
 const PARSE_DEPS: MiddlewareDeps = {
   now: () => 0,
   readFile: () => {
     throw new Error('no file is read while parsing');
   },
+  checkOnly: true,
 };
-const CHECKED_AT_PARSE = new Set(['redirect_http', 'cidr_whitelist', 'rate_limit', 'request', 'response']);
 
 /**
  * `written`: the middleware name as written (`CIDRWhitelist`); `raw`: its options as written
@@ -80,11 +80,9 @@ export function buildMiddlewareSpec(written: string, raw: Readonly<Record<string
   }
   if (problems.length > 0) return { kind: 'problems', problems };
   const spec: MiddlewareSpec = { name: factory.name, priority, bypass, options, key };
-  if (CHECKED_AT_PARSE.has(factory.name)) {
-    const built = factory.create(spec, PARSE_DEPS);
-    if (Array.isArray(built)) return { kind: 'problems', problems: built };
-    built.close?.();
-  }
+  const built = factory.create(spec, PARSE_DEPS);
+  if (Array.isArray(built)) return { kind: 'problems', problems: built };
+  built.close?.();
   return { kind: 'spec', spec };
 }
 

@@ -30,6 +30,11 @@ export interface CompiledChain {
 /** Called with what a middleware threw (it should answer, never throw): logged by the owner. */
 export type ChainFailure = (err: unknown, middleware: string) => void;
 
+function pathOnly(path: string): string {
+  const q = path.indexOf('?');
+  return q === -1 ? path : path.slice(0, q);
+}
+
 function fail(res: ServerResponse, onFailure: ChainFailure | undefined, err: unknown, name: string): MiddlewareVerdict {
   onFailure?.(err, name);
   if (!res.headersSent && !res.destroyed) sendMiddlewareError(res, 'MIDDLEWARE_FAILED');
@@ -84,7 +89,10 @@ export function compileChain(specs: readonly MiddlewareSpec[], deps: MiddlewareD
   const run = (i: number, req: IncomingMessage, res: ServerResponse, facts: RequestFacts): MiddlewareVerdict | Promise<MiddlewareVerdict> => {
     for (; i < steps.length; i++) {
       const step = steps[i]!;
-      if (step.bypass?.(facts.path, facts.clientIp) === true) continue;
+      if (step.bypass?.(facts.path, facts.clientIp) === true && step.mw.owns?.(pathOnly(facts.path)) !== true) {
+        step.mw.onBypass?.(facts);
+        continue;
+      }
       let v: MiddlewareVerdict | Promise<MiddlewareVerdict>;
       try {
         v = step.mw.handle(req, res, facts);

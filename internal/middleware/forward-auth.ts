@@ -143,6 +143,11 @@ class ForwardAuth implements Middleware {
     this.#pool.on('connectionError', () => undefined);
   }
 
+  /** A bypassed request (docs/middlewares.md#bypass) still loses the client's copies of the identity headers. */
+  onBypass(facts: RequestFacts): void {
+    removeHeaders(facts.upstreamHeaders, this.#stripped);
+  }
+
   async handle(req: IncomingMessage, res: ServerResponse, facts: RequestFacts): Promise<MiddlewareVerdict> {
     const abort = new AbortController();
     const onClose = (): void => abort.abort();

@@ -13,6 +13,9 @@ export type { MiddlewareLookup } from './registry.ts';
 /** The codes of middleware answers (403, 429, 500, 503) for the one catalogue. */
 export { MIDDLEWARE_ERRORS, sendMiddlewareError } from './middleware-errors.ts';
 export type { MiddlewareErrorCode } from './middleware-errors.ts';
+/** forward_auth's and basic_auth's codes, and oidc's, for the one catalogue. */
+export { AUTH_ERRORS } from './auth-errors.ts';
+export { OIDC_ERRORS } from './oidc-errors.ts';
 export { TokenBuckets } from './rate-limit.ts';
-/** Date.now and readFileSync. */
-export { DEFAULT_MIDDLEWARE_DEPS } from './default-deps.ts';
+/** Date.now and readFileSync; with the secret derived from the sticky key. */
+export { DEFAULT_MIDDLEWARE_DEPS, middlewareDeps } from './default-deps.ts';

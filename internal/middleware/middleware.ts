@@ -40,6 +40,17 @@ export interface Middleware {
    * an internal failure answers 5xx itself (fail closed).
    */
   handle(req: IncomingMessage, res: ServerResponse, facts: RequestFacts): MiddlewareVerdict | Promise<MiddlewareVerdict>;
+  /**
+   * Runs instead of handle() when a `bypass` rule lets the request skip this middleware: removes
+   * what a client must never forge on its way upstream (the identity headers an auth middleware
+   * sets, its own cookies). Never answers.
+   */
+  onBypass?(facts: RequestFacts): void;
+  /**
+   * Paths (without query) this middleware owns whatever `bypass` says, e.g. oidc's callback and
+   * logout: a bypass rule never sends them to the member.
+   */
+  owns?(pathname: string): boolean;
   /** Timers, sockets, clients to release when the route goes away. */
   close?(): void;
 }
@@ -64,7 +75,12 @@ export interface MiddlewareDeps {
    * from it (oidc seals its cookies with one). Absent: a random key per process, so sealed
    * cookies do not survive a restart.
    */
-  readonly secret?: Uint8Array;
+  readonly secret?: Uint8Array | undefined;
+  /**
+   * create() only checks the options (labels and config at parse time, `bellhop check`): it
+   * reads no file and opens nothing; what it builds is closed at once.
+   */
+  readonly checkOnly?: boolean | undefined;
 }
 
 /** One kind of middleware: its option names and how to build it. */

@@ -297,14 +297,20 @@ class OidcMiddleware implements Middleware {
     return groups.some((g) => this.#opts.allowedGroups.includes(g));
   }
 
+  /** A bypassed request (docs/middlewares.md#bypass) reaches the member without a forged identity or Bellhop's cookies. */
+  onBypass(facts: RequestFacts): void {
+    stripIdentity(facts.upstreamHeaders);
+  }
+
+  /** The callback and logout paths are never bypassed: they are Bellhop's, not the member's. */
+  owns(pathname: string): boolean {
+    return pathname === OIDC_CALLBACK_PATH || pathname === OIDC_LOGOUT_PATH;
+  }
+
   /** The member sees who is signed in, never the client's own identity headers nor Bellhop's cookies. */
   #passIdentity(facts: RequestFacts, session: Session): void {
     const up = facts.upstreamHeaders;
-    const names = new Set(IDENTITY_HEADERS.map(foldName));
-    for (let i = up.length - 2; i >= 0; i -= 2) {
-      if (names.has(foldName(up[i]!))) up.splice(i, 2);
-    }
-    stripCookies(up, OIDC_COOKIE_PREFIX);
+    stripIdentity(up);
     const user = session.u !== '' ? session.u : session.s;
     up.push('Remote-User', headerValue(user), 'X-Forwarded-User', headerValue(user));
     if (session.e !== undefined) up.push('Remote-Email', headerValue(session.e), 'X-Forwarded-Email', headerValue(session.e));
@@ -476,6 +482,15 @@ class OidcMiddleware implements Middleware {
     res.writeHead(200, [...clear, 'content-type', 'text/html; charset=utf-8', 'content-length', String(body.length)]);
     res.end(req.method === 'HEAD' ? undefined : body);
   }
+}
+
+/** Removes the identity headers (also `_` spellings) and every cookie of this middleware, in place. */
+function stripIdentity(up: string[]): void {
+  const names = new Set(IDENTITY_HEADERS.map(foldName));
+  for (let i = up.length - 2; i >= 0; i -= 2) {
+    if (names.has(foldName(up[i]!))) up.splice(i, 2);
+  }
+  stripCookies(up, OIDC_COOKIE_PREFIX);
 }
 
 /** A page load (not an API call): a login redirect makes sense only there, as in GoDoxy. */

@@ -48,8 +48,8 @@ test('an alias with a GoDoxy access-control label answers 503 PROXY_ROUTE_REFUSE
   // One container, two aliases: the guarded one behind a middleware Bellhop cannot apply yet (crowdsec), the other open.
   const app = await loggingHttpd(docker, { 'proxy.aliases': `${guarded}, ${open}`, [guardLabel]: 'secret' }, true);
   containers.push(app);
-  // A sleeping app behind a login (YAML form): a request must neither start it nor reach it.
-  const asleep = await loggingHttpd(docker, { 'proxy.aliases': sleepy, 'proxy.idle_timeout': '10m', [`proxy.${sleepy}`]: 'middlewares:\n  oidc: {}\n' }, false);
+  // A sleeping app behind a captcha (YAML form): a request must neither start it nor reach it.
+  const asleep = await loggingHttpd(docker, { 'proxy.aliases': sleepy, 'proxy.idle_timeout': '10m', [`proxy.${sleepy}`]: 'middlewares:\n  hcaptcha: {}\n' }, false);
   containers.push(asleep);
   const appName = (await app.inspect()).Name.replace(/^\//, '');
 
@@ -81,7 +81,7 @@ test('an alias with a GoDoxy access-control label answers 503 PROXY_ROUTE_REFUSE
   assert.equal(upgrade.status, 503);
   assert.match(upgrade.body, /PROXY_ROUTE_REFUSED/);
 
-  // The sleeping app behind oidc: refused, and still not started.
+  // The sleeping app behind hcaptcha: refused, and still not started.
   const wake = await b.get(sleepy, '/', { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } });
   assert.equal(wake.status, 503);
   assert.match(wake.body, /PROXY_ROUTE_REFUSED/);
