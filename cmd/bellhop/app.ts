@@ -141,6 +141,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     logger: log,
     accessLog: true,
     entryMiddleware: entryChain.handle,
+    entryClientIpRule: entryChain.clientIpRule,
     onRequestDone: (info) => {
       if (info.route !== '-') feed?.rates.count(info.route);
       metrics.requestDone(info.route, info.member, info.status, info.upstreamMs === undefined ? undefined : info.upstreamMs / 1000);
@@ -203,7 +204,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       if (JSON.stringify(next.entrypoint.middlewares) !== JSON.stringify(config.entrypoint.middlewares)) {
         const old = entryChain;
         entryChain = entrypointChain(next.entrypoint.middlewares, mwLog, mwDeps);
-        proxy.setEntryMiddleware(entryChain.handle);
+        proxy.setEntryMiddleware(entryChain.handle, entryChain.clientIpRule);
         old.close();
       }
       if (next.autocert !== undefined && JSON.stringify(next.autocert) !== JSON.stringify(config.autocert)) {

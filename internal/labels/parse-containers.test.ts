@@ -777,8 +777,6 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
     ['crowdsec', 'proxy.app.middlewares.crowdsec.route'],
     ['CrowdSec (any case, _ and - ignored)', 'proxy.app.middlewares.Crowd_Sec.route'],
     ['hcaptcha', 'proxy.app.middlewares.hcaptcha.site_key'],
-    ['real_ip (decides who the client is; not mapped yet)', 'proxy.app.middlewares.real_ip.from'],
-    ['CloudflareRealIP', 'proxy.app.middlewares.CloudflareRealIP.recursive'],
     ['rules', 'proxy.app.rules'],
     ['rule_file', 'proxy.app.rule_file'],
     ['inbound_mtls_profile', 'proxy.app.inbound_mtls_profile'],

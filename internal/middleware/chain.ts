@@ -3,6 +3,7 @@
 // handle() after routing and before the gate; 'answered' means the response is done and nothing
 // behind may run (no wake, no upstream, no idle-clock activity).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientIpRule } from '../../pkg/realip/index.ts';
 import type { Middleware, MiddlewareDeps, MiddlewareProblem, MiddlewareSpec, MiddlewareVerdict, RequestFacts } from './middleware.ts';
 import { compileBypass, type BypassTest } from './bypass.ts';
 import { byPriority } from './build-spec.ts';
@@ -15,8 +16,10 @@ interface Step {
 }
 
 export interface MiddlewareChain {
-  /** Names in run order. */
+  /** Names in run order; a client rule (real_ip, cloudflare_real_ip) first, as it applies before every step. */
   readonly names: readonly string[];
+  /** The chain's real_ip / cloudflare_real_ip, applied by the proxy when it reads the request (docs/client-ip.md). */
+  readonly clientIpRule: ClientIpRule | undefined;
   handle(req: IncomingMessage, res: ServerResponse, facts: RequestFacts): MiddlewareVerdict | Promise<MiddlewareVerdict>;
   close(): void;
 }
@@ -52,6 +55,7 @@ export function compileChain(specs: readonly MiddlewareSpec[], deps: MiddlewareD
   const sorted = opts.order === 'list' ? [...specs].sort((a, b) => a.priority - b.priority) : [...specs].sort(byPriority);
   const steps: Step[] = [];
   const problems: MiddlewareProblem[] = [];
+  let rule: ClientIpRule | undefined;
   for (const spec of sorted) {
     const factory = middlewareFactory(spec.name);
     if (factory === undefined) {
@@ -70,7 +74,9 @@ export function compileChain(specs: readonly MiddlewareSpec[], deps: MiddlewareD
       built = [{ code: 'MIDDLEWARE_BAD_OPTION', key: spec.key, message: `${spec.name}: ${err instanceof Error ? err.message : String(err)}` }];
     }
     if (Array.isArray(built)) problems.push(...built);
-    else steps.push({ mw: built, bypass: bypass.test });
+    else if (built.clientIpRule === undefined) steps.push({ mw: built, bypass: bypass.test });
+    else if (rule === undefined) rule = built.clientIpRule;
+    else problems.push({ code: 'MIDDLEWARE_BAD_OPTION', key: spec.key, message: `${spec.name}: ${rule.name} already decides who the client is here; keep one` });
   }
   const close = (): void => {
     for (const s of steps) {
@@ -112,7 +118,8 @@ export function compileChain(specs: readonly MiddlewareSpec[], deps: MiddlewareD
   };
   return {
     chain: {
-      names: steps.map((s) => s.mw.name),
+      names: [...(rule === undefined ? [] : [rule.name]), ...steps.map((s) => s.mw.name)],
+      clientIpRule: rule,
       handle: (req, res, facts) => run(0, req, res, facts),
       close,
     },

@@ -4,6 +4,7 @@
 // after routing and before the gate (wake), so a refused request touches nothing behind it:
 // no wake, no upstream, no idle-clock activity. Entrypoint middlewares run before routing.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientIpRule } from '../../pkg/realip/index.ts';
 import type { MiddlewareSpec } from '../routes/index.ts';
 
 /** One middleware as configured (defined in internal/routes: labels, config and RouteSpec carry it). */
@@ -51,6 +52,11 @@ export interface Middleware {
    * logout: a bypass rule never sends them to the member.
    */
   owns?(pathname: string): boolean;
+  /**
+   * real_ip / cloudflare_real_ip: not a step but the rule that decides the client address
+   * (docs/client-ip.md). The chain does not run it; the proxy applies it before any step.
+   */
+  readonly clientIpRule?: ClientIpRule;
   /** Timers, sockets, clients to release when the route goes away. */
   close?(): void;
 }

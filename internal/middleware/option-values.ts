@@ -31,6 +31,15 @@ export function readInt(v: unknown, min: number, max: number): Read<number> {
   return { ok: true, value: n };
 }
 
+/** true/false (also yes/no, on/off, 1/0 as label text). */
+export function readBool(v: unknown): Read<boolean> {
+  if (typeof v === 'boolean') return { ok: true, value: v };
+  const t = typeof v === 'string' || typeof v === 'number' ? String(v).trim().toLowerCase() : '';
+  if (['true', 'yes', 'on', '1'].includes(t)) return { ok: true, value: true };
+  if (['false', 'no', 'off', '0'].includes(t)) return { ok: true, value: false };
+  return { ok: false, message: `expected true or false, got ${JSON.stringify(v)}` };
+}
+
 export function readText(v: unknown): Read<string> {
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
     const s = String(v);
@@ -116,6 +125,9 @@ export class OptionProblems {
     if (r.ok) return r.value;
     this.list.push({ code: 'MIDDLEWARE_BAD_OPTION', key: `${this.#spec.key}.${option}`, message: `${this.#spec.name}.${option}: ${r.message}` });
     return undefined;
+  }
+  bad(option: string, message: string): void {
+    this.list.push({ code: 'MIDDLEWARE_BAD_OPTION', key: `${this.#spec.key}.${option}`, message: `${this.#spec.name}.${option}: ${message}` });
   }
   missing(option: string, what: string): void {
     this.list.push({ code: 'MIDDLEWARE_MISSING_OPTION', key: `${this.#spec.key}.${option}`, message: `${this.#spec.name} needs "${option}": ${what}` });

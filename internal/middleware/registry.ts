@@ -8,21 +8,20 @@ import { requestHeaders, responseHeaders } from './header-edits.ts';
 import type { MiddlewareFactory } from './middleware.ts';
 import { oidc } from './oidc.ts';
 import { rateLimit } from './rate-limit.ts';
+import { cloudflareRealIp, realIp } from './real-ip.ts';
 import { redirectHttp } from './redirect-http.ts';
 
 /** Every middleware Bellhop can run. */
-export const MIDDLEWARE_FACTORIES: readonly MiddlewareFactory[] = [redirectHttp, cidrWhitelist, rateLimit, requestHeaders, responseHeaders, forwardAuth, basicAuth, oidc];
+export const MIDDLEWARE_FACTORIES: readonly MiddlewareFactory[] = [redirectHttp, cidrWhitelist, rateLimit, requestHeaders, responseHeaders, forwardAuth, basicAuth, oidc, realIp, cloudflareRealIp];
 
 /** GoDoxy's other spellings → canonical name. */
 const ALIASES: Readonly<Record<string, string>> = { modify_request: 'request', modify_response: 'response' };
 
 /**
- * Names that restrict access or decide who the client is, not built yet: a route asking for one
- * refuses service (503 PROXY_ROUTE_REFUSED) rather than be served without it. real_ip and
- * cloudflare_real_ip change the IP that cidr_whitelist and rate_limit judge, so ignoring them
- * could let the wrong clients in.
+ * Names that restrict access, not built yet: a route asking for one refuses service (503
+ * PROXY_ROUTE_REFUSED) rather than be served without it.
  */
-const NOT_YET_ACCESS: readonly string[] = ['crowdsec', 'hcaptcha', 'real_ip', 'cloudflare_real_ip'];
+const NOT_YET_ACCESS: readonly string[] = ['crowdsec', 'hcaptcha'];
 
 /** GoDoxy middlewares that never decide who gets in: ignored with a warning. */
 const NOT_YET_HARMLESS: readonly string[] = ['set_x_forwarded', 'hide_x_forwarded', 'modify_html', 'themed', 'error_page', 'custom_error_page'];

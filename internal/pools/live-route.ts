@@ -147,6 +147,8 @@ export class LiveRoute implements ProxyRoute {
   refusal: string | undefined;
   /** The route's middleware chain (docs/middlewares.md); absent when it has none (no per-request cost). */
   middleware?: NonNullable<ProxyRoute['middleware']>;
+  /** The route's real_ip / cloudflare_real_ip, applied by the proxy before any middleware (docs/client-ip.md). */
+  clientIpRule: ProxyRoute['clientIpRule'];
   private chain: MiddlewareChain | undefined;
   /** Compiled `load_balance.options` of an iphash pool (docs/client-ip.md); undefined: hash ctx.clientIp. */
   private realIp: RealIpOptions | undefined;
@@ -215,6 +217,7 @@ export class LiveRoute implements ProxyRoute {
   private compileMiddleware(spec: RouteSpec): void {
     this.chain?.close();
     this.chain = undefined;
+    this.clientIpRule = undefined;
     const specs = spec.middlewares ?? [];
     if (specs.length === 0 || spec.refused !== undefined) {
       delete this.middleware;
@@ -236,6 +239,7 @@ export class LiveRoute implements ProxyRoute {
       return;
     }
     this.chain = chain;
+    this.clientIpRule = chain.clientIpRule;
     this.middleware = (req, res, facts) => chain.handle(req, res, facts);
   }
 

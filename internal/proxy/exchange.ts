@@ -174,7 +174,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.finish(499, 'PROXY_CLIENT_GONE');
       return false;
     }
-    const facts = upstreamHeaders(this.req, peer, state.trusted, route);
+    const facts = upstreamHeaders(this.req, peer, state.trusted, route, route.clientIpRule ?? state.entryClientIpRule);
     this.headers = facts.headers;
     this.hasBody = facts.hasBody && !this.isUpgrade;
     this.clientIp = facts.clientIp;
@@ -217,7 +217,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.finish(499, 'PROXY_CLIENT_GONE');
       return;
     }
-    const f = upstreamHeaders(this.req, peer, this.state.trusted, undefined);
+    const f = upstreamHeaders(this.req, peer, this.state.trusted, undefined, this.state.entryClientIpRule);
     this.headers = f.headers;
     this.clientIp = f.clientIp;
     this.runMiddleware(entry, this.middlewareFacts(f.secure), () => {

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { buildUpstreamHeaders, stripHopByHop } from '../../pkg/http/index.ts';
-import { resolveClient, type ClientAddress, type TrustedProxies } from '../../pkg/realip/index.ts';
+import { clientIpByRule, resolveClient, type ClientAddress, type ClientIpRule, type TrustedProxies } from '../../pkg/realip/index.ts';
 import type { ProxyAnswerCode } from './proxy-errors.ts';
 import type { ProxyRoute } from './router.ts';
 
@@ -56,7 +56,7 @@ function firstToken(v: string): string {
  * for every HTTP/1.1 request), so single header lookups here cost a property read.
  */
 export function upstreamHeaders(
-  req: IncomingMessage, peer: ClientAddress, trusted: TrustedProxies, route: ProxyRoute | undefined,
+  req: IncomingMessage, peer: ClientAddress, trusted: TrustedProxies, route: ProxyRoute | undefined, rule?: ClientIpRule,
 ): ForwardingFacts {
   const h = req.headers;
   const tls = (req.socket as { encrypted?: boolean } | null)?.encrypted === true;
@@ -68,6 +68,8 @@ export function upstreamHeaders(
     const xfp = h['x-forwarded-proto'] as string | undefined;
     if (xfp !== undefined && xfp.trim() !== '') secure = firstToken(xfp) === 'https';
   }
+  // real_ip / cloudflare_real_ip (docs/client-ip.md): from its own peers, its header decides
+  if (rule !== undefined) clientIp = clientIpByRule(peer.peerIp, req.rawHeaders, rule, trusted) ?? clientIp;
   const headers = buildUpstreamHeaders(req.rawHeaders, { peerIp: peer.peerIp, peerTrusted: peer.peerTrusted, clientIp, tls });
   const cookie = h.cookie;
   const expect = h.expect !== undefined;

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { ListenAddress } from '../config/index.ts';
 import type { ProxyMiddleware, RouteResolver } from './router.ts';
 import type { ProxyState, RequestDoneInfo } from './proxy-state.ts';
-import { parseTrustedProxies, type TrustedProxies } from '../../pkg/realip/index.ts';
+import { parseTrustedProxies, type ClientIpRule, type TrustedProxies } from '../../pkg/realip/index.ts';
 import { isWebSocketUpgrade, MAX_HEADER_LINES, normaliseHost } from '../../pkg/http/index.ts';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { createHttpsEntry, type HttpsEntry, type HttpsSource } from './https-entry.ts';
@@ -43,6 +43,8 @@ export interface ProxyServerOptions {
   onRequestDone?: ((info: RequestDoneInfo) => void) | undefined;
   /** `entrypoint.middlewares` compiled into one chain (docs/middlewares.md); replace with setEntryMiddleware. */
   entryMiddleware?: ProxyMiddleware | undefined;
+  /** The entrypoint's real_ip / cloudflare_real_ip (docs/client-ip.md); replaced with setEntryMiddleware. */
+  entryClientIpRule?: ClientIpRule | undefined;
 }
 
 /** What the entrypoints do about HTTPS (docs/https.md); replaced on hot reload. */
@@ -71,7 +73,7 @@ export interface ProxyServer {
   /** Sets redirect_http, hsts and the ACME HTTP-01 responder; undefined: HTTPS is off. */
   setHttpsPolicy(policy: HttpsPolicy | undefined): void;
   /** Replaces the entrypoint middleware chain (hot reload); undefined: none. Requests already past it are not affected. */
-  setEntryMiddleware(mw: ProxyMiddleware | undefined): void;
+  setEntryMiddleware(mw: ProxyMiddleware | undefined, clientIpRule?: ClientIpRule): void;
   /** `":80"`, `"127.0.0.1:8080"`, `"[::1]:80"` or `{ host, port }` (port 0 = any). */
   /** Listens on a parsed address (config's `entrypoint.http`; port 0 picks a free port). */
   listen(addr: ListenAddress): Promise<AddressInfo>;
@@ -150,6 +152,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     resolver: opts.resolver,
     trusted,
     entryMiddleware: opts.entryMiddleware,
+    entryClientIpRule: opts.entryClientIpRule,
     pools,
     log,
     access: opts.logger.child({ module: 'access' }),
@@ -292,8 +295,9 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
       https ??= createHttpsEntry({ h1: server, onH2Request, source, headerMs: t.headerMs, idleMs: t.idleMs, log });
       return https.listen(addr);
     },
-    setEntryMiddleware(mw) {
+    setEntryMiddleware(mw, clientIpRule) {
       state.entryMiddleware = mw;
+      state.entryClientIpRule = clientIpRule;
     },
     setHttpsPolicy(p) {
       policy = p;

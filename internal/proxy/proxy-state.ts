@@ -3,7 +3,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ProxyMiddleware, RouteResolver } from './router.ts';
-import type { TrustedProxies } from '../../pkg/realip/index.ts';
+import type { ClientIpRule, TrustedProxies } from '../../pkg/realip/index.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
 /** Per-request figures for metrics. */
@@ -29,6 +29,8 @@ export interface ProxyState {
   trusted: TrustedProxies;
   /** `entrypoint.middlewares` as one chain, run for every request before the route's (docs/middlewares.md). */
   entryMiddleware: ProxyMiddleware | undefined;
+  /** `entrypoint.middlewares`' real_ip / cloudflare_real_ip; a route's own rule wins (docs/client-ip.md). */
+  entryClientIpRule: ClientIpRule | undefined;
   pools: UpstreamPools;
   log: Logger;
   access: Logger;

@@ -1,6 +1,7 @@
 // The narrow surface the proxy consumes from routing, balancing, health and wake. The proxy
 // never imports those modules: the composition root adapts them to these interfaces.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientIpRule } from '../../pkg/realip/index.ts';
 
 /** One upstream the proxy may forward to. */
 export interface ProxyMember {
@@ -89,6 +90,12 @@ export interface ProxyRoute {
   readonly refusal?: string | undefined;
   /** Seconds for Retry-After when nothing is usable (default 5). */
   retryAfterSec?: number | undefined;
+  /**
+   * The route's real_ip / cloudflare_real_ip (docs/client-ip.md): who the client is, decided
+   * when the request is read, before any middleware, pick or log line; undefined: the
+   * entrypoint's rule (its own real_ip, else trusted_proxies).
+   */
+  readonly clientIpRule?: ClientIpRule | undefined;
   /**
    * Optional middleware chain (docs/middlewares.md), run once per request after the route is
    * resolved (and not refused) and before the gate: 'answered' means `res` is done and nothing

@@ -12,6 +12,9 @@ export type { ClientAddress } from './client-ip.ts';
 /** GoDoxy-compatible per-pool real-IP options (`load_balance.options`) for `iphash`. */
 export { compileRealIpOptions, realIpFromOptions, DEFAULT_REAL_IP_HEADER } from './real-ip-options.ts';
 export type { RealIpOptions, RealIpOptionsInput } from './real-ip-options.ts';
+/** A route's or the entrypoint's own client rule (real_ip, cloudflare_real_ip middlewares). */
+export { clientIpByRule } from './client-ip-rule.ts';
+export type { ClientIpRule } from './client-ip-rule.ts';
 /** Configuration errors with a stable `code` and the offending `entry`. */
 export { RealIpError } from './realip-error.ts';
 export type { RealIpErrorCode } from './realip-error.ts';
