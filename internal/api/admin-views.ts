@@ -104,6 +104,8 @@ function routesViewOf(src: AdminViewSources) {
         options: r.spec.loadBalance.options ?? null,
       },
       summary: summaryOf(src, r),
+      // What runs before a member is reached, in run order (docs/middlewares.md).
+      middlewares: r.middlewareNames(),
       members: membersOf(src, r),
       // Access control Bellhop cannot apply: every request gets 503 PROXY_ROUTE_REFUSED.
       refused: r.spec.refused === undefined ? null : { code: r.spec.refused.code, labels: r.spec.refused.keys, containers: r.spec.refused.sources, message: r.spec.refused.message },
@@ -127,6 +129,7 @@ function explainViewOf(src: AdminViewSources, host: string) {
   return {
     ...ex,
     refused: route?.spec.refused?.message ?? null,
+    middlewares: route?.middlewareNames() ?? [],
     pool: route ? { mode: route.spec.loadBalance.mode, sticky: route.spec.loadBalance.sticky, summary: summaryOf(src, route), members: membersOf(src, route) } : null,
   };
 }

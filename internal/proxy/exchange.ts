@@ -103,8 +103,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
    * error) or the client left first (that measures the client, not the member).
    */
   upstreamMs: number | undefined;
-  /** Middlewares (entrypoint, then route) ran and let the request on; reset when a reroute lands on another route. */
+  /** The route's middlewares ran and let the request on; reset when a reroute lands on another route. */
   passedMiddleware = false;
+  /** The entrypoint's middlewares ran and let the request on: they never run twice for one request. */
+  passedEntry = false;
+  /** Upstream headers as the entrypoint chain left them, kept when a reroute lands on another route. */
+  entryHeaders: string[] | undefined;
+  /** How many of headEdits the entrypoint chain registered (kept on a reroute to another route). */
+  entryEdits = 0;
   /** Response-head edits registered by middlewares (`response`), applied in onHeaders. */
   headEdits: Array<(status: number, headers: string[]) => void> | undefined;
 
@@ -150,7 +156,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const state = this.state;
     const route = state.resolver().resolve(host);
     if (route === undefined) {
-      if (state.entryMiddleware !== undefined && !this.passedMiddleware) this.entryBeforeNoRoute(state.entryMiddleware);
+      if (state.entryMiddleware !== undefined && !this.passedEntry) this.entryBeforeNoRoute(state.entryMiddleware);
       else this.respondError('PROXY_NO_ROUTE', false);
       return false;
     }
@@ -164,9 +170,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     if (route === this.route) return true;
     this.route = route;
-    // another route has its own middlewares: they run (again) before its gate
+    // another route has its own middlewares: they run before its gate (the entrypoint's do not
+    // run again; the client address and their header edits stay as decided the first time)
     this.passedMiddleware = false;
-    this.headEdits = undefined;
+    if (this.headEdits !== undefined) this.headEdits.length = this.entryEdits;
     const peer = peerOf(this.socket, state.trusted);
     if (peer === undefined) {
       // the socket is already closed (no remote address): nothing to answer
@@ -175,9 +182,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return false;
     }
     const facts = upstreamHeaders(this.req, peer, state.trusted, route, route.clientIpRule ?? state.entryClientIpRule);
-    this.headers = facts.headers;
     this.hasBody = facts.hasBody && !this.isUpgrade;
-    this.clientIp = facts.clientIp;
+    if (this.entryHeaders === undefined) {
+      this.headers = facts.headers;
+      this.clientIp = facts.clientIp;
+    } else {
+      this.headers = [...this.entryHeaders];
+      facts.clientIp = this.clientIp;
+    }
     // rawHeaders by reference: only a pool with its own real-IP options reads it, in pick()
     this.pickCtx = route.pickReadsHeaders === true
       ? { clientIp: facts.clientIp, cookieHeader: facts.cookie, secure: facts.secure, peerIp: peer.peerIp, rawHeaders: this.req.rawHeaders }
@@ -189,9 +201,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   /** Runs the entrypoint and route middlewares once; a request they answer never reaches the gate. */
   private beforeGate(): void {
-    const entry = this.state.entryMiddleware;
+    const entry = this.passedEntry ? undefined : this.state.entryMiddleware;
     const route = this.route!;
     if (this.passedMiddleware || (entry === undefined && route.middleware === undefined)) {
+      this.passedEntry = true;
       this.enter();
       return;
     }
@@ -201,7 +214,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
       else this.runMiddleware((q, s, f) => route.middleware!(q, s, f), facts, () => this.afterMiddleware());
     };
     if (entry === undefined) routeStep();
-    else this.runMiddleware(entry, facts, routeStep);
+    else {
+      this.runMiddleware(entry, facts, () => {
+        this.passedEntry = true;
+        // a reroute to another route starts from these, not from the client's own headers
+        this.entryHeaders = [...this.headers];
+        this.entryEdits = this.headEdits?.length ?? 0;
+        routeStep();
+      });
+    }
   }
 
   private afterMiddleware(): void {
@@ -221,7 +242,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.headers = f.headers;
     this.clientIp = f.clientIp;
     this.runMiddleware(entry, this.middlewareFacts(f.secure), () => {
-      this.passedMiddleware = true;
+      this.passedEntry = true;
       this.respondError('PROXY_NO_ROUTE', false);
     });
   }
