@@ -23,7 +23,7 @@ import { LabelErrorCode, parseContainers } from '../../internal/labels/index.ts'
 import { buildRouteTable, hostNamesOf, type HealthcheckSpec, type IdleSpec, type RealIpOptionsSpec, type RouteRefusal } from '../../internal/routes/index.ts';
 import { normaliseWeights } from '../../pkg/balance/index.ts';
 import { isCertifiableHost } from '../../internal/certs/index.ts';
-import { byPriority } from '../../internal/middleware/index.ts';
+import { inRunOrder } from '../../internal/middleware/index.ts';
 
 /** Docker host recorded on offline containers (never contacted). */
 const OFFLINE_HOST = 'unix:///var/run/docker.sock';
@@ -182,7 +182,7 @@ export function checkCompose(compose: ComposeFile, config: Config): CheckReport 
       stickyMaxAgeMs: r.loadBalance.stickyMaxAgeMs,
       options: r.loadBalance.options,
       refused: r.refused,
-      middlewares: [...(r.middlewares ?? [])].sort(byPriority).map((m) => ({ name: m.name, priority: m.priority, bypass: [...m.bypass] })),
+      middlewares: inRunOrder(r.middlewares ?? []).map((m) => ({ name: m.name, priority: m.priority, bypass: [...m.bypass] })),
       members: r.members.map((m, i) => {
         const origin = origins.get(m.name);
         return {

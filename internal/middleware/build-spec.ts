@@ -86,6 +86,16 @@ export function buildMiddlewareSpec(written: string, raw: Readonly<Record<string
   return { kind: 'spec', spec };
 }
 
+const CLIENT_RULES = new Set(['real_ip', 'cloudflare_real_ip']);
+
+/**
+ * A route's middlewares as they run (what `bellhop check` and /api/routes show): the client rule
+ * (real_ip, cloudflare_real_ip) first, as the proxy applies it before any step; then by priority.
+ */
+export function inRunOrder(specs: readonly MiddlewareSpec[]): MiddlewareSpec[] {
+  return [...specs].sort((a, b) => Number(CLIENT_RULES.has(b.name)) - Number(CLIENT_RULES.has(a.name)) || byPriority(a, b));
+}
+
 /** `a.b` sorted as the chain runs them: priority, then name. */
 export function byPriority(a: MiddlewareSpec, b: MiddlewareSpec): number {
   return a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);

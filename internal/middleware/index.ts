@@ -2,7 +2,7 @@
 // into chains the proxy runs after routing and before the gate. The contract is middleware.ts.
 export type { Middleware, MiddlewareDeps, MiddlewareFactory, MiddlewareProblem, MiddlewareSpec, MiddlewareVerdict, RequestFacts } from './middleware.ts';
 /** Name + options as written (labels, config) → a checked MiddlewareSpec, or problems / refused / ignored. */
-export { buildMiddlewareSpec, byPriority, COMMON_OPTIONS, DEFAULT_PRIORITY } from './build-spec.ts';
+export { buildMiddlewareSpec, byPriority, inRunOrder, COMMON_OPTIONS, DEFAULT_PRIORITY } from './build-spec.ts';
 export type { SpecOutcome } from './build-spec.ts';
 /** Specs → one runnable chain (or the problems that keep it from being built). */
 export { compileChain } from './chain.ts';

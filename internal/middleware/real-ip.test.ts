@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildMiddlewareSpec, compileChain, DEFAULT_MIDDLEWARE_DEPS, type MiddlewareSpec } from './index.ts';
+import { buildMiddlewareSpec, compileChain, DEFAULT_MIDDLEWARE_DEPS, inRunOrder, type MiddlewareSpec } from './index.ts';
 import { CLOUDFLARE_RANGES } from './cloudflare-ranges.ts';
 
 function spec(name: string, options: Record<string, unknown>, extra: Partial<MiddlewareSpec> = {}): MiddlewareSpec {
@@ -44,6 +44,8 @@ test('cloudflare_real_ip: CF-Connecting-IP from Cloudflare\'s ranges (recursive)
 test('the client rule is not a step: listed first, whatever its priority; two rules in one chain are refused', () => {
   const c = compileChain([spec('rate_limit', { average: 5, priority: 1 }), spec('real_ip', { from: '10.0.0.0/8', priority: 50 })], DEFAULT_MIDDLEWARE_DEPS);
   assert.deepEqual(c.chain?.names, ['real_ip', 'rate_limit']);
+  // bellhop check lists them the same way
+  assert.deepEqual(inRunOrder([spec('rate_limit', { average: 5, priority: 1 }), spec('real_ip', { priority: 50 }), spec('cidr_whitelist', { allow: '10.0.0.0/8', priority: 0 })]).map((m) => m.name), ['real_ip', 'cidr_whitelist', 'rate_limit']);
   c.chain?.close();
   const two = compileChain([spec('real_ip', { from: '10.0.0.0/8' }), spec('cloudflare_real_ip', {})], DEFAULT_MIDDLEWARE_DEPS);
   assert.equal(two.chain, undefined);
