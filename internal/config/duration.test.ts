@@ -62,6 +62,13 @@ describe('parseDuration', () => {
     }
     assert.match((() => { try { parseDuration('5sec'); } catch (e) { return (e as Error).message; } return ''; })(), /unknown unit "sec"/);
   });
+  it("reads GoDoxy's w (7 days) and M (30 days); m stays minutes", () => {
+    assert.equal(parseDuration('1w'), 7 * 86_400_000);
+    assert.equal(parseDuration('1M'), 30 * 86_400_000);
+    assert.equal(parseDuration('1M2w1m'), (30 + 14) * 86_400_000 + 60_000);
+    assert.equal(formatDuration(7 * 86_400_000), '7d');
+    assert.equal(codeOf(() => parseDuration('1W')), 'DURATION_INVALID');
+  });
   it('rejects totals beyond safe integers', () => {
     assert.equal(codeOf(() => parseDuration('99999999999999999d')), 'DURATION_TOO_LARGE');
   });

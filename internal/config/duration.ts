@@ -25,7 +25,8 @@ export const DURATION_UNITS: ReadonlyArray<readonly [unit: string, ms: number]> 
   ['s', 1000],
   ['ms', 1],
 ];
-const UNIT_MS = new Map<string, bigint>(DURATION_UNITS.map(([u, ms]) => [u, BigInt(ms)]));
+// GoDoxy's extra units, read but never written: `w` = 7d, `M` = 30d (a "month"; `m` stays minutes).
+const UNIT_MS = new Map<string, bigint>([...DURATION_UNITS.map(([u, ms]): [string, bigint] => [u, BigInt(ms)]), ['w', 604_800_000n], ['M', 2_592_000_000n]]);
 
 /** Largest delay Node's timers honour; longer ones fire at once (with a warning). */
 export const MAX_TIMER_MS = 2_147_483_647;
@@ -39,7 +40,7 @@ function show(text: string): string {
 
 /**
  * Parses `500ms`, `30s`, `5m`, `1h30m`, `1.5s`, `2d` into whole milliseconds.
- * Components are `<digits>[.<digits>]<unit>` with unit ms, s, m, h or d, written without spaces
+ * Components are `<digits>[.<digits>]<unit>` with unit ms, s, m, h, d, w (7d) or M (30d), written without spaces
  * and summed (any order, so `1h30m` = `30m1h`). `0` alone means zero; any other bare number is
  * an error suggesting a unit. Fractions are allowed when the total is a whole number of
  * milliseconds (`1.5s` = 1500, `0.5ms` is an error). Throws only {@link DurationError}.
@@ -62,7 +63,7 @@ export function parseDuration(text: string): number {
     if (m === null) throw new DurationError('DURATION_INVALID', text, `invalid duration ${show(s)}; write e.g. "30s", "5m", "1h30m" (units: ms, s, m, h, d)`);
     const [, whole = '', frac = '', unit = ''] = m;
     const unitMs = UNIT_MS.get(unit);
-    if (unitMs === undefined) throw new DurationError('DURATION_INVALID', text, `unknown unit ${show(unit)} in duration ${show(s)}; units are ms, s, m, h, d`);
+    if (unitMs === undefined) throw new DurationError('DURATION_INVALID', text, `unknown unit ${show(unit)} in duration ${show(s)}; units are ms, s, m, h, d, w (7d), M (30d)`);
     total += BigInt(whole) * unitMs;
     if (frac !== '') {
       const scale = 10n ** BigInt(frac.length);

@@ -4,10 +4,12 @@
 import type { BalanceModeName, HealthcheckSpec, MemberSpec, MiddlewareSpec, RealIpOptionsSpec } from '../routes/index.ts';
 import type { LabelledContainer, SelfNetworks } from './labelled-container.ts';
 import { parseContainerSettings } from './container-settings.ts';
+import type { ContainerSettings } from './container-settings.ts';
+import { knownPort } from './image-ports.ts';
 import { isExplicit } from './expose-policy.ts';
-import { FIELDS } from './field-schema.ts';
-import { Kind, REFUSAL_PREFIX, collectLabels } from './label-collect.ts';
-import type { Candidate, CollectedLabels, FieldStore, LabelProblem } from './label-collect.ts';
+import { FIELDS, resolvePath } from './field-schema.ts';
+import { Kind, REFUSAL_PREFIX, collectLabels, refuse } from './label-collect.ts';
+import type { Candidate, CollectedLabels, FieldStore, LabelProblem, ProblemScope } from './label-collect.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
 import { defaultScheme, selectPort, upstreamUrl } from './upstream-address.ts';
 import { middlewaresOf } from './middleware-labels.ts';
@@ -34,6 +36,8 @@ export interface MemberEntry {
   refusedBy?: string[] | undefined;
   /** This alias's middlewares (docs/middlewares.md); the pool runs every member's (assemblePools). */
   middlewares?: MiddlewareSpec[] | undefined;
+  /** The compose service name answered besides the container name: yields to any other claim (assemblePools). */
+  weak?: true | undefined;
 }
 
 export interface EntryOptions {
@@ -82,7 +86,19 @@ function expandShortcuts(c: CollectedLabels, declared: number): void {
       continue;
     }
     const def = FIELDS.get(field);
-    if (def === undefined) continue;
+    if (def === undefined) {
+      const res = resolvePath([field]);
+      if (res.kind === 'ignored') c.warnings.push({ code: C.IGNORED_FIELD, key: sc.label, message: `${field} is a GoDoxy feature Bellhop does not implement; ignored` });
+      else if (res.kind === 'refused') {
+        // `proxy.rule_files: "a.yml, "`: each listed alias refuses service, as with proxy.#N.rule_file
+        sc.items.forEach((_, i) => {
+          let store = c.index.get(i + 1);
+          if (store === undefined) c.index.set(i + 1, (store = new Map<string, Candidate>()));
+          refuse(c, store, `${sc.label}[${String(i + 1)}]`, res, Kind.INDEX, 2, false);
+        });
+      }
+      continue;
+    }
     sc.items.forEach((item, i) => {
       const r = def.read(item);
       if (!r.ok) {
@@ -113,7 +129,7 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
 
   const declared = settings.aliases;
   const aliases = [...declared];
-  for (const name of [...c.named.keys()].sort()) if (!aliases.includes(name)) aliases.push(name);
+  const warnings = c.warnings;
 
   for (const [n, labels] of c.indexLabels) {
     if (n < 1 || n > declared.length) {
@@ -124,28 +140,24 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
   }
   expandShortcuts(c, declared.length);
 
-  const entries: MemberEntry[] = [];
+  // Without proxy.aliases a compose container answers its service name too: labels naming the
+  // service configure the default alias (a label naming the container wins a tie).
+  const serviceAlias = settings.serviceAlias;
+  for (const name of [...c.named.keys()].sort()) if (!aliases.includes(name) && name !== serviceAlias) aliases.push(name);
+
   // Health and balancing state is keyed by member id. A container serving two aliases on two
   // ports is two upstreams: the first port keeps the bare container ID, others get `:<port>`.
   let primaryPort: number | undefined;
+  const built: Array<{ alias: string; index: number | undefined; link: string | undefined; entry: MemberEntry | undefined; hc: HealthcheckSpec; refusedBy: string[] }> = [];
   aliases.forEach((alias, i) => {
-    const f = merge([c.base, c.wildcard, i < declared.length ? c.index.get(i + 1) : undefined, c.named.get(alias)]);
+    const index = i < declared.length ? i + 1 : undefined;
+    const isDefault = serviceAlias !== undefined && i === 0;
+    const f = merge([c.base, c.wildcard, index !== undefined ? c.index.get(index) : undefined, c.named.get(alias), isDefault ? c.named.get(serviceAlias) : undefined]);
     const get = <T>(name: string): T | undefined => f.get(name)?.value as T | undefined;
     const labelOf = (name: string, fallback: string): string => f.get(name)?.label ?? fallback;
-
-    const port = selectPort(rec, get<number>('port'));
-    if (port === undefined) {
-      // A port label that failed to parse already has its own error; "no port" would contradict it.
-      if (problems.some((p) => p.code === C.BAD_PORT)) return;
-      problems.push({ code: C.NO_PORT, key: `proxy.${alias}.port`, message: `no port to proxy to for alias "${alias}": the container exposes none; set proxy.${alias}.port` });
-      return;
-    }
-    const scheme = get<'http' | 'https'>('scheme') ?? defaultScheme(port);
-    const url = upstreamUrl(rec, { scheme, port, host: get<string>('host'), network: settings.network, self: opts.self });
-    if (!url.ok) {
-      problems.push({ code: url.code, key: url.code === C.BAD_NETWORK ? 'proxy.network' : labelOf('port', `proxy.${alias}.port`), message: url.message });
-      return;
-    }
+    const scope: ProblemScope = { kind: 'alias', alias };
+    const fail = (code: string, key: string, message: string): void => void problems.push({ code, key, message, scope });
+    const link = get<string>('load_balance.link');
 
     const hc: HealthcheckSpec = { ...opts.healthcheck };
     const path = get<string>('healthcheck.path');
@@ -153,11 +165,37 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
     hc.intervalMs = get<number>('healthcheck.interval') ?? hc.intervalMs;
     hc.timeoutMs = get<number>('healthcheck.timeout') ?? hc.timeoutMs;
     hc.rise = get<number>('healthcheck.rise') ?? hc.rise;
-    hc.fall = get<number>('healthcheck.fall') ?? hc.fall;
+    hc.fall = get<number>('healthcheck.fall') ?? get<number>('healthcheck.retries') ?? hc.fall;
     hc.useGet = get<boolean>('healthcheck.use_get') ?? hc.useGet;
     hc.disable = get<boolean>('healthcheck.disable') ?? hc.disable;
     const status = get<NonNullable<HealthcheckSpec['status']>>('healthcheck.status');
     if (status !== undefined) hc.status = status;
+    const refusedBy = [...f].filter(([k]) => k.startsWith(REFUSAL_PREFIX)).map(([, cand]) => String(cand.value)).sort();
+    const slot = { alias, index, link, entry: undefined as MemberEntry | undefined, hc, refusedBy };
+    built.push(slot);
+
+    // Middlewares first: a broken one must refuse the alias even when the rest is broken too.
+    const before = problems.length;
+    const middlewares = middlewaresOf(f, problems);
+    for (const p of problems.slice(before)) p.scope = scope;
+
+    const labelPort = get<number>('port');
+    const known = labelPort === undefined ? knownPort(rec, alias) : undefined;
+    const port = known?.port ?? selectPort(rec, labelPort);
+    if (port === undefined) {
+      // A port label that failed to parse already has its own error; "no port" would contradict it.
+      if (problems.some((p) => p.code === C.BAD_PORT && appliesTo(p.scope, alias, index, isDefault ? serviceAlias : undefined))) return;
+      fail(C.NO_PORT, portLabel(alias, index), `no port to proxy to for alias "${alias}": the container exposes none; set ${portLabel(alias, index)}`);
+      return;
+    }
+    const scheme = get<'http' | 'https'>('scheme') ?? known?.scheme ?? defaultScheme(port);
+    const url = upstreamUrl(rec, { scheme, port, host: get<string>('host'), network: settings.network, self: opts.self });
+    if (!url.ok) {
+      // A missing network is the container's problem, not one alias's.
+      if (url.code === C.BAD_NETWORK) problems.push({ code: url.code, key: 'proxy.network', message: url.message });
+      else fail(url.code, labelOf('port', portLabel(alias, index)), url.message);
+      return;
+    }
 
     const pool: ExplicitPoolSettings = {};
     const pick = <T>(name: string): { value: T; label: string } | undefined => {
@@ -175,48 +213,32 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
     const recursive = f.get('load_balance.options.recursive');
     if (header !== undefined || from !== undefined || recursive !== undefined) {
       const fromList = (from?.value as string[] | undefined) ?? [];
+      const label = (header ?? from ?? recursive)?.label ?? `proxy.${alias}.load_balance.options`;
       if (fromList.length === 0) {
-        // GoDoxy silently ignores options without `from`; a header believed from nobody is a
-        // mistake, so say so.
-        problems.push({ code: C.BAD_VALUE, key: (header ?? recursive ?? from)?.label ?? `proxy.${alias}.load_balance.options`, message: 'load_balance.options needs "from": the CIDRs or IPs whose header is believed' });
-        return;
+        // GoDoxy accepts options without `from` and then believes the header from nobody; so
+        // does Bellhop, and says so: iphash hashes the connection's own address.
+        warnings.push({ code: C.IGNORED_FIELD, key: label, message: 'load_balance.options without "from" trusts no proxy, so the header is never read and iphash uses the connecting address (as in GoDoxy); add "from" with the CIDRs of your proxies to use it' });
+      } else {
+        const options: RealIpOptionsSpec = { header: (header?.value as string | undefined) ?? 'X-Real-IP', from: fromList, recursive: (recursive?.value as boolean | undefined) ?? false };
+        pool.options = { value: options, label };
       }
-      const options: RealIpOptionsSpec = { header: (header?.value as string | undefined) ?? 'X-Real-IP', from: fromList, recursive: (recursive?.value as boolean | undefined) ?? false };
-      pool.options = { value: options, label: (header ?? from ?? recursive)?.label ?? '' };
     }
 
-    const middlewares = middlewaresOf(f, problems);
-    const link = get<string>('load_balance.link');
-    const refusedBy = [...f].filter(([k]) => k.startsWith(REFUSAL_PREFIX)).map(([, cand]) => String(cand.value)).sort();
     primaryPort ??= port;
-    const member: MemberSpec = {
+    const member = memberOf(rec, settings, {
       id: port === primaryPort ? rec.id : `${rec.id}:${String(port)}`,
-      identity: identityOf(rec),
-      name: rec.name,
       url: url.value,
       weight: get<number>('load_balance.weight'),
       noTlsVerify: get<boolean>('no_tls_verify') ?? false,
-      ...(get<boolean>('no_pipelining') === true ? { noPipelining: true } : {}),
-      healthcheck: hc,
-      container: {
-        id: rec.id,
-        name: rec.name,
-        dockerHost: rec.dockerHost,
-        createdAt: rec.createdAt,
-        state: rec.state,
-        dockerHealth: rec.dockerHealth,
-        composeProject: rec.composeProject,
-        composeService: rec.composeService,
-        idle: settings.idle,
-      },
-    };
-    entries.push({
+      noPipelining: get<boolean>('no_pipelining') === true,
+      hc,
+    });
+    slot.entry = {
       record: rec, alias, link, poolKey: link ?? alias, pool, member, refusedBy: refusedBy.length > 0 ? refusedBy : undefined,
       ...(middlewares.length > 0 ? { middlewares } : {}),
-    });
+    };
   });
 
-  const warnings = c.warnings;
   if (!explicit) {
     // expose_all: a container with nothing to route to is skipped quietly, not an error.
     if (problems.length > 0 && problems.every((p) => p.code === C.NO_PORT)) {
@@ -224,8 +246,74 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
     }
   }
   const refusals = dedupe(c.refusals);
-  if (problems.length > 0) return { entries: [], problems: dedupe(problems), refusals, warnings: dedupe(warnings) };
-  return { entries, problems: [], refusals, warnings: dedupe(warnings) };
+  // Container-level problems cost every route; a problem in one alias's labels costs that alias.
+  if (problems.some((p) => p.scope === undefined && !isAccessProblem(p))) return { entries: [], problems: dedupe(problems), refusals, warnings: dedupe(warnings) };
+  const entries: MemberEntry[] = [];
+  for (const b of built) {
+    const mine = problems.filter((p) => appliesTo(p.scope, b.alias, b.index, b.index === 1 ? serviceAlias : undefined));
+    let entry = b.entry;
+    if (mine.length > 0) {
+      // Access control that cannot be applied fails closed: the alias stays, refusing service
+      // (its pool too), instead of vanishing while a pool's other members serve it unprotected.
+      const keys = [...new Set([...b.refusedBy, ...mine.filter(isAccessProblem).map((p) => p.key)])].sort();
+      if (keys.length === 0) continue;
+      entry = {
+        record: rec, alias: b.alias, link: b.link, poolKey: b.link ?? b.alias, pool: {}, refusedBy: keys,
+        member: entry?.member ?? memberOf(rec, settings, { id: rec.id, url: '', weight: undefined, noTlsVerify: false, noPipelining: false, hc: b.hc }),
+      };
+    }
+    if (entry === undefined) continue;
+    entries.push(entry);
+    // The service name: a second name of the default alias, not on its own when it joins a link.
+    if (b.index === 1 && serviceAlias !== undefined && b.link === undefined) entries.push({ ...entry, alias: serviceAlias, poolKey: serviceAlias, weak: true });
+  }
+  return { entries, problems: dedupe(problems), refusals, warnings: dedupe(warnings) };
+}
+
+/** The label to suggest for an alias's port: a name with a dot cannot be a label key. */
+function portLabel(alias: string, index: number | undefined): string {
+  return alias.includes('.') && index !== undefined ? `proxy.#${String(index)}.port` : `proxy.${alias}.port`;
+}
+
+function appliesTo(scope: ProblemScope | undefined, alias: string, index: number | undefined, serviceAlias: string | undefined): boolean {
+  if (scope === undefined) return true;
+  if (scope.kind === 'index') return scope.index === index;
+  return scope.alias === alias || (serviceAlias !== undefined && scope.alias === serviceAlias);
+}
+
+/** A problem in a middleware label: the alias must refuse service, never be served without it. */
+export function isAccessProblem(p: LabelProblem): boolean {
+  if (p.code === C.UNKNOWN_MIDDLEWARE || p.code === C.BAD_MIDDLEWARE || p.message.startsWith('field "middlewares')) return true;
+  // proxy.<target>.middlewares…: the segment after the target (an alias may be named "middlewares")
+  return (p.key.split('.')[2] ?? '').toLowerCase().replace(/[_-]/g, '') === 'middlewares';
+}
+
+function memberOf(
+  rec: LabelledContainer,
+  settings: ContainerSettings,
+  m: { id: string; url: string; weight: number | undefined; noTlsVerify: boolean; noPipelining: boolean; hc: HealthcheckSpec },
+): MemberSpec {
+  return {
+    id: m.id,
+    identity: identityOf(rec),
+    name: rec.name,
+    url: m.url,
+    weight: m.weight,
+    noTlsVerify: m.noTlsVerify,
+    ...(m.noPipelining ? { noPipelining: true } : {}),
+    healthcheck: m.hc,
+    container: {
+      id: rec.id,
+      name: rec.name,
+      dockerHost: rec.dockerHost,
+      createdAt: rec.createdAt,
+      state: rec.state,
+      dockerHealth: rec.dockerHealth,
+      composeProject: rec.composeProject,
+      composeService: rec.composeService,
+      idle: settings.idle,
+    },
+  };
 }
 
 function dedupe(list: LabelProblem[]): LabelProblem[] {

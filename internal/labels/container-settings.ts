@@ -9,8 +9,14 @@ import { checkAlias, readBool, readDuration, readList, readPath, readSignal, rea
 import type { Parsed } from './value-parsers.ts';
 
 export interface ContainerSettings {
-  /** Declared aliases (proxy.aliases) or the default one, lower-cased, unique, in order. */
+  /** Declared aliases (proxy.aliases) or the default one, lower-cased, unique, in order; `#N` counts these. */
   aliases: string[];
+  /**
+   * Without proxy.aliases, a compose container whose service name differs from its container
+   * name also answers the service name (docs/labels.md, "Default aliases"): a second name of
+   * the default alias, set by the same labels, that yields to any other container's alias.
+   */
+  serviceAlias?: string | undefined;
   exclude: boolean;
   network?: string | undefined;
   /** Present only with a positive proxy.idle_timeout. */
@@ -21,9 +27,19 @@ const WAKE_TIMEOUT_MS = 3 * 60_000;
 const STOP_TIMEOUT_MS = 30_000;
 const DEPENDENCY = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-/** The alias a container gets without proxy.aliases: its compose service, else its name. */
-export function defaultAlias(rec: LabelledContainer): string {
-  return (rec.composeService ?? rec.name).toLowerCase();
+/**
+ * The aliases a container gets without proxy.aliases: its container name, as in GoDoxy
+ * (`container_name`, else compose's `<project>-<service>-N`), and for compose its service
+ * name too (Bellhop's older default). A Swarm task (`<service>.<slot>`) answers its service only.
+ */
+export function defaultAliases(rec: LabelledContainer): { primary: string; service?: string | undefined } {
+  const service = rec.composeService?.toLowerCase();
+  if (rec.networkMode === 'swarm' && service !== undefined && service !== '') return { primary: service };
+  const name = rec.name.toLowerCase();
+  if (service === undefined || service === '' || service === name) return { primary: name };
+  // A container name that is no host name (never from compose) leaves the service name alone.
+  if (!checkAlias(name).ok) return { primary: service };
+  return checkAlias(service).ok ? { primary: name, service } : { primary: name };
 }
 
 export function parseContainerSettings(rec: LabelledContainer, raw: Map<string, { value: string; label: string }>, problems: LabelProblem[]): ContainerSettings {
@@ -45,10 +61,14 @@ export function parseContainerSettings(rec: LabelledContainer, raw: Map<string, 
     if (!a.ok) problems.push({ code: a.code, key: raw.get('aliases')?.label ?? 'proxy.aliases', message: a.message });
     else if (!aliases.includes(a.value)) aliases.push(a.value);
   }
+  let serviceAlias: string | undefined;
   if (aliases.length === 0 && (aliasList === undefined || aliasList.length === 0)) {
-    const d = checkAlias(defaultAlias(rec));
-    if (d.ok) aliases.push(d.value);
-    else problems.push({ code: C.BAD_ALIAS, key: 'proxy.aliases', message: `the container name cannot be used as an alias (${d.message}); set proxy.aliases` });
+    const def = defaultAliases(rec);
+    const d = checkAlias(def.primary);
+    if (d.ok) {
+      aliases.push(d.value);
+      serviceAlias = def.service;
+    } else problems.push({ code: C.BAD_ALIAS, key: 'proxy.aliases', message: `the container name cannot be used as an alias (${d.message}); set proxy.aliases` });
   }
 
   const exclude = read('exclude', readBool) ?? false;
@@ -77,7 +97,7 @@ export function parseContainerSettings(rec: LabelledContainer, raw: Map<string, 
   }
   for (const dep of rec.composeDependsOn) if (!dependsOn.includes(dep)) dependsOn.push(dep);
 
-  const settings: ContainerSettings = { aliases, exclude, network: network === '' ? undefined : network };
+  const settings: ContainerSettings = { aliases, serviceAlias, exclude, network: network === '' ? undefined : network };
   if (idleTimeoutMs !== undefined && idleTimeoutMs > 0) {
     settings.idle = {
       idleTimeoutMs,

@@ -5,7 +5,7 @@
 import { didYouMean } from './did-you-mean.ts';
 import type { Parsed } from './value-parsers.ts';
 import {
-  readBool, readCidrList, readDuration, readHeaderName, readHost, readInteger, readLink, readMode, readPath, readPort, readScheme, readStatus,
+  readBool, readCidrList, readDuration, readHeaderName, readHost, readInteger, readLink, readMode, readPath, readPort, readRetries, readScheme, readStatus, readWeight,
 } from './value-parsers.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
 
@@ -23,7 +23,7 @@ const FIELD_LIST: FieldDef[] = [
   { name: 'no_pipelining', read: readBool },
   { name: 'load_balance.link', read: readLink },
   { name: 'load_balance.mode', read: readMode },
-  { name: 'load_balance.weight', read: (v) => readInteger(v, 'load_balance.weight', 1, 1_000_000, C.BAD_WEIGHT) },
+  { name: 'load_balance.weight', read: readWeight },
   { name: 'load_balance.sticky', read: readBool },
   { name: 'load_balance.sticky_max_age', read: (v) => readDuration(v, 'load_balance.sticky_max_age', true) },
   { name: 'load_balance.options.header', read: readHeaderName },
@@ -34,6 +34,8 @@ const FIELD_LIST: FieldDef[] = [
   { name: 'healthcheck.timeout', read: (v) => readDuration(v, 'healthcheck.timeout', false) },
   { name: 'healthcheck.rise', read: (v) => readInteger(v, 'healthcheck.rise', 1, 100) },
   { name: 'healthcheck.fall', read: (v) => readInteger(v, 'healthcheck.fall', 1, 100) },
+  // GoDoxy's name; `fall` wins when both are set
+  { name: 'healthcheck.retries', read: readRetries },
   { name: 'healthcheck.use_get', read: readBool },
   { name: 'healthcheck.disable', read: readBool },
   { name: 'healthcheck.status', read: readStatus },
@@ -45,10 +47,9 @@ export const FIELDS: ReadonlyMap<string, FieldDef> = new Map(FIELD_LIST.map((f) 
 /** Paths whose label value is a YAML mapping ('' is the alias itself: `proxy.app: |`). */
 const OBJECTS = ['', 'load_balance', 'load_balance.options', 'healthcheck', 'middlewares'];
 
-/** Alternate spellings → canonical (GoDoxy's struct aliases; `retries` ≈ our `fall`). */
+/** Alternate spellings → canonical (GoDoxy's struct aliases). */
 const SPELLINGS: Record<string, string> = {
   'healthcheck.disabled': 'healthcheck.disable',
-  'healthcheck.retries': 'healthcheck.fall',
   'loadbalance.options.trustedproxies': 'load_balance.options.from',
 };
 
@@ -108,6 +109,24 @@ export const SHORTCUTS: ReadonlyMap<string, string> = new Map([
   ['protocols', 'scheme'],
   ['hosts', 'host'],
   ['no_tls_verifies', 'no_tls_verify'],
+  // GoDoxy's other plural shortcuts: their fields are ignored (or refused) like the full labels,
+  // and never read as an alias named `binds`.
+  ['binds', 'bind'],
+  ['roots', 'root'],
+  ['spas', 'spa'],
+  ['indexes', 'index'],
+  ['response_header_timeouts', 'response_header_timeout'],
+  ['max_conns_per_hosts', 'max_conns_per_host'],
+  ['disable_compressions', 'disable_compression'],
+  ['ssl_server_names', 'ssl_server_name'],
+  ['ssl_trusted_certificates', 'ssl_trusted_certificate'],
+  ['ssl_certificates', 'ssl_certificate'],
+  ['ssl_certificate_keys', 'ssl_certificate_key'],
+  ['agents', 'agent'],
+  ['tls_terminations', 'tls_termination'],
+  ['proxy_protocol_headers', 'relay_proxy_protocol_header'],
+  ['inbound_mtls_profiles', 'inbound_mtls_profile'],
+  ['rule_files', 'rule_file'],
 ]);
 
 /** Case, `_` and `-` insensitive key for one segment. */

@@ -9,11 +9,20 @@ import { checkAlias, readList } from './value-parsers.ts';
 import { parseYamlMapping } from './yaml-label.ts';
 import { addMiddlewareLabel, addMiddlewareYamlLeaf, isMiddlewarePath } from './middleware-labels.ts';
 
+/**
+ * What a problem costs (docs/labels.md, "Errors"): a label of one alias (`proxy.app.…`,
+ * `proxy.#2.…`) costs that alias only; anything else (container-level labels, `proxy.*`,
+ * `proxy.host`, shortcuts) costs the container.
+ */
+export type ProblemScope = { kind: 'alias'; alias: string } | { kind: 'index'; index: number };
+
 /** A problem found in one label. */
 export interface LabelProblem {
   code: string;
   key: string;
   message: string;
+  /** Unset: the whole container. */
+  scope?: ProblemScope | undefined;
 }
 
 /** Precedence class of a label target: higher wins (docs/labels.md). */
@@ -100,7 +109,7 @@ function addCandidate(c: CollectedLabels, store: FieldStore, def: FieldDef, raw:
 }
 
 /** Marks the target as refused for `label` and reports it once per label and cause. */
-function refuse(c: CollectedLabels, store: FieldStore, label: string, what: { name: string; reason: string }, kind: number, depth: number, inYaml: boolean): void {
+export function refuse(c: CollectedLabels, store: FieldStore, label: string, what: { name: string; reason: string }, kind: number, depth: number, inYaml: boolean): void {
   const where = inYaml ? `field "${what.name}": ` : '';
   c.refusals.push({
     code: C.ACCESS_CONTROL_UNSUPPORTED,
@@ -114,7 +123,9 @@ function refuse(c: CollectedLabels, store: FieldStore, label: string, what: { na
 function addPath(c: CollectedLabels, label: string, value: string, kind: number, target: string, index: number, path: string[], depth: number): void {
   const store = storeFor(c, kind, target, index);
   if (isMiddlewarePath(path)) {
-    addMiddlewareLabel(c, store, label, value, path.slice(1), kind, depth, refuse);
+    // `proxy.app.middlewares.redirect_http: yes` turns it on like `true` (any boolean spelling)
+    const on = path.length === 2 && /^(yes|y|on|t|1)$/i.test(value.trim()) ? 'true' : value;
+    addMiddlewareLabel(c, store, label, on, path.slice(1), kind, depth, refuse);
     return;
   }
   const res = resolvePath(path);
@@ -238,7 +249,9 @@ export function collectLabels(labels: Record<string, string>): CollectedLabels {
     } else {
       const a = checkAlias(head);
       if (!a.ok) {
-        c.problems.push({ code: a.code, key, message: a.message });
+        // A label for an alias that cannot exist costs nothing else: it is reported, and the
+        // container's real aliases stay.
+        c.problems.push({ code: a.code, key, message: a.message, scope: { kind: 'alias', alias: head } });
         continue;
       }
       kind = Kind.NAMED;
@@ -264,7 +277,13 @@ export function collectLabels(labels: Record<string, string>): CollectedLabels {
         continue;
       }
     }
+    const before = c.problems.length;
     addPath(c, key, value, kind, target, index, segs.slice(1), segs.length);
+    const scope: ProblemScope | undefined = kind === Kind.NAMED ? { kind: 'alias', alias: target } : kind === Kind.INDEX ? { kind: 'index', index } : undefined;
+    for (let i = before; i < c.problems.length; i++) {
+      const p = c.problems[i];
+      if (p !== undefined && scope !== undefined) p.scope = scope;
+    }
   }
   return c;
 }

@@ -68,6 +68,12 @@ export const LabelErrorCode = {
   IGNORED_FIELD: 'LABEL_IGNORED_FIELD',
   /** GoDoxy `listen:target` port form: the listening part is ignored. */
   IGNORED_LISTEN_PORT: 'LABEL_IGNORED_LISTEN_PORT',
+  /**
+   * A compose container's service name (answered besides its container name when proxy.aliases
+   * is unset) is another container's alias, or another project's service of the same name
+   * that is older: this container answers its container name only.
+   */
+  SERVICE_ALIAS_TAKEN: 'LABEL_SERVICE_ALIAS_TAKEN',
   /** expose_all container with no port to route to: skipped. */
   SKIPPED_NO_PORT: 'LABEL_SKIPPED_NO_PORT',
 } as const;

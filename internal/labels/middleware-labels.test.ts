@@ -73,16 +73,16 @@ describe('middleware labels', () => {
     assert.deepEqual(Object.keys(mws(r)), ['redirect_http']);
   });
 
-  test('an unknown middleware is an error with a did-you-mean; the container is skipped', () => {
+  test('an unknown middleware is an error with a did-you-mean; the alias refuses service (fails closed)', () => {
     const r = one({ 'proxy.app.port': '80', 'proxy.app.middlewares.cidr_whitelst.allow': '10.0.0.0/8' });
-    assert.equal(r.routes.length, 0);
+    assert.deepEqual(r.routes.map((x) => [x.members.length, x.refused !== undefined]), [[0, true]]);
     assert.equal(r.errors[0]?.code, 'LABEL_UNKNOWN_MIDDLEWARE');
     assert.match(r.errors[0]?.message ?? '', /unknown middleware "cidr_whitelst" \(did you mean "cidr_whitelist"\?\)/);
   });
 
   test('an unknown option is an error naming the option, with a did-you-mean', () => {
     const r = one({ 'proxy.app.port': '80', 'proxy.app.middlewares.rate_limit.averge': '10' });
-    assert.equal(r.routes.length, 0);
+    assert.deepEqual(r.routes.map((x) => [x.members.length, x.refused !== undefined]), [[0, true]]);
     const e = r.errors.find((x) => x.code === 'LABEL_BAD_MIDDLEWARE');
     assert.ok(e, JSON.stringify(r.errors));
     assert.equal(e.key, 'proxy.app.middlewares.rate_limit.averge');
@@ -99,7 +99,7 @@ describe('middleware labels', () => {
       [{ 'proxy.app.middlewares.request': 'set_headers:\n  Bad Name: x' }, /not a valid header name/],
     ] as Array<[Record<string, string>, RegExp]>) {
       const r = one({ 'proxy.app.port': '80', ...labels });
-      assert.equal(r.routes.length, 0, JSON.stringify(labels));
+      assert.deepEqual(r.routes.map((x) => [x.members.length, x.refused !== undefined]), [[0, true]], JSON.stringify(labels));
       assert.ok(r.errors.some((e) => e.code === 'LABEL_BAD_MIDDLEWARE' && re.test(e.message)), `${JSON.stringify(labels)} → ${JSON.stringify(r.errors)}`);
     }
   });

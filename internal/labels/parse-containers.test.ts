@@ -80,9 +80,10 @@ describe('which containers are routed', () => {
 });
 
 describe('aliases and per-alias labels', () => {
-  test('default alias is the container name, or the compose service', () => {
+  test('default alias is the container name (GoDoxy), and for compose the service name too', () => {
     const r = parse([container({ name: 'Blog', labels: { 'proxy.exclude': 'false' } }), replica('p', 'shop', 1, { labels: { 'proxy.exclude': 'false' } })]);
-    assert.deepEqual(r.routes.map((x) => x.name), ['blog', 'shop']);
+    assert.deepEqual(r.routes.map((x) => x.name), ['blog', 'p-shop-1', 'shop']);
+    assert.deepEqual(r.warnings, []);
   });
 
   test('proxy.aliases with #N: FQDN alias addressed by index (GoDoxy 1.7 #2)', () => {
@@ -97,9 +98,9 @@ describe('aliases and per-alias labels', () => {
     assert.equal(url(r, 'a'), 'http://172.18.0.5:3333');
     assert.equal(url(r, 'b'), 'http://172.18.0.5:1234');
     assert.equal(url(r, 'c'), 'https://172.18.0.5:80');
-    // without an exposed port, c has none: the whole container is in error, a and b included
+    // without an exposed port, c has none: c is in error, a and b keep their routes (GoDoxy)
     const none = one(labels, { exposedPorts: [] });
-    assert.deepEqual(none.routes, []);
+    assert.deepEqual(none.routes.map((x) => x.name), ['a', 'b']);
     assert.equal(errorFor(none, 'LABEL_NO_PORT').key, 'proxy.c.port');
   });
 
@@ -254,10 +255,13 @@ describe('aliases and per-alias labels', () => {
     assert.ok(codes(one({ 'proxy.aliases': 'bad alias!' })).includes('LABEL_BAD_ALIAS'));
   });
 
-  test('list labels: comma/space lists and one-line [a, b]; multi-line lists are line-break errors', () => {
+  test('list labels: comma/space lists, one-line [a, b] and YAML "- a" lines (GoDoxy); other line breaks are errors', () => {
     assert.deepEqual(one({ 'proxy.aliases': '[a, "b"]' }).routes.map((x) => x.name), ['a', 'b']);
     assert.deepEqual(one({ 'proxy.aliases': ' a,,b  c ' }).routes.map((x) => x.name), ['a', 'b', 'c']);
-    assert.ok(codes(one({ 'proxy.aliases': '- a\n- b' })).includes('LABEL_CONTROL_CHAR'));
+    assert.deepEqual(one({ 'proxy.aliases': '- a\n- b\n' }).routes.map((x) => x.name), ['a', 'b']);
+    assert.ok(codes(one({ 'proxy.aliases': 'a\nb' })).includes('LABEL_CONTROL_CHAR'));
+    assert.ok(codes(one({ 'proxy.aliases': '- a\n- [b' })).includes('LABEL_BAD_YAML'));
+    assert.ok(codes(one({ 'proxy.aliases': '- a\n- {x: 1}' })).includes('LABEL_BAD_VALUE'));
     assert.ok(codes(one({ 'proxy.aliases': '[a, {x: 1}]' })).includes('LABEL_BAD_VALUE'));
     assert.ok(codes(one({ 'proxy.aliases': '[a, b' })).includes('LABEL_BAD_YAML'));
     assert.ok(codes(one({ 'proxy.aliases': '{a: 1}' })).includes('LABEL_BAD_ALIAS'));
@@ -321,7 +325,7 @@ describe('value errors', () => {
     ['zero interval', { 'proxy.app.healthcheck.interval': '0' }, 'LABEL_BAD_DURATION', /more than 0/],
     ['scheme tcp', { 'proxy.app.scheme': 'tcp' }, 'LABEL_BAD_SCHEME', /http or https/],
     ['host with a path', { 'proxy.app.host': 'http://evil/x' }, 'LABEL_BAD_HOST', /not a host name/],
-    ['weight 0', { 'proxy.app.load_balance.weight': '0' }, 'LABEL_BAD_WEIGHT', /whole number/],
+    ['weight -1', { 'proxy.app.load_balance.weight': '-1' }, 'LABEL_BAD_WEIGHT', /whole number/],
     ['weight 1.5', { 'proxy.app.load_balance.weight': '1.5' }, 'LABEL_BAD_WEIGHT', /whole number/],
     ['rise 0', { 'proxy.app.healthcheck.rise': '0' }, 'LABEL_BAD_NUMBER', /whole number/],
     ['health path without /', { 'proxy.app.healthcheck.path': 'health' }, 'LABEL_BAD_PATH', /absolute path/],
@@ -334,7 +338,6 @@ describe('value errors', () => {
     ['bad header', { 'proxy.app.load_balance.options.header': 'X Real', 'proxy.app.load_balance.options.from': '10.0.0.0/8' }, 'LABEL_BAD_HEADER', /header name/],
     ['bad cidr', { 'proxy.app.load_balance.options.from': '10.0.0.0/33' }, 'LABEL_BAD_CIDR', /CIDR/],
     ['zone id in from', { 'proxy.app.load_balance.options.from': 'fe80::1%eth0' }, 'LABEL_BAD_CIDR', /CIDR/],
-    ['options without from', { 'proxy.app.load_balance.options.header': 'X-Forwarded-For' }, 'LABEL_BAD_VALUE', /needs "from"/],
     ['bad link', { 'proxy.app.load_balance.link': 'not a name' }, 'LABEL_BAD_LINK', /pool name/],
     ['unknown field', { 'proxy.app.prot': '80' }, 'LABEL_UNKNOWN_FIELD', /did you mean "port"/],
     ['unknown nested field', { 'proxy.app.load_balance.mdoe': 'iphash' }, 'LABEL_UNKNOWN_FIELD', /did you mean "load_balance\.mode"/],
@@ -497,7 +500,7 @@ describe('container-level settings', () => {
 describe('pools', () => {
   test('compose replicas of one service pool automatically under the alias, oldest first', () => {
     const r = parse([replica('p', 'web', 2, { createdAt: 20 }), replica('p', 'web', 1, { createdAt: 10 })], { exposeAll: true });
-    assert.equal(r.routes.length, 1);
+    assert.deepEqual(r.routes.map((x) => x.name), ['p-web-1', 'p-web-2', 'web']);
     assert.deepEqual(route(r, 'web').members.map((m) => m.identity), ['p/web/1', 'p/web/2']);
     assert.deepEqual(r.errors, []);
   });
@@ -580,7 +583,9 @@ describe('pools', () => {
     const b = parse([...list].reverse(), { exposeAll: true });
     assert.deepEqual(a, b);
     assert.deepEqual(parse([...list, list[0]!], { exposeAll: true }), a);
-    assert.deepEqual(route(a, 'web').members.map((m) => m.name), ['p-web-2', 'p-web-1']);
+    // x names "web" as its alias: the replicas' service name yields to it, whatever the age
+    assert.deepEqual(route(a, 'web').members.map((m) => m.name), ['x']);
+    assert.deepEqual(a.warnings.filter((w) => w.code === 'LABEL_SERVICE_ALIAS_TAKEN').map((w) => w.source), ['p-web-2', 'p-web-1']);
   });
 });
 
@@ -766,9 +771,9 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
   });
 
   for (const label of ['proxy.app.middlewares.ip_whitelist.allow', 'proxy.app.middlewares.whitelist', 'proxy.app.middlewares.geo_block.countries']) {
-    test(`an unknown middleware (${label}) is a label error: the container is skipped, not served`, () => {
+    test(`an unknown middleware (${label}) is a label error: the alias refuses service, never served`, () => {
       const r = one({ 'proxy.aliases': 'app', [label]: 'x' });
-      assert.deepEqual(r.routes, []);
+      assert.deepEqual(r.routes.map((x) => [x.name, x.members.length, x.refused?.keys]), [['app', 0, [label]]]);
       assert.deepEqual(codes(r), ['LABEL_UNKNOWN_MIDDLEWARE']);
     });
   }
@@ -876,15 +881,15 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
     assert.deepEqual(rt.refused?.keys, ['proxy.g.middlewares.crowdsec']);
   });
 
-  test('broken middlewares YAML is a plain error: the container gets no routes (fails closed)', () => {
+  test('broken middlewares YAML is an error and the alias refuses service (fails closed)', () => {
     const r = one({ 'proxy.app.middlewares': 'cidr_whitelist: {allow: [10.0.0.0/8' });
     assert.ok(codes(r).includes('LABEL_BAD_YAML'));
-    assert.deepEqual(r.routes, []);
+    assert.deepEqual(r.routes.map((x) => [x.name, x.members.length, x.refused?.keys]), [['app', 0, ['proxy.app.middlewares']]]);
   });
 
-  test('another label error still costs the container, and the refusal is reported too', () => {
+  test('another label error of the alias still refuses it (fails closed, its pool too), and both are reported', () => {
     const r = one({ 'proxy.app.port': 'abc', 'proxy.app.middlewares.crowdsec': '' });
-    assert.deepEqual(r.routes, []);
+    assert.deepEqual(r.routes.map((x) => [x.name, x.members.length, x.refused?.keys]), [['app', 0, ['proxy.app.middlewares.crowdsec']]]);
     assert.deepEqual(codes(r).sort(), ['LABEL_ACCESS_CONTROL_UNSUPPORTED', 'LABEL_BAD_PORT']);
   });
 

@@ -53,5 +53,5 @@ export function parseContainers(containers: readonly LabelledContainer[], opts: 
     entries.push(...r.entries);
   }
   const pools = assemblePools(entries, opts.defaults.loadBalance);
-  return { routes: pools.routes, errors: [...errors, ...pools.errors], warnings, conflicts: pools.conflicts };
+  return { routes: pools.routes, errors: [...errors, ...pools.errors], warnings: [...warnings, ...pools.warnings], conflicts: pools.conflicts };
 }

@@ -96,6 +96,8 @@ function poolMiddlewares(key: string, entries: readonly MiddlewareSpec[][], name
 export interface AssembledPools {
   routes: RouteSpec[];
   errors: RouteError[];
+  /** Service-name hosts left to another container (SERVICE_ALIAS_TAKEN). */
+  warnings: RouteError[];
   conflicts: RouteConflict[];
 }
 
@@ -109,10 +111,23 @@ export function assemblePools(entries: MemberEntry[], defaults: PoolDefaults): A
   }
   const routes: RouteSpec[] = [];
   const errors: RouteError[] = [];
+  const warnings: RouteError[] = [];
   const conflicts: RouteConflict[] = [];
 
   for (const key of [...groups.keys()].sort()) {
-    const group = (groups.get(key) ?? []).sort(older);
+    let group = (groups.get(key) ?? []).sort(older);
+    // A compose service name answered besides the container name (docs/labels.md, "Default
+    // aliases") never takes a host another container names as its alias; members joining by
+    // link join whoever owns it, a service name included.
+    const strong = group.filter((e) => e.weak !== true && e.link === undefined);
+    const weak = group.filter((e) => e.weak === true);
+    if (strong.length > 0 && weak.length > 0) {
+      const holders = [...new Set(strong.map((e) => e.record.name))].join(', ');
+      for (const w of weak) {
+        warnings.push({ code: C.SERVICE_ALIAS_TAKEN, source: w.record.name, key: `proxy.${w.alias}`, message: `service name "${key}" is an alias of ${holders}; this container answers only its own name "${w.record.name.toLowerCase()}"` });
+      }
+      group = group.filter((e) => e.weak !== true);
+    }
     // Ownership: the oldest owner group among members that did not ask to join by link.
     const owners = new Map<string, MemberEntry[]>();
     for (const e of group) {
@@ -126,6 +141,13 @@ export function assemblePools(entries: MemberEntry[], defaults: PoolDefaults): A
     for (const loserKey of ownerKeys.slice(1)) {
       const losers = owners.get(loserKey) ?? [];
       const keptNames = (owners.get(winner ?? '') ?? []).map((e) => e.record.name);
+      if (losers.every((l) => l.weak === true)) {
+        // Two projects with a service of the same name: each keeps its container-name host;
+        // the shared service name stays with the oldest, as it always did. Not an error.
+        const message = `service name "${key}" is also a service of ${keptNames.join(', ')} (older), which keeps it; this container answers only its own name`;
+        for (const l of losers) warnings.push({ code: C.SERVICE_ALIAS_TAKEN, source: l.record.name, key: `proxy.${l.alias}`, message });
+        continue;
+      }
       const message = `alias "${key}" is already served by ${keptNames.join(', ')} (older); this container's route for it is not served`;
       for (const l of losers) errors.push({ code: C.ALIAS_CONFLICT, source: l.record.name, key: 'proxy.aliases', message });
       conflicts.push({ code: C.ALIAS_CONFLICT, route: key, kept: keptNames, overruled: losers.map((l) => l.record.name), message });
@@ -170,5 +192,5 @@ export function assemblePools(entries: MemberEntry[], defaults: PoolDefaults): A
     if (refusal !== undefined) routes.push({ name: key, aliases: [key], loadBalance: lb, members: [], source: 'docker', refused: refusal });
     else routes.push({ name: key, aliases: [key], loadBalance: lb, members, source: 'docker', ...(middlewares !== undefined ? { middlewares } : {}) });
   }
-  return { routes, errors, conflicts };
+  return { routes, errors, warnings, conflicts };
 }

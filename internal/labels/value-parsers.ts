@@ -110,6 +110,24 @@ export function readMode(v: unknown): Parsed<BalanceModeName> {
   });
 }
 
+/** `load_balance.weight`: 1–1000000; `0` (GoDoxy's "unset") means no weight, a share of what is left. */
+export function readWeight(v: unknown): Parsed<number | undefined> {
+  const r = readInteger(v, 'load_balance.weight', 0, 1_000_000, C.BAD_WEIGHT);
+  return r.ok && r.value === 0 ? ok(undefined) : r;
+}
+
+/**
+ * GoDoxy's `healthcheck.retries`: failures in a row before the member counts as down. `-1` (or
+ * any negative) means at once, i.e. 1; `0` means the default.
+ */
+export function readRetries(v: unknown): Parsed<number | undefined> {
+  return chain(readText(v), (s) => {
+    if (/^-\d+$/.test(s)) return ok(1);
+    const r = readInteger(s, 'healthcheck.retries', 0, 100);
+    return r.ok && r.value === 0 ? ok(undefined) : r;
+  });
+}
+
 export function readInteger(v: unknown, what: string, min: number, max: number, code: string = C.BAD_NUMBER): Parsed<number> {
   return chain(readText(v), (s) => {
     if (!DIGITS.test(s) || Number(s) < min || Number(s) > max) return fail(code, `${what} ${show(s)} must be a whole number from ${String(min)} to ${String(max)}`);
@@ -150,11 +168,18 @@ export function readHeaderName(v: unknown): Parsed<string> {
   return chain(readText(v), (s) => (TOKEN.test(s) ? ok(s) : fail(C.BAD_HEADER, `${show(s)} is not a valid header name`)));
 }
 
-/** A list from a YAML list (inside a YAML value), `[a, b]`, or a comma/space separated string. */
+/**
+ * A list from a YAML list (inside a YAML value), `[a, b]`, a YAML block list (`- a` lines, as
+ * GoDoxy reads a multi-line value starting with `-`), or a comma/space separated string.
+ */
 export function readList(v: unknown): Parsed<string[]> {
   let items: unknown[];
   if (Array.isArray(v)) items = v as unknown[];
-  else if (typeof v === 'string' && v.trimStart().startsWith('[')) {
+  else if (typeof v === 'string' && /^\s*-\s/.test(v) && /\n/.test(v.trim()) && !v.includes('\0')) {
+    const r = parseYamlList(v);
+    if (!r.ok) return fail(C.BAD_YAML, r.message);
+    items = r.items;
+  } else if (typeof v === 'string' && v.trimStart().startsWith('[')) {
     // One-line flow lists only: a line break in a label value is always an error.
     if (CONTROL.test(v)) return fail(C.CONTROL_CHAR, `value ${show(v)} contains a line break or NUL character`);
     const r = parseYamlList(v);

@@ -156,10 +156,12 @@ test('a compose service whose container vanished keeps its route without members
   s.docker(record('shop-web-1', { 'proxy.shop.port': '80' }, '172.18.0.5', compose));
   s.reconciler.recompute();
   s.docker();
-  assert.deepEqual(s.reconciler.recompute(), { added: [], changed: ['shop'], removed: [] });
+  // both of its default hosts: the service name and the container name (docs/labels.md)
+  assert.deepEqual(s.reconciler.recompute(), { added: [], changed: ['shop', 'shop-web-1'], removed: [] });
   assert.deepEqual(s.live.route('shop')!.spec.members, [], 'kept as a placeholder: requests are held or get 503, never 404');
+  assert.deepEqual(s.live.route('shop-web-1')!.spec.members, []);
   now += 60_000;
-  assert.deepEqual(s.reconciler.recompute(), { added: [], changed: [], removed: ['shop'] });
+  assert.deepEqual(s.reconciler.recompute(), { added: [], changed: [], removed: ['shop', 'shop-web-1'] });
   s.reconciler.close();
 });
 
