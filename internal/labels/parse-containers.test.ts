@@ -854,7 +854,8 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
     assert.deepEqual(ok.errors, []);
     assert.deepEqual(route(ok, 'app').middlewares?.map((m) => m.name).sort(), ['basic_auth', 'forward_auth']);
     const bad = one({ 'proxy.aliases': 'app', 'proxy.app.middlewares.basic_auth.users': 'admin:plaintext', 'proxy.app.middlewares.oidc.client_id': 'x' });
-    assert.deepEqual(bad.routes, []);
+    // invalid access control refuses the alias (fails closed)
+    assert.deepEqual(bad.routes.map((x) => [x.name, x.members.length, x.refused !== undefined]), [['app', 0, true]]);
     assert.ok(bad.errors.some((e) => e.key === 'proxy.app.middlewares.basic_auth.users' && /bcrypt/.test(e.message)));
     assert.ok(bad.errors.some((e) => e.key === 'proxy.app.middlewares.oidc.issuer_url'));
   });

@@ -65,7 +65,7 @@ function refusalOf(entries: readonly MemberEntry[]): RouteRefusal | undefined {
     code: C.ACCESS_CONTROL_UNSUPPORTED,
     keys,
     sources,
-    message: `This route is refused: ${which} not supported by Bellhop yet, and the service is never served without ${keys.length === 1 ? 'it' : 'them'}`,
+    message: `This route is refused: ${which} not supported by Bellhop yet or invalid (see the label errors), and the service is never served without ${keys.length === 1 ? 'it' : 'them'}`,
   };
 }
 
