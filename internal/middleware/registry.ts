@@ -56,7 +56,7 @@ export function knownMiddlewareNames(): string[] {
 export function lookupMiddleware(written: string): MiddlewareLookup {
   const hit = NAMES.get(normName(written));
   if (hit?.kind === 'factory') return { kind: 'factory', name: hit.name, factory: FACTORIES.get(hit.name)! };
-  if (hit?.kind === 'refused') return { kind: 'refused', name: hit.name, reason: `middleware "${hit.name}" restricts access or decides who the client is` };
+  if (hit?.kind === 'refused') return { kind: 'refused', name: hit.name, reason: `middleware "${hit.name}" restricts access` };
   if (hit?.kind === 'ignored') return { kind: 'ignored', name: hit.name };
   return { kind: 'unknown', written, guess: closestName(written, knownMiddlewareNames()) };
 }
