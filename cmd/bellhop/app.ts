@@ -12,7 +12,7 @@ import { LiveRoutes } from '../../internal/pools/index.ts';
 import { middlewareDeps } from '../../internal/middleware/index.ts';
 import { createProxyServer, type HttpsPolicy, type ProxyServer } from '../../internal/proxy/index.ts';
 import { entrypointChain, type EntrypointChain } from './entrypoint-chain.ts';
-import { createWakeControl, Reconciler } from '../../internal/reconcile/index.ts';
+import { createServiceWakeControl, createWakeControl, Reconciler } from '../../internal/reconcile/index.ts';
 import { hostNamesOf, type RouteError, type RouteTable } from '../../internal/routes/index.ts';
 import { WakeManager } from '../../internal/wake/index.ts';
 
@@ -77,6 +77,11 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     control: createWakeControl({
       records: () => reconciler.visible(),
       control: (host) => docker.control(host),
+      parseOptions: () => reconciler.parseOptions(),
+    }),
+    services: createServiceWakeControl({
+      records: () => reconciler.visible(),
+      control: (host) => docker.serviceControl(host),
       parseOptions: () => reconciler.parseOptions(),
     }),
     logger: log.child({ module: 'wake' }),

@@ -30,6 +30,19 @@ export interface ContainerRecord {
   composeService?: string | undefined;
   composeReplica?: number | undefined; // com.docker.compose.container-number
   composeDependsOn: string[]; // parsed from com.docker.compose.depends_on (service names)
+  /**
+   * Set on the records of Docker Swarm tasks (and of a service without a running task): the
+   * service they belong to. Sleep and wake act on the service as a whole (its replica count).
+   */
+  swarmService?: SwarmServiceRef | undefined;
+}
+
+/** The swarm service a task record belongs to. */
+export interface SwarmServiceRef {
+  id: string;
+  name: string;
+  /** A global service (one task per node) cannot be scaled to 0, so it never sleeps. */
+  global?: boolean | undefined;
 }
 
 /** Facts about Bellhop itself that address resolution needs. */

@@ -9,6 +9,7 @@ import { closeDockerClient, dockerClientFor, parseDockerHost, type DockerHostTar
 import { DockerWatcher, type DockerWatcherOptions, type DockerWatcherStatus } from './docker-watcher.ts';
 import { SWARM_TASK_LABEL } from './swarm-records.ts';
 import { SwarmWatcher, type SwarmMode } from './swarm-watcher.ts';
+import { SwarmServiceControl } from './swarm-control.ts';
 import { silentLogger, type Logger } from '../../pkg/log/index.ts';
 
 /** Unique key of a container across hosts: `<dockerHost>#<container id>`. */
@@ -35,6 +36,7 @@ export class DockerHub {
   /** Per host (same index as watcherList), when docker.swarm is not off. */
   private readonly swarmList: Array<SwarmWatcher | undefined> = [];
   private readonly controls = new Map<string, ContainerControl>();
+  private readonly serviceControls = new Map<string, SwarmServiceControl>();
   private readonly clients: Docker[] = [];
   private readonly hubLogger: Logger;
   private merged: readonly ContainerRecord[] = Object.freeze([]);
@@ -61,6 +63,7 @@ export class DockerHub {
         ...common, mode: swarm, remoteAddress: target.remoteAddress, logger, onChange: () => this.remerge(), callTimeoutMs: opts.callTimeoutMs, pollMs: swarmPollMs,
       }));
       this.controls.set(target.host, new ContainerControl({ ...common, logger, ...(opts.callTimeoutMs !== undefined ? { callTimeoutMs: opts.callTimeoutMs } : {}) }));
+      if (swarm !== 'off') this.serviceControls.set(target.host, new SwarmServiceControl({ ...common, logger, callTimeoutMs: opts.callTimeoutMs }));
     }
   }
 
@@ -108,6 +111,11 @@ export class DockerHub {
   /** The ContainerControl for a record's host (record.dockerHost). */
   control(dockerHost: string): ContainerControl | undefined {
     return this.controls.get(dockerHost);
+  }
+
+  /** The swarm service control for a record's host (undefined where docker.swarm is off). */
+  serviceControl(dockerHost: string): SwarmServiceControl | undefined {
+    return this.serviceControls.get(dockerHost);
   }
 
   /** The swarm watchers (undefined where docker.swarm is off), in host order. */

@@ -3,7 +3,7 @@
 // and controls containers for wake/. Other modules import only from here.
 
 /** The records handed to internal/labels, and facts about Bellhop's own container. */
-export type { ContainerRecord, ContainerNetwork, SelfInfo } from './container-record.ts';
+export type { ContainerRecord, ContainerNetwork, SelfInfo, SwarmServiceRef } from './container-record.ts';
 
 /** Pure mapping of `docker inspect` JSON to a ContainerRecord; compose depends_on parser. */
 export { toContainerRecord, parseComposeDependsOn } from './to-container-record.ts';
@@ -20,6 +20,9 @@ export type { DockerHubOptions } from './docker-hub.ts';
 export { toSwarmRecords, isSwarmManager, taskName, SWARM_TASK_LABEL } from './swarm-records.ts';
 export type { SwarmServiceJson, SwarmTaskJson } from './swarm-records.ts';
 export { SwarmWatcher } from './swarm-watcher.ts';
+/** Scale-to-zero of swarm services for wake/ (the replica count is kept in the `bellhop.replicas` label). */
+export { SwarmServiceControl, REPLICAS_LABEL, wakeReplicas } from './swarm-control.ts';
+export type { SwarmServiceControlOptions, SwarmServiceInspect, ServiceSnapshot } from './swarm-control.ts';
 export type { SwarmMode, SwarmWatcherOptions } from './swarm-watcher.ts';
 
 /** start/stop/kill/pause/unpause/inspect/logsTail with deadlines and coded errors. */

@@ -112,6 +112,7 @@ export function toSwarmRecords(services: readonly SwarmServiceJson[], tasks: rea
       composeProject: labels[STACK_LABEL] ?? '',
       composeService: name,
       composeDependsOn: [],
+      swarmService: { id: s.ID, name, ...(s.Spec?.Mode?.Global !== undefined ? { global: true } : {}) },
     };
     const running = tasksBy.get(s.ID) ?? [];
     if (running.length === 0) {

@@ -8,3 +8,5 @@ export { Reconciler, type ReconcilerOptions, type ReconcileHealth, type Reconcil
 export { matchesLabelFilter } from './label-filter.ts';
 /** The wake module's container control: by the container's Docker host, inspect re-parsed by the label parser. */
 export { createWakeControl, type ContainerActions, type WakeControlSources } from './wake-control.ts';
+/** Its service variant: a swarm service sleeps at 0 replicas (SwarmServiceControl), inspect re-parsed likewise. */
+export { createServiceWakeControl, type ServiceActions, type ServiceWakeControlSources } from './wake-control.ts';

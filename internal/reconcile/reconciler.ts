@@ -71,6 +71,12 @@ export class Reconciler {
    * target) and turn requests away until its next probe.
    */
   readonly #readyAt = new Map<string, string>();
+  /**
+   * The same for swarm services, by URL: a woken service is probed at one task's address, and
+   * discovery then lists that task as a new member (its own id), which would start as 'starting'.
+   * Task URL → service ID, until a task member is listed there.
+   */
+  readonly #readyServiceUrls = new Map<string, string>();
 
   constructor(opts: ReconcilerOptions) {
     this.#opts = opts;
@@ -154,14 +160,24 @@ export class Reconciler {
   wakeDone(record: WakeRecord): void {
     if (!record.ok) return;
     const { live, health, wake } = this.#opts;
+    const tasks = new Set(this.visible().filter((r) => r.swarmService?.id === record.containerId).map((r) => r.id));
     for (const route of live.all()) {
       for (const m of route.spec.members) {
-        if (m.container?.id !== record.containerId) continue;
-        health.markReady(m.id);
+        const id = m.container?.id;
+        if (id === undefined || (id !== record.containerId && !tasks.has(id))) continue;
         const url = wake.upstreamUrl(m.id, '');
+        if (id !== record.containerId) {
+          // A task of the woken service, listed already: ready if it is the one probed.
+          if (url !== '' && url === m.url) health.markReady(m.id);
+          continue;
+        }
+        health.markReady(m.id);
         if (url !== '') this.#readyAt.set(m.id, url);
+        if (url !== '' && tasks.size > 0) this.#readyServiceUrls.set(url, record.containerId);
       }
     }
+    // A swarm service: the task the wake probed may already be listed.
+    if (tasks.size > 0) this.#settleReadyAt();
   }
 
   /** Stops the recreate-grace timer. */
@@ -175,10 +191,14 @@ export class Reconciler {
    * address the wake's verdict no longer applies. Either way the member is no longer waited for.
    */
   #settleReadyAt(): void {
-    if (this.#readyAt.size === 0) return;
+    if (this.#readyAt.size === 0 && this.#readyServiceUrls.size === 0) return;
     const { live, health, wake } = this.#opts;
     for (const route of live.all()) {
       for (const m of route.spec.members) {
+        if (m.url !== '' && this.#readyServiceUrls.has(m.url) && wake.stateOf(m.id) === 'awake') {
+          health.markReady(m.id);
+          this.#readyServiceUrls.delete(m.url);
+        }
         const url = this.#readyAt.get(m.id);
         if (url === undefined) continue;
         if (m.url === url && wake.stateOf(m.id) === 'awake') health.markReady(m.id);

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ContainerRecord } from '../docker/index.ts';
+import { toSwarmRecords, type ContainerRecord } from '../docker/index.ts';
 import { parseContainers, type ParseOptions } from '../labels/index.ts';
-import { createWakeControl, type ContainerActions } from './wake-control.ts';
+import { createServiceWakeControl, createWakeControl, type ContainerActions } from './wake-control.ts';
 import { matchesLabelFilter } from './label-filter.ts';
 
 const options: ParseOptions = {
@@ -101,4 +101,38 @@ test('a container Bellhop does not see (unknown, or left out by docker.label_fil
   const noHost = createWakeControl({ records: visible, control: () => undefined, parseOptions: () => options });
   assert.throws(() => noHost.start('id-mine'), /not known on any Docker host/);
   assert.deepEqual(host.calls, []);
+});
+
+test('the service variant: inspect maps a running task to the service\'s own member ids and its own; state follows replicas and tasks; calls go to the service\'s host', async () => {
+  const labels = { 'proxy.aliases': 'web', 'proxy.web.port': '80', 'proxy.idle_timeout': '10m' };
+  const service = { ID: 'svc1', Spec: { Name: 'web', Labels: labels, Mode: { Replicated: { Replicas: 0 } } } };
+  const task = (id: string, slot: number, ip: string, state = 'running') => ({
+    ID: id, ServiceID: 'svc1', Slot: slot, DesiredState: 'running', Status: { State: state },
+    NetworksAttachments: [{ Network: { Spec: { Name: 'overlay-net' } }, Addresses: [`${ip}/24`] }],
+  });
+  let tasks: ReturnType<typeof task>[] = [];
+  const calls: string[] = [];
+  const actions = {
+    scaleUp: (id: string) => (calls.push(`up ${id}`), Promise.resolve()),
+    scaleDown: (id: string, o: { waitMs: number }) => (calls.push(`down ${id} ${String(o.waitMs)}`), Promise.resolve()),
+    inspect: (id: string) => (calls.push(`inspect ${id}`), Promise.resolve({ service, tasks })),
+    logsTail: (id: string, n: number) => (calls.push(`logs ${id} ${String(n)}`), Promise.resolve('log\n')),
+  };
+  // Asleep: discovery lists the service's address-less record.
+  const records = toSwarmRecords([service], [], 'tcp://manager:2375');
+  const control = createServiceWakeControl({ records: () => records, control: (h) => (h === 'tcp://manager:2375' ? actions : undefined), parseOptions: () => ({ ...options, self: { networks: ['overlay-net'] } }) });
+  assert.deepEqual(await control.inspect('svc1'), { state: 'exited', urls: {} });
+  service.Spec.Mode.Replicated.Replicas = 2;
+  tasks = [task('t2', 2, '10.0.1.5', 'starting')];
+  assert.equal((await control.inspect('svc1')).state, 'created', 'replicas wanted, none running yet');
+  tasks = [task('t1', 1, '10.0.1.4'), task('t2', 2, '10.0.1.5')];
+  const awake = await control.inspect('svc1');
+  assert.equal(awake.state, 'running');
+  assert.equal(awake.host, undefined, 'every task has its own address');
+  assert.deepEqual(awake.urls, { svc1: 'http://10.0.1.4:80', t1: 'http://10.0.1.4:80', t2: 'http://10.0.1.5:80' });
+  await control.scaleUp('svc1');
+  await control.scaleDown('svc1', { waitMs: 7 });
+  assert.equal(await control.logsTail('svc1', 5), 'log\n');
+  assert.deepEqual(calls.filter((c) => !c.startsWith('inspect')), ['up svc1', 'down svc1 7', 'logs svc1 5']);
+  await assert.rejects(control.scaleUp('other'), /not known on any Docker host/);
 });

@@ -29,6 +29,11 @@ export interface WakeContainerInfo {
   /** Used for dependencies of dependencies that have no IdleSpec of their own. */
   composeDependsOn?: readonly string[] | undefined;
   idle?: IdleSpec | undefined;
+  /**
+   * A Docker Swarm task (or a service without one): the service it belongs to. Its tasks share
+   * one slot, keyed by the service ID, which sleeps and wakes by scaling (ServiceWakeControl).
+   */
+  swarmService?: { id: string; name: string; global?: boolean | undefined } | undefined;
 }
 
 export interface WakeFailure {
@@ -145,10 +150,13 @@ export class ContainerSlot {
   history: ProgressEvent[] = [];
   readonly listeners = new Set<(e: ProgressEvent) => void>();
   gone = false;
+  /** A swarm service (the slot of all its tasks): it sleeps at 0 replicas. */
+  readonly service: boolean;
 
   /** A container first seen by a sync: awake if it runs, else asleep. */
   constructor(c: WakeContainerInfo, activity: ContainerActivity) {
     this.id = c.id;
+    this.service = c.swarmService !== undefined;
     this.activity = activity;
     this.dockerState = c.state;
     this.dockerHealth = c.dockerHealth;

@@ -29,7 +29,7 @@ export type {
   WakeRecord,
   WakeSyncInput,
 } from './wake-manager.ts';
-export type { WakeControl, WakeInspect } from './wake-control.ts';
+export type { ServiceWakeControl, WakeControl, WakeInspect } from './wake-control.ts';
 /** The pino-compatible logger wake logs through (pkg/log's `Logger`). */
 export type { Logger as WakeLogger } from '../../pkg/log/index.ts';
 export { silentLogger } from '../../pkg/log/index.ts';

@@ -17,6 +17,44 @@ export interface WakeSyncInput {
   containers?: readonly WakeContainerInfo[] | undefined;
 }
 
+/**
+ * Docker Swarm: a service's tasks come and go with every scale and rolling update, so they are
+ * not managed one by one. Their entries in `known` are replaced by one per service, keyed by the
+ * service ID and named after it, running while any task runs; the service sleeps and wakes as a
+ * whole. Returns task ID → service ID, for the members. A global service (one task per node)
+ * cannot scale to 0: its idle_timeout is ignored, with a warning.
+ */
+function foldServices(known: Map<string, WakeContainerInfo>, warnOnce: (key: string, obj: object, msg: string) => void): Map<string, string> {
+  const unitOf = new Map<string, string>();
+  const units = new Map<string, WakeContainerInfo>();
+  for (const [id, c] of known) {
+    const svc = c.swarmService;
+    if (svc === undefined) continue;
+    known.delete(id);
+    unitOf.set(id, svc.id);
+    const prev = units.get(svc.id);
+    units.set(svc.id, {
+      id: svc.id,
+      name: svc.name,
+      dockerHost: c.dockerHost,
+      state: prev?.state === 'running' || c.state === 'running' ? 'running' : c.state,
+      composeProject: c.composeProject,
+      composeService: c.composeService,
+      composeDependsOn: [],
+      idle: prev?.idle ?? c.idle,
+      swarmService: svc,
+    });
+  }
+  for (const [id, u] of units) {
+    if (u.swarmService?.global === true && u.idle !== undefined && u.idle.idleTimeoutMs > 0) {
+      warnOnce(`global\0${id}`, { module: 'wake', container: u.name }, 'proxy.idle_timeout on a global swarm service is ignored: only a replicated service can be scaled to 0');
+      u.idle = undefined;
+    }
+    known.set(id, u);
+  }
+  return unitOf;
+}
+
 /** What the table needs of the idle clock: a container that runs is clocked, one that stopped is not. */
 export interface IdleTimers {
   arm(slot: ContainerSlot): void;
@@ -95,13 +133,15 @@ export class SlotTable {
       }
     }
 
-    // Managed: every container with an IdleSpec, plus everything it depends on (transitively).
-    const next = new Map<string, ContainerSlot>();
     const warnings = new Set<string>();
     const warnOnce = (key: string, obj: object, msg: string): void => {
       warnings.add(key);
       if (!this.depWarnings.has(key)) this.log.warn(obj, msg);
     };
+    const unitOf = foldServices(known, warnOnce);
+
+    // Managed: every container with an IdleSpec, plus everything it depends on (transitively).
+    const next = new Map<string, ContainerSlot>();
     const queue: WakeContainerInfo[] = [];
     for (const c of known.values()) if (c.idle !== undefined && c.idle.idleTimeoutMs > 0) queue.push(c);
     while (queue.length > 0) {
@@ -149,7 +189,7 @@ export class SlotTable {
       const slots: ContainerSlot[] = [];
       let unmanaged = false;
       for (const m of r.members) {
-        const slot = m.container === undefined ? undefined : next.get(m.container.id);
+        const slot = m.container === undefined ? undefined : next.get(unitOf.get(m.container.id) ?? m.container.id);
         if (slot === undefined) {
           unmanaged = true;
           continue;

@@ -39,3 +39,23 @@ export interface WakeControl {
   /** The last `lines` lines of stdout+stderr, as text (demultiplexed). */
   logsTail(id: string, lines: number): Promise<string>;
 }
+
+/**
+ * The service variant (docs/sleep-and-wake.md, "Swarm services"): a Docker Swarm service sleeps
+ * at 0 replicas and wakes at the count it had, by service ID. Slots of services use it in place
+ * of the container calls (service-control.ts routes them).
+ */
+export interface ServiceWakeControl {
+  /** Back to the replica count it had before it slept (at least 1); already up: nothing to do. */
+  scaleUp(serviceId: string): Promise<void>;
+  /** To 0 replicas, remembering the count; resolves once no task runs (or after `waitMs`). */
+  scaleDown(serviceId: string, opts: { waitMs: number }): Promise<void>;
+  /**
+   * `running` once a task runs; `exited` at 0 replicas; `created` while replicas are wanted but
+   * none runs yet. `urls` holds the member URLs at a running task's address, keyed by the
+   * service's own (address-less) member ids and by that task's member ids; `host` stays unset
+   * (every task has its own address).
+   */
+  inspect(serviceId: string): Promise<WakeInspect>;
+  logsTail(serviceId: string, lines: number): Promise<string>;
+}

@@ -19,7 +19,8 @@ import { SlotTable } from './slot-table.ts';
 import type { WakeSyncInput } from './slot-table.ts';
 import type { SleepState, WakeContainerStatus } from './container-slot.ts';
 import { silentLogger, type Logger } from '../../pkg/log/index.ts';
-import type { WakeControl } from './wake-control.ts';
+import type { ServiceWakeControl, WakeControl } from './wake-control.ts';
+import { unitControl } from './service-control.ts';
 import { WakeGate } from './wake-gate.ts';
 import type { GateResult, WakeGateContext } from './wake-gate.ts';
 import { Waker } from './waker.ts';
@@ -43,6 +44,8 @@ export interface WakeMetrics {
 
 export interface WakeManagerOptions {
   control: WakeControl;
+  /** Docker Swarm services: scale to 0 and back (docs/sleep-and-wake.md). Without it, a service's sleep or wake fails (logged). */
+  services?: ServiceWakeControl | undefined;
   logger?: Logger | undefined;
   /** Pause between a failed wake and the next start attempt (default 5s). */
   coolDownMs?: number | undefined;
@@ -72,7 +75,8 @@ export class WakeManager {
   private readonly disclosure: LogDisclosure;
 
   constructor(opts: WakeManagerOptions) {
-    const control = opts.control;
+    // A swarm service's slot (keyed by its service ID) is scaled, a container's started and stopped.
+    const control = unitControl(opts.control, opts.services, (id) => this.table.get(id)?.service === true);
     const log = opts.logger ?? silentLogger;
     // The table clocks what Docker says runs; the clock needs the table. The table is built
     // first, so it reaches the clock through these two calls.

@@ -192,7 +192,8 @@ export class Waker {
   }
 
   private async waitReady(slot: ContainerSlot, deadline: number): Promise<void> {
-    const member = slot.members[0];
+    // Looked up on every round: a swarm service's members (its tasks) change while it wakes.
+    let member: MemberSpec | undefined;
     // Poll fast at first (most apps listen within a few hundred ms of start), then back off:
     // every ms here is added to the first request's latency.
     let delay = 10;
@@ -221,6 +222,7 @@ export class Waker {
         delay = Math.min(Math.ceil(delay * 1.5), 200);
         continue;
       }
+      member = slot.members[0];
       slot.dockerState = info.state;
       slot.dockerHealth = info.dockerHealth;
       slot.learnAddress(info);

@@ -3,11 +3,13 @@
 // Swarm mode changes the engine for every other test, so test/run.ts runs this file alone, after
 // everything else (-swarm.test.ts), and the node leaves the swarm again whatever happens.
 // Bellhop reaches tasks the way it does in production: it runs in a container on the
-// services' attachable overlay network (an in-process Bellhop cannot join an overlay). The
-// container is a Node 24 base image assembled from this machine's binaries (nothing can be
-// pulled here) running this checkout, mounted read-only.
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+// services' attachable overlay network (an in-process Bellhop cannot join an overlay), and it
+// reaches Docker only through the shipped socket proxy (deploy/socket-proxy/haproxy.cfg, run by
+// this machine's haproxy with BELLHOP_SWARM_WAKE set, as deploy/stack.example.yml runs it) over
+// a unix socket mounted into the container. The container is a Node 24 base image assembled from
+// this machine's binaries (nothing can be pulled here) running this checkout, mounted read-only.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -64,9 +66,15 @@ function nodeImage(): string {
   return tag;
 }
 
-function get(port: number, host: string, path = '/'): Promise<{ status: number; body: string }> {
+/** A worktree's node_modules may be a symlink to another checkout's: mount that at its own path too. */
+function linkedModules(): string[] {
+  const real = realpathSync(join(ROOT, 'node_modules'));
+  return real === join(ROOT, 'node_modules') ? [] : ['-v', `${real}:${real}:ro`];
+}
+
+function get(port: number, host: string, path = '/', accept = '*/*'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, headers: { host, accept: '*/*' } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, headers: { host, accept } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -79,43 +87,77 @@ function get(port: number, host: string, path = '/'): Promise<{ status: number; 
   });
 }
 
-const skip = dockerSkip !== false ? dockerSkip : swarmState() !== 'inactive' ? `the engine is already in swarm mode (${swarmState()}); not touching it` : false;
+const haproxyMissing = spawnSync('haproxy', ['-v']).status === 0 ? false : 'haproxy is not installed (apt-get install haproxy)';
+// .ci/run installs haproxy: in CI its absence fails the suite (in `before`) instead of skipping it.
+const skip = dockerSkip !== false ? dockerSkip
+  : swarmState() !== 'inactive' ? `the engine is already in swarm mode (${swarmState()}); not touching it`
+  : process.env['CI'] ? false : haproxyMissing;
 
-describe('Docker Swarm services as pools', { skip, timeout: 150_000 }, () => {
+/** The shipped socket proxy config, listening in `dir` instead of /run/docker-proxy. */
+function socketProxyConfig(dir: string): string {
+  const shipped = readFileSync(join(ROOT, 'deploy/socket-proxy/haproxy.cfg'), 'utf8');
+  assert.match(shipped, /bind \/run\/docker-proxy\/docker\.sock mode 666/);
+  assert.match(shipped, /^\.if defined\(BELLHOP_SWARM_WAKE\)$/m);
+  writeFileSync(join(dir, 'haproxy.cfg'), shipped.replace('bind /run/docker-proxy/docker.sock', `bind ${join(dir, 'docker.sock')}`).replace(/^\s*log stdout.*$/m, ''));
+  return join(dir, 'haproxy.cfg');
+}
+
+describe('Docker Swarm services as pools', { skip, timeout: 240_000 }, () => {
   const id = `${String(process.pid)}${Math.random().toString(36).slice(2, 6)}`;
   const network = `bh-swarm-${id}`;
   const service = `bhweb${id}`;
+  const sleepy = `bhsleep${id}`;
   const app = `bh-swarm-app-${id}`;
   const alias = `swarm-${id}.test`;
+  const sleepyAlias = `sleepy-${id}.test`;
   const cfgDir = mkdtempSync(join(tmpdir(), 'bellhop-swarm-cfg-'));
+  const proxyDir = mkdtempSync(join(tmpdir(), 'bellhop-swarm-proxy-'));
+  chmodSync(proxyDir, 0o755);
+  let haproxy: ChildProcess | undefined;
   let joined = false;
+  const gwbridgeBefore = spawnSync('docker', ['network', 'inspect', 'docker_gwbridge'], { stdio: 'ignore' }).status === 0;
   let httpPort = 0;
   let apiPort = 0;
 
   const leave = (): void => {
+    haproxy?.kill('SIGTERM');
+    haproxy = undefined;
     if (!joined) return;
     joined = false;
     spawnSync('docker', ['rm', '-f', app], { stdio: 'ignore' });
-    spawnSync('docker', ['service', 'rm', service], { stdio: 'ignore' });
+    spawnSync('docker', ['service', 'rm', service, sleepy], { stdio: 'ignore' });
     spawnSync('docker', ['swarm', 'leave', '--force'], { stdio: 'ignore' });
     spawnSync('docker', ['network', 'rm', network], { stdio: 'ignore' });
+    // swarm init creates the docker_gwbridge network and leaving keeps it: ours to remove.
+    if (!gwbridgeBefore) spawnSync('docker', ['network', 'rm', 'docker_gwbridge'], { stdio: 'ignore' });
   };
   // Even if the runner is killed mid-test, the engine must not stay a swarm manager.
   process.on('exit', leave);
+
+  const port = (p: string): number => Number(/:(\d+)$/.exec(docker('port', app, p).split('\n')[0] ?? '')?.[1]);
+  const readPorts = (): void => {
+    httpPort = port('8080/tcp');
+    apiPort = port('8081/tcp');
+  };
+  const inspectService = (name: string): { replicas: number; label: string } => {
+    const [replicas, label] = docker('service', 'inspect', '--format', '{{.Spec.Mode.Replicated.Replicas}} {{index .Spec.Labels "bellhop.replicas"}}', name).split(' ');
+    return { replicas: Number(replicas), label: label === '<no value>' ? '' : (label ?? '') };
+  };
+  const runningTasks = (name: string): number => docker('service', 'ps', '--filter', 'desired-state=running', '--format', '{{.CurrentState}}', name).split('\n').filter((l) => l.startsWith('Running')).length;
 
   async function routes(): Promise<RoutesView> {
     const r = await get(apiPort, 'localhost', '/api/routes');
     return JSON.parse(r.body) as RoutesView;
   }
-  async function memberNames(): Promise<string[]> {
-    const route = (await routes()).routes.find((r) => r.hosts.includes(alias) || r.alias === alias);
+  async function memberNames(host = alias): Promise<string[]> {
+    const route = (await routes()).routes.find((r) => r.hosts.includes(host) || r.alias === host);
     return (route?.members ?? []).filter((m) => m.usable).map((m) => m.name).sort();
   }
-  async function waitMembers(want: string[], what: string): Promise<void> {
+  async function waitMembers(want: string[], what: string, host = alias): Promise<void> {
     let last: string[] = [];
     try {
       await waitFor(async () => {
-        last = await memberNames().catch(() => []);
+        last = await memberNames(host).catch(() => []);
         return JSON.stringify(last) === JSON.stringify(want) ? true : undefined;
       }, 60_000, what);
     } catch (err) {
@@ -123,8 +165,14 @@ describe('Docker Swarm services as pools', { skip, timeout: 150_000 }, () => {
     }
   }
 
-  before(() => {
+  before(async () => {
+    if (haproxyMissing !== false) throw new Error(haproxyMissing);
     const image = nodeImage();
+    haproxy = spawn('haproxy', ['-db', '-f', socketProxyConfig(proxyDir)], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, BELLHOP_SWARM_WAKE: '1' } });
+    let haproxyErr = '';
+    haproxy.stderr?.on('data', (c: Buffer) => (haproxyErr += c.toString()));
+    haproxy.on('error', () => undefined);
+    await waitFor(() => (existsSync(join(proxyDir, 'docker.sock')) ? true : undefined), 10_000, `haproxy socket (${haproxyErr})`);
     docker('swarm', 'init', '--advertise-addr', '127.0.0.1');
     joined = true;
     docker('network', 'create', '-d', 'overlay', '--attachable', network);
@@ -137,22 +185,27 @@ describe('Docker Swarm services as pools', { skip, timeout: 150_000 }, () => {
       '',
     ].join('\n'));
     // httpd answers with the task's slot, so the members can be told apart.
-    docker('service', 'create', '-d', '--name', service, '--replicas', '2', '--network', network,
-      '--label', 'bellhop.test=true', '--label', `bellhop.test.owner=${id}`, '--label', `proxy.aliases=${alias}`, '--label', 'proxy.#1.port=80',
-      '--hostname', '{{.Service.Name}}.{{.Task.Slot}}', '--stop-grace-period', '2s',
-      TEST_IMAGE, 'sh', '-c', 'hostname > /www/who && exec httpd -f -p 80 -h /www');
+    const common = ['--network', network, '--label', 'bellhop.test=true', '--label', `bellhop.test.owner=${id}`,
+      '--hostname', '{{.Service.Name}}.{{.Task.Slot}}', '--stop-grace-period', '2s'];
+    const httpd = [TEST_IMAGE, 'sh', '-c', 'hostname > /www/who && exec httpd -f -p 80 -h /www'];
+    docker('service', 'create', '-d', '--name', service, '--replicas', '2', ...common, '--label', `proxy.aliases=${alias}`, '--label', 'proxy.#1.port=80', ...httpd);
+    // Sleeps after 3 s without requests: by the time the tests below are done with the other
+    // service, it is asleep at 0 replicas.
+    docker('service', 'create', '-d', '--name', sleepy, '--replicas', '2', ...common, '--label', `proxy.aliases=${sleepyAlias}`, '--label', 'proxy.#1.port=80',
+      '--label', 'proxy.idle_timeout=3s', '--label', 'proxy.stop_timeout=2s', '--label', 'proxy.#1.healthcheck.path=/who', ...httpd);
     docker('run', '-d', '--name', app, '--label', 'bellhop.test=true', '--network', network, '-p', '127.0.0.1::8080', '-p', '127.0.0.1::8081',
-      '-v', '/var/run/docker.sock:/var/run/docker.sock', '-v', `${ROOT}:/app:ro`, '-v', `${cfgDir}:/cfg:ro`,
+      '-v', `${proxyDir}:/run/docker-proxy`, '-e', 'DOCKER_HOST=unix:///run/docker-proxy/docker.sock',
+      '-v', `${ROOT}:/app:ro`, '-v', `${cfgDir}:/cfg:ro`, ...linkedModules(),
       '-e', 'BELLHOP_CONFIG=/cfg/config.yml', '-w', '/app', image, 'node', 'cmd/bellhop/main.ts');
-    const port = (p: string): number => Number(/:(\d+)$/.exec(docker('port', app, p).split('\n')[0] ?? '')?.[1]);
-    httpPort = port('8080/tcp');
-    apiPort = port('8081/tcp');
+    readPorts();
   });
 
   after(() => {
     leave();
     rmSync(cfgDir, { recursive: true, force: true });
+    rmSync(proxyDir, { recursive: true, force: true });
     assert.equal(swarmState(), 'inactive', 'the node left the swarm');
+    assert.equal(spawnSync('docker', ['network', 'ls', '-q', '--filter', `name=${network}`], { encoding: 'utf8' }).stdout.trim(), '', 'no overlay network left behind');
   });
 
   test('a labelled service with 2 replicas is one route with members <service>.1 and <service>.2', async () => {
@@ -206,5 +259,33 @@ describe('Docker Swarm services as pools', { skip, timeout: 150_000 }, () => {
     assert.deepEqual(failures.slice(0, 5), [], `${String(failures.length)} failed GETs of ${String(ok + failures.length)}`);
     assert.ok(ok > 0);
     await waitMembers([`${service}.1`], 'the updated task');
+  });
+
+  test('scale to zero when idle and back on the next request, remembered across a Bellhop restart (loading page for browsers, API clients held)', async () => {
+    // Asleep: scaled to 0 with the count in its label, its tasks gone, its route still there.
+    await waitFor(() => {
+      const s = inspectService(sleepy);
+      return s.replicas === 0 && s.label === '2' && runningTasks(sleepy) === 0 ? true : undefined;
+    }, 60_000, 'the idle service scaled to 0');
+    // Bellhop restarts while the service sleeps: the count to wake to lives in the service.
+    docker('restart', '-t', '5', app);
+    readPorts();
+    await waitFor(async () => {
+      const route = (await routes().catch(() => undefined))?.routes.find((r) => r.hosts.includes(sleepyAlias));
+      return route?.members.length === 1 && route.members[0]?.name === sleepy ? true : undefined;
+    }, 60_000, 'the restarted Bellhop lists the sleeping service');
+    const page = await get(httpPort, sleepyAlias, '/', 'text/html');
+    assert.equal(page.status, 200);
+    assert.match(page.body, new RegExp(`Waking ${sleepy}`), 'a browser gets the loading page');
+    // API clients are held until a task is ready, then answered by it: no failure, no 404.
+    const answers = await Promise.all(Array.from({ length: 8 }, () => get(httpPort, sleepyAlias, '/who')));
+    for (const a of answers) {
+      assert.equal(a.status, 200, a.body.slice(0, 200));
+      assert.match(a.body.trim(), new RegExp(`^${sleepy}\\.[12]$`));
+    }
+    assert.deepEqual(inspectService(sleepy), { replicas: 2, label: '' }, 'back to 2 replicas, the label gone');
+    await waitMembers([`${sleepy}.1`, `${sleepy}.2`], 'both tasks of the woken service', sleepyAlias);
+    const logs = spawnSync('docker', ['logs', app], { encoding: 'utf8' });
+    assert.match(logs.stdout + logs.stderr, /swarm service scaled up/);
   });
 });
