@@ -396,4 +396,42 @@ describe('bellhop check', () => {
     assert.equal(r.code, 1, r.out);
     assert.match(r.out, /proxy\.app\.middlewares\.rate_limit\.averge: rate_limit has no option "averge" \(did you mean "average"\?\) \[LABEL_BAD_MIDDLEWARE\]/);
   });
+
+  test('when every labelled service fails, check says so (not "no service has a proxy.* label")', async () => {
+    const dir = folder({ 'compose.yml': 'services:\n  a:\n    image: x/a\n    expose: ["80"]\n    labels: { proxy.a.port: abc }\n  b:\n    image: x/b\n    labels: { proxy.idle_timeout: "10" }\n' });
+    const r = await check([], dir);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /^no routes: every labelled service has errors \(2 services with proxy\.\* labels; see below\)$/m);
+    assert.doesNotMatch(r.out, /no service has a proxy/);
+    const none = await check([], folder({ 'compose.yml': 'services:\n  a:\n    image: x/a\n' }));
+    assert.match(none.out, /^no routes: no service has a proxy\.\* label$/m);
+  });
+
+  test('no_tls_verify is shown on the member line', async () => {
+    const dir = folder({ 'compose.yml': 'services:\n  a:\n    image: x/a\n    expose: ["8443"]\n    labels: { proxy.aliases: a, proxy.a.no_tls_verify: "true" }\n  b:\n    image: x/b\n    expose: ["8443"]\n    labels: { proxy.aliases: b }\n' });
+    const r = await check([], dir);
+    assert.match(r.out, /^ {2}- case\d+-a-1 {2}https:\/\/a:8443 {2}weight 100, TLS not verified \(no_tls_verify\)$/m);
+    assert.match(r.out, /^ {2}- case\d+-b-1 {2}https:\/\/b:8443 {2}weight 100$/m);
+    assert.equal((await report('compose.yml', dir)).routes.find((x) => x.name === 'a')?.members[0]?.noTlsVerify, true);
+  });
+
+  test('the NO_PORT hint names a label that works: proxy.#N.port for an alias with a dot', async () => {
+    const dir = folder({ 'compose.yml': 'services:\n  a:\n    image: x/a\n    labels: { proxy.aliases: "app.example.com, b" }\n' });
+    const j = await report('compose.yml', dir);
+    assert.deepEqual(j.warnings.map((w) => w.label).sort(), ['proxy.#1.port', 'proxy.b.port']);
+    assert.ok(j.warnings.every((w) => !w.message.includes('proxy.app.example.com.port')), JSON.stringify(j.warnings));
+  });
+
+  test('containers GoDoxy routes without labels get a note (not an error); with docker.expose_all none', async () => {
+    const files = { 'compose.yml': 'services:\n  portainer:\n    image: portainer/portainer-ce\n    expose: ["8000", "9443"]\n  db:\n    image: postgres\n  app:\n    image: x/app\n    expose: ["80"]\n    labels: { proxy.aliases: app }\n' };
+    const dir = folder(files);
+    const r = await check([], dir);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /^differences from GoDoxy \(1; deliberate, see docs\/migrating-from-godoxy\.md\):$/m);
+    assert.match(r.out, /service portainer \(case\d+-portainer-1\): GoDoxy would route it without labels \(as case\d+-portainer-1\); Bellhop routes only containers with a proxy\.\* label unless docker\.expose_all is true \[GODOXY_UNLABELLED\]/);
+    const all = folder({ ...files, 'config.yml': 'docker:\n  expose_all: true\n' });
+    const j = await report('compose.yml', all);
+    assert.deepEqual(j.godoxy.filter((d) => d.code === 'GODOXY_UNLABELLED'), []);
+    assert.equal(j.routes.find((x) => x.name === 'portainer')?.members[0]?.url, 'https://portainer:9443');
+  });
 });

@@ -19,7 +19,7 @@ import {
   type Config,
 } from '../../internal/config/index.ts';
 import { parseComposeDependsOn, type ContainerRecord, type SelfInfo } from '../../internal/docker/index.ts';
-import { LabelErrorCode, parseContainers } from '../../internal/labels/index.ts';
+import { GodoxyDifferenceCode, LabelErrorCode, godoxyDifferences, parseContainers } from '../../internal/labels/index.ts';
 import { buildRouteTable, hostNamesOf, type HealthcheckSpec, type IdleSpec, type RealIpOptionsSpec, type RouteRefusal } from '../../internal/routes/index.ts';
 import { normaliseWeights } from '../../pkg/balance/index.ts';
 import { isCertifiableHost } from '../../internal/certs/index.ts';
@@ -36,6 +36,8 @@ export interface CheckMember {
   /** `http://whoami:80`: the service name stands in for the container address. '' when none. */
   url: string;
   configuredWeight: number | undefined;
+  /** `no_tls_verify`: the https upstream's certificate is not checked. */
+  noTlsVerify: boolean;
   /** Share of 100 after normalisation (docs/balancing.md). */
   weight: number;
   healthcheck: HealthcheckSpec;
@@ -74,6 +76,10 @@ export interface CheckReport {
   routes: CheckRoute[];
   errors: CheckProblem[];
   warnings: CheckProblem[];
+  /** Where GoDoxy would behave differently with this file (docs/migrating-from-godoxy.md): notes, never errors. */
+  godoxy: CheckProblem[];
+  /** Services with at least one proxy.* label. */
+  labelled: number;
   /** With an autocert block: where certificates come from and, per host, which hosts get one. */
   https?: { provider: string; domains: string[]; perHostCertificates: string[] } | undefined;
 }
@@ -144,6 +150,28 @@ export function checkCompose(compose: ComposeFile, config: Config): CheckReport 
     },
   });
   const built = buildRouteTable(parsed.routes, { matchDomains: config.matchDomains });
+  const godoxy: CheckProblem[] = [];
+  for (const rec of records) {
+    const origin = origins.get(rec.name);
+    for (const d of godoxyDifferences(rec)) godoxy.push({ code: d.code, service: origin?.service, container: rec.name, label: d.key, message: d.message });
+  }
+  if (!config.docker.exposeAll) {
+    // GoDoxy routes every container that is not a database: say which ones Bellhop leaves out.
+    // Bellhop itself (and GoDoxy, in a file being migrated) is the proxy, not a route.
+    const proxy = /(^|\/)(bellhop|godoxy[\w-]*)(:|@|$)/;
+    const unlabelled = records.filter((rec) => !proxy.test(rec.image) && !Object.keys(rec.labels).some((k) => k === 'proxy' || k.startsWith('proxy.')));
+    const would = parseContainers(unlabelled, { exposeAll: true, self, defaults: { healthcheck: defaultHealthcheck(config), loadBalance: defaultLoadBalance(config) } });
+    const hostsOf = new Map<string, string[]>();
+    for (const r of would.routes) for (const m of r.members) hostsOf.set(m.name, [...(hostsOf.get(m.name) ?? []), r.name]);
+    for (const rec of unlabelled) {
+      const hosts = hostsOf.get(rec.name);
+      if (hosts === undefined) continue;
+      godoxy.push({
+        code: GodoxyDifferenceCode.UNLABELLED, service: origins.get(rec.name)?.service, container: rec.name, label: '',
+        message: `GoDoxy would route it without labels (as ${hosts.includes(rec.name.toLowerCase()) ? rec.name.toLowerCase() : hosts.join(', ')}); Bellhop routes only containers with a proxy.* label unless docker.expose_all is true`,
+      });
+    }
+  }
   const byService = new Map(compose.services.map((s) => [s.name, s]));
 
   const locate = (e: { code: string; source: string; key: string; message: string }): CheckProblem => {
@@ -191,6 +219,7 @@ export function checkCompose(compose: ComposeFile, config: Config): CheckReport 
           replica: origin?.replica ?? 1,
           url: m.url,
           configuredWeight: m.weight,
+          noTlsVerify: m.noTlsVerify,
           weight: weights[i] ?? 0,
           healthcheck: m.healthcheck,
           idle: m.container?.idle,
@@ -207,6 +236,8 @@ export function checkCompose(compose: ComposeFile, config: Config): CheckReport 
     routes,
     errors: dedupe(errors),
     warnings: dedupe(warnings),
+    godoxy: dedupe(godoxy),
+    labelled: compose.services.filter((svc) => Object.keys(svc.labels).some((k) => k === 'proxy' || k.startsWith('proxy.'))).length,
     https: httpsReport(config, built.table),
   };
 }
@@ -280,7 +311,7 @@ export function formatCheckReport(r: CheckReport, shownFile = r.file): string {
     const addrWidth = Math.max(...route.members.map((m) => address(m.url).length));
     for (const m of route.members) {
       const w = `weight ${String(m.weight)}${m.configuredWeight === undefined ? '' : ` (configured ${String(m.configuredWeight)})`}`;
-      out.push(`  - ${m.name.padEnd(width)}  ${address(m.url).padEnd(addrWidth)}  ${w}`);
+      out.push(`  - ${m.name.padEnd(width)}  ${address(m.url).padEnd(addrWidth)}  ${w}${m.noTlsVerify ? ', TLS not verified (no_tls_verify)' : ''}`);
     }
     const hcs = [...new Set(route.members.map((m) => describeHealthcheck(m.healthcheck)))];
     if (hcs.length === 1) out.push(`  healthcheck: ${hcs[0] ?? ''}`);
@@ -289,7 +320,12 @@ export function formatCheckReport(r: CheckReport, shownFile = r.file): string {
     for (const m of route.members) if (m.idle !== undefined) idles.set(m.service, describeIdle(m.idle));
     for (const [service, text] of idles) out.push(`  ${idles.size > 1 || route.members.some((m) => m.idle === undefined) ? `${service} ` : ''}${text}`);
   }
-  if (r.routes.length === 0) out.push('', 'no routes: no service has a proxy.* label');
+  if (r.routes.length === 0) {
+    const why = r.labelled === 0 ? 'no service has a proxy.* label'
+      : r.errors.length > 0 ? `every labelled service has errors (${plural(r.labelled, 'service')} with proxy.* labels; see below)`
+      : 'every labelled service is excluded or has nothing to route to (see the warnings)';
+    out.push('', `no routes: ${why}`);
+  }
   if (r.https !== undefined) {
     const what = r.https.domains.length > 0 ? `one certificate for ${r.https.domains.join(', ')}`
       : r.https.perHostCertificates.length > 0 ? `a certificate per host: ${r.https.perHostCertificates.join(', ')}`
@@ -298,6 +334,7 @@ export function formatCheckReport(r: CheckReport, shownFile = r.file): string {
   }
   if (r.errors.length > 0) out.push('', `errors (${String(r.errors.length)}):`, ...r.errors.map(describeProblem));
   if (r.warnings.length > 0) out.push('', `warnings (${String(r.warnings.length)}):`, ...r.warnings.map(describeProblem));
+  if (r.godoxy.length > 0) out.push('', `differences from GoDoxy (${String(r.godoxy.length)}; deliberate, see docs/migrating-from-godoxy.md):`, ...r.godoxy.map(describeProblem));
   const members = r.routes.reduce((n, x) => n + x.members.length, 0);
   out.push('', `${plural(r.routes.length, 'route')}, ${plural(members, 'member')}, ${plural(r.errors.length, 'error')}, ${plural(r.warnings.length, 'warning')}`);
   return `${out.join('\n')}\n`;

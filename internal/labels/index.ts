@@ -12,3 +12,6 @@ export { parseDuration } from './duration.ts';
 export type { DurationResult } from './duration.ts';
 /** Per-alias fields and container-level labels Bellhop knows (for docs and the admin API). */
 export { CONTAINER_LEVEL, FIELDS, IGNORED_ROOTS } from './field-schema.ts';
+/** Where labels mean something different under GoDoxy, for `bellhop check` (docs/migrating-from-godoxy.md). */
+export { GodoxyDifferenceCode, godoxyDifferences } from './godoxy-differences.ts';
+export type { GodoxyDifference } from './godoxy-differences.ts';
