@@ -2,6 +2,7 @@
 // ContainerRecords Docker would report for it, and runs the same label parser and route-table
 // builder as the live path, so what it prints is what Bellhop would route. Addresses are
 // unknown offline: members show `<service>:<port>`, the name compose's DNS gives them.
+import { accessLogProblems } from './access-log-paths.ts';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -394,8 +395,15 @@ function check(args: string[], env: NodeJS.ProcessEnv, cwd: string, io: Streams)
   const loaded = loadConfig({ env, cwd });
   let config: Config;
   let configFailed = false;
-  if (loaded.ok) config = loaded.config;
-  else {
+  if (loaded.ok) {
+    config = loaded.config;
+    // access_log files that cannot be opened stop Bellhop at start: say so here too
+    const alog = accessLogProblems(config, cwd);
+    if (alog.length > 0) {
+      configFailed = true;
+      io.stderr(`bellhop check: ${String(alog.length)} access log file(s) cannot be opened [ACCESS_LOG_OPEN_FAILED]:\n${alog.map((p) => `  ${p.key}: ${p.message}`).join('\n')}\n`);
+    }
+  } else {
     configFailed = true;
     io.stderr(`bellhop check: the config has ${String(loaded.errors.length)} problem(s); checking with built-in defaults:\n${formatConfigErrors(loaded.errors)}\n`);
     // A folder without config.yml gives the built-in defaults.

@@ -4,6 +4,7 @@
 import pino from 'pino';
 import { configFilePath, formatConfigErrors, loadConfig, watchConfig } from '../../internal/config/index.ts';
 import { createBellhop } from './app.ts';
+import { accessLogProblems } from './access-log-paths.ts';
 import { loadStickySecret, StickySecretError } from './sticky-secret.ts';
 
 /**
@@ -43,6 +44,13 @@ async function main(argv: string[]): Promise<number> {
   if (created) log.info({ module: 'main', file: config.sticky.secretFile }, 'created a new sticky-cookie key');
   if (config.docker.hosts.length === 0) log.info({ module: 'main' }, 'docker.hosts is empty: serving file routes only');
 
+  // access_log files (docs/access-log.md): one that cannot be opened is a config error, not a silent gap
+  const alogProblems = accessLogProblems(config);
+  if (alogProblems.length > 0) {
+    process.stderr.write(`bellhop: ${alogProblems.map((p) => `${p.key}: ${p.message}`).join('\n')}\n`);
+    startupFailure({ module: 'config', code: 'ACCESS_LOG_OPEN_FAILED', problems: alogProblems }, 'an access log file cannot be opened; not starting');
+    return 1;
+  }
   const bellhop = createBellhop(config, log, secret);
   // Listeners, Docker hosts, timeouts and the sticky key are fixed at start; trusted proxies,
   // routes, match_domains, defaults, expose_all and label_filter apply on reload.
@@ -93,6 +101,11 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // logrotate's postrotate: reopen the access log files at their paths (docs/access-log.md)
+  process.on('SIGHUP', () => {
+    log.info({ module: 'main', signal: 'SIGHUP' }, 'reopening access log files');
+    void bellhop.reopenAccessLogs();
+  });
   process.on('unhandledRejection', (err) => log.error({ module: 'main', err }, 'unhandled rejection (bug): continuing'));
 
   try {

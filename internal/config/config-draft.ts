@@ -1,5 +1,6 @@
 // The config under construction: defaults first, then the file, then environment overrides;
 // load-config.ts freezes it into a Config once every problem has been collected.
+import type { AccessLogSpec } from '../accesslog/index.ts';
 import type { MiddlewareSpec, RouteSpec } from '../routes/index.ts';
 import type { AutocertProvider, CertificateKeyType, HealthcheckDefaults, LoadBalanceDefaults, LogLevel, WakeShowLogs } from './config-types.ts';
 import type { SwarmSetting } from './config-types.ts';
@@ -37,6 +38,7 @@ export interface Draft {
   autocert: AutocertDraft | undefined;
   trustedProxies: string[];
   entrypointMiddlewares: MiddlewareSpec[];
+  entrypointAccessLog: AccessLogSpec | undefined;
   timeouts: { headerMs: number; idleMs: number; upstreamConnectMs: number; upstreamResponseMs: number; drainMs: number };
   apiListen: string;
   apiAuth: { tokenFile: string | undefined; users: { name: string; hash: string }[] } | undefined;
@@ -62,6 +64,7 @@ export function defaultDraft(): Draft {
     autocert: undefined,
     trustedProxies: [...DEFAULTS.entrypoint.trustedProxies],
     entrypointMiddlewares: [],
+    entrypointAccessLog: undefined,
     timeouts: { ...DEFAULTS.entrypoint.timeouts },
     apiListen: DEFAULTS.api.listen,
     apiAuth: undefined,

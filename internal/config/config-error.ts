@@ -37,6 +37,8 @@ export type ConfigErrorCode =
   | 'CONFIG_UNKNOWN_MIDDLEWARE'
   /** A middleware's option is unknown or its value is wrong. */
   | 'CONFIG_BAD_MIDDLEWARE'
+  /** An `access_log` block that cannot work (docs/access-log.md): an unknown key, a bad format, retention or filter. */
+  | 'CONFIG_BAD_ACCESS_LOG'
   | 'CONFIG_WATCH_FAILED';
 
 /** Source name used for problems that come from environment variables. */

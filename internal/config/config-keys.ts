@@ -3,7 +3,7 @@
 
 export const KEYS = {
   top: ['entrypoint', 'api', 'docker', 'match_domains', 'defaults', 'sticky', 'wake', 'autocert', 'routes', 'log_level'],
-  entrypoint: ['http', 'https', 'redirect_http', 'hsts', 'trusted_proxies', 'timeouts', 'middlewares'],
+  entrypoint: ['http', 'https', 'redirect_http', 'hsts', 'trusted_proxies', 'timeouts', 'middlewares', 'access_log'],
   timeouts: ['header', 'idle', 'upstream_connect', 'upstream_response', 'drain'],
   api: ['listen', 'auth'],
   apiAuth: ['token_file', 'users'],
@@ -16,7 +16,7 @@ export const KEYS = {
   autocert: ['provider', 'email', 'domains', 'ca_dir_url', 'ca_certs', 'eab_kid', 'eab_hmac', 'cert_path', 'key_path', 'certificate_key_type', 'renew_before', 'options', 'extra'],
   autocertOptions: ['auth_token', 'token', 'command'],
   autocertExtra: ['cert_path', 'key_path', 'domains', 'provider', 'options'],
-  route: ['url', 'members', 'aliases', 'load_balance', 'healthcheck', 'no_tls_verify', 'no_pipelining', 'middlewares', 'rules'],
+  route: ['url', 'members', 'aliases', 'load_balance', 'healthcheck', 'no_tls_verify', 'no_pipelining', 'middlewares', 'rules', 'access_log'],
   member: ['name', 'url', 'weight', 'no_tls_verify'],
   routeLoadBalance: ['mode', 'sticky', 'sticky_max_age', 'weight', 'options'],
   options: ['header', 'from', 'recursive'],

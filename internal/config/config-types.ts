@@ -2,6 +2,7 @@
 // milliseconds (`…Ms`), names are camelCase; the YAML spelling is in docs/configuration.md.
 import type { BalanceModeName, HealthcheckSpec, LoadBalanceSpec, MiddlewareSpec, RouteSpec } from '../routes/index.ts';
 import type { ListenAddress } from './listen-address.ts';
+import type { AccessLogSpec } from '../accesslog/index.ts';
 import type { StatusRanges } from './healthy-status.ts';
 
 /** Recursively read-only view of plain data. */
@@ -42,6 +43,8 @@ export interface EntrypointConfig {
   readonly trustedProxies: readonly string[];
   /** `entrypoint.middlewares` in list order (docs/middlewares.md): run for every request before routing. */
   readonly middlewares: readonly MiddlewareSpec[];
+  /** `entrypoint.access_log` (docs/access-log.md): every request, routed or not; undefined: off. */
+  readonly accessLog: AccessLogSpec | undefined;
   readonly timeouts: EntrypointTimeouts;
 }
 

@@ -124,6 +124,7 @@ function buildConfig(d: Draft, cwd: string): Config {
       hsts: d.hsts,
       trustedProxies: d.trustedProxies,
       middlewares: d.entrypointMiddlewares,
+      accessLog: d.entrypointAccessLog,
       timeouts: d.timeouts,
     },
     api: {

@@ -15,6 +15,7 @@ import { normaliseDomain } from './domain-name.ts';
 import { EntryReader, type Entry, type Value } from './entry-reader.ts';
 import { readAutocert } from './read-autocert.ts';
 import { readEntrypointMiddlewares } from './read-middlewares.ts';
+import { readAccessLog } from './read-access-log.ts';
 import { readRoutes } from './read-routes.ts';
 import { closest } from './suggest.ts';
 
@@ -139,6 +140,8 @@ function readEntrypoint(reader: EntryReader, ep: Entry, draft: Draft): Value {
     } else if (e.key === 'middlewares') {
       const v = readEntrypointMiddlewares(reader, e);
       if (v !== undefined) draft.entrypointMiddlewares = v;
+    } else if (e.key === 'access_log') {
+      if (!reader.isNull(e.value)) draft.entrypointAccessLog = readAccessLog(reader, e, 'entrypoint.access_log');
     } else {
       for (const t of reader.map(e.value, 'entrypoint.timeouts', KEYS.timeouts, 'header: 10s') ?? []) {
         const ms = reader.duration(t, `entrypoint.timeouts.${t.key}`, { timer: true });

@@ -8,6 +8,7 @@ import { DEFAULTS } from './defaults.ts';
 import { normaliseDomain } from './domain-name.ts';
 import type { Entry, EntryReader, Value } from './entry-reader.ts';
 import { readRouteMiddlewares, readRouteRules } from './read-middlewares.ts';
+import { readAccessLog } from './read-access-log.ts';
 
 /** `routes:` → draft.routes; an alias belongs to one route only. */
 export function readRoutes(reader: EntryReader, r: Entry, draft: Draft): void {
@@ -57,6 +58,9 @@ function readRoute(reader: EntryReader, e: Entry, draft: Draft): { spec: RouteSp
   if (middlewares === undefined) ok = false;
   const rules = by.get('rules');
   if (rules && !readRouteRules(reader, rules, base)) ok = false;
+  const alog = by.get('access_log');
+  const accessLog = alog === undefined || reader.isNull(alog.value) ? undefined : readAccessLog(reader, alog, `${base}.access_log`);
+  if (alog !== undefined && !reader.isNull(alog.value) && accessLog === undefined) ok = false;
   let routeNoTls = false;
   const nt = by.get('no_tls_verify');
   if (nt) {
@@ -239,7 +243,7 @@ function readRoute(reader: EntryReader, e: Entry, draft: Draft): { spec: RouteSp
   }
   if (!ok) return undefined;
   const withMiddlewares = middlewares !== undefined && middlewares.length > 0 ? { middlewares } : {};
-  return { spec: { name, aliases: [], loadBalance: lb, members, source: 'file', ...withMiddlewares }, aliases };
+  return { spec: { name, aliases: [], loadBalance: lb, members, source: 'file', ...withMiddlewares, ...(accessLog !== undefined ? { accessLog } : {}) }, aliases };
 }
 
 function readRealIpOptions(reader: EntryReader, l: Entry, path: string): RealIpOptionsSpec | undefined {

@@ -7,6 +7,7 @@ import type { AttemptOutcome, Pick, PickContext, ProxyMember, ProxyRoute } from 
 import { compileRealIpOptions, realIpFromOptions, type RealIpOptions } from '../../pkg/realip/index.ts';
 import type { RouteSpec, MemberSpec, RealIpOptionsSpec } from '../routes/index.ts';
 import { compileChain, DEFAULT_MIDDLEWARE_DEPS, sendMiddlewareError, type MiddlewareChain, type MiddlewareDeps, type MiddlewareProblem } from '../middleware/index.ts';
+import type { AccessLogHandle, AccessLogSpec } from '../accesslog/index.ts';
 import { RECREATE_GRACE_MS } from './recreate-grace.ts';
 import { samePlainData } from './same-route-spec.ts';
 
@@ -64,6 +65,12 @@ export interface LiveRoutesOptions {
    * `problems` empty: they can be built again (a later spec). Also called when a middleware throws.
    */
   onMiddlewareProblems?: ((route: string, problems: readonly MiddlewareProblem[], err?: unknown) => void) | undefined;
+  /**
+   * Opens a route's `access_log` (internal/accesslog's AccessLogs.open). When it throws (the file
+   * cannot be opened) the route serves without it and `onAccessLogFailed` says why.
+   */
+  openAccessLog?: ((spec: AccessLogSpec) => AccessLogHandle) | undefined;
+  onAccessLogFailed?: ((route: string, err: unknown) => void) | undefined;
   /**
    * How long a request waits for a Docker route that just lost every addressed member (a
    * container recreate: die → destroy → create → start) before it gets 503 + Retry-After.
@@ -150,6 +157,9 @@ export class LiveRoute implements ProxyRoute {
   /** The route's real_ip / cloudflare_real_ip, applied by the proxy before any middleware (docs/client-ip.md). */
   clientIpRule: ProxyRoute['clientIpRule'];
   private chain: MiddlewareChain | undefined;
+  /** The route's access log hook (docs/access-log.md); absent when it has none. */
+  accessLog?: NonNullable<ProxyRoute['accessLog']>;
+  private accessLogHandle: AccessLogHandle | undefined;
   /** Compiled `load_balance.options` of an iphash pool (docs/client-ip.md); undefined: hash ctx.clientIp. */
   private realIp: RealIpOptions | undefined;
   private byId = new Map<string, LiveMember>();
@@ -211,6 +221,24 @@ export class LiveRoute implements ProxyRoute {
     else delete this.upstreamCookie;
     // rebuilt only when the middlewares changed: a rate limit keeps its buckets across member changes
     if (prev === spec || !samePlainData(prev.middlewares, spec.middlewares)) this.compileMiddleware(spec);
+    if (prev === spec || !samePlainData(prev.accessLog, spec.accessLog)) this.openAccessLog(spec);
+  }
+
+  /** (Re)opens the route's access log; the old one closes (its file stays open while another log uses it). */
+  private openAccessLog(spec: RouteSpec): void {
+    const old = this.accessLogHandle;
+    this.accessLogHandle = undefined;
+    delete this.accessLog;
+    const open = this.opts.openAccessLog;
+    if (spec.accessLog !== undefined && open !== undefined) {
+      try {
+        this.accessLogHandle = open(spec.accessLog);
+        this.accessLog = this.accessLogHandle.hook;
+      } catch (err) {
+        this.opts.onAccessLogFailed?.(spec.name, err);
+      }
+    }
+    if (old !== undefined) void old.close().catch((err: unknown) => this.opts.onAccessLogFailed?.(spec.name, err));
   }
 
   /** Compiles the spec's middlewares; closes the previous chain. Fails closed: a chain that cannot be built answers 503. */
@@ -335,6 +363,10 @@ export class LiveRoute implements ProxyRoute {
   retire(): void {
     this.retired = true;
     this.chain?.close();
+    const h = this.accessLogHandle;
+    this.accessLogHandle = undefined;
+    delete this.accessLog;
+    if (h !== undefined) void h.close().catch((err: unknown) => this.opts.onAccessLogFailed?.(this.name, err));
   }
 
   /** Is any member usable right now? */

@@ -628,6 +628,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
         client: this.clientIp || (peerOf(socket, state.trusted)?.peerIp ?? '-'), err: error,
       }, 'request');
     }
+    // access_log (docs/access-log.md): the entrypoint's, then the route's; each only queues
+    state.requestLog?.(this, status);
+    this.route?.accessLog?.(this, status);
     if (state.onRequestDone !== undefined) {
       try {
         state.onRequestDone({ route: routeName, member: memberName, status, durationMs, upstreamMs: this.upstreamMs, bytes: this.bytes });

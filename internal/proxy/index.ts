@@ -1,6 +1,6 @@
 // internal/proxy: the node:http entrypoint and request pipeline (host routing, hygiene checks,
 // undici forwarding with retries, websocket tunnels, graceful drain).
-export type { ProxyMember, PickContext, Pick, AttemptOutcome, ProxyRoute, RouteResolver, ProxyMiddleware, ProxyRequestFacts } from './router.ts';
+export type { ProxyMember, PickContext, Pick, AttemptOutcome, ProxyRoute, RouteResolver, ProxyMiddleware, ProxyRequestFacts, LoggedRequest, RequestLogHook } from './router.ts';
 export { createProxyServer } from './proxy-server.ts';
 export type { ProxyServer, ProxyServerOptions, ProxyTimeouts, HttpsPolicy } from './proxy-server.ts';
 export type { HttpsSource } from './https-entry.ts';

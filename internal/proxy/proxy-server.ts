@@ -5,7 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ListenAddress } from '../config/index.ts';
-import type { ProxyMiddleware, RouteResolver } from './router.ts';
+import type { ProxyMiddleware, RequestLogHook, RouteResolver } from './router.ts';
 import type { ProxyState, RequestDoneInfo } from './proxy-state.ts';
 import { parseTrustedProxies, type ClientIpRule, type TrustedProxies } from '../../pkg/realip/index.ts';
 import { isWebSocketUpgrade, MAX_HEADER_LINES, normaliseHost } from '../../pkg/http/index.ts';
@@ -39,6 +39,8 @@ export interface ProxyServerOptions {
   logger: Logger;
   /** One info line per request under `module: "access"`. */
   accessLog: boolean;
+  /** `entrypoint.access_log` (docs/access-log.md); replace with setRequestLog. */
+  requestLog?: RequestLogHook | undefined;
   /** Called once per finished request (metrics). */
   onRequestDone?: ((info: RequestDoneInfo) => void) | undefined;
   /** `entrypoint.middlewares` compiled into one chain (docs/middlewares.md); replace with setEntryMiddleware. */
@@ -74,6 +76,8 @@ export interface ProxyServer {
   setHttpsPolicy(policy: HttpsPolicy | undefined): void;
   /** Replaces the entrypoint middleware chain (hot reload); undefined: none. Requests already past it are not affected. */
   setEntryMiddleware(mw: ProxyMiddleware | undefined, clientIpRule?: ClientIpRule): void;
+  /** Replaces the `entrypoint.access_log` hook (hot reload); undefined: off. */
+  setRequestLog(hook: RequestLogHook | undefined): void;
   /** `":80"`, `"127.0.0.1:8080"`, `"[::1]:80"` or `{ host, port }` (port 0 = any). */
   /** Listens on a parsed address (config's `entrypoint.http`; port 0 picks a free port). */
   listen(addr: ListenAddress): Promise<AddressInfo>;
@@ -157,6 +161,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     log,
     access: opts.logger.child({ module: 'access' }),
     accessLog: opts.accessLog,
+    requestLog: opts.requestLog,
     onRequestDone: opts.onRequestDone,
     draining: false,
     tunnels: new Set<Duplex>(),
@@ -298,6 +303,9 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     setEntryMiddleware(mw, clientIpRule) {
       state.entryMiddleware = mw;
       state.entryClientIpRule = clientIpRule;
+    },
+    setRequestLog(hook) {
+      state.requestLog = hook;
     },
     setHttpsPolicy(p) {
       policy = p;

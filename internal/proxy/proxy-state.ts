@@ -2,7 +2,7 @@
 // createProxyServer.
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { ProxyMiddleware, RouteResolver } from './router.ts';
+import type { ProxyMiddleware, RequestLogHook, RouteResolver } from './router.ts';
 import type { ClientIpRule, TrustedProxies } from '../../pkg/realip/index.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
@@ -35,6 +35,8 @@ export interface ProxyState {
   log: Logger;
   access: Logger;
   accessLog: boolean;
+  /** `entrypoint.access_log` (docs/access-log.md); undefined: off, nothing built per request. */
+  requestLog: RequestLogHook | undefined;
   onRequestDone: ((info: RequestDoneInfo) => void) | undefined;
   draining: boolean;
   /** Open websocket tunnels (both sockets), closed at the drain deadline. */

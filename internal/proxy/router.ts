@@ -2,6 +2,7 @@
 // never imports those modules: the composition root adapts them to these interfaces.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientIpRule } from '../../pkg/realip/index.ts';
+import type { Socket } from 'node:net';
 
 /** One upstream the proxy may forward to. */
 export interface ProxyMember {
@@ -102,7 +103,29 @@ export interface ProxyRoute {
    * behind runs: no wake, no member, no idle-clock activity. Must not throw (answers 5xx itself).
    */
   middleware?(req: IncomingMessage, res: ServerResponse, facts: ProxyRequestFacts): 'continue' | 'answered' | Promise<'continue' | 'answered'>;
+  /** The route's `access_log` (docs/access-log.md); absent when it has none (nothing is built per request). */
+  readonly accessLog?: RequestLogHook | undefined;
 }
+
+/** A finished request as an access log reads it: the exchange itself, never a copy. */
+export interface LoggedRequest {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly socket: Socket;
+  /** performance.now() when the request arrived. */
+  readonly start: number;
+  /** Real client IP; '' when the request ended before it was worked out. */
+  readonly clientIp: string;
+  /** Routing host (lower case, no port); '' when unknown. */
+  readonly host: string;
+  /** Response body bytes relayed from the member. */
+  readonly bytes: number;
+  /** The member's response head arrived (false: Bellhop answered itself). */
+  readonly responded: boolean;
+}
+
+/** Told once per finished request, synchronously: it must only queue (docs/access-log.md). */
+export type RequestLogHook = (done: LoggedRequest, status: number) => void;
 
 /** What a middleware chain sees of a request (internal/middleware's RequestFacts, structurally). */
 export interface ProxyRequestFacts {

@@ -2,6 +2,7 @@
 // runtime (internal/routes → internal/proxy, health, wake). Plain data, no behaviour.
 import type { BalanceMode } from '../../pkg/balance/index.ts';
 import type { MiddlewareSpec } from './middleware-spec.ts';
+import type { AccessLogSpec } from '../accesslog/index.ts';
 
 /** A canonical balancing mode: pkg/balance's names, which the balancer runs. */
 export type BalanceModeName = BalanceMode;
@@ -107,6 +108,8 @@ export interface RouteSpec {
   refused?: RouteRefusal | undefined;
   /** The route's middlewares (docs/middlewares.md), in no particular order: the chain sorts them by priority, then name. */
   middlewares?: readonly MiddlewareSpec[] | undefined;
+  /** The route's own access log (docs/access-log.md); the entrypoint's, if any, logs its requests too. */
+  accessLog?: AccessLogSpec | undefined;
 }
 
 /** Why a route refuses service. */
