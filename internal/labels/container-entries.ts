@@ -13,6 +13,8 @@ import type { Candidate, CollectedLabels, FieldStore, LabelProblem, ProblemScope
 import { LabelErrorCode as C } from './label-error-codes.ts';
 import { defaultScheme, selectPort, upstreamUrl } from './upstream-address.ts';
 import { middlewaresOf } from './middleware-labels.ts';
+import { accessLogOf } from './access-log-labels.ts';
+import type { AccessLogSpec } from '../accesslog/index.ts';
 
 /** Pool settings one member set explicitly (unset ones never disagree). */
 export interface ExplicitPoolSettings {
@@ -36,6 +38,8 @@ export interface MemberEntry {
   refusedBy?: string[] | undefined;
   /** This alias's middlewares (docs/middlewares.md); the pool runs every member's (assemblePools). */
   middlewares?: MiddlewareSpec[] | undefined;
+  /** This alias's access_log (docs/access-log.md); a pool uses its oldest member's. */
+  accessLog?: AccessLogSpec | undefined;
   /** The compose service name answered besides the container name: yields to any other claim (assemblePools). */
   weak?: true | undefined;
 }
@@ -177,6 +181,8 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
     // Middlewares first: a broken one must refuse the alias even when the rest is broken too.
     const before = problems.length;
     const middlewares = middlewaresOf(f, problems);
+    // a bad access_log costs this alias only, like any other per-alias label
+    const accessLog = accessLogOf(f, alias, problems);
     for (const p of problems.slice(before)) p.scope = scope;
 
     const labelPort = get<number>('port');
@@ -236,6 +242,7 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
     slot.entry = {
       record: rec, alias, link, poolKey: link ?? alias, pool, member, refusedBy: refusedBy.length > 0 ? refusedBy : undefined,
       ...(middlewares.length > 0 ? { middlewares } : {}),
+      ...(accessLog !== undefined ? { accessLog } : {}),
     };
   });
 

@@ -59,7 +59,7 @@ const SPELLINGS: Record<string, string> = {
  * routes. (GoDoxy middlewares Bellhop does not run are middleware-labels.ts's business.)
  */
 export const IGNORED_ROOTS: readonly string[] = [
-  'homepage', 'access_log', 'bind', 'root', 'spa', 'index', 'response_header_timeout',
+  'homepage', 'bind', 'root', 'spa', 'index', 'response_header_timeout',
   'max_conns_per_host', 'disable_compression', 'ssl_server_name', 'ssl_trusted_certificate', 'ssl_certificate',
   'ssl_certificate_key', 'ssl_protocols', 'agent', 'proxmox', 'idlewatcher',
   'relay_proxy_protocol_header', 'tls_termination', 'alias',

@@ -8,6 +8,7 @@ import { LabelErrorCode as C } from './label-error-codes.ts';
 import { checkAlias, readList } from './value-parsers.ts';
 import { parseYamlMapping } from './yaml-label.ts';
 import { addMiddlewareLabel, addMiddlewareYamlLeaf, isMiddlewarePath } from './middleware-labels.ts';
+import { addAccessLogLabel, addAccessLogYamlLeaf, isAccessLogPath } from './access-log-labels.ts';
 
 /**
  * What a problem costs (docs/labels.md, "Errors"): a label of one alias (`proxy.app.…`,
@@ -128,6 +129,10 @@ function addPath(c: CollectedLabels, label: string, value: string, kind: number,
     addMiddlewareLabel(c, store, label, on, path.slice(1), kind, depth, refuse);
     return;
   }
+  if (isAccessLogPath(path)) {
+    addAccessLogLabel(c, store, label, value, path.slice(1), kind, depth);
+    return;
+  }
   const res = resolvePath(path);
   switch (res.kind) {
     case 'field':
@@ -152,6 +157,10 @@ function addPath(c: CollectedLabels, label: string, value: string, kind: number,
         const full = [...path, ...leaf.path];
         if (isMiddlewarePath(full)) {
           addMiddlewareYamlLeaf(c, store, label, full.slice(1), leaf.value, leaf.empty === true, kind, depth, refuse);
+          continue;
+        }
+        if (isAccessLogPath(full)) {
+          if (leaf.empty !== true) addAccessLogYamlLeaf(c, store, label, full.slice(1), leaf.value, kind, depth);
           continue;
         }
         const lr = resolvePath(full);

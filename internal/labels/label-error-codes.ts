@@ -57,6 +57,8 @@ export const LabelErrorCode = {
   UNKNOWN_MIDDLEWARE: 'LABEL_UNKNOWN_MIDDLEWARE',
   /** A middleware's option is unknown (with a did-you-mean) or its value is wrong (`allow: nope`, `average: -1`). */
   BAD_MIDDLEWARE: 'LABEL_BAD_MIDDLEWARE',
+  /** An `access_log` option that cannot work (docs/access-log.md): unknown key, bad format, retention, filter or field. */
+  BAD_ACCESS_LOG: 'LABEL_BAD_ACCESS_LOG',
   /** Two unrelated containers claim one alias; the oldest keeps it. */
   ALIAS_CONFLICT: 'ALIAS_CONFLICT',
   /** Pool members disagree on mode/sticky/sticky_max_age/options; the oldest member's win. */

@@ -812,7 +812,9 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
       assert.deepEqual(r.errors.map((e) => [e.code, e.key]), [[REFUSED, 'proxy.app.middlewares.crowdsec']]);
       assert.equal(route(r, 'open').refused, undefined);
       assert.equal(url(r, 'open'), 'http://172.18.0.5:80');
-      assert.deepEqual(r.warnings.map((w) => w.code), ['LABEL_IGNORED_FIELD', 'LABEL_IGNORED_FIELD', 'LABEL_IGNORED_FIELD']);
+      // access_log is implemented (docs/access-log.md): no warning, the open alias logs
+      assert.deepEqual(r.warnings.map((w) => w.code), ['LABEL_IGNORED_FIELD', 'LABEL_IGNORED_FIELD']);
+      assert.equal(route(r, 'open').accessLog?.path, '/x.log');
       assertRefused(r, 'app', 'proxy.app.middlewares.crowdsec');
     });
   }

@@ -190,7 +190,11 @@ export function assemblePools(entries: MemberEntry[], defaults: PoolDefaults): A
     const refusal = refusalOf(memberEntries);
     const middlewares = poolMiddlewares(key, memberEntries.map((e) => e.middlewares ?? []), memberEntries.map((e) => e.record.name), errors, conflicts);
     if (refusal !== undefined) routes.push({ name: key, aliases: [key], loadBalance: lb, members: [], source: 'docker', refused: refusal });
-    else routes.push({ name: key, aliases: [key], loadBalance: lb, members, source: 'docker', ...(middlewares !== undefined ? { middlewares } : {}) });
+    else {
+      // access_log (docs/access-log.md): the oldest member's that has one
+      const accessLog = memberEntries.find((e) => e.accessLog !== undefined)?.accessLog;
+      routes.push({ name: key, aliases: [key], loadBalance: lb, members, source: 'docker', ...(middlewares !== undefined ? { middlewares } : {}), ...(accessLog !== undefined ? { accessLog } : {}) });
+    }
   }
   return { routes, errors, warnings, conflicts };
 }
