@@ -210,3 +210,32 @@ test('without a service control, a service slot fails its wake instead of callin
   assert.deepEqual(containers.calls, []);
   wake.close();
 });
+
+test('proxy.depends_on naming another service by its full name: that service is scaled up first', async () => {
+  const order: string[] = [];
+  const up = new Set<string>();
+  const app = createServer((_req, res) => res.end('ok'));
+  const url = await listen(app);
+  const services: ServiceWakeControl = {
+    scaleUp: (id) => (order.push(`up ${id}`), up.add(id), Promise.resolve()),
+    scaleDown: (id) => (order.push(`down ${id}`), up.delete(id), Promise.resolve()),
+    inspect: (id) => Promise.resolve(up.has(id) ? { state: 'running', urls: { [id]: url } } : { state: 'exited', urls: {} }),
+    logsTail: () => Promise.resolve(''),
+  };
+  const wake = new WakeManager({ control: new FakeControl(), services });
+  const api = { id: 'api', name: 'st_api' };
+  const db = { id: 'db', name: 'st_db' };
+  const apiMember = taskMember('api', '', 'exited', idleSpec({ dependsOn: ['st_db'] }), api);
+  wake.sync({
+    routes: [route('api', [apiMember])],
+    containers: [record('api', 'exited', api), { ...record('db', 'exited', db), composeProject: 'st', composeService: 'st_db' }],
+  });
+  try {
+    assert.deepEqual(await wake.ensureAwake('api'), { ok: true });
+    assert.deepEqual(order, ['up db', 'up api']);
+    assert.deepEqual(wake.status().map((s) => [s.name, s.state, s.dependsOn]), [['st_api', 'awake', ['st_db']], ['st_db', 'awake', []]]);
+  } finally {
+    wake.close();
+    await new Promise((r) => app.close(r));
+  }
+});
