@@ -63,8 +63,8 @@ export class LogFile {
   private chunks: string[] = [];
   private pending = 0;
   private writing: Promise<void> | undefined;
-  /** Retention is moving bytes: appends wait in memory. */
-  private trimming = false;
+  /** Retention is moving bytes: appends wait in memory until it settles. */
+  private trimming: Promise<unknown> | undefined;
   private closed = false;
   private lastErrorLog = 0;
   private readonly opts: LogFileOptions;
@@ -106,14 +106,14 @@ export class LogFile {
   }
 
   private kick(): void {
-    if (this.writing !== undefined || this.trimming || this.chunks.length === 0) return;
+    if (this.writing !== undefined || this.trimming !== undefined || this.chunks.length === 0) return;
     this.writing = this.writeLoop().finally(() => {
       this.writing = undefined;
     });
   }
 
   private async writeLoop(): Promise<void> {
-    while (this.chunks.length > 0 && !this.trimming) {
+    while (this.chunks.length > 0 && this.trimming === undefined) {
       const buf = Buffer.from(this.chunks.join(''), 'utf8');
       const lines = this.chunks.length;
       this.chunks = [];
@@ -131,9 +131,10 @@ export class LogFile {
   async flush(): Promise<void> {
     this.reportDrops();
     for (;;) {
+      if (this.trimming !== undefined) await this.trimming.catch(() => undefined);
       this.kick();
       const w = this.writing;
-      if (w === undefined) return;
+      if (w === undefined && this.trimming === undefined) return;
       await w;
     }
   }
@@ -184,9 +185,20 @@ export class LogFile {
   /** Trims the file by `retention`; lines logged meanwhile wait in memory. Returns the bytes removed. */
   async applyRetention(): Promise<number> {
     const spec = this.opts.retention;
-    if (spec === undefined || this.closed || this.trimming) return 0;
+    if (spec === undefined || this.closed || this.trimming !== undefined) return 0;
     await this.flush();
-    this.trimming = true;
+    if (this.trimming !== undefined) return 0;
+    const run = this.trim(spec);
+    this.trimming = run;
+    try {
+      return await run;
+    } finally {
+      this.trimming = undefined;
+      this.kick();
+    }
+  }
+
+  private async trim(spec: RetentionSpec): Promise<number> {
     let fh;
     try {
       fh = await open(this.path, 'r+');
@@ -198,8 +210,6 @@ export class LogFile {
       return cut;
     } finally {
       await fh?.close();
-      this.trimming = false;
-      this.kick();
     }
   }
 
