@@ -106,7 +106,8 @@ function expandShortcuts(c: CollectedLabels, declared: number): void {
     sc.items.forEach((item, i) => {
       const r = def.read(item);
       if (!r.ok) {
-        c.problems.push({ code: r.code, key: sc.label, message: `item ${String(i + 1)}: ${r.message}` });
+        // one bad item costs the alias it is for (#i), as a proxy.#i.<field> label would
+        c.problems.push({ code: r.code, key: sc.label, message: `item ${String(i + 1)}: ${r.message}`, scope: { kind: 'index', index: i + 1 } });
         return;
       }
       let store = c.index.get(i + 1);

@@ -115,11 +115,16 @@ describe('one bad alias costs only that alias (GoDoxy)', () => {
     assert.deepEqual(r.errors.map((e) => e.code), ['LABEL_BAD_ALIAS']);
   });
   test('container-level labels, proxy.*, proxy.host and shortcuts still cost the container', () => {
-    for (const bad of [{ 'proxy.idle_timeout': '10' }, { 'proxy.*.port': 'abc' }, { 'proxy.host': 'a b' }, { 'proxy.ports': 'x, 80' }, { 'proxy.network': 'nope' }, { 'proxy.#4.port': '80' }]) {
+    for (const bad of [{ 'proxy.idle_timeout': '10' }, { 'proxy.*.port': 'abc' }, { 'proxy.host': 'a b' }, { 'proxy.ports': '80, 81, 82, 83' }, { 'proxy.ports': '80', 'proxy.a.port': '81' }, { 'proxy.network': 'nope' }, { 'proxy.#4.port': '80' }]) {
       const r = parse([container({ name: 'x', labels: { ...base, ...bad } })]);
       assert.deepEqual(names(r), [], JSON.stringify(bad));
       assert.ok(r.errors.length > 0);
     }
+  });
+  test('a bad shortcut item costs the alias it is for', () => {
+    const r = parse([container({ name: 'x', labels: { ...base, 'proxy.ports': '80, x, 82', 'proxy.protos': 'http, http, tcp' } })]);
+    assert.deepEqual(names(r), ['a']);
+    assert.deepEqual(r.errors.map((e) => [e.code, e.key]).sort(), [['LABEL_BAD_PORT', 'proxy.ports'], ['LABEL_BAD_SCHEME', 'proxy.protos']]);
   });
   test('a broken middleware refuses its alias and the pool it joins, never serves it unprotected', () => {
     const r = parse([

@@ -6,6 +6,7 @@ import { defaultAliases } from './container-settings.ts';
 import { isExplicit } from './expose-policy.ts';
 import { normSegment } from './field-schema.ts';
 import type { LabelledContainer } from './labelled-container.ts';
+import { parseYamlMapping } from './yaml-label.ts';
 
 /** Stable codes of the notes (docs/migrating-from-godoxy.md). */
 export const GodoxyDifferenceCode = {
@@ -36,11 +37,29 @@ export interface GodoxyDifference {
 
 const TRUE = /^(true|1|t|yes|y|on)$/i;
 
-/** `proxy.<target>.<path…>` → target and normalised path, or undefined for container-level labels. */
-function split(key: string): { target: string; path: string } | undefined {
-  const segs = key.split('.');
-  if (segs[0] !== 'proxy' || segs.length < 3) return undefined;
-  return { target: segs[1] ?? '', path: segs.slice(2).map(normSegment).join('.') };
+/** One value a label sets: `proxy.<target>.<path>` directly, or a leaf of its YAML value. */
+interface Leaf {
+  key: string;
+  target: string;
+  /** Normalised dotted path below the target (`loadbalance.mode`). */
+  path: string;
+  value: string;
+}
+
+function leaves(labels: Readonly<Record<string, string>>): Leaf[] {
+  const out: Leaf[] = [];
+  for (const key of Object.keys(labels).sort()) {
+    const segs = key.split('.');
+    if (segs[0] !== 'proxy' || segs.length < 2) continue;
+    const target = segs[1] ?? '';
+    const path = segs.slice(2).map(normSegment);
+    const value = labels[key] ?? '';
+    const y = value.includes(':') ? parseYamlMapping(value) : undefined;
+    if (y?.ok === true && (path.length === 0 || path[0] === 'loadbalance' || path[0] === 'healthcheck')) {
+      for (const l of y.leaves) out.push({ key, target, path: [...path, ...l.path.map(normSegment)].join('.'), value: String(l.value) });
+    } else if (segs.length >= 3) out.push({ key, target, path: path.join('.'), value });
+  }
+  return out;
 }
 
 /** The differences one container's labels show (docs/migrating-from-godoxy.md). */
@@ -49,10 +68,12 @@ export function godoxyDifferences(rec: LabelledContainer): GodoxyDifference[] {
   const labels = rec.labels;
   if (!isExplicit(rec)) return out;
   const keys = Object.keys(labels).sort();
-  const has = (norm: string) => keys.some((k) => normSegment(k.split('.')[1] ?? '') === norm && k.split('.').length === 2);
+  const containerLevel = (name: string) => keys.find((k) => k.split('.').length === 2 && normSegment(k.split('.')[1] ?? '') === name);
+  const excluded = containerLevel('exclude');
+  if (excluded !== undefined && TRUE.test((labels[excluded] ?? '').trim())) return out;
+  const all = leaves(labels);
 
-  if (keys.some((k) => has(normSegment(k.split('.')[1] ?? '')) && normSegment(k.split('.')[1] ?? '') === 'exclude' && TRUE.test((labels[k] ?? '').trim()))) return out;
-  if (!has('aliases')) {
+  if (containerLevel('aliases') === undefined && !all.some((l) => l.path === 'loadbalance.link')) {
     const d = defaultAliases(rec);
     if (d.service !== undefined) {
       out.push({ code: GodoxyDifferenceCode.SERVICE_ALIAS, key: '', message: `answers "${d.primary}" as GoDoxy does, and its compose service name "${d.service}" too (unless another container names it)` });
@@ -60,34 +81,32 @@ export function godoxyDifferences(rec: LabelledContainer): GodoxyDifference[] {
   }
 
   const wild = new Map<string, string>();
-  for (const k of keys) {
-    const s = split(k);
-    if (s?.target === '*') wild.set(s.path, k);
-  }
-  for (const k of keys) {
-    const s = split(k);
-    if (s === undefined || s.target === '*') continue;
-    const w = wild.get(s.path);
-    if (w !== undefined) out.push({ code: GodoxyDifferenceCode.WILDCARD_PRECEDENCE, key: k, message: `GoDoxy would use ${w} here (its wildcard wins); Bellhop uses this label (the alias's own label wins)` });
+  for (const l of all) if (l.target === '*' && !wild.has(l.path)) wild.set(l.path, l.key);
+  const seen = new Set<string>();
+  for (const l of all) {
+    if (l.target === '*') continue;
+    const w = wild.get(l.path);
+    if (w === undefined || seen.has(`${l.key}\u0000${l.path}`)) continue;
+    seen.add(`${l.key}\u0000${l.path}`);
+    out.push({ code: GodoxyDifferenceCode.WILDCARD_PRECEDENCE, key: l.key, message: `GoDoxy would use ${w} for ${l.path} here (its wildcard wins); Bellhop uses this label (the alias's own label wins)` });
   }
 
-  for (const k of keys) {
-    const s = split(k);
-    if (s === undefined) continue;
-    const v = (labels[k] ?? '').trim();
-    if (s.path === 'loadbalance.weight' && v !== '' && v !== '0') {
-      out.push({ code: GodoxyDifferenceCode.WEIGHT, key: k, message: 'GoDoxy ignores weights (round robin over all members); Bellhop balances by them' });
-    } else if (s.path === 'healthcheck.retries') {
-      out.push({ code: GodoxyDifferenceCode.RETRIES, key: k, message: 'in GoDoxy retries only delays the "down" notification; Bellhop takes the member out of rotation after that many failures in a row (healthcheck.fall)' });
-    } else if (s.path === 'loadbalance.mode' && /[_-]/.test(v) && /^(round|least|ip)[_-]?(robin|conn|hash)$/i.test(v)) {
-      out.push({ code: GodoxyDifferenceCode.MODE_SPELLING, key: k, message: `GoDoxy's current release treats "${v}" as round robin (only "${v.replace(/[_-]/g, '').toLowerCase()}" selects the mode there); Bellhop honours it` });
-    } else if (s.path === 'loadbalance.sticky' && TRUE.test(v)) {
-      const maxAge = keys.some((x) => split(x)?.path === 'loadbalance.stickymaxage');
-      if (!maxAge) out.push({ code: GodoxyDifferenceCode.STICKY_MAX_AGE, key: k, message: 'without sticky_max_age GoDoxy sets a session cookie; Bellhop\'s cookie lasts 1h as documented (set sticky_max_age: 0 for a session cookie)' });
+  for (const l of all) {
+    const v = l.value.trim();
+    if (l.path === 'loadbalance.weight' && v !== '' && v !== '0') {
+      out.push({ code: GodoxyDifferenceCode.WEIGHT, key: l.key, message: 'GoDoxy ignores weights (round robin over all members); Bellhop balances by them' });
+    } else if (l.path === 'healthcheck.retries') {
+      out.push({ code: GodoxyDifferenceCode.RETRIES, key: l.key, message: 'in GoDoxy retries only delays the "down" notification; Bellhop takes the member out of rotation after that many failures in a row (healthcheck.fall)' });
+    } else if (l.path === 'loadbalance.mode' && /[_-]/.test(v) && /^(round|least|ip)[_-]?(robin|conn|hash)$/i.test(v)) {
+      out.push({ code: GodoxyDifferenceCode.MODE_SPELLING, key: l.key, message: `GoDoxy's current release treats "${v}" as round robin (only "${v.replace(/[_-]/g, '').toLowerCase()}" selects the mode there); Bellhop honours it` });
+    } else if (l.path === 'loadbalance.sticky' && TRUE.test(v)) {
+      if (!all.some((x) => x.path === 'loadbalance.stickymaxage')) {
+        out.push({ code: GodoxyDifferenceCode.STICKY_MAX_AGE, key: l.key, message: 'without sticky_max_age GoDoxy sets a session cookie; Bellhop\'s cookie lasts 1h as documented (set sticky_max_age: 0 for a session cookie)' });
+      }
     }
   }
 
-  const dep = keys.find((k) => k.split('.').length === 2 && normSegment(k.split('.')[1] ?? '') === 'dependson');
+  const dep = containerLevel('dependson');
   if (dep !== undefined) out.push({ code: GodoxyDifferenceCode.DEPENDS_ON, key: dep, message: 'GoDoxy ignores this label (it deletes it before reading it); Bellhop wakes these first' });
   return out;
 }
