@@ -133,9 +133,7 @@ function toLiveMember(spec: MemberSpec): LiveMember {
     name: spec.name,
     weight: spec.weight,
     spec,
-    proxy: { id: spec.id, name: spec.name, origin: spec.url, noTlsVerify: spec.noTlsVerify, // Pipelining stays off for real routes until a member killed under load can no longer cost a
-    // request its retry (seen once in the gate: 4 × 502 of 5,797); the proxy's lane is tested on its own.
-    pipelining: false },
+    proxy: { id: spec.id, name: spec.name, origin: spec.url, noTlsVerify: spec.noTlsVerify, pipelining: spec.noPipelining !== true },
     sleeps: canSleep(spec),
   };
 }

@@ -400,6 +400,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
       abort(new ClientGoneError('client closed the connection'));
       return;
     }
+    // Written again on a new connection in the same attempt: undici re-sends the requests
+    // queued behind one that aborted its pipelined connection. That is a send after a failed
+    // one, and counts as such: never a third time.
+    if (this.sent) this.sentFailures++;
     this.abortUpstream = abort;
     this.sent = true;
   }

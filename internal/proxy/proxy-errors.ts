@@ -31,6 +31,9 @@ export const PROXY_ERRORS = defineErrors({
   // An attempt aborted because its member left the route table; the request is routed again,
   // or answered PROXY_UPSTREAM_CONNECT / _RESET (the access log keeps this code as `err`).
   PROXY_MEMBER_GONE: { status: 502, message: 'The member left its route while the request was on it', docs: 'proxy.md#retries', logOnly: true },
+  // The pipelined connection an attempt was on (or waiting for) broke before its answer; the
+  // request went on by the retry rules (another member, the same one afresh, or the route table).
+  PROXY_PIPELINE_BROKEN: { status: 502, message: 'The pipelined connection broke before the answer', docs: 'proxy.md#pipelining', logOnly: true },
   // A member origin undici refuses (never expected from the route table); answered PROXY_UPSTREAM_CONNECT.
   PROXY_BAD_ORIGIN: { status: 502, message: 'The member address is not a usable origin', docs: 'proxy.md#access-log', logOnly: true },
 });
@@ -38,4 +41,4 @@ export const PROXY_ERRORS = defineErrors({
 /** Every proxy code, answered or logged. */
 export type ProxyErrorCode = keyof typeof PROXY_ERRORS;
 /** Codes the proxy answers a client with. */
-export type ProxyAnswerCode = Exclude<ProxyErrorCode, 'PROXY_CLIENT_GONE' | 'PROXY_MEMBER_GONE' | 'PROXY_BAD_ORIGIN'>;
+export type ProxyAnswerCode = Exclude<ProxyErrorCode, 'PROXY_CLIENT_GONE' | 'PROXY_MEMBER_GONE' | 'PROXY_PIPELINE_BROKEN' | 'PROXY_BAD_ORIGIN'>;

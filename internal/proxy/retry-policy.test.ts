@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyFailure, MEMBER_GONE, retryVerdict, type AttemptFailure } from './retry-policy.ts';
+import { classifyFailure, MEMBER_GONE, PIPELINE_BROKEN, retryVerdict, type AttemptFailure } from './retry-policy.ts';
 
 const get = (over: Partial<AttemptFailure>): AttemptFailure => ({ code: 'ECONNRESET', sent: true, answered: false, method: 'GET', hasBody: false, sentFailures: 1, ...over });
 
@@ -60,4 +60,19 @@ test('broken twice: not sent again on the spot, but the route table gets its say
 test('a member gone after sending: route afresh (never the same member)', () => {
   assert.deepEqual(retryVerdict(get({ code: MEMBER_GONE })), { retry: true, error: 'PROXY_UPSTREAM_RESET', reroute: true, sameMember: false });
   assert.equal(retryVerdict(get({ code: MEMBER_GONE, method: 'POST' })).retry, false);
+});
+
+test('written, then its connection broke and the reconnect failed (undici re-sends what was queued behind a broken pipeline): a broken connection', () => {
+  for (const code of ['ECONNREFUSED', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT']) {
+    const v = retryVerdict(get({ code }));
+    assert.equal(v.retry, true, code);
+    assert.equal(retryVerdict(get({ code, method: 'POST' })).retry, false, `${code}: a POST that may have arrived is not sent again`);
+    assert.deepEqual(retryVerdict(get({ code, sentFailures: 2 })), { retry: false, error: classifyFailure(code, true), awaitTable: true }, `${code}: not a third time`);
+  }
+});
+
+test('its pipelined connection broke: written, a reset (once); still queued, nothing reached the member, so the same member afresh is fine', () => {
+  assert.deepEqual(retryVerdict(get({ code: PIPELINE_BROKEN })), { retry: true, error: 'PROXY_UPSTREAM_RESET', reroute: false, sameMember: true });
+  assert.deepEqual(retryVerdict(get({ code: PIPELINE_BROKEN, sent: false, sentFailures: 0 })), { retry: true, error: 'PROXY_UPSTREAM_RESET', reroute: false, sameMember: true });
+  assert.deepEqual(retryVerdict(get({ code: PIPELINE_BROKEN, sentFailures: 2 })), { retry: false, error: 'PROXY_UPSTREAM_RESET', awaitTable: true });
 });

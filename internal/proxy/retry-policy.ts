@@ -7,6 +7,12 @@ import type { ProxyAnswerCode, ProxyErrorCode } from './proxy-errors.ts';
 
 /** Error code of attempts aborted because their member left the route table. */
 export const MEMBER_GONE = 'PROXY_MEMBER_GONE' satisfies ProxyErrorCode;
+/**
+ * Error code of attempts failed because the pipelined connection they were on, or were queued
+ * for, broke (upstream-pools.ts): written, it is a reset; not yet written, nothing reached the
+ * member and the same member on a fresh connection is as good as any.
+ */
+export const PIPELINE_BROKEN = 'PROXY_PIPELINE_BROKEN' satisfies ProxyErrorCode;
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /** Errors that happen before a connection exists: nothing reached the upstream. */
@@ -17,7 +23,7 @@ const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND'
  * the body: undici sees the close as the end of a short body. Nothing was relayed yet (the head
  * is held back until the first body byte), so it is the same as a reset.
  */
-const RESET_ERRORS: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
+const RESET_ERRORS: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', PIPELINE_BROKEN]);
 
 /** The upstream connection broke (reset, closed early): not a timeout, not a refusal. */
 export function isBrokenConnection(code: string | undefined): boolean {
@@ -72,7 +78,10 @@ export function retryVerdict(f: AttemptFailure): RetryVerdict {
   const error = classifyFailure(f.code, f.sent);
   if (error === 'PROXY_BAD_REQUEST') return { retry: false, error };
   const gone = f.code === MEMBER_GONE;
-  const broken = gone || RESET_ERRORS.has(f.code);
+  // A connect error after sending: the request was written on a connection that then broke,
+  // and undici, which writes the requests queued behind a broken pipeline again, could not
+  // reconnect. For the request that is the broken connection.
+  const broken = gone || RESET_ERRORS.has(f.code) || (f.sent && CONNECT_ERRORS.has(f.code));
   const safe = !f.sent
     ? broken || CONNECT_ERRORS.has(f.code)
     : broken && !f.hasBody && IDEMPOTENT.has(f.method) && f.sentFailures <= 1;
@@ -87,6 +96,7 @@ export function retryVerdict(f: AttemptFailure): RetryVerdict {
   // A reset with no answer on a reused keep-alive connection is the classic close race: the
   // member closed the idle connection as the request went out. A fresh connection to the same
   // member is the right retry when the pool has no other member.
-  const sameMember = !gone && f.sent && !f.answered && f.code !== 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
+  // A request still queued for a pipelined connection that broke is the same case unsent.
+  const sameMember = !gone && (f.sent || f.code === PIPELINE_BROKEN) && !f.answered && f.code !== 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
   return { retry: true, error, reroute: gone, sameMember };
 }

@@ -4,7 +4,7 @@
 // connections: gracefully (in-flight requests finish), or at once when the member is dead.
 import { Client, Pool } from 'undici';
 import { DEPTH, PipelineLane } from './pipeline-lane.ts';
-import { MEMBER_GONE } from './retry-policy.ts';
+import { MEMBER_GONE, PIPELINE_BROKEN } from './retry-policy.ts';
 
 /**
  * One member origin: its ordinary pool (one request per connection at a time) and, created on
@@ -23,7 +23,30 @@ export class Upstream {
 
   /** The pipelined connection (ask lane.open() first). */
   get pipelined(): Client {
-    return (this.#client ??= this.#makeClient());
+    let c = this.#client;
+    if (c === undefined) {
+      c = this.#client = this.#makeClient();
+      const client = c;
+      client.on('disconnect', (_origin, _targets, err) => this.#broke(client, err));
+    }
+    return c;
+  }
+
+  /**
+   * The pipelined connection closed. An idle close or an abort of ours (undici's informational
+   * errors) is nothing; anything else broke it with requests on it. undici fails only the head
+   * of that pipeline and writes the others again, unasked, on a new connection to the same
+   * member — a member that may just have died: its refused connect then reached a request that
+   * had been sent, and the client got a 502 no retry rule allowed. So the Client goes, and
+   * every request still on it fails at once with PIPELINE_BROKEN, to be retried by the same
+   * rules as a reset on the ordinary pool (retry-policy.ts): another member, this one on a
+   * fresh unpipelined connection, or after the route table settles. The next pipelined request
+   * gets a new Client.
+   */
+  #broke(client: Client, err: Error): void {
+    if ((err as { code?: unknown }).code === 'UND_ERR_INFO') return;
+    if (this.#client === client) this.#client = undefined;
+    client.destroy(new PipelineBrokenError(err)).catch(() => undefined);
   }
 
   dispatchers(): (Pool | Client)[] {
@@ -37,6 +60,15 @@ export class MemberGoneError extends Error {
   constructor(origin: string) {
     super(`the member at ${origin} left its route`);
     this.name = 'MemberGoneError';
+  }
+}
+
+/** The pipelined connection a request was on or queued for broke before its answer. */
+export class PipelineBrokenError extends Error {
+  readonly code = PIPELINE_BROKEN;
+  constructor(cause: Error) {
+    super(`the pipelined connection broke: ${cause.message}`, { cause });
+    this.name = 'PipelineBrokenError';
   }
 }
 

@@ -168,7 +168,45 @@ test('a pipelined connection that breaks costs the clients nothing, and the memb
   assert.deepEqual(first.map((x) => x.body), Array.from({ length: 20 }, (_, i) => `GET /a${String(i)}`), 'each broken request was sent again on a fresh connection');
   const broken = h.logLines.filter((l) => l['msg'] === 'upstream attempt failed').length;
   assert.ok(broken >= 1, 'the pipelined connection did break');
+  const sends = new Map<string, number>();
+  for (const r of be.requests) sends.set(r.path, (sends.get(r.path) ?? 0) + 1);
+  assert.deepEqual([...sends].filter(([, n]) => n > 2), [], 'no request was sent more than twice (once, and one retry)');
   const again = await Promise.all(Array.from({ length: 20 }, (_, i) => get(h.port, 'app', `/b${String(i)}`)));
   assert.ok(again.every((x) => x.status === 200));
   assert.equal(h.logLines.filter((l) => l['msg'] === 'upstream attempt failed').length, broken, 'no more pipelining to that member for now: nothing broke again');
+});
+
+test('a member killed with requests pipelined on its connection: each is answered by the other member, none is sent to it twice', async (t) => {
+  // Regression: undici fails only the head of a broken pipeline and queues the rest again for a
+  // new connection to the same member; that connect is refused (the member is dead), and a
+  // request already written once looked "sent, then refused" — a 502 instead of a retry.
+  let holding = false;
+  const dying = await rawBackend({ hold: () => holding });
+  const other = await rawBackend();
+  const h = await startProxy({ app: testRoute('app', [member('dying', dying.origin), member('other', other.origin)]) });
+  t.after(async () => { await h.close(); await dying.close(); await other.close(); });
+  await warmUp(h.port, 'app');
+  assert.equal(other.requests.length, 0, 'the route picks `dying` first');
+  // A batch of held GETs: those sent within the lane's bound share one connection. On a busy
+  // machine a batch may straggle past it; then it is answered and another one tried.
+  let batch: string[] = [];
+  let pending: Promise<{ status: number | undefined; body: string }>[] = [];
+  for (let round = 0; round < 10; round++) {
+    holding = true;
+    batch = Array.from({ length: 8 }, (_, i) => `/k${String(round)}-${String(i)}`);
+    pending = batch.map((p) => get(h.port, 'app', p));
+    await until(() => batch.every((p) => dying.held.has(p)), 10_000, 'the batch at the member');
+    if (dying.maxOutstanding >= 2) break;
+    holding = false;
+    for (const p of batch) dying.held.get(p)!();
+    await Promise.all(pending);
+  }
+  assert.ok(dying.maxOutstanding >= 2, `requests were pipelined (max ${String(dying.maxOutstanding)} on one connection)`);
+  await dying.close(); // stops listening and resets every connection: a dead member
+  const answers = await Promise.all(pending);
+  assert.deepEqual(answers.map((a) => a.status), batch.map(() => 200), `every request answered: ${JSON.stringify(answers.filter((a) => a.status !== 200))}`);
+  assert.deepEqual(answers.map((a) => a.body), batch.map((p) => `GET ${p}`), 'each client got its own answer');
+  assert.deepEqual(other.requests.map((r) => r.path).sort(), [...batch].sort(), 'each request reached the other member once');
+  const paths = dying.requests.map((r) => r.path);
+  assert.equal(new Set(paths).size, paths.length, 'none reached the dying member twice');
 });
