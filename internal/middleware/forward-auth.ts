@@ -226,7 +226,7 @@ export const forwardAuth: MiddlewareFactory = {
   name: 'forward_auth',
   options: ['address', 'route', 'auth_endpoint', 'headers'],
   restrictsAccess: true,
-  create(spec) {
+  create(spec, deps) {
     const problems: MiddlewareProblem[] = [];
     const target = parseTarget(spec, problems);
     let copied: string[] = [...IDENTITY_HEADERS];
@@ -241,6 +241,8 @@ export const forwardAuth: MiddlewareFactory = {
       }
     }
     if (problems.length > 0 || target === undefined) return problems;
+    // Labels are parsed on every Docker change: checking them opens no connection pool.
+    if (deps.checkOnly === true) return { name: 'forward_auth', handle: () => { throw new Error('forward_auth was only checked, not built'); } };
     return new ForwardAuth(target, copied);
   },
 };

@@ -6,7 +6,10 @@ import type { MiddlewareFactory, MiddlewareProblem, MiddlewareSpec } from './mid
 import { OptionProblems, readHeaderMap, readHeaderNames } from './option-values.ts';
 
 interface Edits {
-  hide: string[];
+  /** Lower-case names removed (hide_headers, and what set_headers replaces). */
+  hide: ReadonlySet<string>;
+  /** Their lengths: most header names are skipped without lower-casing them. */
+  hideLengths: ReadonlySet<number>;
   set: Array<[string, string]>;
   add: Array<[string, string]>;
 }
@@ -19,16 +22,17 @@ function readEdits(spec: MiddlewareSpec): Edits | MiddlewareProblem[] {
   const hide = o.hide_headers === undefined ? [] : p.take('hide_headers', readHeaderNames(o.hide_headers));
   if (p.list.length > 0 || set === undefined || add === undefined || hide === undefined) return p.list;
   // set_headers removes what it replaces: removing first keeps one pass over the list
-  return { hide: [...hide, ...set.map(([n]) => n)].map((n) => n.toLowerCase()), set, add };
+  const names = [...hide, ...set.map(([n]) => n)].map((n) => n.toLowerCase());
+  return { hide: new Set(names), hideLengths: new Set(names.map((n) => n.length)), set, add };
 }
 
 /** Applies `e` to a flat [name, value, …] list in place. */
 export function applyEdits(headers: string[], e: Edits): void {
-  if (e.hide.length > 0) {
+  if (e.hide.size > 0) {
     let w = 0;
     for (let r = 0; r < headers.length; r += 2) {
       const name = headers[r] ?? '';
-      if (e.hide.includes(name.toLowerCase())) continue;
+      if (e.hideLengths.has(name.length) && e.hide.has(name.toLowerCase())) continue;
       headers[w++] = name;
       headers[w++] = headers[r + 1] ?? '';
     }

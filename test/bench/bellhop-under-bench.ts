@@ -5,6 +5,8 @@
 // --max-semi-space-size=4; BENCH_TS=1 runs cmd/bellhop/main.ts directly instead (npm start).
 // BENCH_ACCESS_LOG=1 keeps the per-request access log (nginx's reference runs with it off).
 // BENCH_NO_PIPELINING=1 turns upstream pipelining off for the pool (no_pipelining: true).
+// BENCH_MIDDLEWARES=1 puts cidr_whitelist + request header edits + rate_limit (never reached)
+// on the route (middleware-bench.ts compares it with the bare route).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,11 @@ import { fileURLToPath } from 'node:url';
 const backends = (process.env['BACKENDS'] ?? '127.0.0.1:19001,127.0.0.1:19002').split(',');
 const dir = process.env['WORKDIR'] ?? mkdtempSync(join(tmpdir(), 'bellhop-bench-'));
 const accessLog = process.env['BENCH_ACCESS_LOG'] === '1';
+const MIDDLEWARES = `    middlewares:
+      cidr_whitelist: { allow: [127.0.0.0/8, 10.0.0.0/8] }
+      request: { set_headers: { X-Bench: "1" }, hide_headers: [X-Secret] }
+      rate_limit: { average: 1000000, burst: 1000000 }
+`;
 const config = `
 entrypoint:
   http: "${process.env['HOST'] ?? '127.0.0.1'}:${process.env['PORT'] ?? '19090'}"
@@ -30,7 +37,7 @@ routes:
     members:
 ${backends.map((b, i) => `      - { name: b${String(i + 1)}, url: "http://${b}" }`).join('\n')}
     healthcheck: { interval: 5s }
-${process.env['BENCH_NO_PIPELINING'] === '1' ? '    no_pipelining: true\n' : ''}`;
+${process.env['BENCH_NO_PIPELINING'] === '1' ? '    no_pipelining: true\n' : ''}${process.env['BENCH_MIDDLEWARES'] === '1' ? MIDDLEWARES : ''}`;
 const file = join(dir, `bellhop-bench-${process.env['PORT'] ?? '19090'}.yml`);
 writeFileSync(file, config);
 const ts = process.env['BENCH_TS'] === '1';

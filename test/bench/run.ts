@@ -5,7 +5,8 @@
 // (needs nginx and wrk: apt-get install -y nginx wrk), then Bellhop's HTTPS entrypoint against nginx
 // terminating TLS (https-bench.ts: keep-alive HTTPS/1.1, HTTP/2, new TLS connections; also needs
 // h2load: apt-get install -y nghttp2-client). BENCH_ONLY=balance|health|discovery|proxy|https
-// runs one part.
+// runs one part; BENCH_ONLY=middleware (not in the default run) compares a route with
+// cidr_whitelist + request headers + rate_limit against the bare route (middleware-bench.ts).
 // Extra arguments go to proxy-bench.sh (e.g. `npm run bench -- --body 64k -r 5`).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +35,10 @@ if (only === undefined || only === 'proxy') {
     stdio: 'inherit',
   });
   if (r.status !== 0) process.exit(r.status ?? 1);
+}
+if (only === 'middleware') {
+  const r = spawnSync(process.execPath, [here('./middleware-bench.ts'), ...args], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
 }
 if (only === undefined || only === 'https') {
   const r = spawnSync(process.execPath, [here('./https-bench.ts')], { stdio: 'inherit' });

@@ -267,6 +267,32 @@ test('oidc through Bellhop: the whole login dance against oidc-provider, then th
   assert.equal(p.header('cookie'), 'theme=dark');
 });
 
+test('oidc sessions are sealed with a key derived from the sticky key: another Bellhop with the same key accepts them, one with another key does not', async () => {
+  const browser = new Browser(port, 'sso');
+  assert.equal((await browser.browse(browser.app('/restart/login'), 'alice')).at(-1)?.status, 200);
+  const cookie = [...browser.cookies(`sso:${String(port)}`)].map(([k, v]) => `${k}=${v}`).join('; ');
+  const loaded = loadConfig({ env: {}, cwd: dir });
+  if (!loaded.ok) throw new Error('config');
+  for (const [secret, signedIn] of [[9, true], [8, false]] as const) {
+    const other = createBellhop(loaded.config, pino({ level: 'silent' }), new Uint8Array(32).fill(secret));
+    const p = await other.start({ http: { host: '127.0.0.1', port: 0 }, api: { host: '127.0.0.1', port: 0 } });
+    try {
+      const a = await new Promise<Answer>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: p.httpPort, path: `/restart/${String(secret)}`, agent: false, headers: { host: 'sso', cookie, accept: 'text/html' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '' }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(a.status, signedIn ? 200 : 302, `sticky key filled with ${String(secret)}`);
+      if (signedIn) assert.equal(seen(`/restart/${String(secret)}`).at(-1)?.header('remote-user'), 'alice');
+    } finally {
+      await other.stop();
+    }
+  }
+});
+
 test('real_ip on a route: from its peer, X-Forwarded-For is the client for cidr_whitelist, rate_limit, X-Real-IP and the access log', async () => {
   const a = await get('rip', '/rip/a', { headers: { 'x-forwarded-for': '198.51.100.1, 203.0.113.5' } });
   assert.equal(a.status, 200);
