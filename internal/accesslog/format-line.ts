@@ -143,8 +143,8 @@ function jsonHeaders(raw: readonly string[], spec: FieldSpec): Record<string, st
   if (spec.default === 'drop' && Object.keys(spec.config).length === 0) return out;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const lower = raw[i]!.toLowerCase();
-    // Go keeps Host out of the header map (it is the request's Host)
-    if (lower === 'host') continue;
+    // Go keeps Host out of the header map (it is the request's Host); HTTP/2 pseudo-headers are no headers
+    if (lower === 'host' || lower.startsWith(':')) continue;
     const mode = modeOf(spec, lower);
     if (mode === 'drop') continue;
     const name = canonicalHeader(lower);
