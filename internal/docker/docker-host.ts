@@ -3,7 +3,8 @@
 // carries its own deadline instead (call-timeout.ts).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { dockerode } from './load-dockerode.ts';
 import { SshDialAgent } from './ssh-dial.ts';
 import type { SshTransport } from './ssh-identity.ts';
 
@@ -77,7 +78,8 @@ export function parseDockerHost(input: string, env: NodeJS.ProcessEnv = process.
 
 /** Builds a dockerode client for a parsed host. */
 export function dockerClientFor(target: DockerHostTarget): Docker {
-  return new Docker(target.options);
+  const Dockerode = dockerode();
+  return new Dockerode(target.options);
 }
 
 /**

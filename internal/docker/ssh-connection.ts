@@ -7,15 +7,17 @@
 // costs one handshake, and a lost connection is made again: at once the first time, then with
 // backoff. The host key is checked against known_hosts on every connection, as before.
 import { readFileSync } from 'node:fs';
-// ssh2 comes with dockerode (docker-modem depends on it).
-import ssh2 from 'ssh2';
+// ssh2 comes with dockerode (docker-modem depends on it). Loaded on the first ssh:// connection:
+// a Bellhop without an ssh:// host never pays for it (~8 MiB resident).
+import { createRequire } from 'node:module';
+import type ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig } from 'ssh2';
 import { DockerError, toDockerError } from './docker-error.ts';
 import { keyscanHint, sshTarget, type SshIdentity, type SshTransport } from './ssh-identity.ts';
 import { checkHostKey, hostKeyAlgorithms, keyBlobType, keyFingerprint, knownHostsName, knownKeyTypes } from './ssh-known-hosts.ts';
 
-const { Client } = ssh2;
-type SshClient = InstanceType<typeof Client>;
+const requireCjs = createRequire(import.meta.url);
+type SshClient = InstanceType<typeof ssh2.Client>;
 
 export const DIAL_COMMAND = 'docker system dial-stdio';
 const EXEC_TIMEOUT_MS = 20_000;
@@ -177,6 +179,7 @@ export class SshConnection {
     } catch (err) {
       knownHostsError = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${t.knownHostsFile} does not exist` : `cannot read ${t.knownHostsFile}: ${(err as Error).message}`;
     }
+    const { Client } = requireCjs('ssh2') as typeof ssh2;
     const conn = new Client();
     this.conn = conn;
     this.ready = false;

@@ -3,8 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-// ssh2 comes with dockerode (docker-modem depends on it); as CommonJS it has no named `utils` export.
-import ssh2 from 'ssh2';
+// ssh2 comes with dockerode (docker-modem depends on it); as CommonJS it has no named `utils`
+// export. Loaded when a key is first parsed (only for ssh:// hosts).
+import { createRequire } from 'node:module';
+import type ssh2 from 'ssh2';
 
 /** How an ssh:// host is reached; part of DockerHostTarget for ssh:// hosts. */
 export interface SshTransport {
@@ -19,7 +21,7 @@ export interface SshTransport {
   knownHostsFile: string;
 }
 
-const { utils: sshUtils } = ssh2;
+const requireCjs = createRequire(import.meta.url);
 const IDENTITY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
 export interface SshIdentity {
@@ -50,7 +52,7 @@ export function resolveIdentity(host: string, port: number, username: string, en
       const problem = `cannot read the SSH key ${file} (${(err as Error).message}); make it readable by Bellhop's user (uid ${String(process.getuid?.() ?? '?')})`;
       return { transport: { ...base, identity: file, identityProblem: problem }, agent: undefined, privateKey: undefined };
     }
-    const parsed = sshUtils.parseKey(key);
+    const parsed = (requireCjs('ssh2') as typeof ssh2).utils.parseKey(key);
     if (parsed instanceof Error) {
       const problem = /passphrase|encrypted/i.test(parsed.message)
         ? `the SSH key ${file} is protected by a passphrase, which Bellhop cannot type: mount a key without one (ssh-keygen -t ed25519 -N '' -f ${file}) or set SSH_AUTH_SOCK to an agent that holds it`
