@@ -79,14 +79,18 @@ export class TokenBuckets {
 
 export const rateLimit: MiddlewareFactory = {
   name: 'rate_limit',
-  options: ['average', 'burst', 'periods'],
+  // GoDoxy's docs write `periods`, its web UI's schema `period`: both are read
+  options: ['average', 'burst', 'periods', 'period'],
   restrictsAccess: true,
   create(spec, deps: MiddlewareDeps) {
     const p = new OptionProblems(spec);
     const o = spec.options;
     const average = o.average === undefined ? (p.missing('average', 'requests allowed per period, e.g. 10'), undefined) : p.take('average', readInt(o.average, 1, 1_000_000));
     const burst = o.burst === undefined ? average : p.take('burst', readInt(o.burst, 1, 1_000_000));
-    const period = o.periods === undefined ? 1000 : p.take('periods', readDuration(o.periods));
+    if (o.periods !== undefined && o.period !== undefined) p.bad('period', 'periods and period are one option; keep one');
+    const periodName = o.periods === undefined ? 'period' : 'periods';
+    const periodValue = o.periods ?? o.period;
+    const period = periodValue === undefined ? 1000 : p.take(periodName, readDuration(periodValue));
     if (p.list.length > 0 || average === undefined || burst === undefined || period === undefined) return p.list;
     const buckets = new TokenBuckets(average, period, burst, () => deps.now());
     return {

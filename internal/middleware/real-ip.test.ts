@@ -30,10 +30,10 @@ test('real_ip: bad options are label errors naming the option', () => {
   assert.deepEqual(bad({ form: '10.0.0.0/8' }), ['proxy.app.middlewares.real_ip.form']);
 });
 
-test('cloudflare_real_ip: CF-Connecting-IP from Cloudflare\'s ranges (recursive), plus from', () => {
+test('cloudflare_real_ip: CF-Connecting-IP from Cloudflare\'s ranges (not recursive, as GoDoxy), plus from', () => {
   const rule = compileChain([spec('CloudflareRealIP', { from: '172.20.0.0/16' })], DEFAULT_MIDDLEWARE_DEPS).chain?.clientIpRule;
   assert.equal(rule?.header, 'CF-Connecting-IP');
-  assert.equal(rule?.recursive, true);
+  assert.equal(rule?.recursive, false);
   assert.equal(rule?.from?.contains('173.245.48.7'), true);
   assert.equal(rule?.from?.contains('2606:4700::1'), true);
   assert.equal(rule?.from?.contains('172.20.0.9'), true);
@@ -50,4 +50,13 @@ test('the client rule is not a step: listed first, whatever its priority; two ru
   const two = compileChain([spec('real_ip', { from: '10.0.0.0/8' }), spec('cloudflare_real_ip', {})], DEFAULT_MIDDLEWARE_DEPS);
   assert.equal(two.chain, undefined);
   assert.match(two.problems[0]?.message ?? '', /already decides who the client is/);
+});
+
+test('rate_limit reads GoDoxy\'s period as well as periods (not both)', () => {
+  const one = buildMiddlewareSpec('rate_limit', { average: 5, period: '1m' }, 'k');
+  assert.equal(one.kind, 'spec');
+  const both = buildMiddlewareSpec('rate_limit', { average: 5, period: '1m', periods: '1s' }, 'k');
+  assert.equal(both.kind, 'problems');
+  const bad = buildMiddlewareSpec('rate_limit', { average: 5, period: 'soon' }, 'k');
+  assert.deepEqual(bad.kind === 'problems' ? bad.problems.map((p) => p.key) : [], ['k.period']);
 });

@@ -7,6 +7,7 @@
 // `recursive` (default false). GoDoxy ignores a real_ip without `from` (it logs and does
 // nothing); Bellhop then believes the header from entrypoint.trusted_proxies only, so it never
 // trusts more peers than the operator already does. cloudflare_real_ip reads CF-Connecting-IP
+// (`recursive` as real_ip's, default false as in GoDoxy's schema)
 // from Cloudflare's published ranges (embedded, cloudflare-ranges.ts) plus `from`; unlike
 // GoDoxy it does not also trust every private range (behind Docker's userland proxy every
 // outside client arrives from a private address and could forge the header): list cloudflared's
@@ -62,7 +63,7 @@ export const cloudflareRealIp: MiddlewareFactory = {
       const more = p.take('from', readCidrs(o.from));
       if (more !== undefined) extra = [...more.entries];
     }
-    const recursive = o.recursive === undefined ? true : p.take('recursive', readBool(o.recursive));
+    const recursive = o.recursive === undefined ? false : p.take('recursive', readBool(o.recursive));
     if (p.list.length > 0 || recursive === undefined) return p.list;
     const from = parseTrustedProxies([...CLOUDFLARE_RANGES, ...extra]);
     return ruleMiddleware('cloudflare_real_ip', Object.freeze({ name: 'cloudflare_real_ip', header: 'CF-Connecting-IP', headerLower: 'cf-connecting-ip', from, recursive }));
