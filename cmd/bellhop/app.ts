@@ -11,7 +11,7 @@ import type { Config, ConfigError, ListenAddress } from '../../internal/config/i
 import { DockerHub, type SelfInfo } from '../../internal/docker/index.ts';
 import { HealthMonitor } from '../../internal/health/index.ts';
 import { LiveRoutes } from '../../internal/pools/index.ts';
-import { middlewareDeps } from '../../internal/middleware/index.ts';
+import { middlewareDeps, type MiddlewareDeps } from '../../internal/middleware/index.ts';
 import { createProxyServer, type HttpsPolicy, type ProxyServer } from '../../internal/proxy/index.ts';
 import { entrypointChain, type EntrypointChain } from './entrypoint-chain.ts';
 import { createServiceWakeControl, createWakeControl, Reconciler } from '../../internal/reconcile/index.ts';
@@ -108,8 +108,15 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
   const accessLogs = new AccessLogs({ log: alogLog, trusted: () => trustedSet });
   let entryLog: AccessLogHandle | undefined = config.entrypoint.accessLog === undefined ? undefined : accessLogs.open(config.entrypoint.accessLog);
   const mwLog = log.child({ module: 'middleware' });
-  // oidc seals its cookies with a key derived from the sticky key (docs/middlewares.md#oidc)
-  const mwDeps = middlewareDeps(stickySecret);
+  // oidc seals its cookies with a key derived from the sticky key (docs/middlewares.md#oidc);
+  // forward_auth's `route` asks for a usable member of that route (by name, else by host)
+  const mwDeps: MiddlewareDeps = {
+    ...middlewareDeps(stickySecret),
+    routeOrigin: (name) => {
+      const route = live.route(name) ?? live.route(live.current?.explain(name).route ?? '');
+      return route?.spec.members.find((m) => m.url !== '' && route.isUsable(m.id))?.url;
+    },
+  };
   let entryChain: EntrypointChain = entrypointChain(config.entrypoint.middlewares, mwLog, mwDeps);
   const live = new LiveRoutes({
     health,

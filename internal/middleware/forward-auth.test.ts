@@ -101,13 +101,17 @@ function lastAuth(): AuthSeen {
 
 // ---- option checks ----
 
-test('options: address required, route refused with a pointer to address, bad endpoint and header names named', () => {
+test('options: address or route required (not both), bad endpoint and header names named', () => {
   const none = problems({});
   assert.deepEqual(none.map((p) => [p.code, p.key]), [['MIDDLEWARE_BAD_OPTION', 'proxy.app.middlewares.forward_auth.address']]);
-  const route = problems({ route: 'authelia' });
-  assert.equal(route.length, 1);
-  assert.equal(route[0]!.key, 'proxy.app.middlewares.forward_auth.route');
-  assert.match(route[0]!.message, /address/);
+  const viaRoute = forwardAuth.create(spec({ route: 'tinyauth' }), deps);
+  assert.ok(!Array.isArray(viaRoute), 'GoDoxy\'s route (auth_endpoint defaults to /api/auth/nginx)');
+  viaRoute.close?.();
+  const both = problems({ route: 'authelia', address: 'http://authelia:9091/api/authz/forward-auth' });
+  assert.equal(both.length, 1);
+  assert.equal(both[0]!.key, 'proxy.app.middlewares.forward_auth.route');
+  assert.equal(problems({ route: '' })[0]!.key, 'proxy.app.middlewares.forward_auth.route');
+  assert.equal(problems({ route: 'tinyauth', auth_endpoint: 'nope' })[0]!.key, 'proxy.app.middlewares.forward_auth.auth_endpoint');
   assert.equal(problems({ address: 'ftp://x/' })[0]!.key, 'proxy.app.middlewares.forward_auth.address');
   assert.equal(problems({ address: 'not a url' })[0]!.key, 'proxy.app.middlewares.forward_auth.address');
   assert.equal(problems({ address: 'http://u:p@auth:9091/' })[0]!.key, 'proxy.app.middlewares.forward_auth.address');

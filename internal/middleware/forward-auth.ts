@@ -5,11 +5,11 @@
 // server named (Remote-User, …); any other answer (302 to the login page, 401, 403) goes back
 // to the client as it came. Fail closed: no answer from the auth server is never a yes.
 //
-// Options as GoDoxy's (research/godoxy.md, forwardauth.go): `route` + `auth_endpoint` (the
-// path that replaces the route target's path), `headers` (default Remote-User, Remote-Name,
-// Remote-Email, Remote-Groups). Bellhop adds `address`, a URL, because a middleware cannot
-// resolve routes yet (MiddlewareDeps has no route lookup): `route` is refused with a problem
-// that says to use `address`.
+// Options as GoDoxy's (research/godoxy.md, forwardauth.go): `route` (the auth server's route
+// name, its usable member looked up per request through MiddlewareDeps.routeOrigin) +
+// `auth_endpoint` (default /api/auth/nginx, TinyAuth's, as in GoDoxy), `headers` (default
+// Remote-User, Remote-Name, Remote-Email, Remote-Groups). Bellhop adds `address`, a URL, for an
+// auth server that is not a route.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import { stripHopByHopObject } from '../../pkg/http/index.ts';
@@ -54,15 +54,28 @@ function stringList(value: unknown): string[] | undefined {
 }
 
 interface ForwardAuthTarget {
-  readonly origin: string;
+  /** The auth server's origin (`address`), or undefined with `route`. */
+  readonly origin: string | undefined;
+  /** The route whose member answers (`route`). */
+  readonly route: string | undefined;
   /** Path and query of the auth endpoint. */
   readonly path: string;
 }
 
+/** GoDoxy's auth_endpoint default with `route` (TinyAuth's nginx endpoint). */
+const GODOXY_AUTH_ENDPOINT = '/api/auth/nginx';
+/** Pools kept for a route's members (its members change over time; older ones are closed). */
+const MAX_ROUTE_POOLS = 4;
+
 function parseTarget(spec: MiddlewareSpec, problems: MiddlewareProblem[]): ForwardAuthTarget | undefined {
   const { address, route, auth_endpoint: endpoint } = spec.options;
-  if (route !== undefined) {
-    problems.push(problem(spec, 'route', 'forward_auth cannot resolve a route name yet: give address: http://<container>:<port>/<path> instead'));
+  if (route !== undefined && address !== undefined) {
+    problems.push(problem(spec, 'route', 'give route (a Bellhop route name) or address (a URL), not both'));
+    return undefined;
+  }
+  if (route !== undefined && (typeof route !== 'string' || route.trim() === '')) {
+    problems.push(problem(spec, 'route', 'route must be the name of the auth server\'s route, e.g. tinyauth'));
+    return undefined;
   }
   let path: string | undefined;
   if (endpoint !== undefined) {
@@ -73,8 +86,12 @@ function parseTarget(spec: MiddlewareSpec, problems: MiddlewareProblem[]): Forwa
     }
   }
   if (address === undefined) {
-    if (route === undefined) problems.push(problem(spec, 'address', 'forward_auth needs address: the URL of the auth endpoint'));
-    return undefined;
+    if (route === undefined) {
+      problems.push(problem(spec, 'address', 'forward_auth needs address (the URL of the auth endpoint) or route (the auth server\'s route name)'));
+      return undefined;
+    }
+    if (path === undefined && endpoint !== undefined) return undefined;
+    return { origin: undefined, route: (route as string).trim().toLowerCase(), path: path ?? GODOXY_AUTH_ENDPOINT };
   }
   if (typeof address !== 'string') {
     problems.push(problem(spec, 'address', 'address must be a URL such as http://authelia:9091/api/authz/forward-auth'));
@@ -93,7 +110,7 @@ function parseTarget(spec: MiddlewareSpec, problems: MiddlewareProblem[]): Forwa
   }
   // GoDoxy sets the target URL's path to auth_endpoint; with a full address, the address's own
   // path and query are used unless auth_endpoint replaces them.
-  return { origin: url.origin, path: path ?? `${url.pathname}${url.search}` };
+  return { origin: url.origin, route: undefined, path: path ?? `${url.pathname}${url.search}` };
 }
 
 function headerValues(value: string | string[] | undefined): string[] {
@@ -120,18 +137,33 @@ function errorCode(err: unknown): string | undefined {
 
 class ForwardAuth implements Middleware {
   readonly name = 'forward_auth';
-  readonly #pool: Pool;
+  readonly #origin: string | undefined;
+  readonly #route: string | undefined;
+  readonly #routeOrigin: ((route: string) => string | undefined) | undefined;
+  /** Origin → pool; one for `address`, the route's recent member origins for `route`. */
+  readonly #pools = new Map<string, Pool>();
   readonly #path: string;
   /** Names copied from a 2xx auth answer, as configured. */
   readonly #copied: readonly string[];
   /** Folded names removed from the client's request before anything is copied. */
   readonly #stripped: ReadonlySet<string>;
 
-  constructor(target: ForwardAuthTarget, copied: readonly string[]) {
+  constructor(target: ForwardAuthTarget, copied: readonly string[], routeOrigin: ((route: string) => string | undefined) | undefined) {
     this.#path = target.path;
     this.#copied = copied;
     this.#stripped = new Set([...IDENTITY_HEADERS, ...copied].map(foldName));
-    this.#pool = new Pool(target.origin, {
+    this.#origin = target.origin;
+    this.#route = target.route;
+    this.#routeOrigin = routeOrigin;
+  }
+
+  /** The pool for the auth server now: `address`'s, or one of the route's usable members (undefined: none). */
+  #pool(): Pool | undefined {
+    const origin = this.#origin ?? (this.#route === undefined ? undefined : this.#routeOrigin?.(this.#route));
+    if (origin === undefined) return undefined;
+    let pool = this.#pools.get(origin);
+    if (pool !== undefined) return pool;
+    pool = new Pool(origin, {
       connections: 32,
       connect: { timeout: CONNECT_MS },
       headersTimeout: ANSWER_MS,
@@ -140,7 +172,14 @@ class ForwardAuth implements Middleware {
       keepAliveTimeout: 4_000,
     });
     // Connection failures also reject the request they belong to, which answers 502/504.
-    this.#pool.on('connectionError', () => undefined);
+    pool.on('connectionError', () => undefined);
+    this.#pools.set(origin, pool);
+    if (this.#pools.size > MAX_ROUTE_POOLS) {
+      const [oldest, old] = this.#pools.entries().next().value!;
+      this.#pools.delete(oldest);
+      old.close().catch(() => undefined);
+    }
+    return pool;
   }
 
   /** A bypassed request (docs/middlewares.md#bypass) still loses the client's copies of the identity headers. */
@@ -184,7 +223,13 @@ class ForwardAuth implements Middleware {
       const v = req.headers[name];
       if (typeof v === 'string') headers[name] = v;
     }
-    const answer = await this.#pool.request({ path: this.#path, method: 'GET', headers, signal });
+    const pool = this.#pool();
+    if (pool === undefined) {
+      // `route` names no route with a usable member (asleep, unhealthy, gone): fail closed
+      sendAuthError(req, res, 'MIDDLEWARE_AUTH_UNREACHABLE');
+      return 'answered';
+    }
+    const answer = await pool.request({ path: this.#path, method: 'GET', headers, signal });
     // The whole answer is read before it counts: a yes cut off mid-body is no yes (fail closed).
     const chunks: Buffer[] = [];
     let size = 0;
@@ -217,7 +262,8 @@ class ForwardAuth implements Middleware {
   }
 
   close(): void {
-    this.#pool.close().catch(() => undefined);
+    for (const pool of this.#pools.values()) pool.close().catch(() => undefined);
+    this.#pools.clear();
   }
 }
 
@@ -243,6 +289,6 @@ export const forwardAuth: MiddlewareFactory = {
     if (problems.length > 0 || target === undefined) return problems;
     // Labels are parsed on every Docker change: checking them opens no connection pool.
     if (deps.checkOnly === true) return { name: 'forward_auth', handle: () => { throw new Error('forward_auth was only checked, not built'); } };
-    return new ForwardAuth(target, copied);
+    return new ForwardAuth(target, copied, deps.routeOrigin);
   },
 };

@@ -87,6 +87,11 @@ export interface MiddlewareDeps {
    * reads no file and opens nothing; what it builds is closed at once.
    */
   readonly checkOnly?: boolean | undefined;
+  /**
+   * The origin (`http://ip:port`) of a usable member of the route named `route` (its name or
+   * one of its hosts), or undefined: forward_auth's GoDoxy-style `route` option.
+   */
+  routeOrigin?(route: string): string | undefined;
 }
 
 /** One kind of middleware: its option names and how to build it. */

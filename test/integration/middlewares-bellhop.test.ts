@@ -118,6 +118,12 @@ routes:
       forward_auth:
         address: http://127.0.0.1:${String(authPort)}/api/authz/forward-auth
         bypass: ["path /public/*"]
+  authsvc:
+    url: http://127.0.0.1:${String(authPort)}
+  fwdroute:
+    url: ${up}
+    middlewares:
+      forward_auth: { route: authsvc, auth_endpoint: /api/authz/forward-auth }
   sso:
     url: ${up}
     middlewares:
@@ -236,6 +242,15 @@ test('forward_auth (Authelia protocol): login redirect relayed; 200 lets the req
   assert.equal(pub.status, 200);
   assert.equal(authSeen.length, before, 'a bypassed path does not ask the auth server');
   assert.equal(seen('/public/logo.png').at(-1)?.header('remote-user'), undefined);
+});
+
+test('forward_auth with GoDoxy\'s route: the auth server is asked at its route\'s member', async () => {
+  const login = await get('fwdroute', '/fr/page');
+  assert.equal(login.status, 302);
+  assert.match(String(login.headers.location), /^https:\/\/auth\.example\.test\/\?rd=/);
+  const ok = await get('fwdroute', '/fr/in', { headers: { cookie: 'authelia_session=good', 'remote-user': 'root' } });
+  assert.equal(ok.status, 200);
+  assert.deepEqual(seen('/fr/').map((r) => [r.target, r.header('remote-user')]), [['/fr/in', 'alice']]);
 });
 
 test('oidc through Bellhop: the whole login dance against oidc-provider, then the member sees the user; bypass still strips the identity', async () => {
