@@ -189,8 +189,13 @@ test('3 compose replicas form one pool with weights 20/30/50 and split 100 reque
   );
   await waitUsable(svc, 3);
   const view = await bellhop.routes();
-  const pools = view.routes.filter((r) => r.members.some((m) => m.name.startsWith(`${project}-${svc}`)));
+  // One pool under the service name; each replica also answers its own container name (GoDoxy's default alias).
+  const pools = view.routes.filter((r) => r.members.length > 1 && r.members.some((m) => m.name.startsWith(`${project}-${svc}`)));
   assert.equal(pools.length, 1, 'one pool');
+  for (let i = 1; i <= 3; i++) {
+    const own = view.routes.find((r) => r.alias === `${project}-${svc}-${String(i)}`);
+    assert.deepEqual(own?.members.map((m) => m.name), [`${project}-${svc}-${String(i)}`]);
+  }
   const route = pools[0]!;
   assert.equal(route.alias, svc);
   const byName = new Map(route.members.map((m) => [m.name, m]));
