@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { parse, stringify } from 'yaml';
 import { dockerSkip, TEST_IMAGE, waitFor } from '../support/docker-test.ts';
 import type { RoutesView } from '../support/bellhop-harness.ts';
 
@@ -66,6 +67,29 @@ function nodeImage(): string {
   return tag;
 }
 
+/** deploy/stack.example.yml's `sleepy` service, made runnable here (see its use). */
+function exampleSleepy(id: string, network: string): object {
+  const example = parse(readFileSync(join(ROOT, 'deploy/stack.example.yml'), 'utf8')) as { services: Record<string, { deploy: { replicas: number; labels: Record<string, string> } }> };
+  const sleepy = example.services['sleepy'];
+  assert.ok(sleepy?.deploy.labels['proxy.idle_timeout'], 'the example has a sleeping service');
+  return {
+    services: {
+      sleepy: {
+        image: TEST_IMAGE,
+        command: ['sh', '-c', 'hostname > /www/who && exec httpd -f -p 80 -h /www'],
+        hostname: '{{.Service.Name}}.{{.Task.Slot}}',
+        stop_grace_period: '2s',
+        networks: ['net'],
+        deploy: {
+          ...sleepy.deploy,
+          labels: { ...sleepy.deploy.labels, 'bellhop.test': 'true', 'bellhop.test.owner': id, 'proxy.idle_timeout': '3s', 'proxy.stop_timeout': '2s', 'proxy.sleepy.healthcheck.path': '/who' },
+        },
+      },
+    },
+    networks: { net: { external: true, name: network } },
+  };
+}
+
 /** A worktree's node_modules may be a symlink to another checkout's: mount that at its own path too. */
 function linkedModules(): string[] {
   const real = realpathSync(join(ROOT, 'node_modules'));
@@ -106,10 +130,12 @@ describe('Docker Swarm services as pools', { skip, timeout: 240_000 }, () => {
   const id = `${String(process.pid)}${Math.random().toString(36).slice(2, 6)}`;
   const network = `bh-swarm-${id}`;
   const service = `bhweb${id}`;
-  const sleepy = `bhsleep${id}`;
+  // The sleeping service comes from deploy/stack.example.yml through `docker stack deploy`.
+  const stackName = `bhs${id}`;
+  const sleepy = `${stackName}_sleepy`;
   const app = `bh-swarm-app-${id}`;
   const alias = `swarm-${id}.test`;
-  const sleepyAlias = `sleepy-${id}.test`;
+  const sleepyAlias = 'sleepy'; // the example's own alias (this Bellhop sees only this run's services)
   const cfgDir = mkdtempSync(join(tmpdir(), 'bellhop-swarm-cfg-'));
   const proxyDir = mkdtempSync(join(tmpdir(), 'bellhop-swarm-proxy-'));
   chmodSync(proxyDir, 0o755);
@@ -125,6 +151,7 @@ describe('Docker Swarm services as pools', { skip, timeout: 240_000 }, () => {
     if (!joined) return;
     joined = false;
     spawnSync('docker', ['rm', '-f', app], { stdio: 'ignore' });
+    spawnSync('docker', ['stack', 'rm', stackName], { stdio: 'ignore' });
     spawnSync('docker', ['service', 'rm', service, sleepy], { stdio: 'ignore' });
     spawnSync('docker', ['swarm', 'leave', '--force'], { stdio: 'ignore' });
     spawnSync('docker', ['network', 'rm', network], { stdio: 'ignore' });
@@ -189,10 +216,12 @@ describe('Docker Swarm services as pools', { skip, timeout: 240_000 }, () => {
       '--hostname', '{{.Service.Name}}.{{.Task.Slot}}', '--stop-grace-period', '2s'];
     const httpd = [TEST_IMAGE, 'sh', '-c', 'hostname > /www/who && exec httpd -f -p 80 -h /www'];
     docker('service', 'create', '-d', '--name', service, '--replicas', '2', ...common, '--label', `proxy.aliases=${alias}`, '--label', 'proxy.#1.port=80', ...httpd);
-    // Sleeps after 3 s without requests: by the time the tests below are done with the other
-    // service, it is asleep at 0 replicas.
-    docker('service', 'create', '-d', '--name', sleepy, '--replicas', '2', ...common, '--label', `proxy.aliases=${sleepyAlias}`, '--label', 'proxy.#1.port=80',
-      '--label', 'proxy.idle_timeout=3s', '--label', 'proxy.stop_timeout=2s', '--label', 'proxy.#1.healthcheck.path=/who', ...httpd);
+    // The example stack's `sleepy` service as `docker stack deploy` deploys it: its deploy.labels
+    // as shipped, plus this run's owner label and a 3 s idle_timeout (it is asleep at 0 replicas
+    // by the time the tests below are done with the other service); the local test image serving
+    // its slot; the test's overlay network.
+    writeFileSync(join(cfgDir, 'stack.yml'), stringify(exampleSleepy(id, network)));
+    docker('stack', 'deploy', '--detach=true', '--resolve-image', 'never', '-c', join(cfgDir, 'stack.yml'), stackName);
     docker('run', '-d', '--name', app, '--label', 'bellhop.test=true', '--network', network, '-p', '127.0.0.1::8080', '-p', '127.0.0.1::8081',
       '-v', `${proxyDir}:/run/docker-proxy`, '-e', 'DOCKER_HOST=unix:///run/docker-proxy/docker.sock',
       '-v', `${ROOT}:/app:ro`, '-v', `${cfgDir}:/cfg:ro`, ...linkedModules(),
@@ -232,7 +261,7 @@ describe('Docker Swarm services as pools', { skip, timeout: 240_000 }, () => {
     assert.equal(r.body.trim(), `${service}.1`);
   });
 
-  test('a start-first rolling update under load: no failed GET, no 404', async () => {
+  test('a start-first rolling update under load: no failed GET, no 404', async (t) => {
     const failures: string[] = [];
     let ok = 0;
     let done = false;
@@ -256,12 +285,13 @@ describe('Docker Swarm services as pools', { skip, timeout: 240_000 }, () => {
       done = true;
       await Promise.all(loops);
     }
+    t.diagnostic(`${String(ok)} GETs answered 200 during two rolling updates, ${String(failures.length)} failed`);
     assert.deepEqual(failures.slice(0, 5), [], `${String(failures.length)} failed GETs of ${String(ok + failures.length)}`);
     assert.ok(ok > 0);
     await waitMembers([`${service}.1`], 'the updated task');
   });
 
-  test('scale to zero when idle and back on the next request, remembered across a Bellhop restart (loading page for browsers, API clients held)', async () => {
+  test('scale to zero when idle and back on the next request, remembered across a Bellhop restart (loading page for browsers, API clients held)', async (t) => {
     // Asleep: scaled to 0 with the count in its label, its tasks gone, its route still there.
     await waitFor(() => {
       const s = inspectService(sleepy);
@@ -287,5 +317,7 @@ describe('Docker Swarm services as pools', { skip, timeout: 240_000 }, () => {
     await waitMembers([`${sleepy}.1`, `${sleepy}.2`], 'both tasks of the woken service', sleepyAlias);
     const logs = spawnSync('docker', ['logs', app], { encoding: 'utf8' });
     assert.match(logs.stdout + logs.stderr, /swarm service scaled up/);
+    const awake = /"ms":(\d+)[^\n]*"msg":"container is awake"/.exec(logs.stdout + logs.stderr);
+    t.diagnostic(`wake of the 2-replica service (scale-up to the first task ready): ${awake?.[1] ?? '?'} ms`);
   });
 });
