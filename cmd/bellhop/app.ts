@@ -17,6 +17,7 @@ import { entrypointChain, type EntrypointChain } from './entrypoint-chain.ts';
 import { createServiceWakeControl, createWakeControl, Reconciler } from '../../internal/reconcile/index.ts';
 import { hostNamesOf, type RouteError, type RouteTable } from '../../internal/routes/index.ts';
 import { WakeManager } from '../../internal/wake/index.ts';
+import { StreamManager } from '../../internal/streams/index.ts';
 
 export interface Bellhop {
   readonly proxy: ProxyServer;
@@ -25,6 +26,8 @@ export interface Bellhop {
   readonly health: HealthMonitor;
   readonly wake: WakeManager;
   readonly docker: DockerHub;
+  /** TCP/UDP stream listeners (docs/streams.md). */
+  readonly streams: StreamManager;
   /** Certificates for the HTTPS entrypoint; undefined without `autocert`. */
   readonly certs: CertManager | undefined;
   /**
@@ -136,20 +139,24 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       for (const o of origins) proxy.forgetOrigin(o, { abort: dead.has(o) });
     },
   });
-  const reconciler: Reconciler = new Reconciler({ config: () => config, self: () => self, records: () => docker.records(), live, health, wake, logger: log });
+  // Streams are one more requester of wakes and one more user of health (docs/streams.md).
+  const streams = new StreamManager({ health, wake, logger: log.child({ module: 'streams' }), connectTimeoutMs: config.entrypoint.timeouts.upstreamConnectMs });
+  const reconciler: Reconciler = new Reconciler({ config: () => config, self: () => self, records: () => docker.records(), live, health, wake, streams, logger: log });
   const views = createAdminViews({
     live,
     health,
     wake,
     docker,
-    errors: () => [...configErrors, ...reconciler.errors],
+    errors: () => [...configErrors, ...reconciler.errors, ...streams.errors()],
     warnings: () => reconciler.warnings,
+    streams: () => streams.views(),
   });
   const metrics = new Metrics({
     inFlight: views.inFlight,
     memberHealth: views.memberHealth,
     dockerSyncLag: () => docker.watchers().map((w) => ({ host: w.host, seconds: w.secondsSinceLastSync() })),
     certificateExpiry: () => certs?.expirySeconds() ?? [],
+    streams: () => streams.views(),
   });
   const certViews = () => (certs?.status() ?? []).map((c) => ({
     names: c.names, source: c.source, not_before: c.notBefore, not_after: c.notAfter, issuer: c.issuer,
@@ -193,6 +200,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
     health,
     wake,
     docker,
+    streams,
     async start(listen = {}) {
       recompute(); // file routes serve at once, whatever Docker does
       const http = await proxy.listen(listen.http ?? config.entrypoint.httpAddress);
@@ -273,6 +281,7 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
       entryChain.close();
       await docker.stop();
       reconciler.close();
+      await streams.close();
       await certs?.close();
       wake.close();
       await health.close();

@@ -75,6 +75,8 @@ export interface CheckReport {
   containers: number;
   matchDomains: string[];
   routes: CheckRoute[];
+  /** TCP/UDP stream routes (docs/streams.md). */
+  streams: CheckStream[];
   errors: CheckProblem[];
   warnings: CheckProblem[];
   /** Where GoDoxy would behave differently with this file (docs/migrating-from-godoxy.md): notes, never errors. */
@@ -83,6 +85,20 @@ export interface CheckReport {
   labelled: number;
   /** With an autocert block: where certificates come from and, per host, which hosts get one. */
   https?: { provider: string; domains: string[]; perHostCertificates: string[] } | undefined;
+}
+
+/** A TCP/UDP stream route: where Bellhop listens, where it forwards (docs/streams.md). */
+export interface CheckStream {
+  name: string;
+  protocol: 'tcp' | 'udp';
+  /** The listening port; 0: any free port. */
+  listen: number;
+  /** The listening address; undefined: every interface. */
+  bind: string | undefined;
+  /** The first member's `host:port` ('' without an address). */
+  target: string;
+  mode: string;
+  members: Array<{ name: string; url: string }>;
 }
 
 interface Origin {
@@ -235,6 +251,15 @@ export function checkCompose(compose: ComposeFile, config: Config): CheckReport 
     containers: records.length,
     matchDomains: [...built.table.matchDomains],
     routes,
+    streams: parsed.streams.map((s) => ({
+      name: s.name,
+      protocol: s.stream.protocol,
+      listen: s.stream.port,
+      bind: s.stream.bind,
+      target: (s.members[0]?.url ?? '').replace(/^(tcp|udp):\/\//, ''),
+      mode: s.loadBalance.mode,
+      members: s.members.map((m) => ({ name: m.name, url: m.url })),
+    })),
     errors: dedupe(errors),
     warnings: dedupe(warnings),
     godoxy: dedupe(godoxy),
@@ -321,7 +346,11 @@ export function formatCheckReport(r: CheckReport, shownFile = r.file): string {
     for (const m of route.members) if (m.idle !== undefined) idles.set(m.service, describeIdle(m.idle));
     for (const [service, text] of idles) out.push(`  ${idles.size > 1 || route.members.some((m) => m.idle === undefined) ? `${service} ` : ''}${text}`);
   }
-  if (r.routes.length === 0) {
+  for (const st of r.streams) {
+    out.push('', `${st.name}  ${st.protocol} stream, listens on ${st.bind ?? '0.0.0.0'}:${st.listen === 0 ? '<any free port>' : String(st.listen)}`, `  pool: ${st.mode}`);
+    for (const m of st.members) out.push(`  - ${m.name}  ${m.url === '' ? address(m.url) : m.url}`);
+  }
+  if (r.routes.length === 0 && r.streams.length === 0) {
     const why = r.labelled === 0 ? 'no service has a proxy.* label'
       : r.errors.length > 0 ? `every labelled service has errors (${plural(r.labelled, 'service')} with proxy.* labels; see below)`
       : 'every labelled service is excluded or has nothing to route to (see the warnings)';

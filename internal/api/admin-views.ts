@@ -6,6 +6,7 @@ import type { DockerWatcher } from '../docker/index.ts';
 import type { MemberHealthStatus } from '../health/index.ts';
 import type { LiveRoute, LiveRoutes } from '../pools/index.ts';
 import type { RouteError } from '../routes/index.ts';
+import type { StreamView } from '../streams/index.ts';
 
 export interface AdminViewSources {
   live: Pick<LiveRoutes, 'all' | 'route' | 'current'>;
@@ -25,6 +26,8 @@ export interface AdminViewSources {
   /** Config file problems first, then label and route-table errors. */
   errors(): readonly RouteError[];
   warnings(): readonly RouteError[];
+  /** TCP/UDP stream routes (docs/streams.md); absent: none. */
+  streams?: (() => readonly StreamView[]) | undefined;
 }
 
 /** Plain functions (no `this`): each can be handed on alone, e.g. to createAdminServer or Metrics. */
@@ -110,6 +113,7 @@ function routesViewOf(src: AdminViewSources) {
       // Access control Bellhop cannot apply: every request gets 503 PROXY_ROUTE_REFUSED.
       refused: r.spec.refused === undefined ? null : { code: r.spec.refused.code, labels: r.spec.refused.keys, containers: r.spec.refused.sources, message: r.spec.refused.message },
     })),
+    streams: streamsViewOf(src),
     match_domains: src.live.current?.matchDomains ?? [],
     containers: src.wake.status(),
     docker: src.docker.watchers().map((w) => {
@@ -119,6 +123,26 @@ function routesViewOf(src: AdminViewSources) {
     errors: src.errors(),
     warnings: src.warnings(),
   };
+}
+
+/** Stream routes with each member's health and sleep state, as HTTP members show them. */
+function streamsViewOf(src: AdminViewSources) {
+  return (src.streams?.() ?? []).map((s) => ({
+    ...s,
+    members: s.members.map((m) => {
+      const h = src.health.status(m.id);
+      const sleep = m.container_id === undefined ? undefined : src.wake.stateOf(m.id);
+      return {
+        ...m,
+        container_id: m.container_id ?? null,
+        configured_weight: m.configured_weight ?? null,
+        health: h?.health ?? 'starting',
+        state: sleep ?? 'awake',
+        reason: sleep === 'asleep' ? 'asleep (idle_timeout): the next connection wakes it' : h?.reason ?? '',
+        last_check: h?.lastCheck ?? null,
+      };
+    }),
+  }));
 }
 
 function explainViewOf(src: AdminViewSources, host: string) {

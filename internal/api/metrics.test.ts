@@ -37,3 +37,15 @@ test('a sleeping member has no healthy series (no false alert) and shows in bell
   assert.match(text, /bellhop_member_asleep\{route="wiki",member="wiki-1"\} 0/, 'the same scrape, not one behind');
   assert.doesNotMatch(text, /route="web"/);
 });
+
+test('stream routes: connections, open and bytes by route and protocol', async () => {
+  const m = new Metrics({
+    inFlight: () => 0, memberHealth: () => [], dockerSyncLag: () => [],
+    streams: () => [{ name: 'ssh', protocol: 'tcp', open: 2, connections_total: 7, bytes_in: 100, bytes_out: 250 }],
+  }, { defaultMetrics: false });
+  const text = await m.text();
+  assert.match(text, /bellhop_stream_connections_total\{route="ssh",protocol="tcp"\} 7/);
+  assert.match(text, /bellhop_stream_open\{route="ssh",protocol="tcp"\} 2/);
+  assert.match(text, /bellhop_stream_bytes_total\{route="ssh",protocol="tcp",direction="in"\} 100/);
+  assert.match(text, /bellhop_stream_bytes_total\{route="ssh",protocol="tcp",direction="out"\} 250/);
+});

@@ -24,6 +24,8 @@ export interface MetricsSources {
   /** `asleep`: stopped by Bellhop after idle_timeout (or paused): not a health problem. */
   memberHealth(): { route: string; member: string; healthy: boolean; asleep?: boolean }[];
   dockerSyncLag(): { host: string; seconds: number }[];
+  /** TCP/UDP stream routes' traffic (docs/streams.md); absent: none. */
+  streams?(): { name: string; protocol: string; open: number; connections_total: number; bytes_in: number; bytes_out: number }[];
   /** Seconds until each certificate expires (negative: expired); absent without HTTPS. */
   certificateExpiry?(): { names: string; seconds: number }[];
 }
@@ -81,6 +83,40 @@ export class Metrics {
       collect() {
         this.reset();
         for (const m of sources.memberHealth()) this.set({ route: m.route, member: m.member }, m.asleep === true ? 1 : 0);
+      },
+    });
+    // Stream traffic is counted by the listeners (internal/streams); these mirror it at scrape time.
+    new CounterClass({
+      name: 'bellhop_stream_connections_total',
+      help: 'TCP connections accepted and UDP sessions opened by each stream route',
+      labelNames: ['route', 'protocol'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of sources.streams?.() ?? []) this.inc({ route: s.name, protocol: s.protocol }, s.connections_total);
+      },
+    });
+    new Gauge({
+      name: 'bellhop_stream_open',
+      help: 'Open TCP connections and UDP sessions of each stream route',
+      labelNames: ['route', 'protocol'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of sources.streams?.() ?? []) this.set({ route: s.name, protocol: s.protocol }, s.open);
+      },
+    });
+    new CounterClass({
+      name: 'bellhop_stream_bytes_total',
+      help: 'Bytes through each stream route: in = client to member, out = member to client (TCP: counted when a connection closes)',
+      labelNames: ['route', 'protocol', 'direction'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of sources.streams?.() ?? []) {
+          this.inc({ route: s.name, protocol: s.protocol, direction: 'in' }, s.bytes_in);
+          this.inc({ route: s.name, protocol: s.protocol, direction: 'out' }, s.bytes_out);
+        }
       },
     });
     new Gauge({

@@ -1,7 +1,7 @@
 // Step 2 for one container: its aliases, each with the winning value of every field (docs/labels.md
 // precedence), validated into one member per alias — or problems, and then nothing at all.
 
-import type { BalanceModeName, HealthcheckSpec, MemberSpec, MiddlewareSpec, RealIpOptionsSpec } from '../routes/index.ts';
+import type { BalanceModeName, HealthcheckSpec, MemberSpec, MiddlewareSpec, RealIpOptionsSpec, StreamListen } from '../routes/index.ts';
 import type { LabelledContainer, SelfNetworks } from './labelled-container.ts';
 import { parseContainerSettings } from './container-settings.ts';
 import type { ContainerSettings } from './container-settings.ts';
@@ -15,6 +15,8 @@ import { defaultScheme, selectPort, upstreamUrl } from './upstream-address.ts';
 import { middlewaresOf } from './middleware-labels.ts';
 import { accessLogOf } from './access-log-labels.ts';
 import type { AccessLogSpec } from '../accesslog/index.ts';
+import { aliasKind, streamMemberId } from './stream-entries.ts';
+import type { PortValue, SchemeName } from './value-parsers.ts';
 
 /** Pool settings one member set explicitly (unset ones never disagree). */
 export interface ExplicitPoolSettings {
@@ -42,6 +44,8 @@ export interface MemberEntry {
   accessLog?: AccessLogSpec | undefined;
   /** The compose service name answered besides the container name: yields to any other claim (assemblePools). */
   weak?: true | undefined;
+  /** Set for a TCP/UDP stream alias (stream-entries.ts, docs/streams.md): it joins a stream route. */
+  stream?: StreamListen | undefined;
 }
 
 export interface EntryOptions {
@@ -186,7 +190,8 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
     const accessLog = accessLogOf(f, alias, problems);
     for (const p of problems.slice(before)) p.scope = scope;
 
-    const labelPort = get<number>('port');
+    const portValue = get<PortValue>('port');
+    const labelPort = portValue?.target;
     const known = labelPort === undefined ? knownPort(rec, alias) : undefined;
     const port = known?.port ?? selectPort(rec, labelPort);
     if (port === undefined) {
@@ -195,7 +200,10 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
       fail(C.NO_PORT, portLabel(alias, index), `no port to proxy to for alias "${alias}": the container exposes none; set ${portLabel(alias, index)}`);
       return;
     }
-    const scheme = get<'http' | 'https'>('scheme') ?? known?.scheme ?? defaultScheme(port);
+    // tcp/udp streams and h2c upstreams (stream-entries.ts): the one place an alias's kind is decided
+    const kind = aliasKind(alias, get<SchemeName>('scheme'), portValue, get<string>('bind'), known?.scheme ?? defaultScheme(port), { port: labelOf('port', portLabel(alias, index)), bind: labelOf('bind', `proxy.${alias}.bind`) });
+    warnings.push(...kind.warnings);
+    const scheme = kind.scheme;
     const url = upstreamUrl(rec, { scheme, port, host: get<string>('host'), network: settings.network, self: opts.self });
     if (!url.ok) {
       // A missing network is the container's problem, not one alias's.
@@ -231,19 +239,25 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
       }
     }
 
-    primaryPort ??= port;
+    if (kind.stream === undefined) primaryPort ??= port;
+    else {
+      hc.path = undefined; // a stream's check is a TCP connect
+      if (kind.stream.protocol === 'udp') hc.disable = true; // no connect to check: Docker health only
+    }
     const member = memberOf(rec, settings, {
-      id: port === primaryPort ? rec.id : `${rec.id}:${String(port)}`,
+      id: kind.stream !== undefined ? streamMemberId(rec.id, kind.stream.protocol, port) : port === primaryPort ? rec.id : `${rec.id}:${String(port)}`,
       url: url.value,
       weight: get<number>('load_balance.weight'),
       noTlsVerify: get<boolean>('no_tls_verify') ?? false,
       noPipelining: get<boolean>('no_pipelining') === true,
+      h2c: kind.h2c,
       hc,
     });
     slot.entry = {
       record: rec, alias, link, poolKey: link ?? alias, pool, member, refusedBy: refusedBy.length > 0 ? refusedBy : undefined,
       ...(middlewares.length > 0 ? { middlewares } : {}),
       ...(accessLog !== undefined ? { accessLog } : {}),
+      ...(kind.stream !== undefined ? { stream: kind.stream } : {}),
     };
   });
 
@@ -299,7 +313,7 @@ export function isAccessProblem(p: LabelProblem): boolean {
 function memberOf(
   rec: LabelledContainer,
   settings: ContainerSettings,
-  m: { id: string; url: string; weight: number | undefined; noTlsVerify: boolean; noPipelining: boolean; hc: HealthcheckSpec },
+  m: { id: string; url: string; weight: number | undefined; noTlsVerify: boolean; noPipelining: boolean; h2c?: boolean; hc: HealthcheckSpec },
 ): MemberSpec {
   return {
     id: m.id,
@@ -309,6 +323,7 @@ function memberOf(
     weight: m.weight,
     noTlsVerify: m.noTlsVerify,
     ...(m.noPipelining ? { noPipelining: true } : {}),
+    ...(m.h2c === true ? { h2c: true } : {}),
     healthcheck: m.hc,
     container: {
       id: rec.id,

@@ -5,7 +5,7 @@
 import { didYouMean } from './did-you-mean.ts';
 import type { Parsed } from './value-parsers.ts';
 import {
-  readBool, readCidrList, readDuration, readHeaderName, readHost, readInteger, readLink, readMode, readPath, readPort, readRetries, readScheme, readStatus, readWeight,
+  readBind, readBool, readCidrList, readDuration, readHeaderName, readHost, readInteger, readLink, readMode, readPath, readPort, readRetries, readScheme, readStatus, readWeight,
 } from './value-parsers.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
 
@@ -19,6 +19,7 @@ const FIELD_LIST: FieldDef[] = [
   { name: 'port', read: readPort },
   { name: 'scheme', read: readScheme },
   { name: 'host', read: readHost },
+  { name: 'bind', read: readBind },
   { name: 'no_tls_verify', read: readBool },
   { name: 'no_pipelining', read: readBool },
   { name: 'load_balance.link', read: readLink },
@@ -59,7 +60,7 @@ const SPELLINGS: Record<string, string> = {
  * routes. (GoDoxy middlewares Bellhop does not run are middleware-labels.ts's business.)
  */
 export const IGNORED_ROOTS: readonly string[] = [
-  'homepage', 'bind', 'root', 'spa', 'index', 'response_header_timeout',
+  'homepage', 'root', 'spa', 'index', 'response_header_timeout',
   'max_conns_per_host', 'disable_compression', 'ssl_server_name', 'ssl_trusted_certificate', 'ssl_certificate',
   'ssl_certificate_key', 'ssl_protocols', 'agent', 'proxmox', 'idlewatcher',
   'relay_proxy_protocol_header', 'tls_termination', 'alias',

@@ -122,7 +122,7 @@ describe('one bad alias costs only that alias (GoDoxy)', () => {
     }
   });
   test('a bad shortcut item costs the alias it is for', () => {
-    const r = parse([container({ name: 'x', labels: { ...base, 'proxy.ports': '80, x, 82', 'proxy.protos': 'http, http, tcp' } })]);
+    const r = parse([container({ name: 'x', labels: { ...base, 'proxy.ports': '80, x, 82', 'proxy.protos': 'http, http, ftp' } })]);
     assert.deepEqual(names(r), ['a']);
     assert.deepEqual(r.errors.map((e) => [e.code, e.key]).sort(), [['LABEL_BAD_PORT', 'proxy.ports'], ['LABEL_BAD_SCHEME', 'proxy.protos']]);
   });

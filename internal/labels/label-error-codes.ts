@@ -65,10 +65,17 @@ export const LabelErrorCode = {
   POOL_SETTINGS_CONFLICT: 'POOL_SETTINGS_CONFLICT',
   /** One container joins the same pool through two aliases; the first alias is kept. */
   POOL_DUPLICATE_MEMBER: 'POOL_DUPLICATE_MEMBER',
+  /**
+   * Two stream routes want the same listening port and protocol (docs/streams.md); the oldest keeps
+   * it. Also: members of one stream pool that disagree on protocol or listening port.
+   */
+  STREAM_PORT_CONFLICT: 'LABEL_STREAM_PORT_CONFLICT',
+  /** A stream alias (tcp/udp) with middlewares or access-control labels: those are HTTP-only, so it is not served. */
+  STREAM_ACCESS_CONTROL: 'LABEL_STREAM_ACCESS_CONTROL',
   // Warnings (never block routes):
   /** A GoDoxy field Bellhop does not implement and that grants no access control (homepage, middlewares.request, …): ignored. */
   IGNORED_FIELD: 'LABEL_IGNORED_FIELD',
-  /** GoDoxy `listen:target` port form: the listening part is ignored. */
+  /** GoDoxy `listen:target` port form on an HTTP scheme (http, https, h2c): the listening part is ignored. */
   IGNORED_LISTEN_PORT: 'LABEL_IGNORED_LISTEN_PORT',
   /**
    * A compose container's service name (answered besides its container name when proxy.aliases
@@ -76,6 +83,10 @@ export const LabelErrorCode = {
    * that is older: this container answers its container name only.
    */
   SERVICE_ALIAS_TAKEN: 'LABEL_SERVICE_ALIAS_TAKEN',
+  /** A stream alias without a listening port (`scheme: tcp`, `port: 22`): it listens on any free port. */
+  STREAM_ANY_PORT: 'LABEL_STREAM_ANY_PORT',
+  /** A field that means nothing for this kind of route (`bind` on HTTP, `healthcheck.path` on a stream): ignored. */
+  FIELD_NOT_APPLICABLE: 'LABEL_FIELD_NOT_APPLICABLE',
   /** expose_all container with no port to route to: skipped. */
   SKIPPED_NO_PORT: 'LABEL_SKIPPED_NO_PORT',
 } as const;

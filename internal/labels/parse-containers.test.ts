@@ -323,7 +323,7 @@ describe('value errors', () => {
     ['bare-number duration', { 'proxy.idle_timeout': '10' }, 'LABEL_BAD_DURATION', /did you mean 10s\?/],
     ['bad duration', { 'proxy.app.healthcheck.interval': '5 seconds' }, 'LABEL_BAD_DURATION', /invalid duration/],
     ['zero interval', { 'proxy.app.healthcheck.interval': '0' }, 'LABEL_BAD_DURATION', /more than 0/],
-    ['scheme tcp', { 'proxy.app.scheme': 'tcp' }, 'LABEL_BAD_SCHEME', /http or https/],
+    ['scheme ftp', { 'proxy.app.scheme': 'ftp' }, 'LABEL_BAD_SCHEME', /http, https, tcp or udp/],
     ['host with a path', { 'proxy.app.host': 'http://evil/x' }, 'LABEL_BAD_HOST', /not a host name/],
     ['weight -1', { 'proxy.app.load_balance.weight': '-1' }, 'LABEL_BAD_WEIGHT', /whole number/],
     ['weight 1.5', { 'proxy.app.load_balance.weight': '1.5' }, 'LABEL_BAD_WEIGHT', /whole number/],
@@ -377,10 +377,11 @@ describe('value errors', () => {
     }
   });
 
-  test('GoDoxy listen:target port keeps the target with a warning; :target is the target', () => {
-    const r = one({ 'proxy.app.port': '8080:80' });
+  test('GoDoxy listen:target port: with an HTTP scheme the target with a warning (without one it is a TCP stream); :target is the target', () => {
+    const r = one({ 'proxy.app.port': '8080:80', 'proxy.app.scheme': 'http' });
     assert.equal(url(r, 'app'), 'http://172.18.0.5:80');
     assert.equal(r.warnings[0]?.code, 'LABEL_IGNORED_LISTEN_PORT');
+    assert.deepEqual(one({ 'proxy.app.port': '8080:80' }).streams.map((s) => s.stream), [{ protocol: 'tcp', port: 8080 }]);
     assert.equal(url(one({ 'proxy.app.port': ':1234' }), 'app'), 'http://172.18.0.5:1234');
   });
 });

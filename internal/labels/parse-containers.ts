@@ -1,13 +1,14 @@
 // The labels module's one entry point: every container → routes, errors and conflicts. Pure and
 // deterministic: the same containers in any order give the same result.
 
-import type { HealthcheckSpec, RouteError, RouteSpec } from '../routes/index.ts';
+import type { HealthcheckSpec, RouteError, RouteSpec, StreamRouteSpec } from '../routes/index.ts';
 import { containerEntries } from './container-entries.ts';
 import type { MemberEntry } from './container-entries.ts';
 import { isExplicit, isInfrastructure, looksLikeDatabase } from './expose-policy.ts';
 import type { LabelledContainer, SelfNetworks } from './labelled-container.ts';
 import { assemblePools } from './pool-assembly.ts';
 import type { PoolDefaults, RouteConflict } from './pool-assembly.ts';
+import { assembleStreams } from './stream-entries.ts';
 
 export interface ParseOptions {
   /** docker.expose_all: route unlabelled containers too (not databases/caches). */
@@ -22,6 +23,8 @@ export interface ParseOptions {
 export interface ParseResult {
   /** Sorted by name. */
   routes: RouteSpec[];
+  /** TCP/UDP stream routes (docs/streams.md), sorted by name: listeners of their own, never HTTP hosts. */
+  streams: StreamRouteSpec[];
   /**
    * Label errors (the container got no routes), unsupported access control (the aliases it
    * applies to are routes that refuse service) and conflicts (resolved, reported).
@@ -52,6 +55,13 @@ export function parseContainers(containers: readonly LabelledContainer[], opts: 
     for (const w of r.warnings) warnings.push({ code: w.code, source: rec.name, key: w.key, message: w.message });
     entries.push(...r.entries);
   }
-  const pools = assemblePools(entries, opts.defaults.loadBalance);
-  return { routes: pools.routes, errors: [...errors, ...pools.errors], warnings: [...warnings, ...pools.warnings], conflicts: pools.conflicts };
+  const pools = assemblePools(entries.filter((e) => e.stream === undefined), opts.defaults.loadBalance);
+  const streams = assembleStreams(entries.filter((e) => e.stream !== undefined), opts.defaults.loadBalance);
+  return {
+    routes: pools.routes,
+    streams: streams.streams,
+    errors: [...errors, ...pools.errors, ...streams.errors],
+    warnings: [...warnings, ...pools.warnings, ...streams.warnings],
+    conflicts: [...pools.conflicts, ...streams.conflicts],
+  };
 }

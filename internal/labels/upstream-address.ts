@@ -48,7 +48,8 @@ function bracket(ip: string): string {
 }
 
 export interface AddressInput {
-  scheme: 'http' | 'https';
+  /** http/https, or tcp/udp for a stream member. */
+  scheme: 'http' | 'https' | 'tcp' | 'udp';
   port: number;
   host?: string | undefined;
   network?: string | undefined;

@@ -45,34 +45,50 @@ function portNumber(s: string, whole: string): Parsed<number> {
   return ok(n);
 }
 
-/** `8080`; GoDoxy's `listen:target` and `:target` forms keep only the target (with a warning). */
-export function readPort(v: unknown): Parsed<number> {
+/** A `port` label: the target port, and GoDoxy's listening port when written `listen:target`. */
+export interface PortValue {
+  target: number;
+  /** `2222` in `2222:22`; undefined for `22` and `:22` (docs/streams.md). */
+  listen?: number | undefined;
+}
+
+/** `8080`, `:8080`, or GoDoxy's `listen:target` (`2222:22`, a stream's listening port; `0:22` is any free port). */
+export function readPort(v: unknown): Parsed<PortValue> {
   return chain(readText(v), (s) => {
     if (s === '') return fail(C.BAD_PORT, 'port is empty');
     const parts = s.split(':');
-    if (parts.length === 1) return portNumber(s, s);
-    if (parts.length !== 2) return fail(C.BAD_PORT, `port ${show(s)} is not a number (expected e.g. 8080)`);
+    if (parts.length === 1) return chain(portNumber(s, s), (target) => ok({ target }));
+    if (parts.length !== 2) return fail(C.BAD_PORT, `port ${show(s)} is not a number (expected e.g. 8080, or listen:target like 2222:22)`);
     const [listen = '', target = ''] = parts;
-    if (listen !== '') {
-      const l = portNumber(listen, s);
-      if (!l.ok) return l;
-    }
     const t = portNumber(target, s);
     if (!t.ok) return t;
-    if (listen === '') return t;
-    return {
-      ok: true,
-      value: t.value,
-      warning: { code: C.IGNORED_LISTEN_PORT, message: `port ${show(s)}: Bellhop serves every route on its own entrypoint; the listening port ${listen} is ignored and ${String(t.value)} is used` },
-    };
+    if (listen === '') return ok({ target: t.value });
+    if (listen === '0') return ok({ target: t.value, listen: 0 });
+    const l = portNumber(listen, s);
+    if (!l.ok) return l;
+    return ok({ target: t.value, listen: l.value });
   });
 }
 
-export function readScheme(v: unknown): Parsed<'http' | 'https'> {
+/** Upstream schemes: HTTP ones, and GoDoxy's stream schemes (docs/streams.md). */
+export type SchemeName = 'http' | 'https' | 'h2c' | 'tcp' | 'udp';
+const SCHEMES: readonly SchemeName[] = ['http', 'https', 'tcp', 'udp'];
+
+export function readScheme(v: unknown): Parsed<SchemeName> {
   return chain(readText(v), (s) => {
     const l = s.toLowerCase();
-    if (l === 'http' || l === 'https') return ok(l);
-    return fail(C.BAD_SCHEME, `scheme ${show(s)} is not supported; use http or https (Bellhop proxies HTTP only)`);
+    const hit = SCHEMES.find((x) => x === l);
+    if (hit !== undefined) return ok(hit);
+    return fail(C.BAD_SCHEME, `scheme ${show(s)} is not supported; use http, https, tcp or udp`);
+  });
+}
+
+/** A stream's listening address (`proxy.<alias>.bind`): an IPv4 or IPv6 address. */
+export function readBind(v: unknown): Parsed<string> {
+  return chain(readText(v), (s) => {
+    const bare = s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : s;
+    if (isIP(bare) !== 0 && !bare.includes('%')) return ok(bare.toLowerCase());
+    return fail(C.BAD_HOST, `bind ${show(s)} is not an IP address (e.g. 0.0.0.0 or 127.0.0.1)`);
   });
 }
 

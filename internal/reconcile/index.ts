@@ -3,7 +3,7 @@
 // runtime (internal/pools, internal/health, internal/wake); the composition root only wires it.
 
 /** Builds the table from the visible containers and config routes; applies only what changed. */
-export { Reconciler, type ReconcilerOptions, type ReconcileHealth, type ReconcileWake, type ReconcileLogger } from './reconciler.ts';
+export { Reconciler, type ReconcilerOptions, type ReconcileHealth, type ReconcileWake, type ReconcileLogger, type ReconcileStreams } from './reconciler.ts';
 /** docker.label_filter: `key` or `key=value` entries a container must all carry to be seen. */
 export { matchesLabelFilter } from './label-filter.ts';
 /** The wake module's container control: by the container's Docker host, inspect re-parsed by the label parser. */

@@ -13,7 +13,7 @@ import type { ContainerRecord, SelfInfo } from '../docker/index.ts';
 import type { DockerHealth, PoolMembers } from '../health/index.ts';
 import { parseContainers, type ParseOptions } from '../labels/index.ts';
 import { noRouteChanged, RecreateGrace, type LiveRoutes, type RouteChanges } from '../pools/index.ts';
-import { buildRouteTable, type RouteError } from '../routes/index.ts';
+import { buildRouteTable, type RouteError, type RouteSpec, type StreamRouteSpec } from '../routes/index.ts';
 import type { WakeRecord, WakeSyncInput } from '../wake/index.ts';
 import { matchesLabelFilter } from './label-filter.ts';
 
@@ -32,6 +32,11 @@ export interface ReconcileWake {
   upstreamUrl(memberId: string, fallback: string): string;
 }
 
+/** What the reconciler needs of the stream listeners (internal/streams' StreamManager fits). */
+export interface ReconcileStreams {
+  update(routes: readonly StreamRouteSpec[]): void;
+}
+
 /** pino-compatible: object first, message second. */
 export interface ReconcileLogger {
   debug(obj: object, msg: string): void;
@@ -48,6 +53,8 @@ export interface ReconcilerOptions {
   live: LiveRoutes;
   health: ReconcileHealth;
   wake: ReconcileWake;
+  /** TCP/UDP stream routes (docs/streams.md); absent: labels' streams are parsed but not served. */
+  streams?: ReconcileStreams | undefined;
   logger: ReconcileLogger;
   /** How long a vanished compose route is kept without members (default RECREATE_GRACE_MS). */
   recreateGraceMs?: number | undefined;
@@ -64,6 +71,9 @@ export class Reconciler {
   #errors: RouteError[] = [];
   #warnings: RouteError[] = [];
   #lastErrorKey = '';
+  /** The stream routes of the last run, and their content (a run that changed none of them skips them). */
+  #streams: readonly StreamRouteSpec[] = [];
+  #streamsKey = '';
   /**
    * Members the wake found ready at this URL, until discovery lists that URL. Discovery lists a
    * stopped container without an address; when it re-syncs with the address the wake already
@@ -134,16 +144,26 @@ export class Reconciler {
     }
 
     const changes = live.update(built.table);
+    const streamsKey = JSON.stringify(parsed.streams);
+    const streamsChanged = streamsKey !== this.#streamsKey;
+    if (streamsChanged) {
+      this.#streamsKey = streamsKey;
+      this.#streams = parsed.streams;
+      this.#opts.streams?.update(parsed.streams);
+    }
     const anyChanged = !noRouteChanged(changes);
     // Unchanged routes hand health the member objects it already has.
-    if (anyChanged) health.sync(live.all().map((r) => ({ name: r.name, members: r.spec.members })));
+    if (anyChanged || streamsChanged) health.sync([...live.all().map((r) => ({ name: r.name, members: r.spec.members })), ...this.#streamPools()]);
     this.#settleReadyAt();
     if (anyChanged) {
       for (const name of [...changes.added, ...changes.changed]) {
         for (const m of live.route(name)?.spec.members ?? []) if (m.container) health.setDockerHealth(m.id, dockerHealthOf(m.container.dockerHealth));
       }
     }
-    wake.sync({ routes: built.table.routes(), containers: records });
+    if (streamsChanged) for (const m of this.#streams.flatMap((r) => r.members)) if (m.container) health.setDockerHealth(m.id, dockerHealthOf(m.container.dockerHealth));
+    // Stream members are one more kind of requester for wake: their routes are listed after the
+    // HTTP ones, so a container's HTTP member stays the one its readiness is checked on.
+    wake.sync({ routes: [...built.table.routes(), ...this.#streamPools()], containers: records });
     logger.debug(
       { module: 'routes', routes: live.all().length, errors: this.#errors.length, added: changes.added.length, changed: changes.changed.length, removed: changes.removed.length },
       'route table swapped',
@@ -159,25 +179,33 @@ export class Reconciler {
    */
   wakeDone(record: WakeRecord): void {
     if (!record.ok) return;
-    const { live, health, wake } = this.#opts;
+    const { health, wake } = this.#opts;
     const tasks = new Set(this.visible().filter((r) => r.swarmService?.id === record.containerId).map((r) => r.id));
-    for (const route of live.all()) {
-      for (const m of route.spec.members) {
-        const id = m.container?.id;
-        if (id === undefined || (id !== record.containerId && !tasks.has(id))) continue;
-        const url = wake.upstreamUrl(m.id, '');
-        if (id !== record.containerId) {
-          // A task of the woken service, listed already: ready if it is the one probed.
-          if (url !== '' && url === m.url) health.markReady(m.id);
-          continue;
-        }
-        health.markReady(m.id);
-        if (url !== '') this.#readyAt.set(m.id, url);
-        if (url !== '' && tasks.size > 0) this.#readyServiceUrls.set(url, record.containerId);
+    for (const m of this.#allMembers()) {
+      const id = m.container?.id;
+      if (id === undefined || (id !== record.containerId && !tasks.has(id))) continue;
+      const url = wake.upstreamUrl(m.id, '');
+      if (id !== record.containerId) {
+        // A task of the woken service, listed already: ready if it is the one probed.
+        if (url !== '' && url === m.url) health.markReady(m.id);
+        continue;
       }
+      health.markReady(m.id);
+      if (url !== '') this.#readyAt.set(m.id, url);
+      if (url !== '' && tasks.size > 0) this.#readyServiceUrls.set(url, record.containerId);
     }
     // A swarm service: the task the wake probed may already be listed.
     if (tasks.size > 0) this.#settleReadyAt();
+  }
+
+  /** Stream routes as pools for health and wake, named apart from HTTP routes (`stream:<name>`). */
+  #streamPools(): RouteSpec[] {
+    return this.#streams.map((r) => ({ ...r, name: `stream:${r.name}` }));
+  }
+
+  /** Every member of every route, HTTP and stream. */
+  #allMembers(): RouteSpec['members'] {
+    return [...this.#opts.live.all().flatMap((r) => r.spec.members), ...this.#streams.flatMap((r) => r.members)];
   }
 
   /** Stops the recreate-grace timer. */
@@ -192,18 +220,16 @@ export class Reconciler {
    */
   #settleReadyAt(): void {
     if (this.#readyAt.size === 0 && this.#readyServiceUrls.size === 0) return;
-    const { live, health, wake } = this.#opts;
-    for (const route of live.all()) {
-      for (const m of route.spec.members) {
-        if (m.url !== '' && this.#readyServiceUrls.has(m.url) && wake.stateOf(m.id) === 'awake') {
-          health.markReady(m.id);
-          this.#readyServiceUrls.delete(m.url);
-        }
-        const url = this.#readyAt.get(m.id);
-        if (url === undefined) continue;
-        if (m.url === url && wake.stateOf(m.id) === 'awake') health.markReady(m.id);
-        if (m.url !== '') this.#readyAt.delete(m.id);
+    const { health, wake } = this.#opts;
+    for (const m of this.#allMembers()) {
+      if (m.url !== '' && this.#readyServiceUrls.has(m.url) && wake.stateOf(m.id) === 'awake') {
+        health.markReady(m.id);
+        this.#readyServiceUrls.delete(m.url);
       }
+      const url = this.#readyAt.get(m.id);
+      if (url === undefined) continue;
+      if (m.url === url && wake.stateOf(m.id) === 'awake') health.markReady(m.id);
+      if (m.url !== '') this.#readyAt.delete(m.id);
     }
   }
 }

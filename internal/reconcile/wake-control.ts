@@ -39,7 +39,7 @@ export function createWakeControl(src: WakeControlSources): WakeControl {
       // Member ids are stable for a container and port, so these match the route table's members
       // (which list a stopped container without an address until discovery re-syncs).
       const urls: Record<string, string> = {};
-      for (const m of parsed.routes.flatMap((r) => r.members)) if (m.container?.id === id && m.url !== '') urls[m.id] = m.url;
+      for (const m of [...parsed.routes, ...parsed.streams].flatMap((r) => r.members)) if (m.container?.id === id && m.url !== '') urls[m.id] = m.url;
       const url = Object.values(urls)[0];
       let host: string | undefined;
       if (url) host = new URL(url).hostname.replace(/^\[|\]$/g, '');

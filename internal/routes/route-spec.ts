@@ -72,6 +72,8 @@ export interface MemberSpec {
   noTlsVerify: boolean;
   /** `no_pipelining`: never pipeline requests to this member (docs/proxy.md, "Pipelining"). */
   noPipelining?: boolean | undefined;
+  /** `scheme: h2c`: HTTP/2 over cleartext with prior knowledge to this member (gRPC; docs/proxy.md). `url` stays `http://`. */
+  h2c?: boolean | undefined;
   healthcheck: HealthcheckSpec;
   /** Present for Docker members. */
   container?: MemberContainer | undefined;
@@ -133,4 +135,24 @@ export interface RouteError {
   key: string;
   message: string;
   line?: number | undefined;
+}
+
+/** A TCP or UDP stream route's transport (docs/streams.md). */
+export type StreamProtocol = 'tcp' | 'udp';
+
+/** Where a stream route listens: `proxy.<alias>.port: "2222:22"` listens on 2222. */
+export interface StreamListen {
+  protocol: StreamProtocol;
+  /** Listening port; 0 = any free port (GoDoxy's `port: 22` with `scheme: tcp`), shown by the admin API. */
+  port: number;
+  /** Listening address (`proxy.<alias>.bind`); undefined = every interface. */
+  bind?: string | undefined;
+}
+
+/**
+ * A stream route: a listener of its own (not a host on the HTTP entrypoint) and a pool of members
+ * whose `url` is `tcp://ip:port` or `udp://ip:port`. `aliases` name it; no HTTP host answers it.
+ */
+export interface StreamRouteSpec extends RouteSpec {
+  stream: StreamListen;
 }

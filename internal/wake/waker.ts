@@ -265,6 +265,8 @@ export class Waker {
       return (await this.prober.probe({ url: base.origin, noTlsVerify: member.noTlsVerify, healthcheck: { ...hc, timeoutMs } })).ok;
     }
     if (info.dockerHealth !== undefined) return info.dockerHealth === 'healthy';
+    // A UDP stream member has nothing to connect to: running is ready (docs/streams.md).
+    if (base.protocol === 'udp:') return true;
     const tcp = { ...hc, path: undefined, timeoutMs: Math.min(2000, remaining) };
     return (await this.prober.probe({ url: base.href, noTlsVerify: member.noTlsVerify, healthcheck: tcp })).ok;
   }

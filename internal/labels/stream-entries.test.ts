@@ -1,0 +1,95 @@
+// Stream aliases from labels (docs/streams.md), with GoDoxy's expectation beside each case
+// (GoDoxy: internal/route/port.go, routevalidate/finalize.go).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { container, options, replica } from '../../test/fixtures/labels/containers.ts';
+import { parseContainers } from './index.ts';
+import type { LabelledContainer, ParseResult } from './index.ts';
+
+function parse(list: LabelledContainer[]): ParseResult {
+  return parseContainers(list, options());
+}
+
+test('Gitea: an HTTP alias on 3000 and an SSH stream "2222:22" with no scheme (GoDoxy: a listening port means tcp)', () => {
+  const r = parse([container({ name: 'gitea', exposedPorts: [22, 3000], labels: { 'proxy.aliases': 'gitea, gitea-ssh', 'proxy.gitea.port': '3000', 'proxy.gitea-ssh.port': '2222:22' } })]);
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.routes.map((x) => [x.name, x.members[0]?.url]), [['gitea', 'http://172.18.0.5:3000']]);
+  assert.equal(r.streams.length, 1);
+  const s = r.streams[0]!;
+  assert.equal(s.name, 'gitea-ssh');
+  assert.deepEqual(s.stream, { protocol: 'tcp', port: 2222 });
+  assert.equal(s.members[0]?.url, 'tcp://172.18.0.5:22');
+  assert.equal(s.members[0]?.id, 'id-gitea:22/tcp', 'a stream member has its own id');
+  assert.equal(s.members[0]?.healthcheck.disable, false, 'TCP streams get the TCP connect check');
+});
+
+test('scheme udp with "53:53": a UDP stream, health checks off (no connect to check); tcp and udp on one port are two routes', () => {
+  const r = parse([container({ name: 'dns', exposedPorts: [53], labels: { 'proxy.aliases': 'dns-udp, dns-tcp', 'proxy.dns-udp.scheme': 'udp', 'proxy.dns-udp.port': '53:53', 'proxy.dns-tcp.scheme': 'tcp', 'proxy.dns-tcp.port': '53:53' } })]);
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.streams.map((x) => [x.name, x.stream.protocol, x.stream.port, x.members[0]?.url, x.members[0]?.id]), [
+    ['dns-tcp', 'tcp', 53, 'tcp://172.18.0.5:53', 'id-dns:53/tcp'],
+    ['dns-udp', 'udp', 53, 'udp://172.18.0.5:53', 'id-dns:53/udp'],
+  ]);
+  assert.equal(r.streams[1]?.members[0]?.healthcheck.disable, true);
+});
+
+test('scheme tcp with a bare port listens on any free port, with a warning (GoDoxy: listening port 0)', () => {
+  const r = parse([container({ name: 'mc', exposedPorts: [25565], labels: { 'proxy.mc.scheme': 'tcp' } })]);
+  assert.deepEqual(r.streams.map((x) => x.stream), [{ protocol: 'tcp', port: 0 }]);
+  assert.equal(r.streams[0]?.members[0]?.url, 'tcp://172.18.0.5:25565');
+  assert.deepEqual(r.warnings.map((w) => w.code), ['LABEL_STREAM_ANY_PORT']);
+});
+
+test('bind sets the listening address of a stream; on an HTTP alias it is ignored with a warning', () => {
+  const r = parse([container({ name: 'ssh', exposedPorts: [22], labels: { 'proxy.ssh.port': '2222:22', 'proxy.ssh.bind': '127.0.0.1' } })]);
+  assert.deepEqual(r.streams[0]?.stream, { protocol: 'tcp', port: 2222, bind: '127.0.0.1' });
+  const h = parse([container({ name: 'web', labels: { 'proxy.web.bind': '127.0.0.1' } })]);
+  assert.deepEqual(h.warnings.map((w) => w.code), ['LABEL_FIELD_NOT_APPLICABLE']);
+  assert.equal(h.routes.length, 1);
+  const bad = parse([container({ name: 'ssh', labels: { 'proxy.ssh.port': '2222:22', 'proxy.ssh.bind': 'localhost' } })]);
+  assert.deepEqual(bad.errors.map((e) => e.code), ['LABEL_BAD_HOST']);
+});
+
+test('replicas of one compose service form one stream pool on one listener; load_balance.mode applies', () => {
+  const labels = { 'proxy.aliases': 'ssh', 'proxy.ssh.port': '2222:22', 'proxy.ssh.load_balance.mode': 'least_conn' };
+  const r = parse([replica('p', 'git', 1, { exposedPorts: [22], labels }), replica('p', 'git', 2, { exposedPorts: [22], labels })]);
+  assert.deepEqual(r.errors, []);
+  assert.equal(r.streams.length, 1);
+  assert.equal(r.streams[0]?.loadBalance.mode, 'leastconn');
+  assert.deepEqual(r.streams[0]?.members.map((m) => m.url), ['tcp://172.20.0.11:22', 'tcp://172.20.0.12:22']);
+});
+
+test('two stream routes on one port: the oldest keeps it, the other is an error; different protocols do not clash', () => {
+  const r = parse([
+    container({ name: 'old', createdAt: 1, exposedPorts: [22], labels: { 'proxy.a.port': '2222:22' } }),
+    container({ name: 'new', createdAt: 2, exposedPorts: [22], labels: { 'proxy.b.port': '2222:22' } }),
+    container({ name: 'udp', createdAt: 3, exposedPorts: [22], labels: { 'proxy.c.port': '2222:22', 'proxy.c.scheme': 'udp' } }),
+  ]);
+  assert.deepEqual(r.streams.map((x) => x.name), ['a', 'c']);
+  assert.deepEqual(r.errors.map((e) => [e.code, e.source]), [['LABEL_STREAM_PORT_CONFLICT', 'new']]);
+  assert.match(r.errors[0]!.message, /already used by stream "a"/);
+});
+
+test('members of a linked stream pool that disagree on the listening port are left out', () => {
+  const r = parse([
+    container({ name: 'one', createdAt: 1, exposedPorts: [22], labels: { 'proxy.x.port': '2222:22', 'proxy.x.load_balance.link': 'ssh' } }),
+    container({ name: 'two', createdAt: 2, exposedPorts: [22], labels: { 'proxy.y.port': '2223:22', 'proxy.y.load_balance.link': 'ssh' } }),
+  ]);
+  assert.deepEqual(r.streams[0]?.members.map((m) => m.name), ['one']);
+  assert.deepEqual(r.errors.map((e) => [e.code, e.source]), [['LABEL_STREAM_PORT_CONFLICT', 'two']]);
+});
+
+test('a stream alias with middlewares is not served (HTTP-only access control never opens a raw port)', () => {
+  const r = parse([container({ name: 'db', exposedPorts: [5432], labels: { 'proxy.db.port': '5432:5432', 'proxy.db.middlewares.cidr_whitelist.allow': '10.0.0.0/8' } })]);
+  assert.deepEqual(r.streams, []);
+  assert.deepEqual(r.errors.map((e) => e.code), ['LABEL_STREAM_ACCESS_CONTROL']);
+});
+
+test('port forms (GoDoxy port_test.go): "1234:5678", ":1234", "0:22" parse; "1234:1234:1234", "-1:1234", "0:65536" do not', () => {
+  assert.deepEqual(parse([container({ name: 'a', labels: { 'proxy.a.port': '1234:5678' } })]).streams[0]?.stream, { protocol: 'tcp', port: 1234 });
+  assert.equal(parse([container({ name: 'a', labels: { 'proxy.a.port': ':1234' } })]).routes[0]?.members[0]?.url, 'http://172.18.0.5:1234');
+  assert.equal(parse([container({ name: 'a', labels: { 'proxy.a.port': '0:22' } })]).routes.length, 1, '0:22 without a scheme is HTTP, as in GoDoxy (listening port 0)');
+  for (const bad of ['1234:1234:1234', '-1:1234', '0:65536', 'qwerty', '123:']) {
+    assert.deepEqual(parse([container({ name: 'a', labels: { 'proxy.a.port': bad } })]).errors.map((e) => e.code), ['LABEL_BAD_PORT'], bad);
+  }
+});
