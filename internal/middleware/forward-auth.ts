@@ -91,7 +91,7 @@ function parseTarget(spec: MiddlewareSpec, problems: MiddlewareProblem[]): Forwa
       return undefined;
     }
     if (path === undefined && endpoint !== undefined) return undefined;
-    return { origin: undefined, route: (route as string).trim().toLowerCase(), path: path ?? GODOXY_AUTH_ENDPOINT };
+    return { origin: undefined, route: route.trim().toLowerCase(), path: path ?? GODOXY_AUTH_ENDPOINT };
   }
   if (typeof address !== 'string') {
     problems.push(problem(spec, 'address', 'address must be a URL such as http://authelia:9091/api/authz/forward-auth'));
@@ -289,6 +289,7 @@ export const forwardAuth: MiddlewareFactory = {
     if (problems.length > 0 || target === undefined) return problems;
     // Labels are parsed on every Docker change: checking them opens no connection pool.
     if (deps.checkOnly === true) return { name: 'forward_auth', handle: () => { throw new Error('forward_auth was only checked, not built'); } };
-    return new ForwardAuth(target, copied, deps.routeOrigin);
+    const routeOrigin = deps.routeOrigin === undefined ? undefined : (route: string): string | undefined => deps.routeOrigin?.(route);
+    return new ForwardAuth(target, copied, routeOrigin);
   },
 };
