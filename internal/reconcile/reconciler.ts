@@ -183,17 +183,13 @@ export class Reconciler {
     const tasks = new Set(this.visible().filter((r) => r.swarmService?.id === record.containerId).map((r) => r.id));
     for (const m of this.#allMembers()) {
       const id = m.container?.id;
-      if (id === undefined || (id !== record.containerId && !tasks.has(id))) continue;
+      if (id !== record.containerId) continue; // a swarm task: by the URL probed, below
       const url = wake.upstreamUrl(m.id, '');
-      if (id !== record.containerId) {
-        // A task of the woken service, listed already: ready if it is the one probed.
-        if (url !== '' && url === m.url) health.markReady(m.id);
-        continue;
-      }
       health.markReady(m.id);
       if (url !== '') this.#readyAt.set(m.id, url);
-      if (url !== '' && tasks.size > 0) this.#readyServiceUrls.set(url, record.containerId);
     }
+    // A swarm service: the task probed is ready wherever (and whenever) discovery lists it.
+    if (tasks.size > 0 && record.url !== undefined) this.#readyServiceUrls.set(record.url, record.containerId);
     // A swarm service: the task the wake probed may already be listed.
     if (tasks.size > 0) this.#settleReadyAt();
   }

@@ -145,6 +145,8 @@ export class ContainerSlot {
    */
   readonly listedUrls = new Map<string, string>();
   lastWakeMs: number | undefined;
+  /** The member URL the last readiness check of a wake was made at. */
+  readyUrl: string | undefined;
   lastError: WakeFailure | undefined;
   coolDownUntil = 0;
   history: ProgressEvent[] = [];

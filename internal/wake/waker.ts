@@ -20,6 +20,8 @@ export interface WakeRecord {
   ok: boolean;
   durationMs: number;
   code?: string | undefined;
+  /** The member URL readiness passed at (a swarm service's task address: discovery lists it later). */
+  url?: string | undefined;
 }
 
 /** The outcome of `ensureAwake`; never a rejection. */
@@ -147,6 +149,7 @@ export class Waker {
   }
 
   private async runWake(slot: ContainerSlot): Promise<void> {
+    slot.readyUrl = undefined;
     if (slot.stopping !== undefined) {
       slot.emit('waking', `Waiting for ${slot.name} to finish stopping`);
       await slot.stopping;
@@ -260,6 +263,7 @@ export class Waker {
     const hc = member.healthcheck;
     const base = slot.memberUrl(member.id, member.url);
     if (base === undefined) return false; // no address yet: look again (wake_timeout bounds it)
+    slot.readyUrl = base.origin;
     if (hc.path !== undefined && hc.path !== '' && !hc.disable) {
       const timeoutMs = Math.min(hc.timeoutMs > 0 ? hc.timeoutMs : 5000, remaining);
       return (await this.prober.probe({ url: base.origin, noTlsVerify: member.noTlsVerify, healthcheck: { ...hc, timeoutMs } })).ok;
@@ -317,7 +321,7 @@ export class Waker {
       this.log.error({ module: 'wake', container: slot.name, code: err.code, exitCode: err.exitCode, err }, 'wake failed');
       if (slot.unready) this.clock.arm(slot); // a running-but-broken container still goes back to sleep
     }
-    const record: WakeRecord = { containerId: slot.id, container: slot.name, ok: err === undefined, durationMs, code: err?.code };
+    const record: WakeRecord = { containerId: slot.id, container: slot.name, ok: err === undefined, durationMs, code: err?.code, ...(err === undefined && slot.readyUrl !== undefined ? { url: slot.readyUrl } : {}) };
     for (const l of this.listeners) {
       try {
         l(record);

@@ -2,7 +2,8 @@
 //
 // Swarm mode changes the engine for every other test, so test/run.ts runs this file alone, after
 // everything else (-swarm.test.ts), and the node leaves the swarm again whatever happens.
-// Bellhop reaches tasks the way it does in production: it runs in a container on the
+// Bellhop reaches tasks the way it does in production: it runs as a swarm service (one task on the
+// manager, as deploy/stack.example.yml runs it) on the
 // services' attachable overlay network (an in-process Bellhop cannot join an overlay), and it
 // reaches Docker only through the shipped socket proxy (deploy/socket-proxy/haproxy.cfg, run by
 // this machine's haproxy with BELLHOP_SWARM_WAKE set, as deploy/stack.example.yml runs it) over
@@ -93,7 +94,7 @@ function exampleSleepy(id: string, network: string): object {
 /** A worktree's node_modules may be a symlink to another checkout's: mount that at its own path too. */
 function linkedModules(): string[] {
   const real = realpathSync(join(ROOT, 'node_modules'));
-  return real === join(ROOT, 'node_modules') ? [] : ['-v', `${real}:${real}:ro`];
+  return real === join(ROOT, 'node_modules') ? [] : [real];
 }
 
 function get(port: number, host: string, path = '/', accept = '*/*'): Promise<{ status: number; body: string }> {
@@ -150,7 +151,7 @@ describe('Docker Swarm services as pools', { skip, timeout: 240_000 }, () => {
     haproxy = undefined;
     if (!joined) return;
     joined = false;
-    spawnSync('docker', ['rm', '-f', app], { stdio: 'ignore' });
+    spawnSync('docker', ['service', 'rm', app], { stdio: 'ignore' });
     spawnSync('docker', ['stack', 'rm', stackName], { stdio: 'ignore' });
     spawnSync('docker', ['service', 'rm', service, sleepy], { stdio: 'ignore' });
     spawnSync('docker', ['swarm', 'leave', '--force'], { stdio: 'ignore' });
@@ -161,10 +162,21 @@ describe('Docker Swarm services as pools', { skip, timeout: 240_000 }, () => {
   // Even if the runner is killed mid-test, the engine must not stay a swarm manager.
   process.on('exit', leave);
 
-  const port = (p: string): number => Number(/:(\d+)$/.exec(docker('port', app, p).split('\n')[0] ?? '')?.[1]);
-  const readPorts = (): void => {
-    httpPort = port('8080/tcp');
-    apiPort = port('8081/tcp');
+  /** Bellhop's running task container (it is a swarm service, as in deploy/stack.example.yml). */
+  const appContainer = (): string => docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${app}`, '--filter', 'status=running').split('\n')[0] ?? '';
+  const port = (ctr: string, p: string): number => Number(/:(\d+)$/.exec(docker('port', ctr, p).split('\n')[0] ?? '')?.[1]);
+  /** Waits for a running Bellhop task other than `old`, and reads its host-mode ports. */
+  const readPorts = async (old = ''): Promise<void> => {
+    const ctr = await waitFor(() => {
+      const c = appContainer();
+      return c !== '' && c !== old ? c : undefined;
+    }, 60_000, 'a running Bellhop task');
+    httpPort = port(ctr, '8080/tcp');
+    apiPort = port(ctr, '8081/tcp');
+  };
+  const appLogs = (): string => {
+    const r = spawnSync('docker', ['service', 'logs', '--raw', app], { encoding: 'utf8' });
+    return r.stdout + r.stderr;
   };
   const inspectService = (name: string): { replicas: number; label: string } => {
     const [replicas, label] = docker('service', 'inspect', '--format', '{{.Spec.Mode.Replicated.Replicas}} {{index .Spec.Labels "bellhop.replicas"}}', name).split(' ');
@@ -188,7 +200,7 @@ describe('Docker Swarm services as pools', { skip, timeout: 240_000 }, () => {
         return JSON.stringify(last) === JSON.stringify(want) ? true : undefined;
       }, 60_000, what);
     } catch (err) {
-      throw new Error(`${(err as Error).message}; members ${JSON.stringify(last)}; logs:\n${spawnSync('docker', ['logs', '--tail', '30', app], { encoding: 'utf8' }).stdout}`, { cause: err });
+      throw new Error(`${(err as Error).message}; members ${JSON.stringify(last)}; logs:\n${appLogs().split('\n').slice(-30).join('\n')}`, { cause: err });
     }
   }
 
@@ -222,11 +234,16 @@ describe('Docker Swarm services as pools', { skip, timeout: 240_000 }, () => {
     // its slot; the test's overlay network.
     writeFileSync(join(cfgDir, 'stack.yml'), stringify(exampleSleepy(id, network)));
     docker('stack', 'deploy', '--detach=true', '--resolve-image', 'never', '-c', join(cfgDir, 'stack.yml'), stackName);
-    docker('run', '-d', '--name', app, '--label', 'bellhop.test=true', '--network', network, '-p', '127.0.0.1::8080', '-p', '127.0.0.1::8081',
-      '-v', `${proxyDir}:/run/docker-proxy`, '-e', 'DOCKER_HOST=unix:///run/docker-proxy/docker.sock',
-      '-v', `${ROOT}:/app:ro`, '-v', `${cfgDir}:/cfg:ro`, ...linkedModules(),
-      '-e', 'BELLHOP_CONFIG=/cfg/config.yml', '-w', '/app', image, 'node', 'cmd/bellhop/main.ts');
-    readPorts();
+    // Bellhop itself as a swarm service on the manager, as deploy/stack.example.yml runs it: one
+    // replica, host-mode ports (here on free ports), the socket proxy's socket mounted in.
+    const bind = (src: string, dst: string, ro = true): string[] => ['--mount', `type=bind,source=${src},target=${dst}${ro ? ',readonly' : ''}`];
+    docker('service', 'create', '-d', '--name', app, '--label', 'bellhop.test=true', '--container-label', 'bellhop.test=true', '--network', network,
+      '--constraint', 'node.role==manager', '--replicas', '1', '--stop-grace-period', '5s',
+      '--publish', 'mode=host,target=8080', '--publish', 'mode=host,target=8081',
+      ...bind(proxyDir, '/run/docker-proxy', false), '--env', 'DOCKER_HOST=unix:///run/docker-proxy/docker.sock',
+      ...bind(ROOT, '/app'), ...bind(cfgDir, '/cfg'), ...linkedModules().flatMap((m) => bind(m, m)),
+      '--env', 'BELLHOP_CONFIG=/cfg/config.yml', '--workdir', '/app', image, 'node', 'cmd/bellhop/main.ts');
+    await readPorts();
   });
 
   after(() => {
@@ -298,8 +315,9 @@ describe('Docker Swarm services as pools', { skip, timeout: 240_000 }, () => {
       return s.replicas === 0 && s.label === '2' && runningTasks(sleepy) === 0 ? true : undefined;
     }, 60_000, 'the idle service scaled to 0');
     // Bellhop restarts while the service sleeps: the count to wake to lives in the service.
-    docker('restart', '-t', '5', app);
-    readPorts();
+    const before = appContainer();
+    docker('service', 'update', '-d', '--force', app);
+    await readPorts(before);
     await waitFor(async () => {
       const route = (await routes().catch(() => undefined))?.routes.find((r) => r.hosts.includes(sleepyAlias));
       return route?.members.length === 1 && route.members[0]?.name === sleepy ? true : undefined;
@@ -315,9 +333,9 @@ describe('Docker Swarm services as pools', { skip, timeout: 240_000 }, () => {
     }
     assert.deepEqual(inspectService(sleepy), { replicas: 2, label: '' }, 'back to 2 replicas, the label gone');
     await waitMembers([`${sleepy}.1`, `${sleepy}.2`], 'both tasks of the woken service', sleepyAlias);
-    const logs = spawnSync('docker', ['logs', app], { encoding: 'utf8' });
-    assert.match(logs.stdout + logs.stderr, /swarm service scaled up/);
-    const awake = /"ms":(\d+)[^\n]*"msg":"container is awake"/.exec(logs.stdout + logs.stderr);
+    const logs = appLogs();
+    assert.match(logs, /swarm service scaled up/);
+    const awake = /"ms":(\d+)[^\n]*"msg":"container is awake"/.exec(logs);
     t.diagnostic(`wake of the 2-replica service (scale-up to the first task ready): ${awake?.[1] ?? '?'} ms`);
   });
 });
