@@ -87,9 +87,9 @@ describe('watchConfig through a single-file bind mount', { skip: reason !== fals
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Resolves once `count` lines have arrived from the child (fails after 5 s). */
+  /** Resolves once `count` lines have arrived from the child (fails after 30 s: a child Node process starts slowly on a busy machine). */
   async function next(count: number, what: () => string): Promise<unknown> {
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 30_000;
     while (lines.length < count) {
       if (Date.now() > deadline || child?.exitCode !== null) assert.fail(`expected ${String(count)} lines from the watcher, got ${JSON.stringify(lines)}: ${what()}`);
       await new Promise<void>((resolve) => {

@@ -15,11 +15,13 @@ function recorder(): Logger & { lines: Array<{ level: string; obj: Record<string
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-async function setup(t: TestContext) {
+// The call timeout is generous except where a test makes calls hang on purpose: a busy machine
+// must not turn a working call into DOCKER_TIMEOUT.
+async function setup(t: TestContext, callTimeoutMs = 10_000) {
   const fake = await startFakeDockerApi();
   t.after(() => fake.close());
   const log = recorder();
-  const control = new ContainerControl({ host: fake.dockerHost, logger: log, callTimeoutMs: 200 });
+  const control = new ContainerControl({ host: fake.dockerHost, logger: log, callTimeoutMs });
   const c = fakeInspect({ name: 'app', state: 'exited', labels: { 'proxy.idle_timeout': '5m' } });
   fake.add(c, { logs: [[1, 'booting\n'], [2, 'error: database unreachable\n'], [1, 'exiting\n']] });
   return { fake, control, log, id: c.Id };
@@ -65,7 +67,7 @@ test('a socket proxy 403 on start becomes DOCKER_FORBIDDEN, logged with the cont
 });
 
 test('404, 500 and a hung call carry their codes; a hung stop waits its grace period first', async (t) => {
-  const { fake, control, id } = await setup(t);
+  const { fake, control, id } = await setup(t, 2000);
   await assert.rejects(control.start('nope'), { code: 'DOCKER_NOT_FOUND', status: 404 });
   await assert.rejects(control.inspect('nope'), { code: 'DOCKER_NOT_FOUND' });
   await assert.rejects(control.logsTail('nope', 5), { code: 'DOCKER_NOT_FOUND' });
