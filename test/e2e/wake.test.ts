@@ -370,13 +370,17 @@ test('dependency chain: db wakes before the apps; the shared db stops only when 
     assert.equal((await httpGet(`${p1.url}/`)).body, 'app-one');
     assert.deepEqual(control.calls, ['start db', 'start app1']);
     assert.equal((await httpGet(`${p2.url}/`)).body, 'app-two');
-    assert.deepEqual(control.calls, ['start db', 'start app1', 'start app2']);
+    // app1 may already have slept (1.5 s) while app2 started on a busy machine: only the order matters.
+    assert.deepEqual(control.calls.slice(0, 2), ['start db', 'start app1']);
+    assert.deepEqual(control.calls.filter((x) => x.startsWith('start')), ['start db', 'start app1', 'start app2']);
     await waitFor(async () => ((await dockerState(a1)) === 'exited' ? true : undefined), 15_000, 'app1 asleep');
     assert.equal(await dockerState(db), 'running'); // app2 still awake
     assert.equal(await dockerState(a2), 'running');
     await waitFor(async () => ((await dockerState(db)) === 'exited' ? true : undefined), 30_000, 'db asleep after app2');
     assert.equal(await dockerState(a2), 'exited');
-    assert.deepEqual(control.calls.slice(3), ['stop app1', 'stop app2', 'stop db']);
+    // Each stopped once, the shared db last; db was never started twice.
+    assert.deepEqual(control.calls.filter((x) => x.startsWith('stop')), ['stop app1', 'stop app2', 'stop db']);
+    assert.equal(control.calls.length, 6, control.calls.join(', '));
   } finally {
     wake.close();
     await p1.close();
