@@ -188,7 +188,10 @@ test('ssh://: a host that allows only 2 sessions per connection (MaxSessions 2) 
   const watcher = watch(defer, host, { HOME: h }, logger);
   await waitFor(() => (made.every((c) => watcher.records().some((r) => r.id === c.id)) ? true : undefined), SYNC_MS, 'every container listed');
   assert.equal(watcher.state, 'synced');
-  assert.deepEqual(lines.filter((l) => l.level === 'warn' || l.level === 'error').map((l) => l.msg), [], 'no refused channel surfaced as an error');
+  // A call that waited past its timeout on a busy machine (DOCKER_TIMEOUT, retried) is not a
+  // refused channel; a deadlock would still fail the sync above. Codes are shown for the rest.
+  const surfaced = lines.filter((l) => (l.level === 'warn' || l.level === 'error') && l.obj['code'] !== 'DOCKER_TIMEOUT');
+  assert.deepEqual(surfaced.map((l) => `${l.msg} (${String(l.obj['code'])}: ${String((l.obj['err'] as Error | undefined)?.message)})`), [], 'no refused channel surfaced as an error');
   assert.equal(acceptedPorts(srv).length, 1, 'the refused channels waited for a free one; no second connection');
 });
 
