@@ -151,7 +151,9 @@ describe('the Docker image, run like compose.example.yml', { skip }, () => {
   const volume = `bellhop-e2e-proxy-${id}`;
   const network = `bellhop-e2e-web-${id}`;
   const names = { proxy: `bellhop-e2e-sp-${id}`, app: `bellhop-e2e-app-${id}`, web: `bellhop-e2e-web-${id}`, sleepy: `bellhop-e2e-sleepy-${id}` };
+  const OWN_LABEL = `bellhop.test.image=${id}`;
   let ctx = '';
+  let cfgDir = '';
   let published = '';
 
   before(() => {
@@ -172,13 +174,21 @@ describe('the Docker image, run like compose.example.yml', { skip }, () => {
     const cfg = join(ROOT, 'deploy/socket-proxy/haproxy.cfg');
     docker('run', '-d', '--name', names.proxy, '--label', 'bellhop.test=true', '--user', 'root', '--network', 'none', '--read-only',
       '-v', '/var/run/docker.sock:/var/run/docker.sock:ro', '-v', `${cfg}:/usr/local/etc/haproxy/haproxy.cfg:ro`, '-v', `${volume}:/run/docker-proxy`, haproxyImage);
+    // The config file as compose.example.yml mounts it. Its label_filter keeps this Bellhop to this
+    // test's containers: without it, it managed every labelled container on the shared engine and
+    // stopped other tests' containers when their idle_timeout ran out on its side (the "stopped
+    // while a tunnel was open" flake of wake-bellhop.test.ts).
+    cfgDir = mkdtempSync(join(tmpdir(), 'bellhop-e2e-cfg-'));
+    chmodSync(cfgDir, 0o755);
+    writeFileSync(join(cfgDir, 'config.yml'), `docker:\n  label_filter: ["${OWN_LABEL}"]\n`, { mode: 0o644 });
     docker('run', '-d', '--name', names.app, '--label', 'bellhop.test=true', '--network', network, '-v', `${volume}:/run/docker-proxy:ro`,
+      '-v', `${cfgDir}:/app/config:ro`, '-e', 'BELLHOP_CONFIG=/app/config/config.yml',
       '-e', 'DOCKER_HOST=unix:///run/docker-proxy/docker.sock', '-p', '127.0.0.1::8080', '--health-interval', '1s', image);
     const web = (body: string) => ['sh', '-c', `mkdir -p /www && echo ${body} > /www/index.html && exec httpd -f -p 80 -h /www`];
-    docker('run', '-d', '--name', names.web, '--label', 'bellhop.test=true', '--network', network,
+    docker('run', '-d', '--name', names.web, '--label', 'bellhop.test=true', '--label', OWN_LABEL, '--network', network,
       '--label', `proxy.aliases=hello-${id}`, '--label', `proxy.hello-${id}.port=80`, TEST_IMAGE, ...web(`hello-${id}`));
     // Created but never started: the first request must start it through the socket proxy.
-    docker('create', '--name', names.sleepy, '--label', 'bellhop.test=true', '--network', network,
+    docker('create', '--name', names.sleepy, '--label', 'bellhop.test=true', '--label', OWN_LABEL, '--network', network,
       '--label', `proxy.aliases=sleepy-${id}`, '--label', `proxy.sleepy-${id}.port=80`, '--label', 'proxy.idle_timeout=10m', '--label', 'proxy.stop_timeout=1s', TEST_IMAGE, ...web(`awake-${id}`));
     published = docker('port', names.app, '8080/tcp').split('\n')[0] ?? '';
   });
@@ -189,6 +199,7 @@ describe('the Docker image, run like compose.example.yml', { skip }, () => {
     spawnSync('docker', ['volume', 'rm', volume], { stdio: 'ignore' });
     spawnSync('docker', ['rmi', image], { stdio: 'ignore' });
     if (ctx) rmSync(ctx, { recursive: true, force: true });
+    if (cfgDir) rmSync(cfgDir, { recursive: true, force: true });
   });
 
   test('runs as the non-root node user with only the runtime files, no tests or fixtures', () => {
