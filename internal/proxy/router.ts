@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientIpRule } from '../../pkg/realip/index.ts';
 import type { Socket } from 'node:net';
+import type { RequestFacts } from '../middleware/index.ts';
 
 /** One upstream the proxy may forward to. */
 export interface ProxyMember {
@@ -127,20 +128,8 @@ export interface LoggedRequest {
 /** Told once per finished request, synchronously: it must only queue (docs/access-log.md). */
 export type RequestLogHook = (done: LoggedRequest, status: number) => void;
 
-/** What a middleware chain sees of a request (internal/middleware's RequestFacts, structurally). */
-export interface ProxyRequestFacts {
-  /** Real client IP (trusted proxies applied). */
-  readonly clientIp: string;
-  readonly secure: boolean;
-  /** Routing host (lower case, no port). */
-  readonly host: string;
-  /** Origin-form path with query. */
-  readonly path: string;
-  /** The upstream request's flat [name, value, …] header list; edits in place reach the member. */
-  readonly upstreamHeaders: string[];
-  /** Edit the member's response head (headers in place) before it is written to the client. */
-  onResponseHead(edit: (status: number, headers: string[]) => void): void;
-}
+/** What a middleware chain sees of a request: internal/middleware's own contract, not a copy of it. */
+export type ProxyRequestFacts = RequestFacts;
 
 /** A chain run for every request before routing (`entrypoint.middlewares`); same contract as ProxyRoute.middleware. */
 export type ProxyMiddleware = (req: IncomingMessage, res: ServerResponse, facts: ProxyRequestFacts) => 'continue' | 'answered' | Promise<'continue' | 'answered'>;
