@@ -234,7 +234,8 @@ export function checkCompose(compose: ComposeFile, config: Config): CheckReport 
           name: m.name,
           service: origin?.service ?? m.container?.composeService ?? '',
           replica: origin?.replica ?? 1,
-          url: m.url,
+          // h2c members keep an http:// origin; shown as GoDoxy writes them
+          url: m.h2c === true ? m.url.replace(/^http:/, 'h2c:') : m.url,
           configuredWeight: m.weight,
           noTlsVerify: m.noTlsVerify,
           weight: weights[i] ?? 0,

@@ -349,12 +349,18 @@ describe('validation', () => {
     assert.match(url('http://h:1/?'), /query/);
     assert.match(url('http://h:1#top'), /fragment/);
     assert.match(url('http://u:p@h:1'), /credentials/);
-    assert.match(url('ftp://h:1'), /scheme must be http or https/);
-    assert.match(url('h:1'), /scheme must be http or https|not a URL/);
+    assert.match(url('ftp://h:1'), /scheme must be http, https or h2c/);
+    assert.match(url('h:1'), /scheme must be http, https or h2c|not a URL/);
+    assert.match(url('h2c://h:1/app'), /path/);
     assert.match(url('not a url'), /not a URL/);
     assert.match(url('http://h:99999'), /not a URL/);
     one('routes:\n  nas:\n    url: "file:///etc/passwd"\n', 'CONFIG_BAD_URL', 'routes.nas.url', 3);
     assert.equal(ok('routes:\n  v6: { url: "http://[::1]:8080/" }\n').routes['v6']?.members[0]?.url, 'http://[::1]:8080');
+    // h2c: an http:// member spoken to with HTTP/2 prior knowledge (GoDoxy's scheme name)
+    const grpc = ok('routes:\n  grpc: { url: "h2c://10.0.0.5:50051" }\n').routes['grpc']?.members[0];
+    assert.equal(grpc?.url, 'http://10.0.0.5:50051');
+    assert.equal(grpc?.h2c, true);
+    assert.equal(ok('routes:\n  web: { url: "http://10.0.0.5" }\n').routes['web']?.members[0]?.h2c, undefined);
   });
   it('bad CIDRs in trusted_proxies and options.from', () => {
     assert.match(one('entrypoint:\n  trusted_proxies:\n    - 10.0.0.0/8\n    - 10.0.0.0/33\n', 'CONFIG_BAD_CIDR', 'entrypoint.trusted_proxies[1]', 4), /prefix length must be 0-32/);

@@ -169,7 +169,12 @@ function readRoute(reader: EntryReader, e: Entry, draft: Draft): { spec: RouteSp
   const members: MemberSpec[] = [];
   const member = (memberName: string, url: string, weight: number | undefined, noTls: boolean): MemberSpec => {
     const id = `file:${name}/${memberName}`;
-    return { id, identity: id, name: memberName, url, weight, noTlsVerify: noTls, ...(noPipelining ? { noPipelining: true } : {}), healthcheck: { ...hc } };
+    // h2c://host:port: an http:// origin spoken to with HTTP/2 prior knowledge (docs/proxy.md)
+    const h2c = url.startsWith('h2c://');
+    return {
+      id, identity: id, name: memberName, url: h2c ? `http${url.slice(3)}` : url, weight, noTlsVerify: noTls,
+      ...(noPipelining ? { noPipelining: true } : {}), ...(h2c ? { h2c: true } : {}), healthcheck: { ...hc },
+    };
   };
   const urlEntry = by.get('url');
   const membersEntry = by.get('members');

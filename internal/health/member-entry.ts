@@ -47,7 +47,7 @@ function asDockerHealth(v: string | undefined): DockerHealth | undefined {
 
 /** Identity of the address probed: a change means the old verdict no longer applies. */
 export function targetKey(m: MemberSpec): string {
-  return `${m.url}|${m.noTlsVerify}`;
+  return `${m.url}|${m.noTlsVerify}${m.h2c === true ? '|h2c' : ''}`;
 }
 
 /** Identity of the check: a change keeps the verdict and re-probes. */

@@ -155,7 +155,7 @@ export class ProbeScheduler {
   #startProbe(e: MemberEntry, reschedule: boolean, readiness = false): Promise<void> {
     const generation = e.generation;
     const startedAt = performance.now();
-    const target = { url: e.spec.url, noTlsVerify: e.spec.noTlsVerify, healthcheck: e.spec.healthcheck };
+    const target = { url: e.spec.url, noTlsVerify: e.spec.noTlsVerify, h2c: e.spec.h2c === true, healthcheck: e.spec.healthcheck };
     const run = this.#prober.probe(target).then(
       (result) => {
         if (!this.#isCurrent(e) || e.generation !== generation || this.#closed) return;

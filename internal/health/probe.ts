@@ -1,6 +1,7 @@
 // One active probe against one member: an HTTP HEAD/GET to `url + path` through a dedicated
 // undici Agent, or a TCP connect when the check has no path. Probes never throw: every
 // failure becomes a ProbeResult with a short human reason for the admin API and logs.
+import { connect as h2connect, constants as h2 } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { Agent, request } from 'undici';
 import type { HealthcheckSpec } from '../routes/index.ts';
@@ -20,6 +21,8 @@ export interface ProbeResult {
 export interface ProbeTarget {
   url: string;
   noTlsVerify: boolean;
+  /** `scheme: h2c`: an HTTP probe speaks HTTP/2 with prior knowledge. */
+  h2c?: boolean | undefined;
   healthcheck: HealthcheckSpec;
 }
 
@@ -66,7 +69,8 @@ export class Prober {
 
   probe(target: ProbeTarget): Promise<ProbeResult> {
     const path = target.healthcheck.path;
-    return path === undefined || path === '' ? this.#tcp(target) : this.#http(target, path);
+    if (path === undefined || path === '') return this.#tcp(target);
+    return target.h2c === true ? this.#h2c(target, path) : this.#http(target, path);
   }
 
   async close(): Promise<void> {
@@ -120,6 +124,44 @@ export class Prober {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * An h2c member's HTTP probe: one HTTP/2 connection with prior knowledge per probe, closed
+   * after the response head (probes are seconds apart; a kept session would outlive members).
+   */
+  #h2c(target: ProbeTarget, rawPath: string): Promise<ProbeResult> {
+    const { timeoutMs, useGet, status } = target.healthcheck;
+    const path = rawPath.startsWith('/') ? rawPath : `/${rawPath}`;
+    const started = performance.now();
+    return new Promise((resolve) => {
+      const session = h2connect(target.url);
+      let settled = false;
+      const finish = (r: Omit<ProbeResult, 'latencyMs'>): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        session.destroy();
+        resolve({ ...r, latencyMs: Math.round(performance.now() - started) });
+      };
+      const timer = setTimeout(() => finish({ ok: false, reason: `timeout after ${formatDuration(timeoutMs)}` }), timeoutMs);
+      timer.unref();
+      session.on('error', (err) => finish({ ok: false, reason: describeError(err) }));
+      session.once('close', () => finish({ ok: false, reason: 'h2c connection closed' }));
+      const stream = session.request({
+        [h2.HTTP2_HEADER_METHOD]: useGet ? 'GET' : 'HEAD',
+        [h2.HTTP2_HEADER_PATH]: path,
+        'user-agent': PROBE_USER_AGENT,
+        accept: 'text/plain, application/json, */*;q=0.8',
+        'cache-control': 'no-cache',
+      });
+      stream.on('error', (err) => finish({ ok: false, reason: describeError(err) }));
+      stream.once('response', (headers) => {
+        const code = Number(headers[h2.HTTP2_HEADER_STATUS]);
+        const ok = status === undefined ? this.#healthy(code) : inStatusRanges(code, status);
+        finish({ ok, status: code, reason: `HTTP ${String(code)} from ${path} (h2c)` });
+      });
+    });
   }
 
   #tcp(target: ProbeTarget): Promise<ProbeResult> {

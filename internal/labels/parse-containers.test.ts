@@ -323,7 +323,7 @@ describe('value errors', () => {
     ['bare-number duration', { 'proxy.idle_timeout': '10' }, 'LABEL_BAD_DURATION', /did you mean 10s\?/],
     ['bad duration', { 'proxy.app.healthcheck.interval': '5 seconds' }, 'LABEL_BAD_DURATION', /invalid duration/],
     ['zero interval', { 'proxy.app.healthcheck.interval': '0' }, 'LABEL_BAD_DURATION', /more than 0/],
-    ['scheme ftp', { 'proxy.app.scheme': 'ftp' }, 'LABEL_BAD_SCHEME', /http, https, tcp or udp/],
+    ['scheme ftp', { 'proxy.app.scheme': 'ftp' }, 'LABEL_BAD_SCHEME', /http, https, h2c, tcp or udp/],
     ['host with a path', { 'proxy.app.host': 'http://evil/x' }, 'LABEL_BAD_HOST', /not a host name/],
     ['weight -1', { 'proxy.app.load_balance.weight': '-1' }, 'LABEL_BAD_WEIGHT', /whole number/],
     ['weight 1.5', { 'proxy.app.load_balance.weight': '1.5' }, 'LABEL_BAD_WEIGHT', /whole number/],

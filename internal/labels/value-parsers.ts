@@ -72,14 +72,14 @@ export function readPort(v: unknown): Parsed<PortValue> {
 
 /** Upstream schemes: HTTP ones, and GoDoxy's stream schemes (docs/streams.md). */
 export type SchemeName = 'http' | 'https' | 'h2c' | 'tcp' | 'udp';
-const SCHEMES: readonly SchemeName[] = ['http', 'https', 'tcp', 'udp'];
+const SCHEMES: readonly SchemeName[] = ['http', 'https', 'h2c', 'tcp', 'udp'];
 
 export function readScheme(v: unknown): Parsed<SchemeName> {
   return chain(readText(v), (s) => {
     const l = s.toLowerCase();
     const hit = SCHEMES.find((x) => x === l);
     if (hit !== undefined) return ok(hit);
-    return fail(C.BAD_SCHEME, `scheme ${show(s)} is not supported; use http, https, tcp or udp`);
+    return fail(C.BAD_SCHEME, `scheme ${show(s)} is not supported; use http, https, h2c, tcp or udp`);
   });
 }
 

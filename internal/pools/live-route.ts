@@ -133,7 +133,7 @@ function toLiveMember(spec: MemberSpec): LiveMember {
     name: spec.name,
     weight: spec.weight,
     spec,
-    proxy: { id: spec.id, name: spec.name, origin: spec.url, noTlsVerify: spec.noTlsVerify, pipelining: spec.noPipelining !== true },
+    proxy: { id: spec.id, name: spec.name, origin: spec.url, noTlsVerify: spec.noTlsVerify, pipelining: spec.noPipelining !== true, ...(spec.h2c === true ? { h2c: true } : {}) },
     sleeps: canSleep(spec),
   };
 }

@@ -13,7 +13,7 @@ import type { ProxyAnswerCode } from './proxy-errors.ts';
 import type { ProxyState } from './proxy-state.ts';
 import { proxyErrorStatus, sendProxyError } from './error-response.ts';
 import { openTunnel } from './websocket-tunnel.ts';
-import { peerOf, upstreamHeaders, responseHead, rejectionCode, withoutContentLength } from './forwarding.ts';
+import { clientTakesTrailers, peerOf, upstreamHeaders, responseHead, rejectionCode, teHasTrailers, trailerFields, withoutContentLength } from './forwarding.ts';
 import { afterFailure, afterTableWait, endingOutcome, nothingToPick, type NextStep } from './exchange-policy.ts';
 import { isBrokenConnection } from './retry-policy.ts';
 import type { Upstream } from './upstream-pools.ts';
@@ -365,6 +365,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.headHeaders = undefined;
     this.bytes = 0;
     this.abortUpstream = undefined;
+    if (member.h2c === true) {
+      this.dispatchH2c(member);
+      return;
+    }
     let upstream;
     try {
       upstream = this.state.pools.get(member.origin, member.noTlsVerify);
@@ -393,6 +397,38 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }, this);
   }
 
+  /**
+   * An h2c member (h2c-upstream.ts): HTTP/2 multiplexes, so never the pipelining lane. `TE:
+   * trailers` is the one TE HTTP/2 allows (RFC 9113 §8.2.2): it reaches the member when the
+   * client sent it (gRPC servers may insist on it).
+   */
+  private dispatchH2c(member: ProxyMember): void {
+    this.upstream = undefined;
+    this.laneTicket = 0;
+    if (this.isUpgrade) {
+      // a websocket over HTTP/2 needs extended CONNECT (RFC 8441), which Bellhop does not speak upstream
+      this.callRelease({ ok: false, error: 'PROXY_BAD_ORIGIN', noVerdict: true });
+      this.respondError('PROXY_UPSTREAM_CONNECT', false, undefined, 'H2C_NO_WEBSOCKET');
+      return;
+    }
+    let h2c;
+    try {
+      h2c = this.state.pools.h2c(member.origin);
+    } catch (err) {
+      this.state.log.error({ err, route: this.route?.name, member: member.name, origin: member.origin }, 'bad member origin');
+      this.callRelease({ ok: false, error: 'PROXY_BAD_ORIGIN' });
+      this.respondError('PROXY_UPSTREAM_CONNECT', false, undefined, 'PROXY_BAD_ORIGIN');
+      return;
+    }
+    const te = this.req.headers.te;
+    h2c.dispatch({
+      path: this.path,
+      method: this.req.method!,
+      headers: teHasTrailers(te) ? [...this.headers, 'te', 'trailers'] : this.headers,
+      body: this.hasBody ? this.req : null,
+    }, this);
+  }
+
   // ---- undici handler (legacy callback API) ----
 
   onConnect(abort: (err?: Error) => void): void {
@@ -408,14 +444,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.sent = true;
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  onHeaders(statusCode: number, rawHeaders: readonly (Buffer | string)[], resume: () => void): boolean {
     if (statusCode < 200 || this.done) return true; // 1xx interim answers are not relayed
     this.responded = true;
     this.resumeUpstream = resume;
     const head = responseHead(rawHeaders);
     this.upstream?.lane.answered(!head.close);
     const headers = head.headers;
-    this.expectBytes = this.req.method === 'HEAD' || statusCode === 204 || statusCode === 304 ? -1 : head.contentLength;
+    // h2c: trailers may follow a body of stated length, so the end is onComplete's, not the last byte's
+    this.expectBytes = this.req.method === 'HEAD' || statusCode === 204 || statusCode === 304 || this.member?.h2c === true ? -1 : head.contentLength;
     if (this.setCookie !== undefined) headers.push('set-cookie', this.setCookie);
     if (this.state.draining) headers.push('connection', 'close');
     if (this.headEdits !== undefined) for (const edit of this.headEdits) edit(statusCode, headers);
@@ -459,12 +496,25 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return false;
   }
 
-  onComplete(): void {
+  onComplete(trailers?: readonly (Buffer | string)[] | Readonly<Record<string, string | string[] | undefined>> | null): void {
     if (this.done) return;
     if (this.headHeaders !== undefined && !this.writeHead()) return;
+    if (trailers != null) this.relayTrailers(trailers);
     const status = this.res.statusCode;
     this.finish(status, undefined);
     this.res.end();
+  }
+
+  /** gRPC's grpc-status / grpc-message and other trailers, to a client that takes them. */
+  private relayTrailers(trailers: readonly (Buffer | string)[] | Readonly<Record<string, string | string[] | undefined>>): void {
+    if (!clientTakesTrailers(this.req)) return;
+    const fields = trailerFields(trailers);
+    if (fields === undefined) return;
+    try {
+      this.res.addTrailers(fields);
+    } catch (err) {
+      this.state.log.warn({ err, route: this.route?.name, member: this.member?.name }, 'upstream trailer rejected');
+    }
   }
 
   onError(err: Error): void {

@@ -183,3 +183,50 @@ export function withoutContentLength(headers: string[]): string[] {
   }
   return out;
 }
+
+/** Fields that never travel as trailers (RFC 9110 §6.5.1: framing, routing, control) and HTTP/2 pseudo-fields. */
+const NOT_TRAILERS: ReadonlySet<string> = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'content-length',
+  'content-type', 'content-encoding', 'content-range', 'host', 'set-cookie', 'authorization', 'cache-control', 'expect', 'max-forwards', 'pragma', 'range',
+]);
+
+/** The upstream's trailers for the client (gRPC's grpc-status, grpc-message); undefined when none may pass. */
+export function trailerFields(trailers: readonly (Buffer | string)[] | Readonly<Record<string, string | string[] | undefined>> | null | undefined): Record<string, string> | undefined {
+  if (trailers === null || trailers === undefined) return undefined;
+  const out: Record<string, string> = {};
+  let any = false;
+  const add = (rawName: string, value: string): void => {
+    const name = rawName.toLowerCase();
+    if (name.charCodeAt(0) === 58 /* ':' */ || NOT_TRAILERS.has(name)) return;
+    out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
+    any = true;
+  };
+  if (Array.isArray(trailers)) {
+    const flat = trailers as readonly (Buffer | string)[];
+    for (let i = 0; i + 1 < flat.length; i += 2) add(flat[i]!.toString('latin1'), flat[i + 1]!.toString('latin1'));
+  } else {
+    for (const [name, v] of Object.entries(trailers as Readonly<Record<string, string | string[] | undefined>>)) {
+      if (v === undefined) continue;
+      for (const x of Array.isArray(v) ? v : [v]) add(name, x);
+    }
+  }
+  return any ? out : undefined;
+}
+
+/**
+ * The client can take trailers: every HTTP/2 client can (RFC 9113 §8.1); an HTTP/1.1 client says
+ * so with `TE: trailers` (RFC 9110 §10.1.4), and gets them on a chunked response.
+ */
+export function clientTakesTrailers(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor === 2) return true;
+  return teHasTrailers(req.headers.te);
+}
+
+/** `TE` names `trailers`. */
+export function teHasTrailers(te: string | readonly string[] | undefined): boolean {
+  if (te === undefined) return false;
+  for (const line of typeof te === 'string' ? [te] : te) {
+    for (const t of line.split(',')) if (t.trim().toLowerCase() === 'trailers') return true;
+  }
+  return false;
+}

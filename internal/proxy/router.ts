@@ -17,6 +17,8 @@ export interface ProxyMember {
   noTlsVerify: boolean;
   /** false: never pipeline requests to this member (docs/proxy.md, "Pipelining"); default on when safe. */
   pipelining?: boolean | undefined;
+  /** `scheme: h2c`: HTTP/2 with prior knowledge over cleartext (h2c-upstream.ts); `origin` stays `http://`. */
+  h2c?: boolean | undefined;
 }
 
 /** What a selector may look at. */

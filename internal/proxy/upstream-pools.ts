@@ -3,6 +3,7 @@
 // requests pipeline-lane.ts lets through. forgetOrigin() closes a departed member's
 // connections: gracefully (in-flight requests finish), or at once when the member is dead.
 import { Client, Pool } from 'undici';
+import { H2cUpstream } from './h2c-upstream.ts';
 import { DEPTH, PipelineLane } from './pipeline-lane.ts';
 import { MEMBER_GONE, PIPELINE_BROKEN } from './retry-policy.ts';
 
@@ -83,6 +84,8 @@ export interface UpstreamTimeouts {
 
 export class UpstreamPools {
   readonly #upstreams = new Map<string, Upstream>();
+  /** h2c members apart: an HTTP/1.1 member and an h2c one on the same origin share nothing. */
+  readonly #h2c = new Map<string, H2cUpstream>();
   readonly #timeouts: UpstreamTimeouts;
   readonly #onError: (origin: string, err: unknown) => void;
 
@@ -116,6 +119,16 @@ export class UpstreamPools {
     return u;
   }
 
+  /** The h2c connections of a member origin (`scheme: h2c`), created on first use. */
+  h2c(origin: string): H2cUpstream {
+    let u = this.#h2c.get(origin);
+    if (u === undefined) {
+      u = new H2cUpstream(origin, this.#timeouts, (err) => this.#onError(origin, err));
+      this.#h2c.set(origin, u);
+    }
+    return u;
+  }
+
   /**
    * Close the pool for an origin that left every route. By default in-flight requests finish
    * first. `abort`: the member is dead (its container stopped or went away), so nothing on this
@@ -124,6 +137,12 @@ export class UpstreamPools {
    * with MEMBER_GONE instead, and the proxy routes it again.
    */
   forgetOrigin(origin: string, abort = false): void {
+    const h = this.#h2c.get(origin);
+    if (h !== undefined) {
+      this.#h2c.delete(origin);
+      const closing = abort ? h.destroy(new MemberGoneError(origin)) : h.close();
+      closing.catch((err: unknown) => this.#onError(origin, err));
+    }
     const u = this.#upstreams.get(origin);
     if (u === undefined) return;
     this.#upstreams.delete(origin);
@@ -135,12 +154,14 @@ export class UpstreamPools {
 
   /** Origins with a live pool (for tests and the admin API). */
   origins(): string[] {
-    return [...this.#upstreams.keys()];
+    return [...new Set([...this.#upstreams.keys(), ...this.#h2c.keys()])];
   }
 
   async closeAll(): Promise<void> {
-    const all = [...this.#upstreams.values()].flatMap((u) => u.dispatchers());
+    const all: Array<{ destroy(): Promise<void> }> = [...this.#upstreams.values()].flatMap((u) => u.dispatchers());
+    all.push(...this.#h2c.values());
     this.#upstreams.clear();
+    this.#h2c.clear();
     await Promise.allSettled(all.map((d) => d.destroy()));
   }
 }
