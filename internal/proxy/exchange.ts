@@ -383,9 +383,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // Pipelining (pipeline-lane.ts): GET/HEAD without a body, first attempt only, when the lane is open.
     const method = this.req.method;
     const lane = upstream.lane;
-    const onLane = this.attempts === 1 && !this.hasBody && !this.isUpgrade && (method === 'GET' || method === 'HEAD') && member.pipelining !== false && lane.open() && !lane.isSlow(pathOnly(this.path));
-    this.laneTicket = onLane ? lane.enter() : 0;
-    (onLane ? upstream.pipelined : upstream.pool).dispatch({
+    const slot = this.attempts === 1 && !this.hasBody && !this.isUpgrade && (method === 'GET' || method === 'HEAD') && member.pipelining !== false && !lane.isSlow(pathOnly(this.path)) ? lane.pick() : -1;
+    const onLane = slot !== -1;
+    this.laneTicket = onLane ? lane.enter(slot) : 0;
+    (onLane ? upstream.pipelined(slot) : upstream.pool).dispatch({
       path: this.path,
       method: this.req.method as Dispatcher.HttpMethod,
       headers: this.headers,

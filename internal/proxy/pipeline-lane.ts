@@ -1,21 +1,32 @@
-// Upstream pipelining (docs/proxy.md, "Pipelining"): per member, one extra connection on which
-// several requests are written before their answers come back, so one upstream read carries
-// many answers. It is Bellhop's choice, never the user's chore, and it is taken only when it is
-// safe — this file is the rulebook; upstream-pools.ts owns the undici Client behind it:
+// Upstream pipelining (docs/proxy.md, "Pipelining"): per member, up to CONNECTIONS extra
+// connections on each of which several requests are written before their answers come back, so
+// one upstream read carries many answers. It is Bellhop's choice, never the user's chore, and it
+// is taken only when it is safe — this file is the rulebook; upstream-pools.ts owns the undici
+// Clients behind it:
 // - only idempotent bodiless requests (GET, HEAD), only on their first attempt (a retry always
 //   takes a fresh, unpipelined connection);
 // - only to a member that has proven keep-alive: KEEPALIVE_PROOF answers in a row without
 //   `Connection: close`; one `close` (or a broken pipelined connection) switches the member
 //   off for OFF_MS;
-// - never behind a slow request: a request joins only while the oldest one in the lane has
-//   waited less than HOL_MS and fewer than DEPTH are in it; otherwise it takes the ordinary pool
-//   (head-of-line blocking is bounded by HOL_MS for the few that joined before);
-// - and slow requests stay off it: a path whose GET once took longer than SLOW_MS (a long poll,
-//   a report, a download) is remembered (the last SLOW_PATHS of them) and never pipelined, so
-//   the requests that would have queued behind it do not wait for it.
+// - never behind a slow request: a request joins a connection only while the oldest request on
+//   it has waited less than HOL_MS and fewer than DEPTH are on it; when no connection qualifies
+//   it takes the ordinary pool (head-of-line blocking is bounded by HOL_MS for the few that
+//   joined before);
+// - and slow requests stay off it: a path whose GET took longer than SLOW_MS (a long poll, a
+//   report, a download) is remembered (the last SLOW_PATHS of them) and not pipelined until it
+//   answers within SLOW_MS again, so the requests that would have queued behind it do not wait
+//   for it.
+// Which connection: the fullest one that still qualifies. Packing requests onto few connections
+// is what makes one upstream read carry many answers (a request spread onto an empty connection
+// pays a read of its own); a new connection opens only when the others are full or their head
+// has waited too long. With CONNECTIONS × DEPTH above the concurrency a member sees, nearly every
+// GET goes pipelined (one connection of depth 8 took at most 8 of 50 clients' requests, and the
+// rest still paid one upstream read each: issue 18's bench).
 
-/** Requests in flight on the pipelined connection at most. */
-export const DEPTH = 8;
+/** Requests in flight on one pipelined connection at most. */
+export const DEPTH = 16;
+/** Pipelined connections per member at most. */
+export const CONNECTIONS = 4;
 /** A request does not queue behind one that has waited longer than this. */
 export const HOL_MS = 10;
 /** Answers in a row with keep-alive before a member is pipelined to. */
@@ -27,42 +38,114 @@ export const SLOW_MS = 50;
 /** Slow paths remembered per member (the oldest is forgotten first). */
 export const SLOW_PATHS = 256;
 
+/** Join-time ring entries per connection: requests may leave out of order (an abort), which leaves gaps. */
+const RING = 4 * DEPTH;
+
+/**
+ * The requests on one pipelined connection: join times in a ring, in join order, indexed by an
+ * ever-growing position. Requests leave in any order (an abort, a failure); the head skips the
+ * ones that left, so the oldest still on it is at the head. Joining and leaving allocate nothing.
+ */
+class ConnectionSlot {
+  /** Join time per position (mod RING); NaN once that request left. */
+  readonly #since = new Float64Array(RING).fill(NaN);
+  /** Position of the oldest request still on it (== tail when none). */
+  #head = 0;
+  /** Position the next request gets. */
+  tail = 0;
+  count = 0;
+
+  /** Room for one more: fewer than DEPTH on it, and the ring not wrapped by gaps. */
+  hasRoom(): boolean {
+    return this.count < DEPTH && this.tail - this.#head < RING;
+  }
+
+  /** Join time of the oldest request still on the connection (call only with count > 0). */
+  oldest(): number {
+    return this.#since[this.#head % RING]!;
+  }
+
+  /** Adds a request; returns its position. */
+  add(now: number): number {
+    const pos = this.tail++;
+    this.#since[pos % RING] = now;
+    this.count++;
+    return pos;
+  }
+
+  /** False when the position is not (any more) on this connection. */
+  remove(pos: number): boolean {
+    const s = this.#since;
+    if (pos < this.#head || pos >= this.tail || Number.isNaN(s[pos % RING]!)) return false;
+    s[pos % RING] = NaN;
+    this.count--;
+    while (this.#head < this.tail && Number.isNaN(s[this.#head % RING]!)) this.#head++;
+    return true;
+  }
+}
+
 export class PipelineLane {
   #streak = 0;
   #offUntil = 0;
-  #next = 1;
-  /** ticket → time it joined; Map order is join order, so the first entry is the oldest. */
-  readonly #inflight = new Map<number, number>();
+  readonly #slots: ConnectionSlot[] = [];
+  #inflight = 0;
   /** Paths (query left out) seen slower than SLOW_MS, oldest first. */
   readonly #slow = new Set<string>();
   readonly #now: () => number;
 
   constructor(now: () => number = performance.now.bind(performance)) {
     this.#now = now;
+    for (let i = 0; i < CONNECTIONS; i++) this.#slots.push(new ConnectionSlot());
   }
 
-  /** A request may join now (proven member, room, and nothing slow at the head). */
-  open(): boolean {
-    if (this.#streak < KEEPALIVE_PROOF) return false;
+  /**
+   * The pipelined connection a request may join now, or -1: the member is not proven (or is
+   * off), or no connection has room with a young enough head. The fullest that qualifies wins.
+   */
+  pick(): number {
+    if (this.#streak < KEEPALIVE_PROOF) return -1;
     const now = this.#now();
-    if (now < this.#offUntil) return false;
-    const n = this.#inflight.size;
-    if (n === 0) return true;
-    if (n >= DEPTH) return false;
-    for (const since of this.#inflight.values()) return now - since < HOL_MS;
-    return true;
+    if (now < this.#offUntil) return -1;
+    let best = -1;
+    let bestCount = -1;
+    let empty = -1;
+    for (let i = 0; i < CONNECTIONS; i++) {
+      const s = this.#slots[i]!;
+      const n = s.count;
+      if (n === 0) {
+        if (empty === -1) empty = i;
+        continue;
+      }
+      if (!s.hasRoom() || now - s.oldest() >= HOL_MS) continue;
+      if (n > bestCount) {
+        best = i;
+        bestCount = n;
+      }
+    }
+    return best !== -1 ? best : empty;
   }
 
-  /** Joins the lane; hand the ticket back to leave(). */
-  enter(): number {
-    const t = this.#next++;
-    this.#inflight.set(t, this.#now());
-    return t;
+  /** A request may join now (pick() would give a connection). */
+  open(): boolean {
+    return this.pick() !== -1;
+  }
+
+  /** Joins connection `slot` (from pick()); hand the ticket back to leave(). Tickets are > 0. */
+  enter(slot = this.pick()): number {
+    const pos = this.#slots[slot]!.add(this.#now());
+    this.#inflight++;
+    return 1 + slot + CONNECTIONS * pos;
+  }
+
+  /** The connection a ticket is on. */
+  static slotOf(ticket: number): number {
+    return (ticket - 1) % CONNECTIONS;
   }
 
   /** The request left the lane (answered, failed or aborted). `broken`: its connection broke. */
   leave(ticket: number, broken = false): void {
-    this.#inflight.delete(ticket);
+    const slot = (ticket - 1) % CONNECTIONS;
+    if (this.#slots[slot]?.remove((ticket - 1 - slot) / CONNECTIONS) === true) this.#inflight--;
     if (broken) this.off();
   }
 
@@ -84,14 +167,32 @@ export class PipelineLane {
     return this.#slow.size > 0 && this.#slow.has(path);
   }
 
-  /** A GET/HEAD to `path` took `ms`: remember the path when that was slow. */
+  /**
+   * A GET/HEAD to `path` took `ms`: remember the path when that was slow, forget it when it was
+   * fast again. A slow path's requests still take the ordinary pool and are still measured, so
+   * a path that stays slow stays off the lane; one that was slow once (a busy moment, a cold
+   * cache) is pipelined again after its next fast answer. Kept for good on the first slow
+   * answer, a single hiccup of a busy machine ended pipelining to a fast path for good (seen in
+   * issue 18's bench: every request to `/` took the pool after one took 50 ms).
+   */
   took(path: string, ms: number): void {
-    if (ms <= SLOW_MS || this.#slow.has(path)) return;
-    if (this.#slow.size >= SLOW_PATHS) this.#slow.delete(this.#slow.values().next().value!);
-    this.#slow.add(path);
+    const slow = this.#slow;
+    if (ms <= SLOW_MS) {
+      if (slow.size > 0) slow.delete(path);
+      return;
+    }
+    if (slow.has(path)) return;
+    if (slow.size >= SLOW_PATHS) slow.delete(slow.values().next().value!);
+    slow.add(path);
   }
 
+  /** Requests on the pipelined connections. */
   get inFlight(): number {
-    return this.#inflight.size;
+    return this.#inflight;
+  }
+
+  /** Requests on one pipelined connection. */
+  onConnection(slot: number): number {
+    return this.#slots[slot]?.count ?? 0;
   }
 }

@@ -1,20 +1,21 @@
 // One undici Pool per member origin, created on first use and reused: keep-alive connections
-// survive route table swaps that keep the member. Beside it, a pipelined Client for the
-// requests pipeline-lane.ts lets through. forgetOrigin() closes a departed member's
-// connections: gracefully (in-flight requests finish), or at once when the member is dead.
+// survive route table swaps that keep the member. Beside it, up to CONNECTIONS pipelined
+// Clients (one connection each) for the requests pipeline-lane.ts lets through.
+// forgetOrigin() closes a departed member's connections: gracefully (in-flight requests
+// finish), or at once when the member is dead.
 import { Client, Pool } from 'undici';
 import { H2cUpstream } from './h2c-upstream.ts';
-import { DEPTH, PipelineLane } from './pipeline-lane.ts';
+import { CONNECTIONS, DEPTH, PipelineLane } from './pipeline-lane.ts';
 import { MEMBER_GONE, PIPELINE_BROKEN } from './retry-policy.ts';
 
 /**
- * One member origin: its ordinary pool (one request per connection at a time) and, created on
- * first use, its pipelined connection with the lane that decides who may take it.
+ * One member origin: its ordinary pool (one request per connection at a time) and, each
+ * created on first use, its pipelined connections with the lane that decides who may take them.
  */
 export class Upstream {
   readonly pool: Pool;
   readonly lane = new PipelineLane();
-  #client: Client | undefined;
+  readonly #clients: (Client | undefined)[] = new Array<Client | undefined>(CONNECTIONS).fill(undefined);
   readonly #makeClient: () => Client;
 
   constructor(pool: Pool, makeClient: () => Client) {
@@ -22,13 +23,13 @@ export class Upstream {
     this.#makeClient = makeClient;
   }
 
-  /** The pipelined connection (ask lane.open() first). */
-  get pipelined(): Client {
-    let c = this.#client;
+  /** Pipelined connection `slot` (a slot from lane.pick()). */
+  pipelined(slot: number): Client {
+    let c = this.#clients[slot];
     if (c === undefined) {
-      c = this.#client = this.#makeClient();
+      c = this.#clients[slot] = this.#makeClient();
       const client = c;
-      client.on('disconnect', (_origin, _targets, err) => this.#broke(client, err));
+      client.on('disconnect', (_origin, _targets, err) => this.#broke(slot, client, err));
     }
     return c;
   }
@@ -44,14 +45,16 @@ export class Upstream {
    * fresh unpipelined connection, or after the route table settles. The next pipelined request
    * gets a new Client.
    */
-  #broke(client: Client, err: Error): void {
+  #broke(slot: number, client: Client, err: Error): void {
     if ((err as { code?: unknown }).code === 'UND_ERR_INFO') return;
-    if (this.#client === client) this.#client = undefined;
+    if (this.#clients[slot] === client) this.#clients[slot] = undefined;
     client.destroy(new PipelineBrokenError(err)).catch(() => undefined);
   }
 
   dispatchers(): (Pool | Client)[] {
-    return this.#client === undefined ? [this.pool] : [this.pool, this.#client];
+    const all: (Pool | Client)[] = [this.pool];
+    for (const c of this.#clients) if (c !== undefined) all.push(c);
+    return all;
   }
 }
 
