@@ -1,7 +1,7 @@
 // The config under construction: defaults first, then the file, then environment overrides;
 // load-config.ts freezes it into a Config once every problem has been collected.
 import type { AccessLogSpec } from '../accesslog/index.ts';
-import type { MiddlewareSpec, RouteSpec } from '../routes/index.ts';
+import type { MiddlewareSpec, RouteSpec, StreamRouteSpec } from '../routes/index.ts';
 import type { AutocertProvider, CertificateKeyType, HealthcheckDefaults, LoadBalanceDefaults, LogLevel, WakeShowLogs } from './config-types.ts';
 import type { SwarmSetting } from './config-types.ts';
 import { DEFAULTS } from './defaults.ts';
@@ -53,6 +53,8 @@ export interface Draft {
   wakeShowLogs: WakeShowLogs;
   logLevel: LogLevel;
   routes: RouteSpec[];
+  /** `routes:` entries with `scheme: tcp|udp` (docs/streams.md). */
+  streams: StreamRouteSpec[];
 }
 
 export function defaultDraft(): Draft {
@@ -79,5 +81,6 @@ export function defaultDraft(): Draft {
     wakeShowLogs: DEFAULTS.wake.showLogs,
     logLevel: DEFAULTS.logLevel,
     routes: [],
+    streams: [],
   };
 }

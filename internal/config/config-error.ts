@@ -26,6 +26,8 @@ export type ConfigErrorCode =
   /** An `api.auth.users` entry that is not `name:bcrypt-hash`. */
   | 'CONFIG_BAD_USER'
   | 'CONFIG_BAD_ROUTE'
+  /** A stream route (`routes.<name>` with `scheme: tcp|udp`) that cannot be served: its ports, target or a field streams do not have. */
+  | 'CONFIG_BAD_STREAM'
   /** `autocert.provider` is not one Bellhop knows. */
   | 'CONFIG_BAD_PROVIDER'
   /** An `autocert` block that cannot work: a wildcard without DNS-01, a provider without its option, half an EAB pair, HTTPS without certificates. */

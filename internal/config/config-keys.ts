@@ -21,6 +21,11 @@ export const KEYS = {
   routeLoadBalance: ['mode', 'sticky', 'sticky_max_age', 'weight', 'options'],
   options: ['header', 'from', 'recursive'],
   routeHealthcheck: ['path', 'interval', 'timeout', 'rise', 'fall', 'use_get', 'disable', 'status'],
+  /** A `routes:` entry with `scheme: tcp|udp` (read-stream-route.ts). */
+  streamRoute: ['scheme', 'host', 'port', 'listen', 'bind', 'url', 'members', 'load_balance', 'healthcheck'],
+  streamMember: ['name', 'url', 'weight'],
+  streamLoadBalance: ['mode'],
+  streamHealthcheck: ['interval', 'timeout', 'rise', 'fall', 'disable'],
 } as const;
 
 // Where a key lives when it is written in the wrong section ("did you mean entrypoint.trusted_proxies?").

@@ -1,6 +1,6 @@
 // The validated, defaulted, frozen configuration every module reads. Durations are whole
 // milliseconds (`…Ms`), names are camelCase; the YAML spelling is in docs/configuration.md.
-import type { BalanceModeName, HealthcheckSpec, LoadBalanceSpec, MiddlewareSpec, RouteSpec } from '../routes/index.ts';
+import type { BalanceModeName, HealthcheckSpec, LoadBalanceSpec, MiddlewareSpec, RouteSpec, StreamRouteSpec } from '../routes/index.ts';
 import type { ListenAddress } from './listen-address.ts';
 import type { AccessLogSpec } from '../accesslog/index.ts';
 import type { StatusRanges } from './healthy-status.ts';
@@ -162,6 +162,8 @@ export interface Config {
   };
   /** Static routes by their key in the file, in file order, already converted to RouteSpec. */
   readonly routes: Readonly<Record<string, DeepReadonly<RouteSpec>>>;
+  /** Stream routes (`routes:` entries with `scheme: tcp|udp`, docs/streams.md) by their key, in file order. */
+  readonly streams: Readonly<Record<string, DeepReadonly<StreamRouteSpec>>>;
   readonly wake: WakeConfig;
   /** Certificates for the HTTPS listener; undefined: no HTTPS. */
   readonly autocert: AutocertConfig | undefined;

@@ -37,7 +37,7 @@ export { loadConfig, configFilePath } from './load-config.ts';
 export type { LoadConfigOptions, LoadConfigResult } from './load-config.ts';
 
 /** Static routes as RouteSpec, and defaults as specs for label parsing. */
-export { staticRoutes, defaultHealthcheck, defaultLoadBalance } from './static-routes.ts';
+export { staticRoutes, staticStreams, defaultHealthcheck, defaultLoadBalance } from './static-routes.ts';
 
 /** Debounced hot reload: watches the file and its folder (rename-saves, bind mounts); returns close(). */
 export { watchConfig } from './watch-config.ts';

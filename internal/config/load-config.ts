@@ -137,6 +137,7 @@ function buildConfig(d: Draft, cwd: string): Config {
     defaults: { healthcheck: d.healthcheck, loadBalance: d.loadBalance },
     sticky: { secretFile: resolve(cwd, d.secretFile) },
     routes,
+    streams: Object.fromEntries(d.streams.map((r) => [r.name, r])),
     wake: { showLogs: d.wakeShowLogs },
     autocert: d.autocert === undefined ? undefined : buildAutocert(d.autocert, cwd),
     logLevel: d.logLevel,

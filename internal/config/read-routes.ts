@@ -1,7 +1,7 @@
 // `routes:` in the config file (docs/configuration.md): static routes with one url or a list of
 // members, their aliases, load_balance and healthcheck, as RouteSpecs like the labels' ones.
 import { isScalar, isSeq } from 'yaml';
-import { isHostAlias, type HealthcheckSpec, type LoadBalanceSpec, type MemberSpec, type RealIpOptionsSpec, type RouteSpec } from '../routes/index.ts';
+import { isHostAlias, listensClash, type HealthcheckSpec, type LoadBalanceSpec, type MemberSpec, type RealIpOptionsSpec, type RouteSpec } from '../routes/index.ts';
 import type { Draft } from './config-draft.ts';
 import { KEYS } from './config-keys.ts';
 import { DEFAULTS } from './defaults.ts';
@@ -9,6 +9,7 @@ import { normaliseDomain } from './domain-name.ts';
 import type { Entry, EntryReader, Value } from './entry-reader.ts';
 import { readRouteMiddlewares, readRouteRules } from './read-middlewares.ts';
 import { readAccessLog } from './read-access-log.ts';
+import { readStreamRoute, streamScheme } from './read-stream-route.ts';
 
 /** `routes:` → draft.routes; an alias belongs to one route only. */
 export function readRoutes(reader: EntryReader, r: Entry, draft: Draft): void {
@@ -16,6 +17,18 @@ export function readRoutes(reader: EntryReader, r: Entry, draft: Draft): void {
   if (entries === undefined) return;
   const owner = new Map<string, string>();
   for (const e of entries) {
+    const protocol = streamScheme(reader, e.value);
+    if (protocol !== undefined) {
+      const stream = readStreamRoute(reader, e, draft, protocol);
+      if (stream === undefined) continue;
+      const holder = draft.streams.find((x) => listensClash(x.stream, stream.stream));
+      if (holder !== undefined) {
+        reader.fail('CONFIG_DUPLICATE', `routes.${e.key}`, `${protocol} port ${String(stream.stream.port)} is already used by stream route ${JSON.stringify(holder.name)}`, e.keyNode);
+        continue;
+      }
+      draft.streams.push(stream);
+      continue;
+    }
     const route = readRoute(reader, e, draft);
     if (route === undefined) continue;
     const aliases: string[] = [];

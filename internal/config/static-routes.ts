@@ -1,10 +1,15 @@
 // Config → the shared RouteSpec contract, plus the defaults labels need for Docker routes.
 import type { Config } from './config-types.ts';
-import type { HealthcheckSpec, LoadBalanceSpec, RouteSpec } from '../routes/index.ts';
+import type { HealthcheckSpec, LoadBalanceSpec, RouteSpec, StreamRouteSpec } from '../routes/index.ts';
 
 /** The file's `routes:` as RouteSpec (source 'file'), in file order. Fresh mutable copies. */
 export function staticRoutes(config: Config): RouteSpec[] {
   return Object.values(config.routes).map((r) => structuredClone(r) as RouteSpec);
+}
+
+/** The file's stream routes (`scheme: tcp|udp`, docs/streams.md), in file order. Fresh mutable copies. */
+export function staticStreams(config: Config): StreamRouteSpec[] {
+  return Object.values(config.streams).map((r) => structuredClone(r) as StreamRouteSpec);
 }
 
 /** `defaults.healthcheck` as a full HealthcheckSpec (TCP check, HEAD, enabled, its status) for label parsing. */

@@ -4,7 +4,7 @@
 // decides which aliases are streams, and groups stream entries into stream routes: the same
 // pool rules as HTTP (pool-assembly.ts), then one listener per protocol and port.
 
-import type { LoadBalanceSpec, RouteError, StreamListen, StreamProtocol, StreamRouteSpec } from '../routes/index.ts';
+import { listensClash, type LoadBalanceSpec, type RouteError, type StreamListen, type StreamProtocol, type StreamRouteSpec } from '../routes/index.ts';
 import type { MemberEntry } from './container-entries.ts';
 import type { LabelProblem } from './label-collect.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
@@ -59,12 +59,6 @@ function listenText(l: StreamListen): string {
   return `${l.protocol} ${l.bind ?? ''}:${String(l.port)}`;
 }
 
-/** Two listens that cannot both be had: same protocol and port, and addresses that overlap. */
-function clash(a: StreamListen, b: StreamListen): boolean {
-  if (a.protocol !== b.protocol || a.port !== b.port || a.port === 0) return false;
-  const any = (x: string | undefined): boolean => x === undefined || x === '0.0.0.0' || x === '::';
-  return any(a.bind) || any(b.bind) || a.bind === b.bind;
-}
 
 /**
  * Stream entries → stream routes. Pools form as for HTTP (link, compose replicas, the oldest
@@ -110,7 +104,7 @@ export function assembleStreams(entries: MemberEntry[], defaults: PoolDefaults):
   const byAge = [...routes].sort((a, b) => (age.get(a) ?? 0) - (age.get(b) ?? 0) || (a.name < b.name ? -1 : 1));
   const kept: StreamRouteSpec[] = [];
   for (const r of byAge) {
-    const holder = kept.find((k) => clash(k.stream, r.stream));
+    const holder = kept.find((k) => listensClash(k.stream, r.stream));
     if (holder !== undefined) {
       const names = [...new Set(r.members.map((m) => m.name))];
       const message = `${listenText(r.stream)} is already used by stream "${holder.name}" (${[...new Set(holder.members.map((m) => m.name))].join(', ')}, older); stream "${r.name}" is not served`;

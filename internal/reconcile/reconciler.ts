@@ -8,12 +8,12 @@
 // changed and removed. An event that changes no route leaves pools and health alone; health's
 // sync takes the whole membership, so it runs when some route changed, and it keeps the state
 // of members whose address and check are the same.
-import { defaultHealthcheck, defaultLoadBalance, staticRoutes, type Config } from '../config/index.ts';
+import { defaultHealthcheck, defaultLoadBalance, staticRoutes, staticStreams, type Config } from '../config/index.ts';
 import type { ContainerRecord, SelfInfo } from '../docker/index.ts';
 import type { DockerHealth, PoolMembers } from '../health/index.ts';
 import { parseContainers, type ParseOptions } from '../labels/index.ts';
 import { noRouteChanged, RecreateGrace, type LiveRoutes, type RouteChanges } from '../pools/index.ts';
-import { buildRouteTable, type RouteError, type RouteSpec, type StreamRouteSpec } from '../routes/index.ts';
+import { buildRouteTable, mergeStreamRoutes, type RouteError, type RouteSpec, type StreamRouteSpec } from '../routes/index.ts';
 import type { WakeRecord, WakeSyncInput } from '../wake/index.ts';
 import { matchesLabelFilter } from './label-filter.ts';
 
@@ -135,7 +135,9 @@ export class Reconciler {
     const fileRoutes = staticRoutes(config);
     const dockerRoutes = this.#grace.retain(parsed.routes, fileRoutes);
     const built = buildRouteTable([...fileRoutes, ...dockerRoutes], { matchDomains: config.matchDomains });
-    this.#errors = [...parsed.errors, ...built.errors];
+    // the config file's streams first: a label stream wanting their name or port is an error
+    const merged = mergeStreamRoutes(staticStreams(config), parsed.streams);
+    this.#errors = [...parsed.errors, ...built.errors, ...merged.errors];
     this.#warnings = parsed.warnings;
     const key = JSON.stringify(this.#errors);
     if (key !== this.#lastErrorKey) {
@@ -144,12 +146,12 @@ export class Reconciler {
     }
 
     const changes = live.update(built.table);
-    const streamsKey = JSON.stringify(parsed.streams);
+    const streamsKey = JSON.stringify(merged.streams);
     const streamsChanged = streamsKey !== this.#streamsKey;
     if (streamsChanged) {
       this.#streamsKey = streamsKey;
-      this.#streams = parsed.streams;
-      this.#opts.streams?.update(parsed.streams);
+      this.#streams = merged.streams;
+      this.#opts.streams?.update(merged.streams);
     }
     const anyChanged = !noRouteChanged(changes);
     // Unchanged routes hand health the member objects it already has.

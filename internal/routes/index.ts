@@ -9,3 +9,5 @@ export { normaliseHost } from './host-name.ts';
 /** The host-name grammar of aliases (`nas`, `app.example.com`, `*.example.com`) and match domains. */
 export { isDomainName, isHostAlias } from './alias-grammar.ts';
 export { hostNamesOf } from './route-hosts.ts';
+/** Stream routes of the config file and of labels as one list; whether two listens clash. */
+export { listensClash, mergeStreamRoutes, STREAM_TAKEN_BY_FILE } from './stream-routes.ts';

@@ -189,7 +189,7 @@ export class StreamManager {
         const why = err.code === 'EADDRINUSE' ? 'the port is in use (another stream, Bellhop\'s own entrypoint or another program)' : err.code === 'EACCES' ? 'no permission (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : err.code ?? err.message;
         const message = `stream "${spec.name}" cannot listen on ${where}: ${why}; retrying every ${String(Math.round((this.#opts.retryListenMs ?? 10_000) / 1000))} s`;
         const first = rt.error === undefined || rt.error.message !== message;
-        rt.error = { code: 'STREAM_LISTEN_FAILED', source: sources(spec), key: `proxy.${spec.name}.port`, message };
+        rt.error = { code: 'STREAM_LISTEN_FAILED', source: sources(spec), key: spec.source === 'file' ? `routes.${spec.name}` : `proxy.${spec.name}.port`, message };
         if (first) log.error({ code: 'STREAM_LISTEN_FAILED', err }, message);
         void listener.close(0).catch(() => undefined);
         rt.retry = setTimeout(() => {
