@@ -145,6 +145,7 @@ export function composeRecords(compose: ComposeFile): { records: ContainerRecord
         networks: svc.networks.map((n) => ({ name: n, ip: svc.name })),
         exposedPorts: exposed,
         publishedPorts: published,
+        udpPorts: svc.udpPorts,
         composeProject: compose.project,
         composeService: svc.name,
         composeReplica: replica,

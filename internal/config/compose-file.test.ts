@@ -58,7 +58,7 @@ describe('compose file', () => {
     assert.equal(r.problems[0]?.key, 'services.app.deploy.replicas');
   });
 
-  test('expose and ports: short and long syntax, ranges, host IPs, UDP ignored', () => {
+  test('expose and ports: short and long syntax, ranges, host IPs; UDP ports apart (udpPorts)', () => {
     const s = service(`services:
   app:
     expose: ["3000", 3001, "4000-4002/tcp", "53/udp"]
@@ -82,6 +82,8 @@ describe('compose file', () => {
       { target: 6000, published: 6001 },
       { target: 6002, published: undefined },
     ]);
+    // a port offered only as /udp makes a UDP stream (docs/streams.md)
+    assert.deepEqual(s.udpPorts, [53, 6003]);
   });
 
   test('malformed ports and expose entries are problems', () => {

@@ -33,6 +33,8 @@ export interface ComposeService {
   expose: number[];
   /** `ports:`, TCP only. */
   ports: ComposePort[];
+  /** Container ports in `expose:` or `ports:` written `/udp`, ascending. */
+  udpPorts: number[];
   /** `network_mode:` when set (`host`, `bridge`, `none`, `service:x`, `container:x`). */
   networkMode?: string | undefined;
   /** Docker network names the service joins (resolved: `<project>_default`, `name:`, external). */
@@ -126,6 +128,7 @@ export function parseComposeText(text: string, file: string, env: NodeJS.Process
       replicas: readReplicas(raw, p),
       expose: readExpose(raw['expose'], p),
       ports: readPorts(raw['ports'], p),
+      udpPorts: readUdpPorts(raw['expose'], raw['ports']),
       networkMode: typeof raw['network_mode'] === 'string' ? raw['network_mode'] : undefined,
       networks: raw['network_mode'] === undefined ? readNetworks(raw['networks'], project, topNetworks, p) : [],
       dependsOn: readDependsOn(raw['depends_on'], p),
@@ -296,6 +299,31 @@ function readExpose(v: unknown, report: Report): number[] {
     if (ports === undefined) report(`expose[${String(i)}]`, `${JSON.stringify(item)} is not a port or port range`);
     else if (tcp) for (const p of ports) set.add(p);
   });
+  return [...set].sort((a, b) => a - b);
+}
+
+/** `expose:` and `ports:` entries written `/udp` (long form: `protocol: udp`); malformed ones are reported by readExpose / readPorts. */
+function readUdpPorts(expose: unknown, ports: unknown): number[] {
+  const set = new Set<number>();
+  const udp = (text: string | undefined): string | undefined => {
+    if (text === undefined) return undefined;
+    const slash = text.lastIndexOf('/');
+    return slash >= 0 && text.slice(slash + 1).toLowerCase() === 'udp' ? text.slice(0, slash) : undefined;
+  };
+  for (const item of Array.isArray(expose) ? expose as unknown[] : []) {
+    for (const p of portRange(udp(scalarText(item)) ?? '') ?? []) set.add(p);
+  }
+  for (const item of Array.isArray(ports) ? ports as unknown[] : []) {
+    if (isRecord(item)) {
+      const target = portNumber(scalarText(item['target']) ?? '');
+      if (target !== undefined && typeof item['protocol'] === 'string' && item['protocol'].toLowerCase() === 'udp') set.add(target);
+      continue;
+    }
+    const spec = udp(scalarText(item));
+    if (spec === undefined) continue;
+    const parts = spec.replace(/^\[[^\]]*\]:/, '').split(':');
+    for (const p of portRange(parts[parts.length - 1] ?? '') ?? []) set.add(p);
+  }
   return [...set].sort((a, b) => a - b);
 }
 

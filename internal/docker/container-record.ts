@@ -26,6 +26,8 @@ export interface ContainerRecord {
   exposedPorts: number[];
   /** Published ports: container port → host port. */
   publishedPorts: Record<number, number>;
+  /** Container ports exposed or published as `/udp` ('53/udp' → 53), ascending (a UDP stream is guessed from them). */
+  udpPorts?: number[] | undefined;
   composeProject?: string | undefined;
   composeService?: string | undefined;
   composeReplica?: number | undefined; // com.docker.compose.container-number

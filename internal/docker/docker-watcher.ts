@@ -476,6 +476,7 @@ function freezeRecord(r: ContainerRecord): ContainerRecord {
   Object.freeze(r.networks);
   Object.freeze(r.exposedPorts);
   Object.freeze(r.publishedPorts);
+  if (r.udpPorts !== undefined) Object.freeze(r.udpPorts);
   Object.freeze(r.composeDependsOn);
   return Object.freeze(r);
 }

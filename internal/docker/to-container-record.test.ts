@@ -104,6 +104,18 @@ test('exposed ports: ascending, deduplicated, bare numbers are TCP, junk ignored
   assert.deepEqual(toContainerRecord(info as unknown as Docker.ContainerInspectInfo, LOCAL).exposedPorts, [80, 443, 8080]);
 });
 
+test('UDP ports apart: exposed, bound and requested /udp keys, ascending, deduplicated', () => {
+  const info = {
+    Id: 'a', Name: '/a',
+    Config: { ExposedPorts: { '53/udp': {}, '80/tcp': {}, '70000/udp': {} } },
+    NetworkSettings: { Ports: { '27015/udp': [{ HostIp: '0.0.0.0', HostPort: '27015' }], '53/udp': null } },
+    HostConfig: { PortBindings: { '5353/udp': [{ HostPort: '5353' }] } },
+  };
+  const r = toContainerRecord(info as unknown as Docker.ContainerInspectInfo, LOCAL);
+  assert.deepEqual(r.udpPorts, [53, 5353, 27015]);
+  assert.deepEqual(r.exposedPorts, [80]);
+});
+
 test('compose replica must be a number', () => {
   const mk = (n: string) => toContainerRecord({ Id: 'a', Name: '/a', Config: { Labels: { 'com.docker.compose.container-number': n } } } as unknown as Docker.ContainerInspectInfo, LOCAL).composeReplica;
   assert.equal(mk('3'), 3);

@@ -22,6 +22,7 @@ export function toContainerRecord(inspect: Docker.ContainerInspectInfo, dockerHo
     networks,
     exposedPorts: readExposedPorts(inspect),
     publishedPorts: readPublishedPorts(inspect),
+    udpPorts: readUdpPorts(inspect),
     composeProject: labels['com.docker.compose.project'] || undefined,
     composeService: labels['com.docker.compose.service'] || undefined,
     composeReplica: parseReplica(labels['com.docker.compose.container-number']),
@@ -96,6 +97,22 @@ function readExposedPorts(inspect: Docker.ContainerInspectInfo): number[] {
   for (const key of keys) {
     const port = tcpPort(key);
     if (port !== undefined) ports.add(port);
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+/** Ports exposed or published as `/udp` (the request and what is bound). */
+function readUdpPorts(inspect: Docker.ContainerInspectInfo): number[] {
+  const keys = [
+    ...Object.keys(inspect.Config?.ExposedPorts ?? {}),
+    ...Object.keys(inspect.NetworkSettings?.Ports ?? {}),
+    ...Object.keys((inspect.HostConfig?.PortBindings ?? {}) as Record<string, unknown>),
+  ];
+  const ports = new Set<number>();
+  for (const key of keys) {
+    const m = /^(\d+)\/udp$/.exec(key);
+    const port = m === null ? 0 : Number(m[1]);
+    if (port >= 1 && port <= 65535) ports.add(port);
   }
   return [...ports].sort((a, b) => a - b);
 }

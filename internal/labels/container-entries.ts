@@ -11,7 +11,7 @@ import { FIELDS, resolvePath } from './field-schema.ts';
 import { Kind, REFUSAL_PREFIX, collectLabels, refuse } from './label-collect.ts';
 import type { Candidate, CollectedLabels, FieldStore, LabelProblem, ProblemScope } from './label-collect.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
-import { defaultScheme, selectPort, upstreamUrl } from './upstream-address.ts';
+import { defaultScheme, offeredPorts, selectPort, upstreamUrl } from './upstream-address.ts';
 import { middlewaresOf } from './middleware-labels.ts';
 import { accessLogOf } from './access-log-labels.ts';
 import type { AccessLogSpec } from '../accesslog/index.ts';
@@ -192,8 +192,10 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
 
     const portValue = get<PortValue>('port');
     const labelPort = portValue?.target;
-    const known = labelPort === undefined ? knownPort(rec, alias) : undefined;
-    const port = known?.port ?? selectPort(rec, labelPort);
+    // GoDoxy's guess: no scheme, and the port is offered only as /udp → a UDP stream
+    const udpPort = get<SchemeName>('scheme') === undefined ? udpOnlyPort(rec, labelPort, explicit) : undefined;
+    const known = labelPort === undefined && udpPort === undefined ? knownPort(rec, alias) : undefined;
+    const port = udpPort ?? known?.port ?? selectPort(rec, labelPort);
     if (port === undefined) {
       // A port label that failed to parse already has its own error; "no port" would contradict it.
       if (problems.some((p) => p.code === C.BAD_PORT && appliesTo(p.scope, alias, index, isDefault ? serviceAlias : undefined))) return;
@@ -201,7 +203,10 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
       return;
     }
     // tcp/udp streams and h2c upstreams (stream-entries.ts): the one place an alias's kind is decided
-    const kind = aliasKind(alias, get<SchemeName>('scheme'), portValue, get<string>('bind'), known?.scheme ?? defaultScheme(port), { port: labelOf('port', portLabel(alias, index)), bind: labelOf('bind', `proxy.${alias}.bind`) });
+    if (udpPort !== undefined) {
+      warnings.push({ code: C.UDP_FROM_PORT, key: labelOf('port', `proxy.${alias}`), message: `alias "${alias}": port ${String(udpPort)} is offered only as ${String(udpPort)}/udp, so it is a UDP stream (as in GoDoxy); set proxy.${alias}.scheme to say otherwise`, scope });
+    }
+    const kind = aliasKind(alias, udpPort !== undefined ? 'udp' : get<SchemeName>('scheme'), portValue, get<string>('bind'), known?.scheme ?? defaultScheme(port), { port: labelOf('port', portLabel(alias, index)), bind: labelOf('bind', `proxy.${alias}.bind`) });
     warnings.push(...kind.warnings);
     const scheme = kind.scheme;
     const url = upstreamUrl(rec, { scheme, port, host: get<string>('host'), network: settings.network, self: opts.self });
@@ -290,6 +295,20 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
     if (b.index === 1 && serviceAlias !== undefined && b.link === undefined) entries.push({ ...entry, alias: serviceAlias, poolKey: serviceAlias, weak: true });
   }
   return { entries, problems: dedupe(problems), refusals, warnings: dedupe(warnings) };
+}
+
+/**
+ * The port of a UDP stream GoDoxy would guess (docs/streams.md): the alias's port label names a
+ * port the container offers only as /udp, or, with no port label, the container offers no TCP
+ * port and exactly one UDP port. Only for containers with proxy labels: docker.expose_all never
+ * opens a listener by itself.
+ */
+function udpOnlyPort(rec: LabelledContainer, labelPort: number | undefined, explicit: boolean): number | undefined {
+  const udp = rec.udpPorts ?? [];
+  if (udp.length === 0) return undefined;
+  const tcp = offeredPorts(rec);
+  if (labelPort !== undefined) return udp.includes(labelPort) && !tcp.includes(labelPort) ? labelPort : undefined;
+  return explicit && tcp.length === 0 && udp.length === 1 ? udp[0] : undefined;
 }
 
 /** The label to suggest for an alias's port: a name with a dot cannot be a label key. */

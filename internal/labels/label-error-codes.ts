@@ -77,6 +77,8 @@ export const LabelErrorCode = {
   IGNORED_FIELD: 'LABEL_IGNORED_FIELD',
   /** GoDoxy `listen:target` port form on an HTTP scheme (http, https, h2c): the listening part is ignored. */
   IGNORED_LISTEN_PORT: 'LABEL_IGNORED_LISTEN_PORT',
+  /** No scheme, and the alias's port is offered only as `/udp` (GoDoxy's guess): the alias is a UDP stream. */
+  UDP_FROM_PORT: 'LABEL_UDP_FROM_PORT',
   /**
    * A compose container's service name (answered besides its container name when proxy.aliases
    * is unset) is another container's alias, or another project's service of the same name

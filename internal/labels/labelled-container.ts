@@ -33,6 +33,8 @@ export interface LabelledContainer {
   readonly exposedPorts: readonly number[];
   /** Published ports: container port → host port. */
   readonly publishedPorts: Readonly<Record<number, number>>;
+  /** Container ports exposed or published as `/udp`, ascending: a port offered only this way makes a UDP stream (as in GoDoxy). */
+  readonly udpPorts?: readonly number[] | undefined;
   readonly composeProject?: string | undefined;
   readonly composeService?: string | undefined;
   readonly composeReplica?: number | undefined;

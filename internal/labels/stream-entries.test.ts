@@ -93,3 +93,38 @@ test('port forms (GoDoxy port_test.go): "1234:5678", ":1234", "0:22" parse; "123
     assert.deepEqual(parse([container({ name: 'a', labels: { 'proxy.a.port': bad } })]).errors.map((e) => e.code), ['LABEL_BAD_PORT'], bad);
   }
 });
+
+// UDP guessed from a /udp port (GoDoxy: a port offered only as /udp is a UDP route; docs/streams.md)
+test('no scheme, "5353:53" and 53 offered only as 53/udp: a UDP stream on 5353, with a note (GoDoxy: udp)', () => {
+  const r = parse([container({ name: 'dns', exposedPorts: [], udpPorts: [53], labels: { 'proxy.aliases': 'dns', 'proxy.dns.port': '5353:53' } })]);
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.routes, []);
+  assert.deepEqual(r.streams.map((x) => [x.name, x.stream, x.members[0]?.url, x.members[0]?.healthcheck.disable]), [['dns', { protocol: 'udp', port: 5353 }, 'udp://172.18.0.5:53', true]]);
+  assert.deepEqual(r.warnings.map((w) => [w.code, w.key]), [['LABEL_UDP_FROM_PORT', 'proxy.dns.port']]);
+});
+
+test('no port label, the only offered port is 53/udp: a UDP stream on any free port (GoDoxy: udp, random listening port)', () => {
+  const r = parse([container({ name: 'dns', exposedPorts: [], udpPorts: [53], labels: { 'proxy.aliases': 'dns' } })]);
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.streams.map((x) => [x.stream, x.members[0]?.url]), [[{ protocol: 'udp', port: 0 }, 'udp://172.18.0.5:53']]);
+  assert.deepEqual(r.warnings.map((w) => w.code).sort(), ['LABEL_STREAM_ANY_PORT', 'LABEL_UDP_FROM_PORT']);
+});
+
+test('no guess: 53 offered as tcp too, an explicit scheme, two udp ports, or an HTTP port beside the udp one', () => {
+  const both = parse([container({ name: 'dns', exposedPorts: [53], udpPorts: [53], labels: { 'proxy.aliases': 'dns', 'proxy.dns.port': '5353:53' } })]);
+  assert.deepEqual(both.streams.map((x) => x.stream), [{ protocol: 'tcp', port: 5353 }], 'a listening port without a scheme is TCP');
+  const told = parse([container({ name: 'dns', exposedPorts: [], udpPorts: [53], labels: { 'proxy.aliases': 'dns', 'proxy.dns.scheme': 'tcp', 'proxy.dns.port': '5353:53' } })]);
+  assert.deepEqual(told.streams.map((x) => x.stream), [{ protocol: 'tcp', port: 5353 }], 'the scheme label wins');
+  assert.deepEqual(told.warnings, []);
+  const two = parse([container({ name: 'game', exposedPorts: [], udpPorts: [27015, 27016], labels: { 'proxy.aliases': 'game' } })]);
+  assert.deepEqual(two.errors.map((e) => e.code), ['LABEL_NO_PORT'], 'which of two UDP ports is not guessed');
+  const web = parse([container({ name: 'game', exposedPorts: [80], udpPorts: [27015], labels: { 'proxy.aliases': 'game, game-udp', 'proxy.game-udp.port': '27015:27015' } })]);
+  assert.deepEqual(web.routes.map((x) => [x.name, x.members[0]?.url]), [['game', 'http://172.18.0.5:80']]);
+  assert.deepEqual(web.streams.map((x) => [x.name, x.stream]), [['game-udp', { protocol: 'udp', port: 27015 }]]);
+});
+
+test('docker.expose_all never opens a UDP listener by itself: a container without proxy labels is not guessed', () => {
+  const r = parseContainers([container({ name: 'dns', exposedPorts: [], udpPorts: [53] })], options({ exposeAll: true }));
+  assert.deepEqual(r.streams, []);
+  assert.deepEqual(r.errors, []);
+});
