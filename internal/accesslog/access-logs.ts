@@ -47,6 +47,11 @@ interface Sink {
 
 type Socketish = { remoteAddress?: string | undefined; encrypted?: boolean };
 
+/** Reads the socket's peer address while the connection is open (node:net caches it for later). */
+function peerAddressSeen(socket: Socketish): boolean {
+  return socket.remoteAddress !== undefined;
+}
+
 /** The response's Content-Type and, for Bellhop's own answers, Content-Length, from what node:http wrote. */
 function writtenHeader(res: LoggedRequest['res'], name: 'content-type' | 'content-length'): string {
   const head = (res as { _header?: unknown })._header;
@@ -99,6 +104,9 @@ export class AccessLogs {
         : (f: LineFacts) => combinedLine(f, fields.query);
     const sink: Sink = { filter: compileFilters(spec.filters), format, file, stdout: spec.stdout, open: true };
     const hook: RequestLogHook = (done, status) => {
+      // No client IP worked out (no route, refused early): the line falls back to the socket's
+      // peer. Node remembers it once read; read after the connection closed, it is gone.
+      if (done.clientIp === '') peerAddressSeen(done.socket);
       this.queue.push(sink, done, status);
       if (!this.scheduled) {
         this.scheduled = true;

@@ -674,7 +674,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     else if (this.responded && this.upstreamMs === undefined) this.upstreamMs = now - this.dispatchedAt;
     const routeName = this.route?.name ?? '-';
     const memberName = this.member?.name ?? '-';
-    if (state.accessLog) {
+    // the line's object is built only when the access logger writes info lines (log_level
+    // warn and above: nothing per request)
+    if (state.accessLog && state.access.isLevelEnabled('info')) {
       const url = this.req.url ?? '';
       const q = url.indexOf('?');
       state.access.info({

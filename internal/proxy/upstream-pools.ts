@@ -3,7 +3,8 @@
 // Clients (one connection each) for the requests pipeline-lane.ts lets through.
 // forgetOrigin() closes a departed member's connections: gracefully (in-flight requests
 // finish), or at once when the member is dead.
-import { Client, Pool } from 'undici';
+import type { Socket } from 'node:net';
+import { buildConnector, Client, Pool } from 'undici';
 import { H2cUpstream } from './h2c-upstream.ts';
 import { CONNECTIONS, DEPTH, PipelineLane } from './pipeline-lane.ts';
 import { MEMBER_GONE, PIPELINE_BROKEN } from './retry-policy.ts';
@@ -16,20 +17,34 @@ export class Upstream {
   readonly pool: Pool;
   readonly lane = new PipelineLane();
   readonly #clients: (Client | undefined)[] = new Array<Client | undefined>(CONNECTIONS).fill(undefined);
-  readonly #makeClient: () => Client;
+  /** Each pipelined Client's current socket (set by its connector). */
+  readonly #sockets: (Socket | undefined)[] = new Array<Socket | undefined>(CONNECTIONS).fill(undefined);
+  readonly #makeClient: (onSocket: (s: Socket) => void) => Client;
+  readonly #corker: WriteCorker;
 
-  constructor(pool: Pool, makeClient: () => Client) {
+  constructor(pool: Pool, makeClient: (onSocket: (s: Socket) => void) => Client, corker: WriteCorker) {
     this.pool = pool;
     this.#makeClient = makeClient;
+    this.#corker = corker;
   }
 
-  /** Pipelined connection `slot` (a slot from lane.pick()). */
+  /**
+   * Pipelined connection `slot` (a slot from lane.pick()), its socket corked until the end of
+   * this event-loop turn: undici writes each request head with a write system call of its own,
+   * and the requests that several client connections send in one turn go out in one (issue 18's
+   * profile: a third of the busy time was those writes).
+   */
   pipelined(slot: number): Client {
     let c = this.#clients[slot];
     if (c === undefined) {
-      c = this.#clients[slot] = this.#makeClient();
+      c = this.#clients[slot] = this.#makeClient((s) => {
+        this.#sockets[slot] = s;
+      });
       const client = c;
       client.on('disconnect', (_origin, _targets, err) => this.#broke(slot, client, err));
+    } else {
+      const s = this.#sockets[slot];
+      if (s !== undefined) this.#corker.cork(s);
     }
     return c;
   }
@@ -47,7 +62,10 @@ export class Upstream {
    */
   #broke(slot: number, client: Client, err: Error): void {
     if ((err as { code?: unknown }).code === 'UND_ERR_INFO') return;
-    if (this.#clients[slot] === client) this.#clients[slot] = undefined;
+    if (this.#clients[slot] === client) {
+      this.#clients[slot] = undefined;
+      this.#sockets[slot] = undefined;
+    }
     client.destroy(new PipelineBrokenError(err)).catch(() => undefined);
   }
 
@@ -55,6 +73,35 @@ export class Upstream {
     const all: (Pool | Client)[] = [this.pool];
     for (const c of this.#clients) if (c !== undefined) all.push(c);
     return all;
+  }
+}
+
+const kCorked = Symbol('bellhop.corked');
+type CorkableSocket = Socket & { [kCorked]?: boolean };
+
+/**
+ * Corks sockets and uncorks them all in the check phase of the same event-loop turn (after the
+ * poll phase has handed every ready client connection its requests): what was written to one
+ * socket meanwhile leaves in one writev.
+ */
+export class WriteCorker {
+  readonly #corked: CorkableSocket[] = [];
+  readonly #flush = (): void => {
+    const all = this.#corked;
+    for (let i = 0; i < all.length; i++) {
+      const s = all[i]!;
+      s[kCorked] = false;
+      s.uncork();
+    }
+    all.length = 0;
+  };
+
+  cork(socket: Socket): void {
+    const s = socket as CorkableSocket;
+    if (s[kCorked] === true || s.destroyed) return;
+    s[kCorked] = true;
+    s.cork();
+    if (this.#corked.push(s) === 1) setImmediate(this.#flush);
   }
 }
 
@@ -90,6 +137,7 @@ export class UpstreamPools {
   /** h2c members apart: an HTTP/1.1 member and an h2c one on the same origin share nothing. */
   readonly #h2c = new Map<string, H2cUpstream>();
   readonly #timeouts: UpstreamTimeouts;
+  readonly #corker = new WriteCorker();
   readonly #onError: (origin: string, err: unknown) => void;
 
   constructor(timeouts: UpstreamTimeouts, onError: (origin: string, err: unknown) => void) {
@@ -112,11 +160,20 @@ export class UpstreamPools {
       };
       const pool = new Pool(origin, { ...options, pipelining: 1 });
       pool.on('connectionError', (_o, _t, err) => this.#onError(origin, err));
-      u = new Upstream(pool, () => {
-        const c = new Client(origin, { ...options, pipelining: DEPTH });
+      u = new Upstream(pool, (onSocket) => {
+        // undici's own connector, told which socket the pipelined Client got (for WriteCorker)
+        const connector = buildConnector(options.connect);
+        const c = new Client(origin, {
+          ...options,
+          connect: (o, cb) => connector(o, (...args) => {
+            if (args[1] !== null) onSocket(args[1]);
+            cb(...args);
+          }),
+          pipelining: DEPTH,
+        });
         c.on('connectionError', (_o, _t, err) => this.#onError(origin, err));
         return c;
-      });
+      }, this.#corker);
       this.#upstreams.set(origin, u);
     }
     return u;

@@ -126,3 +126,5 @@ process.stdout.write(`head-of-line: ${String(CLIENTS)} clients on /fast, 1 on /s
 process.stdout.write(`${'pipelining'.padEnd(16)} ${'fast rps'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}\n${row('off')}\n${row('on')}\n`);
 const ratio = median(results['on']!.p99) / median(results['off']!.p99);
 process.stdout.write(`fast p99 on/off = ${ratio.toFixed(2)} (bound 1.20): ${ratio <= 1.2 ? 'within' : 'OUTSIDE'}\n`);
+// one machine-readable line for proxy-table.ts
+process.stdout.write(`HOL_RESULT on_p99_ms=${median(results['on']!.p99).toFixed(2)} off_p99_ms=${median(results['off']!.p99).toFixed(2)} ratio=${ratio.toFixed(2)} within=${ratio <= 1.2 ? '1' : '0'}\n`);

@@ -1,13 +1,16 @@
 // `npm run bench`: never part of the gate. Prints balancer picks/s, then the health checker's
 // probe schedule in real time (health-probe-spread.ts: first probes after sync, probes/s, spread),
 // then docker start → first proxied 200 on the local engine (discovery-latency.ts; skipped
-// without Docker), then Bellhop against nginx side by side with test/bench/kit/proxy-bench.sh
-// (needs nginx and wrk: apt-get install -y nginx wrk), then Bellhop's HTTPS entrypoint against nginx
+// without Docker), then issue 18's proxy table (proxy-table.ts: nginx, a minimal undici
+// forwarder, Bellhop with and without pipelining in one interleaved test/bench/kit/proxy-bench.sh
+// run, small then 64 KiB answers, then the head-of-line case; needs nginx and wrk:
+// apt-get install -y nginx wrk), then Bellhop's HTTPS entrypoint against nginx
 // terminating TLS (https-bench.ts: keep-alive HTTPS/1.1, HTTP/2, new TLS connections; also needs
 // h2load: apt-get install -y nghttp2-client). BENCH_ONLY=balance|health|discovery|proxy|https
 // runs one part; BENCH_ONLY=middleware (not in the default run) compares a route with
 // cidr_whitelist + request headers + rate_limit against the bare route (middleware-bench.ts).
-// Extra arguments go to proxy-bench.sh (e.g. `npm run bench -- --body 64k -r 5`).
+// Extra arguments go to proxy-table.ts and from there to proxy-bench.sh (e.g. `npm run bench --
+// -d 10 -r 5`; `--no-64k`, `--no-hol` leave those parts out).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -27,13 +30,9 @@ if (only === undefined || only === 'discovery') {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 if (only === undefined || only === 'proxy') {
-  // What the container image runs: plain JavaScript from Node's own type stripping.
-  const b = spawnSync(process.execPath, ['--no-warnings', here('../../tools/build-js.ts')], { stdio: 'inherit', cwd: here('../..') });
-  if (b.status !== 0) process.exit(b.status ?? 1);
-  const cmd = `${process.execPath} ${here('./bellhop-under-bench.ts')}`;
-  const r = spawnSync('bash', [here('./kit/proxy-bench.sh'), ...args, '--name', 'bellhop', '--port', '19090', '--', 'bash', '-c', `exec ${cmd}`], {
-    stdio: 'inherit',
-  });
+  // issue 18's table: nginx, the undici forwarder, Bellhop with and without pipelining, small
+  // and 64 KiB answers, then the head-of-line case (proxy-table.ts; ~5 minutes)
+  const r = spawnSync(process.execPath, [here('./proxy-table.ts'), ...args], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 if (only === 'middleware') {
