@@ -22,7 +22,7 @@ export const KEYS = {
   options: ['header', 'from', 'recursive'],
   routeHealthcheck: ['path', 'interval', 'timeout', 'rise', 'fall', 'use_get', 'disable', 'status'],
   /** A `routes:` entry with `scheme: tcp|udp` (read-stream-route.ts). */
-  streamRoute: ['scheme', 'host', 'port', 'listen', 'bind', 'url', 'members', 'load_balance', 'healthcheck'],
+  streamRoute: ['scheme', 'host', 'port', 'listen', 'bind', 'url', 'members', 'load_balance', 'healthcheck', 'udp_idle_timeout'],
   streamMember: ['name', 'url', 'weight'],
   streamLoadBalance: ['mode'],
   streamHealthcheck: ['interval', 'timeout', 'rise', 'fall', 'disable'],

@@ -103,6 +103,16 @@ export function readStreamRoute(reader: EntryReader, e: Entry, draft: Draft, pro
     else bind = bare.toLowerCase();
   }
 
+  // udp_idle_timeout: how long a UDP session lives without a datagram (docs/streams.md)
+  let udpIdleTimeoutMs: number | undefined;
+  const ie = by.get('udp_idle_timeout');
+  if (ie) {
+    const ms = reader.duration(ie, `${base}.udp_idle_timeout`, { positive: true });
+    if (ms === undefined) ok = false;
+    else if (protocol !== 'udp') bad(`${base}.udp_idle_timeout`, 'applies to udp stream routes only', ie.keyNode);
+    else udpIdleTimeoutMs = ms;
+  }
+
   // load_balance: mode only (a stream has no cookies; weights are per member)
   const lb: LoadBalanceSpec = { mode: draft.loadBalance.mode, sticky: false, stickyMaxAgeMs: draft.loadBalance.stickyMaxAgeMs };
   const lbe = by.get('load_balance');
@@ -220,5 +230,5 @@ export function readStreamRoute(reader: EntryReader, e: Entry, draft: Draft, pro
     member(name, `${protocol}://${host}:${String(targetPort)}`, undefined);
   }
   if (!ok || listen === undefined) return undefined;
-  return { name, aliases: [name], loadBalance: lb, members, source: 'file', stream: { protocol, port: listen, ...(bind !== undefined ? { bind } : {}) } };
+  return { name, aliases: [name], loadBalance: lb, members, source: 'file', stream: { protocol, port: listen, ...(bind !== undefined ? { bind } : {}), ...(udpIdleTimeoutMs !== undefined ? { udpIdleTimeoutMs } : {}) } };
 }

@@ -70,6 +70,11 @@ describe('stream routes in the config file', () => {
     ]);
   });
 
+  it('udp_idle_timeout on a udp stream', () => {
+    const [s] = staticStreams(ok('routes:\n  game: { scheme: udp, port: "27015:27015", udp_idle_timeout: 2m }\n'));
+    assert.deepEqual(s?.stream, { protocol: 'udp', port: 27015, udpIdleTimeoutMs: 120_000 });
+  });
+
   it('listen + url', () => {
     const [s] = staticStreams(ok('routes:\n  pg: { scheme: tcp, listen: 5432, url: "db.internal:5432" }\n'));
     assert.equal(s?.members[0]?.url, 'tcp://db.internal:5432');
@@ -90,6 +95,7 @@ describe('stream routes in the config file', () => {
       ['bad: { scheme: tcp, port: "2222:22", healthcheck: { path: /health } }', 'CONFIG_UNKNOWN_KEY', 'routes.bad.healthcheck.path', /unknown key/],
       ['bad: { scheme: udp, port: "53:53", healthcheck: { disable: false } }', 'CONFIG_BAD_STREAM', 'routes.bad.healthcheck.disable', /no connection to check/],
       ['bad: { scheme: tcp, port: "2222:22", load_balance: { sticky: true } }', 'CONFIG_UNKNOWN_KEY', 'routes.bad.load_balance.sticky', /unknown key/],
+      ['bad: { scheme: tcp, port: "2222:22", udp_idle_timeout: 1m }', 'CONFIG_BAD_STREAM', 'routes.bad.udp_idle_timeout', /udp stream routes only/],
       ['bad: { scheme: tcp, listen: 1, members: [{ url: "a:1" }, { name: bad-1, url: "b:1" }] }', 'CONFIG_BAD_STREAM', 'routes.bad.members[1].name', /used twice/],
     ];
     for (const [route, code, key, message] of cases) {

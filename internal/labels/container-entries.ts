@@ -208,6 +208,11 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
     }
     const kind = aliasKind(alias, udpPort !== undefined ? 'udp' : get<SchemeName>('scheme'), portValue, get<string>('bind'), known?.scheme ?? defaultScheme(port), { port: labelOf('port', portLabel(alias, index)), bind: labelOf('bind', `proxy.${alias}.bind`) });
     warnings.push(...kind.warnings);
+    const udpIdle = get<number>('udp_idle_timeout');
+    if (udpIdle !== undefined) {
+      if (kind.stream?.protocol === 'udp') kind.stream = { ...kind.stream, udpIdleTimeoutMs: udpIdle };
+      else warnings.push({ code: C.FIELD_NOT_APPLICABLE, key: labelOf('udp_idle_timeout', `proxy.${alias}.udp_idle_timeout`), message: `udp_idle_timeout applies to udp streams only; alias "${alias}" is ${kind.stream === undefined ? "served on Bellhop's HTTP entrypoint" : 'a tcp stream'}` });
+    }
     const scheme = kind.scheme;
     const url = upstreamUrl(rec, { scheme, port, host: get<string>('host'), network: settings.network, self: opts.self });
     if (!url.ok) {

@@ -20,6 +20,8 @@ const FIELD_LIST: FieldDef[] = [
   { name: 'scheme', read: readScheme },
   { name: 'host', read: readHost },
   { name: 'bind', read: readBind },
+  // Bellhop's own (GoDoxy's UDP session timeout is a fixed 5 min): UDP streams only
+  { name: 'udp_idle_timeout', read: (v) => readDuration(v, 'udp_idle_timeout', false) },
   { name: 'no_tls_verify', read: readBool },
   { name: 'no_pipelining', read: readBool },
   { name: 'load_balance.link', read: readLink },

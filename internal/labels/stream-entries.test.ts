@@ -128,3 +128,23 @@ test('docker.expose_all never opens a UDP listener by itself: a container withou
   assert.deepEqual(r.streams, []);
   assert.deepEqual(r.errors, []);
 });
+
+test('udp_idle_timeout (Bellhop\'s; GoDoxy has a fixed 5 min): on a udp stream it sets the session timeout; elsewhere a warning', () => {
+  const r = parse([container({ name: 'game', exposedPorts: [80, 27015], labels: {
+    'proxy.aliases': 'game, game-udp, game-tcp',
+    'proxy.game-udp.scheme': 'udp', 'proxy.game-udp.port': '27015:27015', 'proxy.game-udp.udp_idle_timeout': '30s',
+    'proxy.game-tcp.port': '27016:27015', 'proxy.game-tcp.udp_idle_timeout': '30s',
+    'proxy.game.udp_idle_timeout': '1m',
+  } })]);
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.streams.map((x) => [x.name, x.stream]), [
+    ['game-tcp', { protocol: 'tcp', port: 27016 }],
+    ['game-udp', { protocol: 'udp', port: 27015, udpIdleTimeoutMs: 30_000 }],
+  ]);
+  assert.deepEqual(r.warnings.map((w) => [w.code, w.key]).sort(), [
+    ['LABEL_FIELD_NOT_APPLICABLE', 'proxy.game-tcp.udp_idle_timeout'],
+    ['LABEL_FIELD_NOT_APPLICABLE', 'proxy.game.udp_idle_timeout'],
+  ]);
+  const bad = parse([container({ name: 'g', exposedPorts: [1], labels: { 'proxy.aliases': 'g', 'proxy.g.scheme': 'udp', 'proxy.g.port': '1:1', 'proxy.g.udp_idle_timeout': 'soon' } })]);
+  assert.deepEqual(bad.errors.map((e) => [e.code, e.key]), [['LABEL_BAD_DURATION', 'proxy.g.udp_idle_timeout']]);
+});

@@ -147,6 +147,8 @@ export interface StreamListen {
   port: number;
   /** Listening address (`proxy.<alias>.bind`); undefined = every interface. */
   bind?: string | undefined;
+  /** UDP only (`udp_idle_timeout`): a session ends after this long without a datagram; undefined = 5 min. */
+  udpIdleTimeoutMs?: number | undefined;
 }
 
 /**

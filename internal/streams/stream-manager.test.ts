@@ -287,3 +287,27 @@ test('UDP: one session per client (its own socket toward the member), round robi
     b.socket.close();
   }
 });
+
+test('UDP: a route\'s own udp_idle_timeout ends its sessions (the manager default is 5 min); a changed one applies without a new listener', async () => {
+  const a = await udpEcho('a');
+  const mgr = new StreamManager({ health: allHealthy, logger: silentLogger });
+  const c1 = udpClient();
+  try {
+    const spec = route('game', 'udp', 0, [member('a', `udp://127.0.0.1:${String(a.port)}`)]);
+    mgr.update([{ ...spec, stream: { ...spec.stream, udpIdleTimeoutMs: 200 } }]);
+    const port = await waitFor(() => mgr.portOf('game'), 'listening');
+    assert.equal(await c1.ask(port, 'q1'), 'a:q1');
+    assert.equal(mgr.views()[0]!.open, 1);
+    await waitFor(() => mgr.views()[0]!.open === 0, 'the session idles out after the route\'s 200 ms');
+    // 10 min now: the same listener, and a new session stays open
+    mgr.update([{ ...spec, stream: { ...spec.stream, udpIdleTimeoutMs: 600_000 } }]);
+    assert.equal(mgr.portOf('game'), port, 'the listener is kept');
+    assert.equal(await c1.ask(port, 'q2'), 'a:q2');
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(mgr.views()[0]!.open, 1, 'not ended after 400 ms');
+  } finally {
+    c1.socket.close();
+    await mgr.close();
+    a.socket.close();
+  }
+});

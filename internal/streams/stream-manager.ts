@@ -97,6 +97,7 @@ export class StreamManager {
       if (rt !== undefined && listenKey(rt.spec) === listenKey(spec)) {
         rt.spec = spec;
         rt.pool.update(spec);
+        if (rt.listener instanceof UdpStream) rt.listener.setIdleTimeout(this.#udpIdleMs(spec));
         next.set(spec.name, rt);
         continue;
       }
@@ -172,7 +173,7 @@ export class StreamManager {
     const pool = (): StreamPool => rt.pool;
     const listener = spec.stream.protocol === 'tcp'
       ? new TcpStream({ pool, log, connectTimeoutMs: this.#opts.connectTimeoutMs ?? 5_000, holdBytes: this.#opts.holdBytes ?? 64 * 1024, counters: rt.counters })
-      : new UdpStream({ pool, log, idleTimeoutMs: this.#opts.udpIdleTimeoutMs ?? 300_000, counters: rt.counters });
+      : new UdpStream({ pool, log, idleTimeoutMs: this.#udpIdleMs(spec), counters: rt.counters });
     rt.listener = listener;
     listener.listen(spec.stream.port, spec.stream.bind).then(
       (port) => {
@@ -199,6 +200,11 @@ export class StreamManager {
         rt.retry.unref();
       },
     );
+  }
+
+  /** The route's `udp_idle_timeout`, else the manager's (5 min, GoDoxy's figure). */
+  #udpIdleMs(spec: StreamRouteSpec): number {
+    return spec.stream.udpIdleTimeoutMs ?? this.#opts.udpIdleTimeoutMs ?? 300_000;
   }
 
   #retire(rt: Runtime): Promise<void> {

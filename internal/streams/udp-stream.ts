@@ -40,9 +40,25 @@ export class UdpStream {
   #socket: Socket | undefined;
   #sweep: NodeJS.Timeout | undefined;
   #closing = false;
+  #idleMs: number;
 
   constructor(opts: UdpStreamOptions) {
     this.#opts = opts;
+    this.#idleMs = opts.idleTimeoutMs;
+  }
+
+  /** A new session idle timeout (the route's udp_idle_timeout changed): applies to open sessions too. */
+  setIdleTimeout(ms: number): void {
+    if (ms === this.#idleMs) return;
+    this.#idleMs = ms;
+    if (this.#sweep !== undefined) this.#startSweep();
+  }
+
+  #startSweep(): void {
+    if (this.#sweep !== undefined) clearInterval(this.#sweep);
+    const every = Math.max(10, Math.min(5_000, Math.floor(this.#idleMs / 4)));
+    this.#sweep = setInterval(() => this.sweep(), every);
+    this.#sweep.unref();
   }
 
   #now(): number {
@@ -62,9 +78,7 @@ export class UdpStream {
         socket.off('error', onError);
         socket.on('error', (err) => this.#opts.log.warn({ err }, 'udp stream listener error'));
         socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
-        const every = Math.max(10, Math.min(5_000, Math.floor(this.#opts.idleTimeoutMs / 4)));
-        this.#sweep = setInterval(() => this.sweep(), every);
-        this.#sweep.unref();
+        this.#startSweep();
         resolve(socket.address().port);
       });
     });
@@ -78,7 +92,7 @@ export class UdpStream {
   /** Ends sessions idle for idleTimeoutMs (run on a timer; exposed for fake-clock tests). */
   sweep(): void {
     const now = this.#now();
-    for (const s of [...this.#sessions.values()]) if (now - s.lastActive >= this.#opts.idleTimeoutMs) this.#end(s);
+    for (const s of [...this.#sessions.values()]) if (now - s.lastActive >= this.#idleMs) this.#end(s);
   }
 
   close(): Promise<void> {
