@@ -80,13 +80,19 @@ const kCorked = Symbol('bellhop.corked');
 type CorkableSocket = Socket & { [kCorked]?: boolean };
 
 /**
- * Corks sockets and uncorks them all in the check phase of the same event-loop turn (after the
- * poll phase has handed every ready client connection its requests): what was written to one
- * socket meanwhile leaves in one writev.
+ * Corks sockets and uncorks them all in the check phase of the next event-loop turn: what was
+ * written to one socket meanwhile leaves in one writev. Not this turn's check phase: undici
+ * writes to a connection that had gone idle (all answered) from an immediate of its own (it
+ * first lets the poll phase see a close or stray bytes on it, GHSA-35p6-xmwp-9g52), queued
+ * after ours; uncorked by then, those writes took a system call each (a profile under wrk:
+ * still a fifth of the busy time). One turn later they are in, and so are the requests the
+ * next poll phase brought.
  */
 export class WriteCorker {
   readonly #corked: CorkableSocket[] = [];
+  #scheduled = false;
   readonly #flush = (): void => {
+    this.#scheduled = false;
     const all = this.#corked;
     for (let i = 0; i < all.length; i++) {
       const s = all[i]!;
@@ -96,12 +102,20 @@ export class WriteCorker {
     all.length = 0;
   };
 
+  readonly #nextTurn = (): void => {
+    setImmediate(this.#flush);
+  };
+
   cork(socket: Socket): void {
     const s = socket as CorkableSocket;
     if (s[kCorked] === true || s.destroyed) return;
     s[kCorked] = true;
     s.cork();
-    if (this.#corked.push(s) === 1) setImmediate(this.#flush);
+    this.#corked.push(s);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#nextTurn);
+    }
   }
 }
 
