@@ -13,6 +13,7 @@ import type { ProxyAnswerCode } from './proxy-errors.ts';
 import type { ProxyState } from './proxy-state.ts';
 import { proxyErrorStatus, sendProxyError } from './error-response.ts';
 import { openTunnel } from './websocket-tunnel.ts';
+import { abortResponse } from './h2-request.ts';
 import { clientTakesTrailers, peerOf, upstreamHeaders, responseHead, rejectionCode, teHasTrailers, trailerFields, withoutContentLength } from './forwarding.ts';
 import { afterFailure, afterTableWait, endingOutcome, nothingToPick, type NextStep } from './exchange-policy.ts';
 import { isBrokenConnection } from './retry-policy.ts';
@@ -532,7 +533,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.res.headersSent) {
       // mid-body failure: the client must see a truncated response, never a clean end
       this.finish(this.res.statusCode, code);
-      this.res.destroy();
+      abortResponse(this.res);
       return;
     }
     if (code === LENGTH_MISMATCH && this.headHeaders !== undefined && (this.headStatus === 204 || this.headStatus === 304)) {

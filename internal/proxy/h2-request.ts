@@ -7,7 +7,7 @@
 // - the response head: HTTP/2 forbids connection-specific fields (RFC 9113 §8.2.2), which
 //   Bellhop's own answers and the drain add for HTTP/1.1 (`Connection: close`); they are dropped.
 // Upstreams stay HTTP/1.1, so nothing else differs.
-import type { Http2ServerRequest, Http2ServerResponse, OutgoingHttpHeaders } from 'node:http2';
+import { constants as h2constants, type Http2ServerRequest, type Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
 
 /** Fields HTTP/2 does not carry (lower-case). */
 const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
@@ -83,4 +83,16 @@ export function addHsts(res: { writeHead: unknown }, value: string): void {
     if (Array.isArray(headers)) return writeHead(status, [...(headers as readonly string[]), 'strict-transport-security', value]);
     return writeHead(status, { ...(headers as OutgoingHttpHeaders), 'strict-transport-security': value });
   };
+}
+
+/**
+ * Ends a response whose upstream failed mid-body so the client cannot take it for complete:
+ * HTTP/1.1 closes the connection without the last chunk; HTTP/2 resets the stream with
+ * INTERNAL_ERROR (RFC 9113 §8.1). A bare destroy() there sends RST_STREAM(NO_ERROR), which a
+ * client (node:http2 for one) reads as the end of the body.
+ */
+export function abortResponse(res: { destroy(): unknown }): void {
+  const stream = (res as { stream?: { close?: (code: number) => void; destroyed?: boolean } }).stream;
+  if (stream?.close !== undefined && stream.destroyed !== true) stream.close(h2constants.NGHTTP2_INTERNAL_ERROR);
+  else res.destroy();
 }

@@ -12,6 +12,7 @@
 // Streams multiplex on one session; a session with as many open streams as the member allows
 // (SETTINGS_MAX_CONCURRENT_STREAMS, at most MAX_STREAMS) gets a sibling, so thousands of
 // long-lived gRPC streams (NetBird's signal and management) never queue behind each other.
+// A session with no stream for SESSION_IDLE_MS is closed.
 import { connect as h2connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
 
@@ -189,12 +190,15 @@ export class H2cUpstream {
       }
     });
     // idle: no frame for a while and no stream left
-    s.setTimeout(SESSION_IDLE_MS, () => {
+    // idle: no frame for SESSION_IDLE_MS with no stream open (re-armed when the last stream ends:
+    // a quiet long-lived stream lets the timer fire once with a stream still open)
+    s.on('timeout', () => {
       if (x.open === 0) {
         x.usable = false;
         s.close();
       }
     });
+    s.setTimeout(SESSION_IDLE_MS);
     return x;
   }
 
@@ -207,6 +211,7 @@ export class H2cUpstream {
       done = true;
       x.open--;
       this.#active.delete(fail);
+      if (x.open === 0 && !x.s.destroyed) x.s.setTimeout(SESSION_IDLE_MS);
     };
     const fail = (err: Error): void => {
       if (done) return;

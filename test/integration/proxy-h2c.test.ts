@@ -121,7 +121,7 @@ async function backend(): Promise<Backend> {
   return b;
 }
 
-interface Setup { be: Backend; httpPort: number; httpsPort: number }
+interface Setup { be: Backend; httpPort: number; httpsPort: number; proxy: ReturnType<typeof createProxyServer>; origin: string }
 
 /** The member as labels describe it (host network: its address is 127.0.0.1), then a whole proxy. */
 async function setup(t: { after: (fn: () => Promise<void>) => void }, memberPort?: number): Promise<Setup> {
@@ -148,7 +148,7 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }, memberPort
     await proxy.close();
     await be.close();
   });
-  return { be, httpPort, httpsPort };
+  return { be, httpPort, httpsPort, proxy, origin: spec.members[0].url };
 }
 
 function connect(port: number): http2.ClientHttp2Session {
@@ -296,6 +296,31 @@ test('h2c: a member that refuses the connection is 502 PROXY_UPSTREAM_CONNECT', 
   const r = await call(session, '/echo.Echo/Unary', frame('x'));
   assert.equal(r.headers[':status'], 502);
   assert.match(r.body.toString(), /PROXY_UPSTREAM_CONNECT/);
+});
+
+test('h2c: a member that leaves (forgetOrigin with abort) ends its open streams; the next call opens a new connection', async (t) => {
+  const s = await setup(t);
+  const session = connect(s.httpsPort);
+  t.after(() => session.destroy());
+  const held = session.request({ ':method': 'POST', ':path': '/echo.Echo/Hold', ':authority': 'grpc.test', 'content-type': 'application/grpc', te: 'trailers' });
+  held.on('error', () => undefined);
+  const firstData = new Promise<void>((resolve) => held.once('data', () => resolve()));
+  const closed = new Promise<{ trailers: boolean }>((resolve) => {
+    let trailers = false;
+    held.on('trailers', () => { trailers = true; });
+    held.on('close', () => resolve({ trailers }));
+  });
+  held.resume();
+  held.end(frame('h'));
+  await firstData;
+  assert.deepEqual(s.proxy.upstreamOrigins(), [s.origin]);
+  s.proxy.forgetOrigin(s.origin, { abort: true });
+  const end = await closed;
+  assert.equal(end.trailers, false, 'a stream cut mid-answer never gets a grpc-status of success');
+  assert.equal(held.rstCode, http2.constants.NGHTTP2_INTERNAL_ERROR, 'the client sees the stream reset, not a clean end');
+  const r = await call(session, '/echo.Echo/Unary', frame('after'));
+  assert.equal(r.trailers?.['grpc-status'], '0');
+  assert.equal(s.be.sessions, 2, 'a new upstream connection after the old one was destroyed');
 });
 
 test('h2c health: a healthcheck.path is an HTTP/2 probe; without one, a TCP connect', async (t) => {
