@@ -451,7 +451,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.responded = true;
     this.resumeUpstream = resume;
     const head = responseHead(rawHeaders);
-    this.upstream?.lane.answered(!head.close);
+    this.upstream?.lane.answered(!head.close, this.laneTicket);
     const headers = head.headers;
     // h2c: trailers may follow a body of stated length, so the end is onComplete's, not the last byte's
     this.expectBytes = this.req.method === 'HEAD' || statusCode === 204 || statusCode === 304 || this.member?.h2c === true ? -1 : head.contentLength;

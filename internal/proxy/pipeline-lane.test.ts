@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONNECTIONS, DEPTH, HOL_MS, KEEPALIVE_PROOF, OFF_MS, PipelineLane } from './pipeline-lane.ts';
+import { CONNECTIONS, DEPTH, HOL_MS, KEEPALIVE_PROOF, LIFETIME_ANSWERS, OFF_MS, PipelineLane } from './pipeline-lane.ts';
 
 function lane(): { l: PipelineLane; clock: { t: number } } {
   const clock = { t: 1000 };
@@ -126,4 +126,29 @@ test('a slow path answered fast again is pipelined again; one that stays slow st
   assert.equal(l.isSlow('/'), false, 'a hiccup is forgotten after the next fast answer');
   l.took('/report', SLOW_MS * 4);
   assert.equal(l.isSlow('/report'), true);
+});
+
+test('a member whose connections live long: a close after many keep-alive answers is forgiven, a close every few answers is not', () => {
+  const { l } = lane();
+  for (let i = 0; i < 3 * LIFETIME_ANSWERS; i++) l.answered(true);
+  // a requests-per-connection limit on three connections
+  for (let i = 0; i < 3; i++) l.answered(false);
+  assert.equal(l.open(), true, 'three ends earned by 3 × LIFETIME_ANSWERS answers');
+  for (let i = 0; i < LIFETIME_ANSWERS / 4; i++) l.answered(true);
+  l.answered(false);
+  assert.equal(l.open(), false, 'an end not earned takes the member off');
+});
+
+test('a pipelined connection that ends takes one forgiven end, however many requests were on it', () => {
+  const { l } = lane();
+  for (let i = 0; i < LIFETIME_ANSWERS; i++) l.answered(true);
+  const on = Array.from({ length: 5 }, () => l.enter());
+  // the head's answer says close; the four behind it break with the connection
+  l.answered(false, on[0]);
+  l.leave(on[0]!);
+  for (const t of on.slice(1)) l.leave(t, true);
+  assert.equal(l.open(), true, 'one connection, one end');
+  const next = l.enter();
+  l.leave(next, true);
+  assert.equal(l.open(), false, 'the next end is not earned');
 });

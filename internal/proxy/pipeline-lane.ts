@@ -6,8 +6,12 @@
 // - only idempotent bodiless requests (GET, HEAD), only on their first attempt (a retry always
 //   takes a fresh, unpipelined connection);
 // - only to a member that has proven keep-alive: KEEPALIVE_PROOF answers in a row without
-//   `Connection: close`; one `close` (or a broken pipelined connection) switches the member
-//   off for OFF_MS;
+//   `Connection: close`; a `close` (or a broken pipelined connection) switches the member off
+//   for OFF_MS, unless the member's connections live long: every LIFETIME_ANSWERS keep-alive
+//   answers earn one connection end that is forgiven (at most MAX_FORGIVEN saved up), so a
+//   server's requests-per-connection limit (nginx keepalive_requests, 1000 by default; Apache
+//   MaxKeepAliveRequests, 100) does not turn pipelining off for good; the requests written
+//   behind such a close are retried like any broken pipeline's;
 // - never behind a slow request: a request joins a connection only while the oldest request on
 //   it has waited less than HOL_MS and fewer than DEPTH are on it; when no connection qualifies
 //   it takes the ordinary pool (head-of-line blocking is bounded by HOL_MS for the few that
@@ -33,6 +37,10 @@ export const HOL_MS = 10;
 export const KEEPALIVE_PROOF = 3;
 /** How long a member stays off the lane after a `Connection: close` or a broken pipeline. */
 export const OFF_MS = 60_000;
+/** Keep-alive answers that earn one forgiven connection end (close or broken pipeline). */
+export const LIFETIME_ANSWERS = 32;
+/** Forgiven connection ends saved up at most (connections opened together end together). */
+export const MAX_FORGIVEN = 64;
 /** A GET/HEAD slower than this marks its path as slow. */
 export const SLOW_MS = 50;
 /** Slow paths remembered per member (the oldest is forgotten first). */
@@ -87,7 +95,11 @@ class ConnectionSlot {
 export class PipelineLane {
   #streak = 0;
   #offUntil = 0;
+  /** Connection ends forgiven from now on, earned by keep-alive answers (1/LIFETIME_ANSWERS each). */
+  #credit = 0;
   readonly #slots: ConnectionSlot[] = [];
+  /** Per pipelined connection: positions below this were on a connection that already ended (one end, however many requests it took). */
+  readonly #endedBelow: number[] = new Array<number>(CONNECTIONS).fill(0);
   #inflight = 0;
   /** Paths (query left out) seen slower than SLOW_MS, oldest first. */
   readonly #slow = new Set<string>();
@@ -145,20 +157,43 @@ export class PipelineLane {
   /** The request left the lane (answered, failed or aborted). `broken`: its connection broke. */
   leave(ticket: number, broken = false): void {
     const slot = (ticket - 1) % CONNECTIONS;
-    if (this.#slots[slot]?.remove((ticket - 1 - slot) / CONNECTIONS) === true) this.#inflight--;
-    if (broken) this.off();
+    const pos = (ticket - 1 - slot) / CONNECTIONS;
+    if (this.#slots[slot]?.remove(pos) === true) this.#inflight--;
+    if (broken) this.#connectionEnded(slot, pos);
   }
 
-  /** An answer from the member on any connection: keep-alive (true) or `Connection: close`. */
-  answered(keepAlive: boolean): void {
+  /**
+   * An answer from the member: keep-alive (true) or `Connection: close`. `ticket`: the answer
+   * came on a pipelined connection (the requests behind it there end with it: one end).
+   */
+  answered(keepAlive: boolean, ticket = 0): void {
     if (keepAlive) {
       if (this.#streak < KEEPALIVE_PROOF) this.#streak++;
-    } else this.off();
+      if (this.#credit < MAX_FORGIVEN) this.#credit += 1 / LIFETIME_ANSWERS;
+    } else if (ticket === 0) this.#ended();
+    else {
+      const slot = (ticket - 1) % CONNECTIONS;
+      this.#connectionEnded(slot, (ticket - 1 - slot) / CONNECTIONS);
+    }
+  }
+
+  /** Pipelined connection `slot` ended under the request at `pos`: counted once per connection. */
+  #connectionEnded(slot: number, pos: number): void {
+    if (pos < this.#endedBelow[slot]!) return;
+    this.#endedBelow[slot] = this.#slots[slot]!.tail;
+    this.#ended();
+  }
+
+  /** A connection of the member ended (close, broken): forgiven from the credit, else off. */
+  #ended(): void {
+    if (this.#credit >= 1) this.#credit -= 1;
+    else this.off();
   }
 
   /** Stop pipelining to this member for a while; it has to prove keep-alive again. */
   off(): void {
     this.#streak = 0;
+    this.#credit = 0;
     this.#offUntil = this.#now() + OFF_MS;
   }
 

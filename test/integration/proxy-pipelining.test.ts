@@ -16,6 +16,8 @@ interface RawBackend {
   requests: { conn: number; method: string; path: string }[];
   /** Paths held until released. */
   held: Map<string, () => void>;
+  /** Connections closed at their closeAfter limit. */
+  limitCloses: number;
   close(): Promise<void>;
 }
 
@@ -24,8 +26,8 @@ interface RawBackend {
  * release. `closeEach`: `Connection: close` and close after each answer. `breakAt`: destroy a
  * connection as soon as this many requests wait on it.
  */
-async function rawBackend(opts: { delayMs?: number; hold?: (path: string) => boolean; closeEach?: boolean; breakAt?: number } = {}): Promise<RawBackend> {
-  const b: RawBackend = { origin: '', maxOutstanding: 0, requests: [], held: new Map(), close: () => Promise.resolve() };
+async function rawBackend(opts: { delayMs?: number; hold?: (path: string) => boolean; closeEach?: boolean; closeAfter?: number; breakAt?: number } = {}): Promise<RawBackend> {
+  const b: RawBackend = { origin: '', maxOutstanding: 0, requests: [], held: new Map(), limitCloses: 0, close: () => Promise.resolve() };
   let conns = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -34,13 +36,20 @@ async function rawBackend(opts: { delayMs?: number; hold?: (path: string) => boo
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     let buf = '';
+    let answered = 0;
+    let ended = false;
     const queue: { method: string; path: string; ready: boolean }[] = [];
     const flush = (): void => {
-      while (queue.length > 0 && queue[0]!.ready) {
+      while (!ended && queue.length > 0 && queue[0]!.ready) {
         const r = queue.shift()!;
         const body = `${r.method} ${r.path}`;
-        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${String(body.length)}\r\n${opts.closeEach === true ? 'Connection: close\r\n' : ''}\r\n${r.method === 'HEAD' ? '' : body}`);
-        if (opts.closeEach === true) {
+        // closeAfter: a requests-per-connection limit (nginx keepalive_requests): the last answer
+        // says close, and requests written behind it on this connection are never answered
+        const close = opts.closeEach === true || ++answered === opts.closeAfter;
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${String(body.length)}\r\n${close ? 'Connection: close\r\n' : ''}\r\n${r.method === 'HEAD' ? '' : body}`);
+        if (close) {
+          if (answered === opts.closeAfter) b.limitCloses++;
+          ended = true;
           socket.end();
           return;
         }
@@ -157,6 +166,26 @@ test('never behind a slow request: while one waits on the pipelined connection, 
   assert.ok(fast2.every((x, i) => x.body === `GET /f${String(i)}`));
   be.held.get('/slow')!();
   assert.equal((await again).body, 'GET /slow');
+});
+
+test('a member with a requests-per-connection limit stays pipelined: each close is retried, every client gets its answer', async (t) => {
+  const be = await rawBackend({ closeAfter: 100, delayMs: 2 });
+  const h = await startProxy({ app: testRoute('app', [member('m', be.origin)]) });
+  t.after(async () => { await h.close(); await be.close(); });
+  await warmUp(h.port, 'app');
+  let closesSeen = 0;
+  for (let round = 0; round < 40; round++) {
+    const paths = Array.from({ length: 20 }, (_, i) => `/r${String(round)}-${String(i)}`);
+    const answers = await Promise.all(paths.map((p) => get(h.port, 'app', p)));
+    assert.deepEqual(answers.map((a) => a.body), paths.map((p) => `GET ${p}`), `round ${String(round)}: each client its own answer`);
+    if (closesSeen === 0 && be.limitCloses > 0) {
+      // a connection has reached its limit: pipelining must go on after that
+      closesSeen = be.limitCloses;
+      be.maxOutstanding = 0;
+    }
+  }
+  assert.ok(closesSeen > 0, 'the member closed a connection at its limit');
+  assert.ok(be.maxOutstanding >= 2, `still pipelined after connections reached their limit (max ${String(be.maxOutstanding)} waiting on one)`);
 });
 
 test('a pipelined connection that breaks costs the clients nothing, and the member leaves the lane', async (t) => {
