@@ -25,6 +25,7 @@ function setup(opts: { table?: boolean } = {}) {
       routeSpec('wiki', [memberSpec('wiki-1', '', {}, { container: containerOf('wiki-1', '', { idle }) })]),
       routeSpec('vault', [], { refused: { code: 'LABEL_ACCESS_CONTROL_UNSUPPORTED', keys: ['proxy.vault.middlewares.oidc'], sources: ['vault'], message: 'vault asks for oidc' } }),
       routeSpec('nas', [memberSpec('nas-1', 'http://127.0.0.1:5000')], { source: 'file' }),
+      routeSpec('grpc', [memberSpec('grpc-1', 'http://10.0.0.9:50051', {}, { h2c: true })], { source: 'file' }),
     ], { matchDomains: ['home.example.com'] }).table);
   }
   const watcher: DockerWatcherStatus = { host: 'unix:///var/run/docker.sock', state: 'synced', lastSyncAt: 1_000, lastError: undefined, containers: 4, reconnects: 0 };
@@ -50,11 +51,14 @@ test('/api/routes: every route with its pool, members, sleep state, refusal; con
   const { views, setLag } = setup();
   const v = views.routes();
   assert.deepEqual(v.routes.map((r) => [r.alias, r.summary]), [
+    ['grpc', '0/1 members healthy'],
     ['nas', '0/1 members healthy'],
     ['vault', 'refused: asks for access control Bellhop cannot apply yet'],
     ['web', '1/2 members healthy'],
     ['wiki', '0/1 members healthy, 1 asleep'],
   ]);
+  // an h2c member shows the scheme it is spoken to with
+  assert.equal(v.routes.find((r) => r.alias === 'grpc')?.members[0]?.url, 'h2c://10.0.0.9:50051');
   const web = v.routes.find((r) => r.alias === 'web')!;
   assert.deepEqual(web.hosts, ['web', 'www.example.com']);
   assert.deepEqual(web.load_balance, { mode: 'roundrobin', sticky: false, sticky_max_age_ms: 0, options: null });

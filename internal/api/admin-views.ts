@@ -79,7 +79,8 @@ function membersOf(src: AdminViewSources, route: LiveRoute): MemberView[] {
     return {
       name: m.name,
       container_id: m.container?.id ?? null,
-      url: m.url,
+      // an h2c member keeps an http:// origin; shown as its label or route file says (docs/proxy.md)
+      url: m.h2c === true ? m.url.replace(/^http:/, 'h2c:') : m.url,
       configured_weight: m.weight ?? null,
       normalised_weight: w?.normalisedWeight ?? null,
       in_flight: w?.inFlight ?? 0,
