@@ -1,9 +1,9 @@
 // One active probe against one member: an HTTP HEAD/GET to `url + path` through a dedicated
-// undici Agent, or a TCP connect when the check has no path. Probes never throw: every
+// undici Agent (internal/proxy's lean undici), or a TCP connect when the check has no path. Probes never throw: every
 // failure becomes a ProbeResult with a short human reason for the admin API and logs.
 import { connect as h2connect, constants as h2 } from 'node:http2';
 import { connect as netConnect } from 'node:net';
-import { Agent, request } from 'undici';
+import { undici } from '../proxy/index.ts';
 import type { HealthcheckSpec } from '../routes/index.ts';
 import { formatDuration } from './format-duration.ts';
 
@@ -60,8 +60,8 @@ export function inStatusRanges(status: number, ranges: NonNullable<HealthcheckSp
  */
 export class Prober {
   readonly #healthy: HealthyStatus;
-  #verifying: Agent | undefined;
-  #insecure: Agent | undefined;
+  #verifying: undici.Agent | undefined;
+  #insecure: undici.Agent | undefined;
 
   constructor(healthy: HealthyStatus = defaultHealthyStatus) {
     this.#healthy = healthy;
@@ -79,13 +79,13 @@ export class Prober {
     await Promise.all(agents.filter((a) => a !== undefined).map((a) => a.destroy()));
   }
 
-  #agent(noTlsVerify: boolean): Agent {
+  #agent(noTlsVerify: boolean): undici.Agent {
     // No per-origin cap: at most one probe per member is in flight, so the number of concurrent
     // probes to one origin is bounded by the members sharing it; a cap would queue them
     // (100 members on one host:port took seconds to be probed once with a cap of 4).
     // The probe's own timer enforces `timeout`; undici's connect timeout only backs it up.
-    if (noTlsVerify) return (this.#insecure ??= new Agent({ connect: { timeout: 60_000, rejectUnauthorized: false } }));
-    return (this.#verifying ??= new Agent({ connect: { timeout: 60_000 } }));
+    if (noTlsVerify) return (this.#insecure ??= new undici.Agent({ connect: { timeout: 60_000, rejectUnauthorized: false } }));
+    return (this.#verifying ??= new undici.Agent({ connect: { timeout: 60_000 } }));
   }
 
   async #http(target: ProbeTarget, rawPath: string): Promise<ProbeResult> {
@@ -101,9 +101,12 @@ export class Prober {
     }, timeoutMs);
     timer.unref();
     try {
-      const res = await request(url, {
+      // undici's top-level request(url) does this split; the lean undici has only the method
+      const u = new URL(url);
+      const res = await this.#agent(target.noTlsVerify).request({
+        origin: u.origin,
+        path: `${u.pathname}${u.search}`,
         method: useGet ? 'GET' : 'HEAD',
-        dispatcher: this.#agent(target.noTlsVerify),
         signal: controller.signal,
         reset: true,
         headers: {

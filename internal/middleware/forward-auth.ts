@@ -11,7 +11,7 @@
 // Remote-User, Remote-Name, Remote-Email, Remote-Groups). Bellhop adds `address`, a URL, for an
 // auth server that is not a route.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Pool } from 'undici';
+import { undici } from '../proxy/index.ts';
 import { stripHopByHopObject } from '../../pkg/http/index.ts';
 import { sendAuthError } from './auth-errors.ts';
 import type { Middleware, MiddlewareFactory, MiddlewareProblem, MiddlewareSpec, MiddlewareVerdict, RequestFacts } from './middleware.ts';
@@ -141,7 +141,7 @@ class ForwardAuth implements Middleware {
   readonly #route: string | undefined;
   readonly #routeOrigin: ((route: string) => string | undefined) | undefined;
   /** Origin → pool; one for `address`, the route's recent member origins for `route`. */
-  readonly #pools = new Map<string, Pool>();
+  readonly #pools = new Map<string, undici.Pool>();
   readonly #path: string;
   /** Names copied from a 2xx auth answer, as configured. */
   readonly #copied: readonly string[];
@@ -158,12 +158,12 @@ class ForwardAuth implements Middleware {
   }
 
   /** The pool for the auth server now: `address`'s, or one of the route's usable members (undefined: none). */
-  #pool(): Pool | undefined {
+  #pool(): undici.Pool | undefined {
     const origin = this.#origin ?? (this.#route === undefined ? undefined : this.#routeOrigin?.(this.#route));
     if (origin === undefined) return undefined;
     let pool = this.#pools.get(origin);
     if (pool !== undefined) return pool;
-    pool = new Pool(origin, {
+    pool = new undici.Pool(origin, {
       connections: 32,
       connect: { timeout: CONNECT_MS },
       headersTimeout: ANSWER_MS,

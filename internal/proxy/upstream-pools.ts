@@ -4,7 +4,7 @@
 // forgetOrigin() closes a departed member's connections: gracefully (in-flight requests
 // finish), or at once when the member is dead.
 import type { Socket } from 'node:net';
-import { buildConnector, Client, Pool } from 'undici';
+import { buildConnector, Client, Pool } from './lean-undici.ts';
 import { H2cUpstream } from './h2c-upstream.ts';
 import { CONNECTIONS, DEPTH, PipelineLane } from './pipeline-lane.ts';
 import { MEMBER_GONE, PIPELINE_BROKEN } from './retry-policy.ts';

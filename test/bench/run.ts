@@ -6,11 +6,13 @@
 // run, small then 64 KiB answers, then the head-of-line case; needs nginx and wrk:
 // apt-get install -y nginx wrk), then Bellhop's HTTPS entrypoint against nginx
 // terminating TLS (https-bench.ts: keep-alive HTTPS/1.1, HTTP/2, new TLS connections; also needs
-// h2load: apt-get install -y nghttp2-client). BENCH_ONLY=balance|health|discovery|proxy|https
-// runs one part; BENCH_ONLY=middleware (not in the default run) compares a route with
-// cidr_whitelist + request headers + rate_limit against the bare route (middleware-bench.ts).
-// Extra arguments go to proxy-table.ts and from there to proxy-bench.sh (e.g. `npm run bench --
-// -d 10 -r 5`; `--no-64k`, `--no-hol` leave those parts out).
+// h2load: apt-get install -y nghttp2-client), then Bellhop's idle memory as the image runs it
+// (idle-memory.ts). BENCH_ONLY=balance|health|discovery|proxy|https|memory runs one part;
+// BENCH_ONLY=middleware (not in the default run) compares a route with cidr_whitelist + request
+// headers + rate_limit against the bare route (middleware-bench.ts). Extra arguments go to
+// proxy-table.ts and from there to proxy-bench.sh (e.g. `npm run bench -- -d 10 -r 5`;
+// `--no-64k`, `--no-hol` leave those parts out), or with BENCH_ONLY=memory to idle-memory.ts
+// (e.g. `BENCH_ONLY=memory npm run bench -- --warm 2000`).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -41,5 +43,10 @@ if (only === 'middleware') {
 }
 if (only === undefined || only === 'https') {
   const r = spawnSync(process.execPath, [here('./https-bench.ts')], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+if (only === undefined || only === 'memory') {
+  // builds dist-js itself
+  const r = spawnSync(process.execPath, [here('./idle-memory.ts'), ...(only === 'memory' ? args : [])], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
