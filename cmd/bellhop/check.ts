@@ -332,7 +332,8 @@ export function formatCheckReport(r: CheckReport, shownFile = r.file): string {
     if (route.options !== undefined) lb.push(`real IP from ${route.options.header} via ${route.options.from.join(' ')}${route.options.recursive ? ' (recursive)' : ''}`);
     out.push(`  pool: ${lb.join(', ')}`);
     if (route.middlewares.length > 0) {
-      const shown = route.middlewares.map((m) => `${m.name} (priority ${String(m.priority)}${m.bypass.length > 0 ? `; bypass ${m.bypass.join(', ')}` : ''})`);
+      // GoDoxy's rules run before every middleware: their priority is no number a user sets
+      const shown = route.middlewares.map((m) => (m.name === 'rules' ? 'rules (first, docs/rules.md)' : `${m.name} (priority ${String(m.priority)}${m.bypass.length > 0 ? `; bypass ${m.bypass.join(', ')}` : ''})`));
       out.push(`  middlewares: ${shown.join(' → ')}`);
     }
     const width = Math.max(...route.members.map((m) => m.name.length));

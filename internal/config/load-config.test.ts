@@ -552,7 +552,7 @@ describe('middlewares in the config file (docs/middlewares.md)', () => {
   });
 
   it('a middleware Bellhop cannot apply yet stops the config from loading, naming it by key and line, never its options', () => {
-    const es = errors('entrypoint:\n  middlewares:\n    - use: crowdsec\n      api_key: secret\nroutes:\n  nas:\n    url: http://127.0.0.1:5000\n    middlewares:\n      hcaptcha: { secret: "$2y$05$x" }\n    rules:\n      - on: path /admin\n        do: error 403 Forbidden\n');
+    const es = errors('entrypoint:\n  middlewares:\n    - use: crowdsec\n      api_key: secret\nroutes:\n  nas:\n    url: http://127.0.0.1:5000\n    middlewares:\n      hcaptcha: { secret: "$2y$05$x" }\n    rules:\n      - on: path /admin\n        do: serve /srv\n');
     assert.deepEqual(es.map((e) => [e.code, e.key, e.line]), [
       ['CONFIG_UNSUPPORTED', 'entrypoint.middlewares[0]', 3],
       ['CONFIG_UNSUPPORTED', 'routes.nas.middlewares.hcaptcha', 9],
@@ -561,6 +561,16 @@ describe('middlewares in the config file (docs/middlewares.md)', () => {
     assert.match(es[0]!.message, /"crowdsec" restricts access.*rather than serving every route without it/);
     assert.match(es[1]!.message, /"hcaptcha" restricts access.*rather than serving this route without it/);
     assert.ok(!es.some((e) => e.message.includes('$2y$') || e.message.includes('secret')), 'messages name the middleware, never its options');
+  });
+});
+
+describe('routes.<name>.rules (docs/rules.md)', () => {
+  it('block text or a list of rules becomes the route\'s first stage; a mistake is an error with its line', () => {
+    const c = ok('routes:\n  nas:\n    url: http://127.0.0.1:5000\n    rules: |\n      path glob(/admin/*) {\n        error 403 Forbidden\n      }\n');
+    assert.deepEqual(c.routes.nas?.middlewares?.map((m) => [m.name, m.key]), [['rules', 'routes.nas.rules']]);
+    const l = ok('routes:\n  nas:\n    url: http://127.0.0.1:5000\n    middlewares: { rate_limit: { average: 5 } }\n    rules:\n      - on: path /admin\n        do: error 403 Forbidden\n');
+    assert.deepEqual(l.routes.nas?.middlewares?.map((m) => m.name), ['rules', 'rate_limit']);
+    assert.match(one('routes:\n  nas:\n    url: http://127.0.0.1:5000\n    rules: |\n      default {\n        teleport /x\n      }\n', 'CONFIG_BAD_MIDDLEWARE', 'routes.nas.rules', 4), /unknown command "teleport"/);
   });
 });
 

@@ -3,8 +3,9 @@
 // options are checked by internal/middleware (one grammar for labels and config); an unknown
 // name or option is an error with its line and a did-you-mean. A middleware Bellhop cannot apply
 // yet is never silently dropped: the file does not load (at a hot reload the running config stays).
-import { isMap, isScalar, isSeq } from 'yaml';
-import { buildMiddlewareSpec, type MiddlewareSpec } from '../middleware/index.ts';
+import { isMap, isScalar, isSeq, parse } from 'yaml';
+import { buildMiddlewareSpec, buildRulesSpec, type MiddlewareSpec } from '../middleware/index.ts';
+import { looksLikeBlockRules } from '../rules/index.ts';
 import type { Entry, EntryReader, Value } from './entry-reader.ts';
 
 function toJs(reader: EntryReader, n: Value): unknown {
@@ -109,10 +110,31 @@ export function readRouteMiddlewares(reader: EntryReader, e: Entry, base: string
   return ok ? out : undefined;
 }
 
-/** `routes.<name>.rules` (GoDoxy): can refuse or authenticate requests, so an error unless empty. */
-export function readRouteRules(reader: EntryReader, e: Entry, base: string): boolean {
+/**
+ * `routes.<name>.rules` (GoDoxy, docs/rules.md): block-syntax text or a list of {name, on, do}.
+ * Rules Bellhop cannot run (`serve`, templates, …) are CONFIG_UNSUPPORTED and a mistake in them
+ * CONFIG_BAD_MIDDLEWARE: the file does not load rather than serve the route without its rules.
+ * `null` or `[]`: no rules; otherwise the spec of the route's first stage.
+ */
+export function readRouteRules(reader: EntryReader, e: Entry, base: string): { ok: boolean; spec?: MiddlewareSpec | undefined } {
   const n = reader.deref(e.value);
-  if (reader.isNull(n) || (isSeq(n) && n.items.length === 0)) return true;
-  reader.fail('CONFIG_UNSUPPORTED', `${base}.rules`, '"rules" can refuse, redirect or authenticate requests, and Bellhop cannot apply them yet: this config is refused rather than serving this route without them', e.keyNode);
-  return false;
+  if (reader.isNull(n) || (isSeq(n) && n.items.length === 0)) return { ok: true };
+  let value = toJs(reader, e.value);
+  // a YAML list written as text (`rules: |` followed by `- on: …`), as GoDoxy also reads it
+  if (typeof value === 'string' && value.trim() !== '' && !looksLikeBlockRules(value)) {
+    try {
+      const list: unknown = parse(value);
+      if (Array.isArray(list)) value = list;
+    } catch {
+      // not YAML either: the rules parser says what is wrong
+    }
+  }
+  if (typeof value === 'string' && value.trim() === '') return { ok: true };
+  const r = buildRulesSpec(value, `${base}.rules`);
+  if (r.kind === 'spec') return { ok: true, spec: r.spec };
+  for (const p of r.problems) {
+    if (p.code === 'MIDDLEWARE_RULES_UNSUPPORTED') reader.fail('CONFIG_UNSUPPORTED', `${base}.rules`, `${p.message}: this config is refused rather than serving this route without its rules`, e.keyNode);
+    else reader.fail('CONFIG_BAD_MIDDLEWARE', `${base}.rules`, p.message, e.keyNode);
+  }
+  return { ok: false };
 }

@@ -69,8 +69,11 @@ function readRoute(reader: EntryReader, e: Entry, draft: Draft): { spec: RouteSp
   const mw = by.get('middlewares');
   const middlewares = mw === undefined ? [] : readRouteMiddlewares(reader, mw, base);
   if (middlewares === undefined) ok = false;
-  const rules = by.get('rules');
-  if (rules && !readRouteRules(reader, rules, base)) ok = false;
+  const rulesEntry = by.get('rules');
+  const rules = rulesEntry === undefined ? { ok: true } : readRouteRules(reader, rulesEntry, base);
+  if (!rules.ok) ok = false;
+  // GoDoxy's rules (docs/rules.md) run as the first stage of the route's chain
+  if (rules.spec !== undefined && middlewares !== undefined) middlewares.unshift(rules.spec);
   const alog = by.get('access_log');
   const accessLog = alog === undefined || reader.isNull(alog.value) ? undefined : readAccessLog(reader, alog, `${base}.access_log`);
   if (alog !== undefined && !reader.isNull(alog.value) && accessLog === undefined) ok = false;

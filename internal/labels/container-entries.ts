@@ -13,6 +13,7 @@ import type { Candidate, CollectedLabels, FieldStore, LabelProblem, ProblemScope
 import { LabelErrorCode as C } from './label-error-codes.ts';
 import { defaultScheme, offeredPorts, selectPort, upstreamUrl } from './upstream-address.ts';
 import { middlewaresOf } from './middleware-labels.ts';
+import { rulesOf } from './rules-labels.ts';
 import { accessLogOf } from './access-log-labels.ts';
 import type { AccessLogSpec } from '../accesslog/index.ts';
 import { aliasKind, streamMemberId } from './stream-entries.ts';
@@ -186,6 +187,9 @@ export function containerEntries(rec: LabelledContainer, opts: EntryOptions): Co
     // Middlewares first: a broken one must refuse the alias even when the rest is broken too.
     const before = problems.length;
     const middlewares = middlewaresOf(f, problems);
+    // GoDoxy's rules (docs/rules.md): the first stage of the route's chain
+    const rules = rulesOf(f, problems);
+    if (rules !== undefined) middlewares.unshift(rules);
     // a bad access_log costs this alias only, like any other per-alias label
     const accessLog = accessLogOf(f, alias, problems);
     for (const p of problems.slice(before)) p.scope = scope;
@@ -329,7 +333,7 @@ function appliesTo(scope: ProblemScope | undefined, alias: string, index: number
 
 /** A problem in a middleware label: the alias must refuse service, never be served without it. */
 export function isAccessProblem(p: LabelProblem): boolean {
-  if (p.code === C.UNKNOWN_MIDDLEWARE || p.code === C.BAD_MIDDLEWARE || p.message.startsWith('field "middlewares')) return true;
+  if (p.code === C.UNKNOWN_MIDDLEWARE || p.code === C.BAD_MIDDLEWARE || p.code === C.BAD_RULES || p.code === C.ACCESS_CONTROL_UNSUPPORTED || p.message.startsWith('field "middlewares')) return true;
   // proxy.<target>.middlewares…: the segment after the target (an alias may be named "middlewares")
   return (p.key.split('.')[2] ?? '').toLowerCase().replace(/[_-]/g, '') === 'middlewares';
 }

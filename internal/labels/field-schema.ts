@@ -75,7 +75,6 @@ export const IGNORED_ROOTS: readonly string[] = [
  * (docs/labels.md, "Access control").
  */
 export const ACCESS_ROOTS: ReadonlyMap<string, string> = new Map([
-  ['rules', '"rules" can refuse, redirect or authenticate requests'],
   ['rule_file', '"rule_file" can refuse, redirect or authenticate requests'],
   ['inbound_mtls_profile', '"inbound_mtls_profile" requires client certificates'],
   ['path_patterns', '"path_patterns" limits the paths that are served'],

@@ -9,6 +9,7 @@ import { checkAlias, readList } from './value-parsers.ts';
 import { parseYamlMapping } from './yaml-label.ts';
 import { addMiddlewareLabel, addMiddlewareYamlLeaf, isMiddlewarePath } from './middleware-labels.ts';
 import { addAccessLogLabel, addAccessLogYamlLeaf, isAccessLogPath } from './access-log-labels.ts';
+import { addRulesLabel, isRulesPath } from './rules-labels.ts';
 
 /**
  * What a problem costs (docs/labels.md, "Errors"): a label of one alias (`proxy.app.…`,
@@ -133,6 +134,10 @@ function addPath(c: CollectedLabels, label: string, value: string, kind: number,
     addAccessLogLabel(c, store, label, value, path.slice(1), kind, depth);
     return;
   }
+  if (isRulesPath(path)) {
+    addRulesLabel(c, store, label, value, path.slice(1), kind, depth, false);
+    return;
+  }
   const res = resolvePath(path);
   switch (res.kind) {
     case 'field':
@@ -161,6 +166,10 @@ function addPath(c: CollectedLabels, label: string, value: string, kind: number,
         }
         if (isAccessLogPath(full)) {
           if (leaf.empty !== true) addAccessLogYamlLeaf(c, store, label, full.slice(1), leaf.value, kind, depth);
+          continue;
+        }
+        if (isRulesPath(full)) {
+          if (leaf.empty !== true) addRulesLabel(c, store, label, leaf.value, full.slice(1), kind, depth, true);
           continue;
         }
         const lr = resolvePath(full);

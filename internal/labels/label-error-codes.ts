@@ -57,6 +57,11 @@ export const LabelErrorCode = {
   UNKNOWN_MIDDLEWARE: 'LABEL_UNKNOWN_MIDDLEWARE',
   /** A middleware's option is unknown (with a did-you-mean) or its value is wrong (`allow: nope`, `average: -1`). */
   BAD_MIDDLEWARE: 'LABEL_BAD_MIDDLEWARE',
+  /**
+   * `proxy.<alias>.rules` that cannot be read (docs/rules.md): a syntax error, an unknown command,
+   * two default rules. The alias refuses service (503 PROXY_ROUTE_REFUSED), never served without them.
+   */
+  BAD_RULES: 'LABEL_BAD_RULES',
   /** An `access_log` option that cannot work (docs/access-log.md): unknown key, bad format, retention, filter or field. */
   BAD_ACCESS_LOG: 'LABEL_BAD_ACCESS_LOG',
   /** Two unrelated containers claim one alias; the oldest keeps it. */

@@ -742,14 +742,14 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
   function refusedKeys(r: ParseResult, name: string): string[] | undefined {
     return route(r, name).refused?.keys;
   }
-  function assertRefused(r: ParseResult, name: string, key: string): void {
+  function assertRefused(r: ParseResult, name: string, key: string, code = REFUSED): void {
     const rt = route(r, name);
     assert.ok(rt.refused, `route ${name} is served: ${JSON.stringify(rt)}`);
     assert.deepEqual(rt.members, [], 'a refused route has no member to reach');
     assert.ok(rt.refused.keys.includes(key), `${JSON.stringify(rt.refused.keys)} does not name ${key}`);
     assert.match(rt.refused.message, new RegExp(`${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*not supported by Bellhop yet`));
-    const e = r.errors.find((x) => x.code === REFUSED && key.startsWith(x.key));
-    assert.ok(e, `no ${REFUSED} error for ${key}: ${JSON.stringify(r.errors)}`);
+    const e = r.errors.find((x) => x.code === code && key.startsWith(x.key));
+    assert.ok(e, `no ${code} error for ${key}: ${JSON.stringify(r.errors)}`);
     assert.equal(e.source, 'app');
   }
 
@@ -783,7 +783,7 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
     ['crowdsec', 'proxy.app.middlewares.crowdsec.route'],
     ['CrowdSec (any case, _ and - ignored)', 'proxy.app.middlewares.Crowd_Sec.route'],
     ['hcaptcha', 'proxy.app.middlewares.hcaptcha.site_key'],
-    ['rules', 'proxy.app.rules'],
+    ['rules Bellhop does not run (serve)', 'proxy.app.rules'],
     ['rule_file', 'proxy.app.rule_file'],
     ['inbound_mtls_profile', 'proxy.app.inbound_mtls_profile'],
     ['path_patterns (old GoDoxy)', 'proxy.app.path_patterns'],
@@ -791,7 +791,7 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
   ];
   for (const [name, label] of access) {
     test(`${name} → ${REFUSED}, route refused`, () => {
-      assertRefused(one({ 'proxy.aliases': 'app', [label]: 'x' }), 'app', label);
+      assertRefused(one({ 'proxy.aliases': 'app', [label]: label.endsWith('.rules') ? 'path glob(/s/*) {\n  serve /var/www\n}' : 'x' }), 'app', label);
     });
   }
 
@@ -827,10 +827,27 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
     assert.deepEqual(r.warnings.map((w) => w.code), []);
   });
 
+  test('rules (docs/rules.md): block text, a YAML list in the label or in the alias\'s YAML value become the route\'s first stage', () => {
+    const block = one({ 'proxy.aliases': 'app', 'proxy.app.rules': 'path glob(/admin/*) {\n  error 403 Forbidden\n}\n', 'proxy.app.middlewares.rate_limit.average': '5' });
+    assert.deepEqual(block.errors, []);
+    // in no particular order in the spec; the chain runs rules first (lowest priority)
+    assert.deepEqual(route(block, 'app').middlewares?.map((m) => [m.name, m.key]).sort(), [['rate_limit', 'proxy.app.middlewares.rate_limit'], ['rules', 'proxy.app.rules']]);
+    assert.ok(route(block, 'app').middlewares!.every((m) => m.name !== 'rules' || m.priority < -1_000_000));
+    const list = one({ 'proxy.aliases': 'app', 'proxy.#1.rules': '- name: admin\n  on: path /admin\n  do: error 403 Forbidden\n' });
+    assert.deepEqual(list.errors, []);
+    assert.deepEqual(route(list, 'app').middlewares?.[0]?.options['rules'], [{ name: 'admin', on: 'path /admin', do: 'error 403 Forbidden' }]);
+    const yaml = one({ 'proxy.app': 'port: 80\nrules: |\n  default {\n    pass\n  }\n' });
+    assert.deepEqual(yaml.errors, []);
+    assert.equal(route(yaml, 'app').middlewares?.[0]?.name, 'rules');
+    const bad = one({ 'proxy.aliases': 'app', 'proxy.app.rules': 'default {\n  teleport /x\n}' });
+    assertRefused(bad, 'app', 'proxy.app.rules', 'LABEL_BAD_RULES');
+    assert.match(errorFor(bad, 'LABEL_BAD_RULES').message, /unknown command "teleport"/);
+  });
+
   test('a middleware turned on with an empty mapping or nothing (`crowdsec: {}`, `hcaptcha:`) in a whole-route YAML value', () => {
     assertRefused(one({ 'proxy.app': 'port: 80\nmiddlewares:\n  crowdsec: {}\n' }), 'app', 'proxy.app (middlewares.crowdsec)');
     assertRefused(one({ 'proxy.app': 'middlewares:\n  hcaptcha:\n' }), 'app', 'proxy.app (middlewares.hcaptcha)');
-    assertRefused(one({ 'proxy.app': 'rules:\n  - on: path /admin\n    do: error 403 Forbidden\n' }), 'app', 'proxy.app (rules)');
+    assertRefused(one({ 'proxy.app': 'rules:\n  - on: path /admin\n    do: serve /var/www\n' }), 'app', 'proxy.app.rules');
     // An empty mapping elsewhere still sets nothing.
     const plain = one({ 'proxy.app': 'port: 80\nhealthcheck: {}\nmiddlewares: {}\n' });
     assert.deepEqual(plain.errors, []);

@@ -107,6 +107,22 @@ export class CompareGate {
 /** One gate for the process: the event loop is shared by every route. */
 const compareGate = new CompareGate(COMPARE_ACTIVE, COMPARE_QUEUED);
 
+/** One bcrypt comparison through the process-wide gate; undefined when too many wait (answer 503). */
+export function compareBcrypt(password: string, hash: string): Promise<boolean> | undefined {
+  return compareGate.run(() => bcrypt.compare(password, hash));
+}
+
+/** `Authorization: Basic …` → `user:password` decoded, or undefined. */
+export function basicCredentials(authorization: string | undefined): { user: string; password: string; decoded: string } | undefined {
+  if (authorization === undefined) return undefined;
+  const m = BASIC.exec(authorization);
+  if (m === null) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1), decoded };
+}
+
 const BUSY = Symbol('busy');
 
 class BasicAuth implements Middleware {

@@ -108,11 +108,13 @@ export function compileChain(specs: readonly MiddlewareSpec[], deps: MiddlewareD
       if (typeof v !== 'string') {
         const next = i + 1;
         return v.then(
-          (r) => (r === 'answered' ? r : run(next, req, res, facts)),
+          (r) => (r === 'answered' || facts.routeTo !== undefined ? r : run(next, req, res, facts)),
           (err: unknown) => fail(res, onFailure, err, step.mw.name),
         );
       }
       if (v === 'answered') return v;
+      // rules' `route <alias>`: the other route's chain runs instead of the rest of this one
+      if (facts.routeTo !== undefined) return v;
     }
     return 'continue';
   };

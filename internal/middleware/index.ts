@@ -19,3 +19,5 @@ export { OIDC_ERRORS } from './oidc-errors.ts';
 export { TokenBuckets } from './rate-limit.ts';
 /** Date.now and readFileSync; with the secret derived from the sticky key. */
 export { DEFAULT_MIDDLEWARE_DEPS, middlewareDeps } from './default-deps.ts';
+/** GoDoxy's route `rules` (docs/rules.md) as a checked spec for the route's chain (run first). */
+export { buildRulesSpec, RULES_PRIORITY } from './rules-stage.ts';

@@ -7,6 +7,8 @@ const DOCS = 'middlewares.md#answers';
 export const MIDDLEWARE_ERRORS = defineErrors({
   MIDDLEWARE_IP_NOT_ALLOWED: { status: 403, message: 'IP not allowed', docs: DOCS },
   MIDDLEWARE_RATE_LIMITED: { status: 429, message: 'Too many requests', docs: DOCS },
+  // `error <status> <message>` in a route's rules (docs/rules.md): the rule's status and message replace these.
+  MIDDLEWARE_RULE_ERROR: { status: 403, message: 'Refused by a rule of this service', docs: 'rules.md#commands' },
   // A middleware that failed (a bug, an unreachable auth server) answers itself: fail closed.
   MIDDLEWARE_FAILED: { status: 500, message: 'A middleware of this service failed', docs: DOCS },
   // The route's middlewares could not be built (bad options found only at start): never served without them.

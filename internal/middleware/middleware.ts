@@ -18,8 +18,15 @@ export interface RequestFacts {
   readonly secure: boolean;
   /** Routing host (lower case, no port). */
   readonly host: string;
-  /** Origin-form path with query, as received. */
-  readonly path: string;
+  /** Origin-form path with query, as received; the `rules` stage's `rewrite` replaces it (docs/rules.md). */
+  path: string;
+  /** The route's name ('' before routing): the `route` matcher of rules. */
+  readonly route?: string | undefined;
+  /**
+   * Set by the `rules` stage's `route <alias>` (docs/rules.md): the rest of this route's chain
+   * is skipped and the request is served by that alias's route (its middlewares, gate and pool).
+   */
+  routeTo?: string | undefined;
   /**
    * The upstream request's headers, a flat [name, value, …] list the middleware may edit in
    * place (names compared case-insensitively). Headers a middleware adds for the member (e.g.

@@ -10,6 +10,7 @@ import { oidc } from './oidc.ts';
 import { rateLimit } from './rate-limit.ts';
 import { cloudflareRealIp, realIp } from './real-ip.ts';
 import { redirectHttp } from './redirect-http.ts';
+import { rulesStage } from './rules-stage.ts';
 
 /** Every middleware Bellhop can run. */
 export const MIDDLEWARE_FACTORIES: readonly MiddlewareFactory[] = [redirectHttp, cidrWhitelist, rateLimit, requestHeaders, responseHeaders, forwardAuth, basicAuth, oidc, realIp, cloudflareRealIp];
@@ -47,6 +48,8 @@ function register(f: MiddlewareFactory): void {
 for (const n of NOT_YET_ACCESS) NAMES.set(normName(n), { kind: 'refused', name: n });
 for (const n of NOT_YET_HARMLESS) NAMES.set(normName(n), { kind: 'ignored', name: n });
 for (const f of MIDDLEWARE_FACTORIES) register(f);
+// GoDoxy's route `rules` (docs/rules.md): built by labels and config, never a middleware name users write
+FACTORIES.set(rulesStage.name, rulesStage);
 
 /** Every name a user may write (canonical spellings), for did-you-mean. */
 export function knownMiddlewareNames(): string[] {

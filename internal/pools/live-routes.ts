@@ -70,6 +70,12 @@ export class LiveRoutes {
         const spec = table.lookup(host);
         return spec ? routes.get(spec.name) : undefined;
       },
+      named(alias: string): ProxyRoute | undefined {
+        const r = routes.get(alias);
+        if (r !== undefined) return r;
+        const spec = table.lookup(alias);
+        return spec ? routes.get(spec.name) : undefined;
+      },
     };
     if (this.opts.onOriginsGone) {
       const now = this.origins();

@@ -56,6 +56,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   pickCtx: PickContext | undefined;
   headers: string[] = EMPTY_HEADERS;
   path = '/';
+  /** The path as the client sent it: a route's rules may rewrite `path`, a fresh routing starts again from this. */
+  clientPath = '/';
+  /** Routes entered through rules' `route <alias>` since the last fresh routing (a loop is cut). */
+  ruleHops = 0;
   /** Normalised host, kept to resolve the route again. */
   host = '';
   hasBody = false;
@@ -147,7 +151,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.respondError('PROXY_BAD_REQUEST', true);
       return;
     }
-    this.path = verdict.path;
+    this.path = this.clientPath = verdict.path;
     this.host = verdict.host ?? '';
     if (this.resolveRoute(this.host)) this.beforeGate();
   }
@@ -175,6 +179,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // run again; the client address and their header edits stay as decided the first time)
     this.passedMiddleware = false;
     if (this.headEdits !== undefined) this.headEdits.length = this.entryEdits;
+    // its rules start from the client's path (rules of the route left behind may have rewritten it)
+    this.path = this.clientPath;
+    this.ruleHops = 0;
     const peer = peerOf(this.socket, state.trusted);
     if (peer === undefined) {
       // the socket is already closed (no remote address): nothing to answer
@@ -212,7 +219,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const facts = this.middlewareFacts(this.pickCtx!.secure);
     const routeStep = (): void => {
       if (route.middleware === undefined) this.afterMiddleware();
-      else this.runMiddleware((q, s, f) => route.middleware!(q, s, f), facts, () => this.afterMiddleware());
+      else this.runMiddleware((q, s, f) => route.middleware!(q, s, f), facts, () => this.afterMiddleware(facts));
     };
     if (entry === undefined) routeStep();
     else {
@@ -226,9 +233,49 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  private afterMiddleware(): void {
+  private afterMiddleware(facts?: ProxyRequestFacts): void {
     this.passedMiddleware = true;
+    if (facts !== undefined) {
+      // the route's rules (docs/rules.md): a rewritten path, or another alias to serve the request
+      this.path = facts.path;
+      if (facts.routeTo !== undefined) {
+        this.ruleRoute(facts.routeTo);
+        return;
+      }
+    }
     this.enter();
+  }
+
+  /**
+   * Rules' `route <alias>`: the request continues on that alias's route (its middlewares, gate
+   * and pool) with the headers and path the rules left; the access log names that route.
+   */
+  private ruleRoute(alias: string): void {
+    const route = this.state.resolver().named?.(alias);
+    if (route === undefined) {
+      this.respondError('PROXY_RULE_NO_ROUTE', false, undefined, undefined, `A rule of this service sends the request to "${alias}", and no service answers that name`);
+      return;
+    }
+    if (route.refusal !== undefined) {
+      this.route = route;
+      this.respondError('PROXY_ROUTE_REFUSED', false, undefined, undefined, route.refusal);
+      return;
+    }
+    if (route === this.route) {
+      this.enter();
+      return;
+    }
+    if (++this.ruleHops > RULE_HOPS) {
+      this.respondError('PROXY_RULE_LOOP', false);
+      return;
+    }
+    this.route = route;
+    this.passedMiddleware = false;
+    const ctx = this.pickCtx!;
+    if (route.pickReadsHeaders === true && ctx.rawHeaders === undefined) {
+      this.pickCtx = { ...ctx, peerIp: peerOf(this.socket, this.state.trusted)?.peerIp, rawHeaders: this.req.rawHeaders };
+    }
+    this.beforeGate();
   }
 
   /** No route for the host: the entrypoint middlewares still run (a redirect, a rate limit), then 404. */
@@ -254,6 +301,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       secure,
       host: this.host,
       path: this.path,
+      route: this.route?.name,
       upstreamHeaders: this.headers,
       onResponseHead: (edit) => {
         (this.headEdits ??= []).push(edit);
@@ -701,6 +749,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 }
 
 const EMPTY_HEADERS: string[] = [];
+/** Rules' `route` commands followed for one request before it is answered PROXY_RULE_LOOP. */
+const RULE_HOPS = 4;
 
 /** The path of an origin-form target without its query (pipelining remembers slow paths). */
 function pathOnly(target: string): string {

@@ -18,6 +18,10 @@ export const PROXY_ERRORS = defineErrors({
     message: 'This service is refused: it asks for access control that Bellhop cannot apply yet',
     docs: 'labels.md#access-control-middlewares-rules-refused-never-served-unprotected',
   },
+  // Rules' `route <alias>` (docs/rules.md) named an alias no route answers (yet: its container may be starting).
+  PROXY_RULE_NO_ROUTE: { status: 503, message: 'A rule of this service routes to a service that does not exist', docs: 'rules.md#route' },
+  // Rules' `route` commands sent one request through more than 4 routes.
+  PROXY_RULE_LOOP: { status: 508, message: 'Rules route this request in a loop', docs: 'rules.md#route' },
   PROXY_NO_MEMBER: { status: 503, message: 'No healthy upstream is available', docs: ANSWERS },
   PROXY_UPSTREAM_CONNECT: { status: 502, message: 'The upstream could not be reached', docs: ANSWERS },
   PROXY_UPSTREAM_RESET: { status: 502, message: 'The upstream closed the connection', docs: ANSWERS },

@@ -139,4 +139,6 @@ export type ProxyMiddleware = (req: IncomingMessage, res: ServerResponse, facts:
 /** Host → route. The host is already normalised (lower case, no port, no trailing dot). */
 export interface RouteResolver {
   resolve(host: string): ProxyRoute | undefined;
+  /** A route by its name or one of its aliases (rules' `route <alias>`, docs/rules.md); cheap (a Map get, else a host lookup). */
+  named?(alias: string): ProxyRoute | undefined;
 }
