@@ -47,6 +47,62 @@ function wantsHtml(req: IncomingMessage): boolean {
   return req.headers.accept?.includes('text/html') === true;
 }
 
+/** A request as rules see it: the facts the proxy built, read and edited in place. */
+class FactsRequest implements RuleRequest {
+  readonly method: string;
+  readonly host: string;
+  readonly secure: boolean;
+  readonly httpVersionMajor: number;
+  readonly clientIp: string;
+  readonly route: string;
+  readonly #req: IncomingMessage;
+  readonly #facts: RequestFacts;
+  readonly #verified: ReadonlySet<string> | undefined;
+
+  constructor(req: IncomingMessage, facts: RequestFacts, verified: ReadonlySet<string> | undefined) {
+    this.method = req.method ?? 'GET';
+    this.host = facts.host;
+    this.secure = facts.secure;
+    this.httpVersionMajor = req.httpVersionMajor;
+    this.clientIp = facts.clientIp;
+    this.route = facts.route ?? '';
+    this.#req = req;
+    this.#facts = facts;
+    this.#verified = verified;
+  }
+
+  get path(): string {
+    return this.#facts.path;
+  }
+
+  set path(p: string) {
+    this.#facts.path = p;
+  }
+
+  headerValues(name: string): readonly string[] {
+    return HOP.has(name) ? valuesIn(this.#req.rawHeaders, name) : valuesIn(this.#facts.upstreamHeaders, name);
+  }
+
+  editHeader(op: 'set' | 'add' | 'remove', name: string, value: string): void {
+    const up = this.#facts.upstreamHeaders;
+    if (op !== 'add') {
+      const lower = name.toLowerCase();
+      let w = 0;
+      for (let r = 0; r + 1 < up.length; r += 2) {
+        if (up[r]!.toLowerCase() === lower) continue;
+        up[w++] = up[r]!;
+        up[w++] = up[r + 1]!;
+      }
+      up.length = w;
+    }
+    if (op !== 'remove') up.push(name, value);
+  }
+
+  basicAuth(_user: string, hash: string): boolean {
+    return this.#verified?.has(hash) === true;
+  }
+}
+
 class RulesStage implements Middleware {
   readonly name = 'rules';
   readonly #rules: CompiledRules;
@@ -97,36 +153,7 @@ class RulesStage implements Middleware {
   }
 
   #run(req: IncomingMessage, res: ServerResponse, facts: RequestFacts, verified: ReadonlySet<string> | undefined): MiddlewareVerdict {
-    const up = facts.upstreamHeaders;
-    const view: RuleRequest = {
-      method: req.method ?? 'GET',
-      host: facts.host,
-      secure: facts.secure,
-      httpVersionMajor: req.httpVersionMajor,
-      clientIp: facts.clientIp,
-      route: facts.route ?? '',
-      get path() {
-        return facts.path;
-      },
-      set path(p: string) {
-        facts.path = p;
-      },
-      headerValues: (name) => (HOP.has(name) ? valuesIn(req.rawHeaders, name) : valuesIn(up, name)),
-      editHeader(op, name, value) {
-        if (op !== 'add') {
-          const lower = name.toLowerCase();
-          let w = 0;
-          for (let r = 0; r + 1 < up.length; r += 2) {
-            if (up[r]!.toLowerCase() === lower) continue;
-            up[w++] = up[r]!;
-            up[w++] = up[r + 1]!;
-          }
-          up.length = w;
-        }
-        if (op !== 'remove') up.push(name, value);
-      },
-      basicAuth: (_user, hash) => verified?.has(hash) === true,
-    };
+    const view = new FactsRequest(req, facts, verified);
     const out = runRules(this.#rules, view);
     const edits = out.responseEdits;
     const e = out.ending;

@@ -55,6 +55,8 @@ export function decodePath(p: string): string {
 /** Go's path.Clean: one slash between segments, `.` and `..` resolved, rooted paths stay rooted. */
 export function cleanPath(p: string): string {
   if (p === '') return '.';
+  // most paths are clean already: rooted, no `//`, no `.` or `..` segment, no trailing slash
+  if (p.charCodeAt(0) === 47 && !p.includes('//') && !p.includes('/.') && (p.length === 1 || p.charCodeAt(p.length - 1) !== 47)) return p;
   const rooted = p.startsWith('/');
   const out: string[] = [];
   for (const seg of p.split('/')) {

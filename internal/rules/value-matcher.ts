@@ -127,6 +127,10 @@ export function parseValueMatcher(written: string): MatcherResult {
   if (kind === 'exact') {
     const want = expr;
     test = (v) => v === want;
+  } else if (kind === 'glob' && /^[^*?[\]{}\\]*\*$/.test(expr)) {
+    // `/api/*`, the common glob: a prefix test
+    const prefix = expr.slice(0, -1);
+    test = (v) => v.startsWith(prefix);
   } else if (kind === 'glob') {
     const re = compileGlob(expr);
     if (re === undefined) return { ok: false, problem: { message: `glob ${JSON.stringify(expr)} does not compile` } };

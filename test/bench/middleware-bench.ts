@@ -17,6 +17,9 @@ if (b.status !== 0) process.exit(b.status ?? 1);
 // the chain alone first (CPU per request, no sockets): steady whatever the box's load
 const c = spawnSync(process.execPath, [here('./middleware-chain-bench.ts')], { stdio: 'inherit' });
 if (c.status !== 0) process.exit(c.status ?? 1);
+// and the rules stage alone (docs/rules.md): GoDoxy's NetBird rules
+const rb = spawnSync(process.execPath, [here('./rules-bench.ts')], { stdio: 'inherit' });
+if (rb.status !== 0) process.exit(rb.status ?? 1);
 const dir = mkdtempSync(join(tmpdir(), 'bellhop-mwbench-'));
 const raw = join(dir, 'runs.tsv');
 const bellhop = `${process.execPath} ${here('./bellhop-under-bench.ts')}`;
