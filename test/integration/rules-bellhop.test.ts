@@ -2,11 +2,12 @@
 // sockets, no Docker), with two loopback backends: a path rule routes to another alias, `error`
 // refuses, `require_basic_auth` challenges and a `basic_auth` matcher lets the user in, `remote`
 // judges the real client IP (trusted proxies applied), the default rule, rewrite and header
-// edits, route loops and unknown aliases, and GoDoxy's NetBird example routing gRPC and API
+// edits, route loops and unknown aliases, GoDoxy's NetBird example routing gRPC and API
 // paths to their own aliases. Nothing is timed: statuses, headers and what each backend saw.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,8 @@ let port: number;
 let front: RecordingBackend;
 let back: RecordingBackend;
 let dir: string;
+let ws: http.Server;
+const wsSockets = new Set<Socket>();
 
 function get(host: string, path: string, opts: { from?: string; headers?: Record<string, string>; method?: string } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -44,6 +47,15 @@ const basic = (user: string, pass: string) => ({ authorization: `Basic ${Buffer.
 before(async () => {
   front = await startRecordingBackend();
   back = await startRecordingBackend();
+  // a websocket member: 101 at once, then echoes what it gets
+  ws = http.createServer((_req, res) => res.writeHead(426).end());
+  ws.on('upgrade', (_req: http.IncomingMessage, socket: Socket) => {
+    wsSockets.add(socket);
+    socket.on('error', () => socket.destroy());
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Server: ws\r\n\r\n');
+    socket.on('data', (c: Buffer) => socket.write(c));
+  });
+  await new Promise<void>((r) => ws.listen(0, '127.0.0.1', r));
   port = await freePort();
   dir = mkdtempSync(join(tmpdir(), 'bellhop-rules-'));
   const hash = bcrypt.hashSync('open sesame', 4);
@@ -56,6 +68,10 @@ routes:
   app:
     url: ${front.origin}
     rules: |
+      header Connection Upgrade &
+      header Upgrade websocket {
+        route wsback
+      }
       path glob(/api/*) {
         set header X-Routed-By rules
         route back
@@ -82,6 +98,8 @@ routes:
       }
   back:
     url: ${back.origin}
+  wsback:
+    url: http://127.0.0.1:${String((ws.address() as AddressInfo).port)}
   loop-a:
     url: ${front.origin}
     rules: |
@@ -127,6 +145,8 @@ after(async () => {
   await bellhop.stop();
   await front.close();
   await back.close();
+  for (const sk of wsSockets) sk.destroy();
+  await new Promise<void>((r) => ws.close(() => r()));
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -205,4 +225,26 @@ test('GoDoxy\'s NetBird example: gRPC paths and content types reach netbird-grpc
   assert.deepEqual(at('/api/peers'), ['api']);
   assert.deepEqual(at('/relay'), ['api']);
   assert.deepEqual(seenBy(front, '/peers').length, 1, 'the dashboard serves the rest');
+});
+
+test('GoDoxy\'s WebSocket example: an upgrade matched by header rules is tunnelled to the other alias', async () => {
+  const client = net.connect(port, '127.0.0.1');
+  client.on('error', () => undefined);
+  await new Promise<void>((r) => client.once('connect', () => r()));
+  let got = '';
+  const until = (re: RegExp) => new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (re.test(got)) resolve();
+      else client.once('data', (c: Buffer) => { got += c.toString('latin1'); check(); });
+    };
+    check();
+  });
+  client.write('GET /socket HTTP/1.1\r\nHost: app\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  await until(/\r\n\r\n/);
+  assert.match(got, /^HTTP\/1.1 101 /);
+  assert.match(got, /x-server: ws/i);
+  client.write('ping-through-rules');
+  await until(/ping-through-rules/);
+  client.destroy();
+  assert.equal(seenBy(front, '/socket').length, 0);
 });
