@@ -67,8 +67,8 @@ function scanToBrace(src: string, pos: number): number | string {
   return 'expected "{" after the rule header';
 }
 
-/** Position of the `}` closing the body that starts at `start` (quotes, comments and `${…}` skipped). */
-function matchingBrace(src: string, start: number): number {
+/** Position of the `}` closing the body that starts at `start` (quotes, comments and `${…}` skipped); -1 if none. */
+export function matchingBrace(src: string, start: number): number {
   let depth = 1;
   let quote = '';
   let boundary = true;

@@ -1,9 +1,12 @@
 // A rule's `do` body (docs/rules.md): one command per line. Bellhop runs the request commands
 // (pass, error, redirect, require_basic_auth, route, rewrite, set/add/remove header) and the
-// response-header edits; every other GoDoxy command, nested blocks, option blocks and templates
+// response-header edits, and nested blocks (`<condition> { … }` inside a rule) of request
+// commands; every other GoDoxy command, elif/else chains, option blocks and templates
 // ($req_path, …) are unsupported: the route refuses service rather than serve without them.
 import { splitWords, type RuleProblem } from './rule-text.ts';
 import { cleanPath } from './rule-request.ts';
+import { matchingBrace } from './block-syntax.ts';
+import { parseCondition, type Test } from './conditions.ts';
 
 export type Command =
   | { readonly kind: 'pass' }
@@ -13,14 +16,16 @@ export type Command =
   | { readonly kind: 'route'; readonly to: string }
   | { readonly kind: 'rewrite'; readonly from: string; readonly to: string }
   | { readonly kind: 'header'; readonly op: 'set' | 'add' | 'remove'; readonly name: string; readonly value: string }
-  | { readonly kind: 'resp_header'; readonly op: 'set' | 'add' | 'remove'; readonly name: string; readonly value: string };
+  | { readonly kind: 'resp_header'; readonly op: 'set' | 'add' | 'remove'; readonly name: string; readonly value: string }
+  /** A nested block: its commands run, in place, when its condition matches. */
+  | { readonly kind: 'if'; readonly test: Test | undefined; readonly commands: readonly Command[] };
 
 /** Commands that end the request phase (GoDoxy's terminating commands). */
 export function terminates(c: Command): boolean {
   return c.kind === 'pass' || c.kind === 'error' || c.kind === 'redirect' || c.kind === 'require_basic_auth' || c.kind === 'route';
 }
 
-export type CommandsResult = { ok: true; commands: Command[] } | { ok: false; problem: RuleProblem };
+export type CommandsResult = { ok: true; commands: Command[]; basicAuth: Array<[string, string]> } | { ok: false; problem: RuleProblem };
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Headers that frame or route the request: a rule editing them could smuggle or misroute. */
@@ -128,32 +133,101 @@ function command(line: string): One {
   }
 }
 
-/** Lines whose last significant character is an unquoted `{`: GoDoxy's nested and option blocks. */
-function opensBlock(body: string): boolean {
+const NESTED_UNSUPPORTED: RuleProblem = { message: 'elif/else chains and command option blocks are not supported by Bellhop', unsupported: true };
+
+/** The last character outside quotes of `line`, ignoring trailing spaces and comments; '' if none. */
+function lastSignificant(line: string): string {
   let quote = '';
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i]!;
+  let last = '';
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote !== '') {
+      if (c === '\\') i++;
+      else if (c === quote) quote = '';
+      last = c;
+      continue;
+    }
+    if (c === '"' || c === "'" || c === '`') quote = c;
+    if (/\s/.test(c)) continue;
+    last = c;
+  }
+  return quote === '' ? last : '';
+}
+
+/** Whether `line` has a `{` or `}` outside quotes (not `${`). */
+function hasBrace(line: string): boolean {
+  let quote = '';
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
     if (quote !== '') {
       if (c === '\\') i++;
       else if (c === quote) quote = '';
       continue;
     }
     if (c === '"' || c === "'" || c === '`') quote = c;
-    else if ((c === '{' && body[i - 1] !== '$') || c === '}') return true;
+    else if ((c === '{' && line[i - 1] !== '$') || c === '}') return true;
   }
   return false;
 }
 
-/** Reads a whole `do` body (comments already gone). */
-export function parseCommands(body: string): CommandsResult {
-  if (opensBlock(body)) return { ok: false, problem: { message: 'nested blocks, elif/else and command option blocks ({ … } inside a rule) are not supported by Bellhop', unsupported: true } };
+/** Reads a whole `do` body (comments already gone), nested blocks included. */
+export function parseCommands(body: string, depth = 0): CommandsResult {
   const commands: Command[] = [];
-  for (const raw of body.split('\n')) {
-    const line = raw.trim();
-    if (line === '') continue;
+  const basicAuth: Array<[string, string]> = [];
+  let pos = 0;
+  while (pos < body.length) {
+    let end = body.indexOf('\n', pos);
+    if (end === -1) end = body.length;
+    // a condition may continue on the next line after a trailing `|` or `&`
+    while (end < body.length && /[|&]$/.test(body.slice(pos, end).trimEnd())) {
+      const next = body.indexOf('\n', end + 1);
+      end = next === -1 ? body.length : next;
+    }
+    const line = body.slice(pos, end).trim();
+    if (line === '') {
+      pos = end + 1;
+      continue;
+    }
+    if (lastSignificant(line) === '{') {
+      // a nested block: `<condition> {` … `}` (GoDoxy runs it in place when the condition matches)
+      const open = pos + body.slice(pos, end).lastIndexOf('{');
+      const close = matchingBrace(body, open + 1);
+      if (close === -1) return { ok: false, problem: { message: `the "{" of nested block ${JSON.stringify(line)} is never closed` } };
+      const header = body.slice(pos, open).trim();
+      const lineEnd = body.indexOf('\n', close);
+      const after = body.slice(close + 1, lineEnd === -1 ? body.length : lineEnd).trim();
+      if (after !== '') return { ok: false, problem: NESTED_UNSUPPORTED };
+      const first = splitWords(header);
+      // `rewrite {` is an option block; `route <name> {` is the route matcher, as in GoDoxy
+      const name = first.ok ? first.words[0] ?? '' : '';
+      if (header === '' || (name in COMMAND_NAMES && !(name === 'route' && first.ok && first.words.length > 1))) return { ok: false, problem: NESTED_UNSUPPORTED };
+      if (depth >= 4) return { ok: false, problem: { message: 'nested blocks deeper than 4 levels are not supported by Bellhop', unsupported: true } };
+      const cond = parseCondition(header);
+      if (!cond.ok) return { ok: false, problem: { ...cond.problem, message: `nested block ${JSON.stringify(header)}: ${cond.problem.message}` } };
+      const inner = parseCommands(body.slice(open + 1, close), depth + 1);
+      if (!inner.ok) return inner;
+      if (containsResponseEdit(inner.commands)) {
+        return { ok: false, problem: { message: 'resp_header edits inside a nested block are not supported by Bellhop', unsupported: true } };
+      }
+      commands.push({ kind: 'if', test: cond.test, commands: inner.commands });
+      basicAuth.push(...cond.basicAuth, ...inner.basicAuth);
+      pos = lineEnd === -1 ? body.length : lineEnd + 1;
+      continue;
+    }
+    if (hasBrace(line)) return { ok: false, problem: NESTED_UNSUPPORTED };
     const c = command(line);
     if (!c.ok) return { ok: false, problem: { ...c.problem, message: `do ${JSON.stringify(line)}: ${c.problem.message}` } };
     commands.push(c.command);
+    pos = end + 1;
   }
-  return { ok: true, commands };
+  return { ok: true, commands, basicAuth };
 }
+
+function containsResponseEdit(cmds: readonly Command[]): boolean {
+  return cmds.some((c) => c.kind === 'resp_header' || (c.kind === 'if' && containsResponseEdit(c.commands)));
+}
+
+/** Every command name GoDoxy knows: a block after one is an option block, not a condition. */
+const COMMAND_NAMES: Readonly<Record<string, true>> = Object.fromEntries(
+  ['pass', 'bypass', 'upstream', 'error', 'redirect', 'require_basic_auth', 'route', 'rewrite', 'set', 'add', 'remove', ...Object.keys(UNSUPPORTED)].map((n) => [n, true]),
+);

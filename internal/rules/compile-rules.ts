@@ -98,8 +98,14 @@ export function compileRules(input: RulesInput): CompileResult {
     }
     const pre = cmds.commands.filter((c) => c.kind !== 'resp_header');
     const post = cmds.commands.filter((c) => c.kind === 'resp_header');
-    for (const c of pre) if (c.kind === 'route') routes.add(c.to);
-    basicAuth.push(...cond.basicAuth);
+    const addRoutes = (cs: readonly Command[]): void => {
+      for (const c of cs) {
+        if (c.kind === 'route') routes.add(c.to);
+        else if (c.kind === 'if') addRoutes(c.commands);
+      }
+    };
+    addRoutes(pre);
+    basicAuth.push(...cond.basicAuth, ...cmds.basicAuth);
     const rule: CompiledRule = { where: s.where, test: cond.test, pre, post };
     if (isDefault) {
       if (fallback !== undefined) problems.push({ message: `${s.where}: a second default rule (${fallback.where} is one); keep one` });

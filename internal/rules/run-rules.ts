@@ -37,7 +37,11 @@ function rewrite(req: RuleRequest, from: string, to: string): void {
 
 /** Runs one rule's request commands; the ending if one of them ends the request phase. */
 function runPre(rule: CompiledRule, req: RuleRequest, ctx: MatchContext): RuleEnding | undefined {
-  for (const c of rule.pre) {
+  return runCommands(rule.pre, req, ctx);
+}
+
+function runCommands(cmds: readonly Command[], req: RuleRequest, ctx: MatchContext): RuleEnding | undefined {
+  for (const c of cmds) {
     switch (c.kind) {
       case 'pass':
         return UPSTREAM;
@@ -52,6 +56,12 @@ function runPre(rule: CompiledRule, req: RuleRequest, ctx: MatchContext): RuleEn
       case 'header':
         req.editHeader(c.op, c.name, c.value);
         ctx.headersChanged();
+        break;
+      case 'if':
+        if (c.test === undefined || c.test(ctx)) {
+          const end = runCommands(c.commands, req, ctx);
+          if (end !== undefined) return end;
+        }
         break;
     }
   }
