@@ -1,8 +1,8 @@
 // Starts Bellhop the way proxy-bench.sh expects a proxy under test: listen on $HOST:$PORT and
 // round-robin over $BACKENDS. It writes a config.yml with one static two-member pool answering
 // the host 127.0.0.1 and runs the real Bellhop with it (no Docker) the way the container image
-// does: the JavaScript from tools/build-js.ts (dist-js/, built by test/bench/run.ts) with
-// --max-semi-space-size=4; BENCH_TS=1 runs cmd/bellhop/main.ts directly instead (npm start).
+// does: the JavaScript from tools/build-js.ts (dist-js/, built by test/bench/run.ts) with the
+// node flags of the Dockerfile's CMD; BENCH_TS=1 runs cmd/bellhop/main.ts directly instead (npm start).
 // BENCH_ACCESS_LOG=1 keeps the per-request access log (nginx's reference runs with it off).
 // BENCH_NO_PIPELINING=1 turns upstream pipelining off for the pool (no_pipelining: true).
 // BENCH_MIDDLEWARES=1 puts cidr_whitelist + request header edits + rate_limit (never reached)
@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { imageNodeFlags } from './image-node-flags.ts';
 
 const backends = (process.env['BACKENDS'] ?? '127.0.0.1:19001,127.0.0.1:19002').split(',');
 const dir = process.env['WORKDIR'] ?? mkdtempSync(join(tmpdir(), 'bellhop-bench-'));
@@ -42,7 +43,7 @@ const file = join(dir, `bellhop-bench-${process.env['PORT'] ?? '19090'}.yml`);
 writeFileSync(file, config);
 const ts = process.env['BENCH_TS'] === '1';
 const main = fileURLToPath(new URL(ts ? '../../cmd/bellhop/main.ts' : '../../dist-js/cmd/bellhop/main.js', import.meta.url));
-const extra = [...(ts ? [] : ['--max-semi-space-size=4']), ...(process.env['BELLHOP_NODE_ARGS'] ?? '').split(' ').filter(Boolean)];
+const extra = [...(ts ? [] : imageNodeFlags()), ...(process.env['BELLHOP_NODE_ARGS'] ?? '').split(' ').filter(Boolean)];
 const child = spawn(process.execPath, [...extra, main], {
   stdio: ['ignore', accessLog ? 'ignore' : 'inherit', 'inherit'],
   env: { ...process.env, BELLHOP_CONFIG: file },

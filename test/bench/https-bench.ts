@@ -6,7 +6,7 @@
 // self-signed EC P-256 certificate (openssl), TLS 1.2–1.3 with each side's default ciphers,
 // HTTP/2 on, no access log, upstream keep-alive, round robin over the same two nginx backends
 // (test/bench/kit/backend.nginx.conf.tmpl, 1 worker each, GET / → 2-byte "ok"). Bellhop runs as
-// `node --max-semi-space-size=4 cmd/bellhop/main.ts` (the image's heap flag; BENCH_JS=1 runs
+// `node <the Dockerfile CMD's flags> cmd/bellhop/main.ts` (the image's V8 flags; BENCH_JS=1 runs
 // dist-js/ from tools/build-js.ts instead), configured with `autocert: { provider: local }`, a
 // file route to the backends, `docker: { hosts: [] }`, `log_level: warn`.
 //
@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { imageNodeFlags } from './image-node-flags.ts';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const env = process.env;
@@ -212,7 +213,7 @@ ${backendPorts.map((p, i) => `      - { name: b${String(i + 1)}, url: "http://12
 const js = env['BENCH_JS'] === '1';
 const main = here(js ? '../../dist-js/cmd/bellhop/main.js' : '../../cmd/bellhop/main.ts');
 if (!existsSync(main)) throw new Error(`${main} is missing: run \`node --no-warnings tools/build-js.ts\` first`);
-const nodeArgs = ['--max-semi-space-size=4', ...(env['BELLHOP_NODE_ARGS'] ?? '').split(' ').filter(Boolean)];
+const nodeArgs = [...imageNodeFlags(), ...(env['BELLHOP_NODE_ARGS'] ?? '').split(' ').filter(Boolean)];
 // The config file says where to listen: no inherited BELLHOP_*_ADDR may move or disable a listener
 // (BELLHOP_HTTPS_ADDR="" turns HTTPS off).
 const bellhopEnv: NodeJS.ProcessEnv = { ...env, BELLHOP_CONFIG: bellhopConfig };

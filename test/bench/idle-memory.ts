@@ -8,9 +8,13 @@
 // /proc/<pid>/status), the V8 heap and how many modules are loaded (test/bench/kit/memory-probe.cjs,
 // a preload that answers SIGUSR2). Never part of the gate; prints figures only.
 //
-//   npx node test/bench/idle-memory.ts [--runs 3] [--idle 5] [--no-build] [--no-docker]
+//   npx node test/bench/idle-memory.ts [--runs 3] [--idle 20] [--no-build] [--no-docker]
 //                                      [--node-args="--flag …"] [--no-probe] [--modules]
-// `npm run bench` runs it with BENCH_ONLY=memory. --node-args replaces the Dockerfile's flags
+// `npm run bench` runs it with BENCH_ONLY=memory. The default idle is 20 s, not 5: V8 tiers up
+// undici's llhttp WebAssembly after a few responses (the third 5 s health check), and that
+// compile left ~10 MiB resident (malloc arenas) until the image ran with --liftoff-only; a 5 s
+// wait did not see it. --check tcp: a TCP health check (undici unused until the first request);
+// --warm N: N requests through Bellhop before the idle wait. --node-args replaces the Dockerfile's flags
 // (to try others); --modules also lists the loaded modules per package.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,13 +25,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { imageNodeFlags } from './image-node-flags.ts';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const root = here('../..');
 const { values: opts } = parseArgs({
   options: {
     runs: { type: 'string', default: '3' },
-    idle: { type: 'string', default: '5' },
+    idle: { type: 'string', default: '20' },
     build: { type: 'boolean', default: true },
     docker: { type: 'boolean', default: true },
     probe: { type: 'boolean', default: true },
@@ -41,14 +46,6 @@ const { values: opts } = parseArgs({
 const runs = Number(opts.runs);
 const idleMs = Number(opts.idle) * 1000;
 const warm = Number(opts.warm);
-
-/** The node flags of the Dockerfile's CMD ["node", <flags…>, "cmd/bellhop/main.js"]. */
-function imageNodeFlags(): string[] {
-  const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1];
-  if (cmd === undefined) throw new Error('no CMD [...] line in the Dockerfile');
-  const argv = JSON.parse(cmd) as string[];
-  return argv.slice(1).filter((a) => a.startsWith('-'));
-}
 
 async function freePort(): Promise<number> {
   const s = createNetServer();

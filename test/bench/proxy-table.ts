@@ -5,7 +5,7 @@
 // table: target | rps | vs nginx | p99 | p99 vs nginx | CPU µs/req, ratios being medians of the
 // per-round ratios to nginx in the same round. Needs nginx and wrk (apt-get install -y nginx wrk).
 // Bellhop runs as the container image runs it: the JavaScript tools/build-js.ts emits (built
-// here first) with --max-semi-space-size=4, log_level warn (nginx's reference has no access log).
+// here first) with the node flags of the Dockerfile's CMD, log_level warn (nginx's reference has no access log).
 //   node test/bench/proxy-table.ts [--no-64k] [--no-hol] [proxy-bench options, e.g. -d 10 -r 5]
 // Defaults: -d 5 -r 3 per proxy-bench run (about 2 minutes each), the HOL case about 40 s.
 import { spawnSync } from 'node:child_process';
