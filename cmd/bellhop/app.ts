@@ -8,6 +8,7 @@ import { parseTrustedProxies } from '../../pkg/realip/index.ts';
 import { createAdminServer, createAdminViews, DashboardFeed, loadAdminAuth, Metrics, type AdminServer } from '../../internal/api/index.ts';
 import { CertManager } from '../../internal/certs/index.ts';
 import type { Config, ConfigError, ListenAddress } from '../../internal/config/index.ts';
+import { parseYamlValue } from '../../internal/config/index.ts';
 import { DockerHub, type SelfInfo } from '../../internal/docker/index.ts';
 import { HealthMonitor } from '../../internal/health/index.ts';
 import { LiveRoutes } from '../../internal/pools/index.ts';
@@ -115,6 +116,8 @@ export function createBellhop(initial: Config, log: Logger, stickySecret: Uint8A
   // forward_auth's `route` asks for a usable member of that route (by name, else by host)
   const mwDeps: MiddlewareDeps = {
     ...middlewareDeps(stickySecret),
+    // rules' rule_file in GoDoxy's YAML list form (docs/rules.md): yaml lives in internal/config
+    parseYaml: parseYamlValue,
     routeOrigin: (name) => {
       const route = live.route(name) ?? live.route(live.current?.explain(name).route ?? '');
       return route?.spec.members.find((m) => m.url !== '' && route.isUsable(m.id))?.url;

@@ -34,6 +34,8 @@ export { DEFAULT_CONFIG_FILE, LOG_LEVELS, WAKE_SHOW_LOGS, AUTOCERT_PROVIDERS, DN
 
 /** defaults → file (explicit path, BELLHOP_CONFIG, ./config.yml) → env overrides. */
 export { loadConfig, configFilePath } from './load-config.ts';
+/** YAML text → value, for middlewares that read YAML files (rules' rule_file). */
+export { parseYamlValue } from './read-middlewares.ts';
 export type { LoadConfigOptions, LoadConfigResult } from './load-config.ts';
 
 /** Static routes as RouteSpec, and defaults as specs for label parsing. */

@@ -110,6 +110,11 @@ export function readRouteMiddlewares(reader: EntryReader, e: Entry, base: string
   return ok ? out : undefined;
 }
 
+/** YAML text → its value (a `rule_file` in GoDoxy's list form, docs/rules.md); throws when it is not YAML. */
+export function parseYamlValue(text: string): unknown {
+  return parse(text) as unknown;
+}
+
 /**
  * `routes.<name>.rules` (GoDoxy, docs/rules.md): block-syntax text or a list of {name, on, do}.
  * Rules Bellhop cannot run (`serve`, templates, …) are CONFIG_UNSUPPORTED and a mistake in them

@@ -135,7 +135,7 @@ function addPath(c: CollectedLabels, label: string, value: string, kind: number,
     return;
   }
   if (isRulesPath(path)) {
-    addRulesLabel(c, store, label, value, path.slice(1), kind, depth, false);
+    addRulesLabel(c, store, label, value, path, kind, depth, false);
     return;
   }
   const res = resolvePath(path);
@@ -169,7 +169,7 @@ function addPath(c: CollectedLabels, label: string, value: string, kind: number,
           continue;
         }
         if (isRulesPath(full)) {
-          if (leaf.empty !== true) addRulesLabel(c, store, label, leaf.value, full.slice(1), kind, depth, true);
+          if (leaf.empty !== true) addRulesLabel(c, store, label, leaf.value, full, kind, depth, true);
           continue;
         }
         const lr = resolvePath(full);

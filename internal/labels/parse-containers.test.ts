@@ -784,14 +784,15 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
     ['CrowdSec (any case, _ and - ignored)', 'proxy.app.middlewares.Crowd_Sec.route'],
     ['hcaptcha', 'proxy.app.middlewares.hcaptcha.site_key'],
     ['rules Bellhop does not run (serve)', 'proxy.app.rules'],
-    ['rule_file', 'proxy.app.rule_file'],
+    ['rule_file with a GoDoxy preset', 'proxy.app.rule_file'],
     ['inbound_mtls_profile', 'proxy.app.inbound_mtls_profile'],
     ['path_patterns (old GoDoxy)', 'proxy.app.path_patterns'],
     ['a #N target', 'proxy.#1.middlewares.crowdsec'],
   ];
   for (const [name, label] of access) {
     test(`${name} → ${REFUSED}, route refused`, () => {
-      assertRefused(one({ 'proxy.aliases': 'app', [label]: label.endsWith('.rules') ? 'path glob(/s/*) {\n  serve /var/www\n}' : 'x' }), 'app', label);
+      const value = label.endsWith('.rules') ? 'path glob(/s/*) {\n  serve /var/www\n}' : label.endsWith('.rule_file') ? 'embed://webui' : 'x';
+      assertRefused(one({ 'proxy.aliases': 'app', [label]: value }), 'app', label);
     });
   }
 
@@ -839,6 +840,11 @@ describe('access control Bellhop cannot apply yet: the alias refuses service, ne
     const yaml = one({ 'proxy.app': 'port: 80\nrules: |\n  default {\n    pass\n  }\n' });
     assert.deepEqual(yaml.errors, []);
     assert.equal(route(yaml, 'app').middlewares?.[0]?.name, 'rules');
+    const file = one({ 'proxy.aliases': 'app', 'proxy.app.rule_file': 'file:///etc/bellhop/app.rules' });
+    assert.deepEqual(file.errors, []);
+    assert.deepEqual(route(file, 'app').middlewares?.map((m) => [m.name, m.options]), [['rules', { rule_file: '/etc/bellhop/app.rules' }]]);
+    const both = one({ 'proxy.aliases': 'app', 'proxy.app.rule_file': '/x.yml', 'proxy.app.rules': 'default {\n  pass\n}' });
+    assertRefused(both, 'app', 'proxy.app.rule_file', 'LABEL_BAD_RULES');
     const bad = one({ 'proxy.aliases': 'app', 'proxy.app.rules': 'default {\n  teleport /x\n}' });
     assertRefused(bad, 'app', 'proxy.app.rules', 'LABEL_BAD_RULES');
     assert.match(errorFor(bad, 'LABEL_BAD_RULES').message, /unknown command "teleport"/);

@@ -11,19 +11,32 @@ import { LabelErrorCode as C } from './label-error-codes.ts';
 import { normSegment } from './field-schema.ts';
 import { parseYamlList } from './yaml-label.ts';
 
-/** Store key of the rules candidate; no field name starts with it. */
+/** Store keys of the rules and rule_file candidates; no field name starts with them. */
 export const RULES_KEY = '\u0000rules';
+const RULE_FILE_KEY = '\u0000rule_file';
 
 const RULES = normSegment('rules');
+const RULE_FILE = normSegment('rule_file');
 
-/** True for `rules…` paths under an alias. */
+/** True for `rules…` and `rule_file` paths under an alias. */
 export function isRulesPath(path: readonly string[]): boolean {
-  return path.length > 0 && normSegment(path[0] ?? '') === RULES;
+  const head = normSegment(path[0] ?? '');
+  return head === RULES || (head === RULE_FILE && path.length === 1);
 }
 
 /** `proxy.<target>.rules[.…]` (`rest`: the path after `rules`), or the `rules` leaf of a YAML value. */
-export function addRulesLabel(c: CollectedLabels, store: FieldStore, label: string, value: unknown, rest: readonly string[], kind: number, depth: number, inYaml: boolean): void {
-  const where = inYaml ? 'field "rules": ' : '';
+export function addRulesLabel(c: CollectedLabels, store: FieldStore, label: string, value: unknown, path: readonly string[], kind: number, depth: number, inYaml: boolean): void {
+  const isFile = normSegment(path[0] ?? '') === RULE_FILE;
+  const rest = path.slice(1);
+  const field = isFile ? 'rule_file' : 'rules';
+  const storeKey = isFile ? RULE_FILE_KEY : RULES_KEY;
+  const where = inYaml ? `field "${field}": ` : '';
+  if (isFile) {
+    if (typeof value !== 'string' || value.trim() === '') {
+      c.problems.push({ code: C.BAD_RULES, key: label, message: `${where}rule_file must be a file path` });
+      return;
+    }
+  } else {
   if (rest.length > 0) {
     c.problems.push({ code: C.BAD_RULES, key: label, message: `${where}rules is one value (block-syntax text or a YAML list of rules), not a mapping (got rules.${rest.join('.')})` });
     return;
@@ -32,23 +45,49 @@ export function addRulesLabel(c: CollectedLabels, store: FieldStore, label: stri
     c.problems.push({ code: C.BAD_RULES, key: label, message: `${where}rules must be block-syntax text or a YAML list of rules with on and do` });
     return;
   }
-  const prev = store.get(RULES_KEY);
+  }
+  const prev = store.get(storeKey);
   if (prev !== undefined && prev.depth === depth && prev.label !== label) {
-    c.problems.push({ code: C.DUPLICATE, key: label, message: `rules is set twice at the same precedence (${prev.label} and ${label}); keep one` });
+    c.problems.push({ code: C.DUPLICATE, key: label, message: `${field} is set twice at the same precedence (${prev.label} and ${label}); keep one` });
     return;
   }
-  if (prev === undefined || depth > prev.depth) store.set(RULES_KEY, { value, label, kind, depth });
+  if (prev === undefined || depth > prev.depth) store.set(storeKey, { value, label, kind, depth });
 }
 
 /** `proxy.app: |` → `proxy.app.rules`; `proxy.*.rules` stays. */
-function specKey(label: string): string {
+function specKey(label: string, field = 'rules'): string {
   const segs = label.split('.');
-  return `proxy.${segs[1] ?? ''}.rules`;
+  return `proxy.${segs[1] ?? ''}.${field}`;
+}
+
+/** `rule_file` (GoDoxy): a path or file:// URL read when the route starts; presets (embed://) are not shipped. */
+function ruleFileOf(cand: { value: unknown; label: string }, problems: LabelProblem[]): MiddlewareSpec | undefined {
+  const key = specKey(cand.label, 'rule_file');
+  let path = String(cand.value).trim();
+  if (path.startsWith('embed://')) {
+    problems.push({ code: C.ACCESS_CONTROL_UNSUPPORTED, key, message: `rule_file ${path}: GoDoxy's rule presets are not part of Bellhop: every alias this label applies to refuses service (503 PROXY_ROUTE_REFUSED) rather than be served without its rules` });
+    return undefined;
+  }
+  if (path.startsWith('file://')) path = path.slice('file://'.length);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
+    problems.push({ code: C.BAD_RULES, key, message: `rule_file ${path}: only a file path (or file://) is read; every alias this label applies to refuses service (503 PROXY_ROUTE_REFUSED)` });
+    return undefined;
+  }
+  const r = buildRulesSpec(path, key, 'rule_file');
+  if (r.kind === 'spec') return r.spec;
+  for (const p of r.problems) problems.push({ code: C.BAD_RULES, key: p.key, message: p.message });
+  return undefined;
 }
 
 /** The merged store of one alias → its `rules` stage (or problems, which refuse the alias). */
 export function rulesOf(f: FieldStore, problems: LabelProblem[]): MiddlewareSpec | undefined {
   const cand = f.get(RULES_KEY);
+  const file = f.get(RULE_FILE_KEY);
+  if (file !== undefined && cand !== undefined) {
+    problems.push({ code: C.BAD_RULES, key: file.label, message: `rule_file and rules cannot be used together (${cand.label}), as in GoDoxy; every alias this label applies to refuses service (503 PROXY_ROUTE_REFUSED)` });
+    return undefined;
+  }
+  if (file !== undefined) return ruleFileOf(file, problems);
   if (cand === undefined) return undefined;
   let value = cand.value;
   // GoDoxy reads block syntax first when the text has a `{` outside quotes, else its YAML list

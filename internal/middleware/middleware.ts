@@ -99,6 +99,11 @@ export interface MiddlewareDeps {
    * one of its hosts), or undefined: forward_auth's GoDoxy-style `route` option.
    */
   routeOrigin?(route: string): string | undefined;
+  /**
+   * Parses YAML text (a `rule_file` in GoDoxy's YAML list form, docs/rules.md); yaml's home is
+   * internal/config, so the composition root passes it. Absent: only block-syntax files are read.
+   */
+  parseYaml?(text: string): unknown;
 }
 
 /** One kind of middleware: its option names and how to build it. */

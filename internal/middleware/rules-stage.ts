@@ -5,12 +5,12 @@
 // RequestFacts.routeTo: the chain stops and the proxy serves the request with that route.
 import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { applyResponseEdits, compileRules, runRules, type CompiledRules, type RuleOutcome, type RuleRequest, type RulesInput } from '../rules/index.ts';
+import { applyResponseEdits, compileRules, looksLikeBlockRules, runRules, type CompiledRules, type RuleOutcome, type RuleRequest, type RulesInput } from '../rules/index.ts';
 import { ErrorWriter, renderError } from '../../pkg/errors/index.ts';
 import { AUTH_ERRORS, sendAuthError } from './auth-errors.ts';
 import { basicCredentials, compareBcrypt } from './basic-auth.ts';
 import { MIDDLEWARE_ERRORS } from './middleware-errors.ts';
-import type { Middleware, MiddlewareFactory, MiddlewareProblem, MiddlewareSpec, MiddlewareVerdict, RequestFacts } from './middleware.ts';
+import type { Middleware, MiddlewareDeps, MiddlewareFactory, MiddlewareProblem, MiddlewareSpec, MiddlewareVerdict, RequestFacts } from './middleware.ts';
 
 /** Rules run before every middleware of the route (GoDoxy wraps its rules around them). */
 export const RULES_PRIORITY = Number.MIN_SAFE_INTEGER;
@@ -186,6 +186,28 @@ function problemsOf(spec: MiddlewareSpec, problems: ReadonlyArray<{ message: str
   return problems.map((p) => ({ code: p.unsupported === true ? 'MIDDLEWARE_RULES_UNSUPPORTED' : 'MIDDLEWARE_BAD_RULES', key: spec.key, message: `rules: ${p.message}` }));
 }
 
+const NO_RULES: CompiledRules = { rules: [], fallback: undefined, basicAuth: [], routes: [] };
+
+/** `rule_file`: a path (or `file://` URL) read when the route starts; block syntax or a YAML list. */
+function readRuleFile(spec: MiddlewareSpec, file: string, deps: MiddlewareDeps): { input: RulesInput } | { problem: MiddlewareProblem } {
+  const bad = (message: string): { problem: MiddlewareProblem } => ({ problem: { code: 'MIDDLEWARE_BAD_RULES', key: spec.key, message } });
+  let text: string;
+  try {
+    text = deps.readFile(file);
+  } catch (err) {
+    return bad(`rule_file ${file} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (text.trim() === '' || looksLikeBlockRules(text)) return { input: text };
+  if (deps.parseYaml === undefined) return bad(`rule_file ${file} is not in block syntax`);
+  try {
+    const v = deps.parseYaml(text);
+    if (Array.isArray(v)) return { input: v };
+  } catch {
+    // not YAML: reported below
+  }
+  return bad(`rule_file ${file}: expected block-syntax rules or a YAML list of rules with on and do`);
+}
+
 function rulesInput(v: unknown): RulesInput | undefined {
   if (typeof v === 'string' || Array.isArray(v)) return v as RulesInput;
   return undefined;
@@ -194,9 +216,20 @@ function rulesInput(v: unknown): RulesInput | undefined {
 /** The `rules` stage: not a middleware name users write, but GoDoxy's `rules` field of a route. */
 export const rulesStage: MiddlewareFactory = {
   name: 'rules',
-  options: ['rules'],
+  options: ['rules', 'rule_file'],
   restrictsAccess: true,
   create(spec, deps) {
+    const file = spec.options.rule_file;
+    if (file !== undefined) {
+      if (typeof file !== 'string' || file === '') return [{ code: 'MIDDLEWARE_BAD_RULES', key: spec.key, message: 'rule_file must be a file path' }];
+      // read when the route starts (like basic_auth's users_file): a problem then answers 503 MIDDLEWARE_UNAVAILABLE
+      if (deps.checkOnly === true) return new RulesStage(NO_RULES, () => deps.now());
+      const read = readRuleFile(spec, file, deps);
+      if ('problem' in read) return [read.problem];
+      const compiled = compileRules(read.input);
+      if (!compiled.ok) return problemsOf(spec, compiled.problems).map((p) => ({ ...p, message: `${file}: ${p.message}` }));
+      return new RulesStage(compiled.rules, () => deps.now());
+    }
     const input = rulesInput(spec.options.rules);
     if (input === undefined) return [{ code: 'MIDDLEWARE_BAD_RULES', key: spec.key, message: 'rules must be block-syntax text or a list of rules with on and do' }];
     const compiled = compileRules(input);
@@ -210,8 +243,8 @@ export const rulesStage: MiddlewareFactory = {
  * MIDDLEWARE_RULES_UNSUPPORTED name a GoDoxy feature Bellhop does not run, MIDDLEWARE_BAD_RULES
  * a mistake. Either way the route must refuse service rather than run without its rules.
  */
-export function buildRulesSpec(value: unknown, key: string): { kind: 'spec'; spec: MiddlewareSpec } | { kind: 'problems'; problems: MiddlewareProblem[] } {
-  const spec: MiddlewareSpec = { name: 'rules', priority: RULES_PRIORITY, bypass: [], options: { rules: value }, key };
+export function buildRulesSpec(value: unknown, key: string, from: 'rules' | 'rule_file' = 'rules'): { kind: 'spec'; spec: MiddlewareSpec } | { kind: 'problems'; problems: MiddlewareProblem[] } {
+  const spec: MiddlewareSpec = { name: 'rules', priority: RULES_PRIORITY, bypass: [], options: { [from]: value }, key };
   const built = rulesStage.create(spec, { now: () => 0, readFile: () => '', checkOnly: true });
   if (Array.isArray(built)) return { kind: 'problems', problems: built };
   return { kind: 'spec', spec };
