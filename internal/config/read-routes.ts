@@ -4,6 +4,7 @@ import { isScalar, isSeq } from 'yaml';
 import { isHostAlias, listensClash, type HealthcheckSpec, type LoadBalanceSpec, type MemberSpec, type RealIpOptionsSpec, type RouteSpec } from '../routes/index.ts';
 import type { Draft } from './config-draft.ts';
 import { KEYS } from './config-keys.ts';
+import { hasControl, memberNameProblem } from './member-name.ts';
 import { DEFAULTS } from './defaults.ts';
 import { normaliseDomain } from './domain-name.ts';
 import type { Entry, EntryReader, Value } from './entry-reader.ts';
@@ -231,8 +232,8 @@ function readRoute(reader: EntryReader, e: Entry, draft: Draft): { spec: RouteSp
       if (ne) {
         const s = reader.string(ne, `${p}.name`);
         if (s === undefined) ok = false;
-        else if (s === '' || /[/\s]/.test(s) || hasControl(s)) {
-          reader.fail('CONFIG_BAD_ROUTE', `${p}.name`, `${JSON.stringify(s)}: member names must be non-empty, without "/", spaces or control characters`, reader.valueNode(ne));
+        else if (memberNameProblem(s) !== undefined) {
+          reader.fail('CONFIG_BAD_ROUTE', `${p}.name`, memberNameProblem(s)!, reader.valueNode(ne));
           ok = false;
         } else memberName = s;
       }
@@ -299,12 +300,4 @@ function readRealIpOptions(reader: EntryReader, l: Entry, path: string): RealIpO
     ok = false;
   }
   return ok ? o : undefined;
-}
-
-function hasControl(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return true;
-  }
-  return false;
 }

@@ -10,6 +10,7 @@ import { isMap, isScalar, isSeq } from 'yaml';
 import type { HealthcheckSpec, LoadBalanceSpec, MemberSpec, StreamProtocol, StreamRouteSpec } from '../routes/index.ts';
 import type { Draft } from './config-draft.ts';
 import { KEYS } from './config-keys.ts';
+import { memberNameProblem } from './member-name.ts';
 import type { Entry, EntryReader, Value } from './entry-reader.ts';
 
 /** The stream protocol a `routes.<name>` entry asks for (`scheme: tcp|udp`), read without reporting anything. */
@@ -188,7 +189,7 @@ export function readStreamRoute(reader: EntryReader, e: Entry, draft: Draft, pro
         if (ne) {
           const s = reader.string(ne, `${p}.name`);
           if (s === undefined) ok = false;
-          else if (s === '' || /[/\s]/.test(s)) bad(`${p}.name`, `${JSON.stringify(s)}: member names must be non-empty, without "/" or spaces`, reader.valueNode(ne));
+          else if (memberNameProblem(s) !== undefined) bad(`${p}.name`, memberNameProblem(s)!, reader.valueNode(ne));
           else memberName = s;
         }
         if (names.has(memberName)) bad(`${p}.name`, `member name ${JSON.stringify(memberName)} is used twice in route ${JSON.stringify(name)}`, ne ? reader.valueNode(ne) : item);

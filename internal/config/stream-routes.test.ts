@@ -97,6 +97,7 @@ describe('stream routes in the config file', () => {
       ['bad: { scheme: tcp, port: "2222:22", load_balance: { sticky: true } }', 'CONFIG_UNKNOWN_KEY', 'routes.bad.load_balance.sticky', /unknown key/],
       ['bad: { scheme: tcp, port: "2222:22", udp_idle_timeout: 1m }', 'CONFIG_BAD_STREAM', 'routes.bad.udp_idle_timeout', /udp stream routes only/],
       ['bad: { scheme: tcp, listen: 1, members: [{ url: "a:1" }, { name: bad-1, url: "b:1" }] }', 'CONFIG_BAD_STREAM', 'routes.bad.members[1].name', /used twice/],
+      ['bad: { scheme: tcp, listen: 1, members: [{ name: "a\\x01b", url: "a:1" }] }', 'CONFIG_BAD_STREAM', 'routes.bad.members[0].name', /control characters/],
     ];
     for (const [route, code, key, message] of cases) {
       const es = errs(`routes:\n  ${route}\n`);
