@@ -4,7 +4,7 @@ import { isScalar, isSeq } from 'yaml';
 import { isHostAlias, listensClash, type HealthcheckSpec, type LoadBalanceSpec, type MemberSpec, type RealIpOptionsSpec, type RouteSpec } from '../routes/index.ts';
 import type { Draft } from './config-draft.ts';
 import { KEYS } from './config-keys.ts';
-import { hasControl, memberNameProblem } from './member-name.ts';
+import { hasControl, readMemberList } from './member-list.ts';
 import { DEFAULTS } from './defaults.ts';
 import { normaliseDomain } from './domain-name.ts';
 import type { Entry, EntryReader, Value } from './entry-reader.ts';
@@ -212,56 +212,22 @@ function readRoute(reader: EntryReader, e: Entry, draft: Draft): { spec: RouteSp
       reader.fail('CONFIG_BAD_ROUTE', `${base}.load_balance.weight`, 'with "members:", set weight on each member instead', weightEntry.keyNode);
       ok = false;
     }
-    const n = reader.deref(membersEntry.value);
-    if (!isSeq(n) || n.items.length === 0) {
-      reader.fail(isSeq(n) ? 'CONFIG_BAD_ROUTE' : 'CONFIG_BAD_TYPE', `${base}.members`, isSeq(n) ? 'needs at least one member' : `expected a list of { name, url, weight }, got ${reader.describe(n)}`, reader.valueNode(membersEntry));
-      return undefined;
-    }
-    const names = new Set<string>();
-    n.items.forEach((raw, i) => {
-      const p = `${base}.members[${String(i)}]`;
-      const item = reader.deref(raw as Value);
-      const fields = reader.map(item, p, KEYS.member, '{ name: web-1, url: "http://127.0.0.1:9001", weight: 30 }');
-      if (fields === undefined) {
-        ok = false;
-        return;
-      }
-      const f = new Map(fields.map((x) => [x.key, x]));
-      let memberName = `${name}-${String(i + 1)}`;
-      const ne = f.get('name');
-      if (ne) {
-        const s = reader.string(ne, `${p}.name`);
-        if (s === undefined) ok = false;
-        else if (memberNameProblem(s) !== undefined) {
-          reader.fail('CONFIG_BAD_ROUTE', `${p}.name`, memberNameProblem(s)!, reader.valueNode(ne));
-          ok = false;
-        } else memberName = s;
-      }
-      if (names.has(memberName)) {
-        reader.fail('CONFIG_DUPLICATE', `${p}.name`, `member name ${JSON.stringify(memberName)} is used twice in route ${JSON.stringify(name)}`, ne ? reader.valueNode(ne) : item);
-        ok = false;
-      }
-      names.add(memberName);
-      const ue = f.get('url');
-      let url: string | undefined;
-      if (ue) url = reader.url(ue, `${p}.url`);
-      else reader.fail('CONFIG_BAD_ROUTE', `${p}.url`, 'each member needs a url', item);
-      let weight: number | undefined;
-      const we = f.get('weight');
-      if (we) {
-        weight = reader.positiveInt(we, `${p}.weight`);
-        if (weight === undefined) ok = false;
-      }
+    const listed = readMemberList(reader, membersEntry, {
+      base, route: name, keys: KEYS.member, example: '{ name: web-1, url: "http://127.0.0.1:9001", weight: 30 }',
+      code: 'CONFIG_BAD_ROUTE', typeCode: 'CONFIG_BAD_TYPE', duplicateCode: 'CONFIG_DUPLICATE',
+      url: (ue, path) => reader.url(ue, path), urlMissing: 'each member needs a url',
+    }, (m) => {
       let noTls = routeNoTls;
-      const te = f.get('no_tls_verify');
+      const te = m.fields.get('no_tls_verify');
       if (te) {
-        const b = reader.bool(te, `${p}.no_tls_verify`);
-        if (b === undefined) ok = false;
-        else noTls = b;
+        const b = reader.bool(te, `${m.path}.no_tls_verify`);
+        if (b === undefined) return false;
+        noTls = b;
       }
-      if (url === undefined) ok = false;
-      else members.push(member(memberName, url, weight, noTls));
+      members.push(member(m.name, m.url, m.weight, noTls));
+      return true;
     });
+    if (!listed) ok = false;
   }
   if (!ok) return undefined;
   const withMiddlewares = middlewares !== undefined && middlewares.length > 0 ? { middlewares } : {};

@@ -6,11 +6,11 @@
 // served by internal/streams exactly like a label stream. Every problem is a CONFIG_BAD_STREAM
 // (or the reader's usual type errors) naming the key.
 import { isIP } from 'node:net';
-import { isMap, isScalar, isSeq } from 'yaml';
+import { isMap, isScalar } from 'yaml';
 import type { HealthcheckSpec, LoadBalanceSpec, MemberSpec, StreamProtocol, StreamRouteSpec } from '../routes/index.ts';
 import type { Draft } from './config-draft.ts';
 import { KEYS } from './config-keys.ts';
-import { memberNameProblem } from './member-name.ts';
+import { readMemberList } from './member-list.ts';
 import type { Entry, EntryReader, Value } from './entry-reader.ts';
 
 /** The stream protocol a `routes.<name>` entry asks for (`scheme: tcp|udp`), read without reporting anything. */
@@ -171,50 +171,23 @@ export function readStreamRoute(reader: EntryReader, e: Entry, draft: Draft, pro
       else member(name, t.url, undefined);
     }
   } else if (me) {
-    const n = reader.deref(me.value);
-    if (!isSeq(n) || n.items.length === 0) bad(`${base}.members`, isSeq(n) ? 'needs at least one member' : `expected a list of { name, url, weight }, got ${reader.describe(n)}`, reader.valueNode(me));
-    else {
-      const names = new Set<string>();
-      n.items.forEach((raw, i) => {
-        const p = `${base}.members[${String(i)}]`;
-        const item = reader.deref(raw as Value);
-        const fields = reader.map(item, p, KEYS.streamMember, '{ name: a, url: "10.0.0.5:22", weight: 30 }');
-        if (fields === undefined) {
-          ok = false;
-          return;
-        }
-        const f = new Map(fields.map((x) => [x.key, x]));
-        let memberName = `${name}-${String(i + 1)}`;
-        const ne = f.get('name');
-        if (ne) {
-          const s = reader.string(ne, `${p}.name`);
-          if (s === undefined) ok = false;
-          else if (memberNameProblem(s) !== undefined) bad(`${p}.name`, memberNameProblem(s)!, reader.valueNode(ne));
-          else memberName = s;
-        }
-        if (names.has(memberName)) bad(`${p}.name`, `member name ${JSON.stringify(memberName)} is used twice in route ${JSON.stringify(name)}`, ne ? reader.valueNode(ne) : item);
-        names.add(memberName);
-        let weight: number | undefined;
-        const we = f.get('weight');
-        if (we) {
-          weight = reader.positiveInt(we, `${p}.weight`);
-          if (weight === undefined) ok = false;
-        }
-        const mu = f.get('url');
-        if (mu === undefined) {
-          bad(`${p}.url`, 'each member needs a url (host:port)', item);
-          return;
-        }
-        const s = reader.string(mu, `${p}.url`, 'host:port');
-        if (s === undefined) {
-          ok = false;
-          return;
-        }
+    const listed = readMemberList(reader, me, {
+      base, route: name, keys: KEYS.streamMember, example: '{ name: a, url: "10.0.0.5:22", weight: 30 }',
+      code: 'CONFIG_BAD_STREAM', typeCode: 'CONFIG_BAD_STREAM', duplicateCode: 'CONFIG_BAD_STREAM',
+      url: (mu, path) => {
+        const s = reader.string(mu, path, 'host:port');
+        if (s === undefined) return undefined;
         const t = target(s, protocol);
-        if ('error' in t) bad(`${p}.url`, t.error, reader.valueNode(mu));
-        else member(memberName, t.url, weight);
-      });
-    }
+        if (!('error' in t)) return t.url;
+        reader.fail('CONFIG_BAD_STREAM', path, t.error, reader.valueNode(mu));
+        return undefined;
+      },
+      urlMissing: 'each member needs a url (host:port)',
+    }, (m) => {
+      member(m.name, m.url, m.weight);
+      return true;
+    });
+    if (!listed) ok = false;
   } else if (targetPort === undefined) {
     if (ok) bad(base, `a ${protocol} stream route needs a target: host + port: "2222:22", url: "10.0.0.5:22" or members:`, e.keyNode);
   } else {
