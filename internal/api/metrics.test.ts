@@ -49,3 +49,28 @@ test('stream routes: connections, open and bytes by route and protocol', async (
   assert.match(text, /bellhop_stream_bytes_total\{route="ssh",protocol="tcp",direction="in"\} 100/);
   assert.match(text, /bellhop_stream_bytes_total\{route="ssh",protocol="tcp",direction="out"\} 250/);
 });
+
+test('request counts and latency buckets carry over scrapes: counted once, buckets cumulative', async () => {
+  const m = metrics();
+  m.requestDone('web', 'web-1', 200, 0.0004);
+  m.requestDone('web', 'web-1', 200, 0.003);
+  let text = await m.text();
+  assert.match(text, /bellhop_requests_total\{route="web",status="200",member="web-1"\} 2\n/);
+  text = await m.text();
+  assert.match(text, /bellhop_requests_total\{route="web",status="200",member="web-1"\} 2\n/, 'a scrape alone adds nothing');
+  m.requestDone('web', 'web-1', 200, 45);
+  m.requestDone('web', 'web-2', 502, 0.001);
+  text = await m.text();
+  assert.match(text, /bellhop_requests_total\{route="web",status="200",member="web-1"\} 3\n/);
+  assert.match(text, /bellhop_requests_total\{route="web",status="502",member="web-2"\} 1\n/);
+  // le is inclusive (0.001 falls in le="0.001"); 45 s is above every bound: only +Inf
+  assert.match(text, /bellhop_upstream_latency_seconds_bucket\{le="0.001",route="web"\} 2\n/);
+  assert.match(text, /bellhop_upstream_latency_seconds_bucket\{le="0.0025",route="web"\} 2\n/);
+  assert.match(text, /bellhop_upstream_latency_seconds_bucket\{le="0.005",route="web"\} 3\n/);
+  assert.match(text, /bellhop_upstream_latency_seconds_bucket\{le="30",route="web"\} 3\n/);
+  assert.match(text, /bellhop_upstream_latency_seconds_bucket\{le="\+Inf",route="web"\} 4\n/);
+  assert.match(text, /bellhop_upstream_latency_seconds_sum\{route="web"\} 45.0044\n/);
+  assert.match(text, /bellhop_upstream_latency_seconds_count\{route="web"\} 4\n/);
+  const json = await m.registry.getMetricsAsJSON();
+  assert.equal(json.find((x) => x.name === 'bellhop_upstream_latency_seconds')?.type, 'histogram');
+});

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import type PromClient from 'prom-client';
 import type { Counter, Histogram } from 'prom-client';
 import { leaveOut, type LeftOut } from '../../pkg/lean-require/index.ts';
+import { RequestCounts, RouteHistogram } from './request-metrics.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -32,29 +33,33 @@ export interface MetricsSources {
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'route' | 'status' | 'member'>;
-  private readonly latency: Histogram<'route'>;
+  /** bellhop_requests_total and bellhop_upstream_latency_seconds: counted outside prom-client (request-metrics.ts). */
+  private readonly requests = new RequestCounts();
+  private readonly latency: RouteHistogram;
   private readonly wakes: Counter<'container' | 'result'>;
   private readonly wakeDuration: Histogram;
 
   constructor(sources: MetricsSources, opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'bellhop_process_' });
-    this.requests = new CounterClass({
+    const requests = this.requests;
+    new CounterClass({
       name: 'bellhop_requests_total',
       help: 'Requests answered, by route, status and member ("-" when no member was reached)',
       labelNames: ['route', 'status', 'member'],
       registers,
+      collect() {
+        requests.collectInto(this);
+      },
     });
-    this.latency = new HistogramClass({
-      name: 'bellhop_upstream_latency_seconds',
+    this.latency = new RouteHistogram(
+      'bellhop_upstream_latency_seconds',
       // Last attempt only, never gate holds (wake, recreate) or Bellhop's own answers: see
       // RequestDoneInfo.upstreamMs. Websockets: the time to the member's 101.
-      help: 'Time from dispatching the request to the member (last attempt) to the end of its response (websockets: to its 101)',
-      labelNames: ['route'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
-    });
+      'Time from dispatching the request to the member (last attempt) to the end of its response (websockets: to its 101)',
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    );
+    this.registry.registerMetric(this.latency.asMetric());
     new Gauge({
       name: 'bellhop_in_flight_requests',
       help: 'Requests and websockets currently being proxied',
@@ -153,31 +158,13 @@ export class Metrics {
     });
   }
 
-  // prom-client resolves label objects to a series on every call (~0.4 µs); requests repeat a
-  // small set of (route, member, status) triples, so the resolved children are kept.
-  private readonly requestChildren = new Map<string, ReturnType<Counter<'route' | 'status' | 'member'>['labels']>>();
-  private readonly latencyChildren = new Map<string, ReturnType<Histogram<'route'>['labels']>>();
-
   /**
    * One answered request: always counted; `upstreamSeconds` (undefined when no member was
    * reached or the client left first) feeds the upstream latency histogram.
    */
   requestDone(route: string, member: string, status: number, upstreamSeconds: number | undefined): void {
-    const key = `${route}\u0000${member}\u0000${String(status)}`;
-    let counter = this.requestChildren.get(key);
-    if (counter === undefined) {
-      counter = this.requests.labels({ route, status: String(status), member });
-      this.requestChildren.set(key, counter);
-    }
-    counter.inc();
-    if (upstreamSeconds !== undefined) {
-      let hist = this.latencyChildren.get(route);
-      if (hist === undefined) {
-        hist = this.latency.labels({ route });
-        this.latencyChildren.set(route, hist);
-      }
-      hist.observe(upstreamSeconds);
-    }
+    this.requests.add(route, member, status);
+    if (upstreamSeconds !== undefined) this.latency.observe(route, upstreamSeconds);
   }
 
   wakeDone(container: string, ok: boolean, seconds: number): void {

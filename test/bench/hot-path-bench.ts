@@ -1,5 +1,5 @@
 // Per-request costs of the pieces the real app puts on the proxy's hot path, in ns per call,
-// measured in a tight loop (no sockets): the metrics hook (prom-client), the live pool's
+// measured in a tight loop (no sockets): the metrics hook, the live pool's
 // pick/begin/release with the real health monitor, the access log line, and the shared
 // request checks and header building. Run: `npx node test/bench/hot-path-bench.ts`.
 // Never part of the gate; the figures guide where the proxy's CPU per request goes.
@@ -26,7 +26,7 @@ const sources = { inFlight: () => 0, memberHealth: () => [], dockerSyncLag: () =
 const metrics = new Metrics(sources, { defaultMetrics: false });
 const statuses = [200, 200, 200, 404];
 let k = 0;
-bench('Metrics.requestDone (prom-client, labels object)', () => {
+bench('Metrics.requestDone (plain counters, prom-client at scrape)', () => {
   metrics.requestDone('bench', k & 1 ? 'b1' : 'b2', statuses[k++ & 3]!, 0.0012);
 });
 
