@@ -77,16 +77,18 @@ export class Upstream {
 }
 
 const kCorked = Symbol('bellhop.corked');
-type CorkableSocket = Socket & { [kCorked]?: boolean };
+const kTouched = Symbol('bellhop.corkTouched');
+type CorkableSocket = Socket & { [kCorked]?: boolean; [kTouched]?: boolean };
 
 /**
- * Corks sockets and uncorks them all in the check phase of the next event-loop turn: what was
- * written to one socket meanwhile leaves in one writev. Not this turn's check phase: undici
- * writes to a connection that had gone idle (all answered) from an immediate of its own (it
- * first lets the poll phase see a close or stray bytes on it, GHSA-35p6-xmwp-9g52), queued
- * after ours; uncorked by then, those writes took a system call each (a profile under wrk:
- * still a fifth of the busy time). One turn later they are in, and so are the requests the
- * next poll phase brought.
+ * Corks sockets so that what is written to one during an event-loop turn leaves in one writev,
+ * uncorked in the check phase. A socket written to again since the last flush is corked again
+ * right after it: undici writes to a connection that had gone idle (all answered) from an
+ * immediate of its own (it first lets the poll phase see a close or stray bytes on it,
+ * GHSA-35p6-xmwp-9g52), queued in the poll phase after our flush; uncorked by then, each of
+ * those writes took a system call of its own (~2 % of the busy time under wrk, and one more
+ * read for the member). Kept corked, they leave with the next turn's flush, together with what
+ * that turn's poll phase brought. A socket left alone for a whole turn is uncorked for good.
  */
 export class WriteCorker {
   readonly #corked: CorkableSocket[] = [];
@@ -94,28 +96,38 @@ export class WriteCorker {
   readonly #flush = (): void => {
     this.#scheduled = false;
     const all = this.#corked;
+    let kept = 0;
     for (let i = 0; i < all.length; i++) {
       const s = all[i]!;
-      s[kCorked] = false;
       s.uncork();
+      if (s[kTouched] === true && !s.destroyed) {
+        s[kTouched] = false;
+        s.cork();
+        all[kept++] = s;
+      } else {
+        s[kCorked] = false;
+        s[kTouched] = false;
+      }
     }
-    all.length = 0;
+    all.length = kept;
+    if (kept > 0) this.#schedule();
   };
 
-  readonly #nextTurn = (): void => {
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
     setImmediate(this.#flush);
-  };
+  }
 
   cork(socket: Socket): void {
     const s = socket as CorkableSocket;
-    if (s[kCorked] === true || s.destroyed) return;
+    if (s.destroyed) return;
+    s[kTouched] = true;
+    if (s[kCorked] === true) return;
     s[kCorked] = true;
     s.cork();
     this.#corked.push(s);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#nextTurn);
-    }
+    this.#schedule();
   }
 }
 
