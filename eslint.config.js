@@ -34,6 +34,27 @@ export default tseslint.config(
     rules: { 'bellhop/module-boundaries': 'error' },
   },
   {
+    // An ESM import of a node builtin builds its namespace by reading every export, getters
+    // included: node:http's WebSocket getter loads Node's bundled undici (with tls, http2, zlib,
+    // worker_threads), node:crypto's webcrypto, node:fs's promises, node:tls's rootCertificates
+    // list. Bellhop idled ~4 MiB higher for it (README "Performance"). Values come from
+    // process.getBuiltinModule(), which returns the module without reading its getters; types
+    // are still imported.
+    files: ['cmd/**/*.ts', 'internal/**/*.ts', 'pkg/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/*.test-support.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        paths: ['node:http', 'node:https', 'node:http2', 'node:tls', 'node:crypto', 'node:fs', 'node:fs/promises', 'node:util'].flatMap((id) =>
+          [id, id.slice('node:'.length)].map((name) => ({
+            name,
+            allowTypeImports: true,
+            message: `values from process.getBuiltinModule('${id}'): an ESM import reads all of the builtin's getters (eslint.config.js)`,
+          })),
+        ),
+      }],
+    },
+  },
+  {
     files: ['**/*.test.ts', 'test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

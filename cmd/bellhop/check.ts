@@ -3,7 +3,6 @@
 // builder as the live path, so what it prints is what Bellhop would route. Addresses are
 // unknown offline: members show `<service>:<port>`, the name compose's DNS gives them.
 import { accessLogProblems } from './access-log-paths.ts';
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -25,6 +24,8 @@ import { buildRouteTable, hostNamesOf, type HealthcheckSpec, type IdleSpec, type
 import { normaliseWeights } from '../../pkg/balance/index.ts';
 import { isCertifiableHost } from '../../internal/certs/index.ts';
 import { inRunOrder } from '../../internal/middleware/index.ts';
+
+const { existsSync } = process.getBuiltinModule('node:fs');
 
 /** Docker host recorded on offline containers (never contacted). */
 const OFFLINE_HOST = 'unix:///var/run/docker.sock';

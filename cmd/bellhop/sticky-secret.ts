@@ -1,8 +1,9 @@
 // The sticky-cookie HMAC key: read from sticky.secret_file, created with a random key if missing,
 // so cookies stay valid across restarts.
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+
+const { randomBytes } = process.getBuiltinModule('node:crypto');
+const { mkdirSync, readFileSync, writeFileSync } = process.getBuiltinModule('node:fs');
 
 /** Shorter keys make forgeable cookies; a file that short is a mistake, not a key. */
 const MIN_KEY_BYTES = 16;

@@ -3,13 +3,14 @@
 // second and whenever `buffer_size` bytes are waiting. Retention trims the file at start and
 // every `rotate_interval`; a file moved or deleted under it (logrotate) is noticed within
 // seconds and reopened at its path, as is every file on SIGHUP (docs/access-log.md).
-import { accessSync, closeSync, constants, fstatSync, openSync, statSync, write } from 'node:fs';
 import { dirname } from 'node:path';
-import { open, stat } from 'node:fs/promises';
 import type { Logger } from '../../pkg/log/index.ts';
 import type { RetentionSpec } from './access-log-spec.ts';
 import { AccessLogError } from './access-log-errors.ts';
 import { dropHead, retentionCut } from './retention.ts';
+
+const { accessSync, closeSync, constants, fstatSync, openSync, statSync, write } = process.getBuiltinModule('node:fs');
+const { open, stat } = process.getBuiltinModule('node:fs/promises');
 
 /** Lines waiting beyond this (a stuck disk) are dropped and counted, never held without bound. */
 export const MAX_PENDING_BYTES = 8 * 1024 * 1024;

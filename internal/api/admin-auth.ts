@@ -2,11 +2,12 @@
 // `token_file` and/or basic-auth users with bcrypt hashes. The token is also accepted as the
 // basic-auth password (any user name), so a browser's login prompt opens the dashboard, whose
 // EventSource cannot send an Authorization header of its own. bcryptjs lives here only.
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import bcrypt from 'bcryptjs';
 import type { ApiAuthConfig, ListenAddress } from '../config/index.ts';
+
+const { createHash, timingSafeEqual } = process.getBuiltinModule('node:crypto');
+const { readFileSync } = process.getBuiltinModule('node:fs');
 
 /** Checks an `Authorization` header; `undefined` header: not authenticated. */
 export interface AdminAuth {

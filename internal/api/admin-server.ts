@@ -4,7 +4,7 @@
 // from the modules owning the state. With `api.auth` every path but /healthz needs credentials;
 // without it, actions are refused unless the listener is loopback-only (README "Dashboard").
 // Its errors are in Bellhop's one error shape (docs/errors.md#admin-api).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../config/index.ts';
 import type { Metrics } from './metrics.ts';
@@ -13,6 +13,8 @@ import { API_ERRORS } from './api-errors.ts';
 import { isLoopbackListen, type AdminAuth } from './admin-auth.ts';
 import type { DashboardFeed } from './dashboard-feed.ts';
 import { DASHBOARD_HTML } from './dashboard-page.ts';
+
+const { createServer } = process.getBuiltinModule('node:http');
 
 const ENDPOINTS = ['/', '/healthz', '/api/routes', '/api/explain?host=', '/api/certs', '/api/events', '/metrics', 'POST /api/containers/<name>/wake', 'POST /api/containers/<name>/sleep'];
 const ACTION = /^\/api\/containers\/([^/]+)\/(wake|sleep)$/;

@@ -6,17 +6,20 @@
 // through one shared axios instance, so instead of touching its defaults (or Node's global
 // agent) each client's own HTTP layer is given an https.Agent that trusts the system roots plus
 // ca_certs. Only this client's requests see it.
-import { generateKeyPair } from 'node:crypto';
-import { Agent } from 'node:https';
+import type { Agent } from 'node:https';
 import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
-import { promisify } from 'node:util';
 import type * as Acme from 'acme-client';
 
 import type { Logger } from '../../pkg/log/index.ts';
 import { readOptional, writeFileAtomic } from './cert-files.ts';
 import { CertsError } from './certs-error.ts';
 import type { CertKeyType, CertsPlan } from './certs-options.ts';
+
+const { generateKeyPair } = process.getBuiltinModule('node:crypto');
+const https = process.getBuiltinModule('node:https');
+// tls.rootCertificates is read when an agent is made: the getter builds the whole list
+const tls = process.getBuiltinModule('node:tls');
+const { promisify } = process.getBuiltinModule('node:util');
 
 /**
  * acme-client (with axios and node-forge) costs ~38 MiB of memory once loaded: it is loaded on
@@ -96,7 +99,7 @@ export class AcmeIssuer {
       if (pem === undefined) throw new CertsError('CERTS_FILE_UNREADABLE', `ca_certs: ${path} does not exist`, { subject: path });
       extra.push(pem);
     }
-    return new Agent({ ca: [...rootCertificates, ...extra], keepAlive: true });
+    return new https.Agent({ ca: [...tls.rootCertificates, ...extra], keepAlive: true });
   }
 
   async #accountKey(): Promise<string> {

@@ -1,9 +1,10 @@
 // Certificate storage on disk: atomic writes (temp file in the same folder, then rename, so a
 // reader never sees half a file) with keys 0600, and reads that say which file failed.
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CertsError } from './certs-error.ts';
+
+const { randomBytes } = process.getBuiltinModule('node:crypto');
+const { mkdir, readFile, rename, rm, writeFile } = process.getBuiltinModule('node:fs/promises');
 
 /** Writes `data` to `path` atomically; mode 0600 for keys. */
 export async function writeFileAtomic(path: string, data: string, mode: number): Promise<void> {

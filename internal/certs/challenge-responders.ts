@@ -2,10 +2,11 @@
 // answered by Bellhop's own listeners (the proxy asks httpChallenge / the ALPN hook); DNS-01
 // goes through a DnsProvider.
 import type { SecureContext } from 'node:tls';
-import { createSecureContext } from 'node:tls';
 import { createAlpnChallengeCert, type ChallengeResponder } from './acme-issuer.ts';
 import { CertsError } from './certs-error.ts';
 import type { DnsProvider } from './dns-providers.ts';
+
+const { createSecureContext } = process.getBuiltinModule('node:tls');
 
 /** Pending challenge answers, shared by every certificate of one manager. */
 export class ChallengeBoard {

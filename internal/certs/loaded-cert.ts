@@ -1,9 +1,12 @@
 // A certificate ready for handshakes: the PEM chain and key checked against each other once,
 // its secure context built once (a handshake only picks a reference), and the facts /api/certs
 // shows. Building it is synchronous, so swapping it into the SNI table is too.
-import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
+import type { SecureContext } from 'node:tls';
 import { CertsError } from './certs-error.ts';
+
+const crypto = process.getBuiltinModule('node:crypto');
+const { createSecureContext } = process.getBuiltinModule('node:tls');
 
 export interface LoadedCert {
   readonly certPem: string;
@@ -41,8 +44,8 @@ export function loadCert(certPem: string, keyPem: string, subject: string): Load
   const blocks = certPem.match(PEM_CERT);
   if (blocks === null) throw new CertsError('CERTS_FILE_INVALID', `${subject}: no PEM certificate in the file`, { subject });
   try {
-    const leaf = new X509Certificate(blocks[0]);
-    const key = createPrivateKey(keyPem);
+    const leaf = new crypto.X509Certificate(blocks[0]);
+    const key = crypto.createPrivateKey(keyPem);
     if (!leaf.checkPrivateKey(key)) {
       throw new CertsError('CERTS_FILE_INVALID', `${subject}: the private key does not belong to the certificate`, { subject });
     }

@@ -1,9 +1,11 @@
 // Noticing that certificate files changed on disk: fs.watch on the folders (renames and
 // atomic replaces show there, where a watch on the file itself loses track of the inode) plus
 // a poll, because bind mounts and network filesystems often deliver no events at all.
-import { watch, type FSWatcher } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../../pkg/log/index.ts';
+
+const { watch } = process.getBuiltinModule('node:fs');
 
 export class FileChangeWatch {
   readonly #watchers: FSWatcher[] = [];

@@ -2,9 +2,10 @@
 // (labels, replicas, ports, networks, depends_on, names). Lives here because config is the home
 // of `yaml`. Follows the Compose specification's forms (map and list labels, short and long port
 // syntax, `${VAR:-default}` interpolation from the environment and the project's `.env`).
-import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
+
+const { readFileSync } = process.getBuiltinModule('node:fs');
 
 /** One published or exposed TCP port of a service. */
 export interface ComposePort {

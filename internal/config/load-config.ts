@@ -1,5 +1,4 @@
 // defaults → YAML file → environment overrides → frozen Config, collecting every problem.
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { deepFreeze } from '../../pkg/freeze/index.ts';
 import { checkCidr, type CidrValidator } from './cidr.ts';
@@ -9,6 +8,8 @@ import { DEFAULT_CONFIG_FILE } from './defaults.ts';
 import { parseListenAddress, type ListenAddress } from './listen-address.ts';
 import { defaultDraft, type AutocertDraft, type CertDraft, type Draft } from './config-draft.ts';
 import { checkDockerHost, checkLogLevel, readDocument } from './read-document.ts';
+
+const { readFileSync } = process.getBuiltinModule('node:fs');
 
 export interface LoadConfigOptions {
   /** Explicit file (e.g. a CLI flag); beats BELLHOP_CONFIG. A missing explicit file is an error. */

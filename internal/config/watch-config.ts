@@ -6,11 +6,13 @@
 //   inside the container never hears of it. It also follows a symlink (Kubernetes ConfigMaps swap
 //   a `..data` link, so the directory sees a change to another name). The file watch is re-armed
 //   whenever the path points at a new inode, checked at every reload.
-import { statSync, watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import type { FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { ConfigError } from './config-error.ts';
 import { loadConfig, type LoadConfigOptions, type LoadConfigResult } from './load-config.ts';
+
+const { statSync, watch } = process.getBuiltinModule('node:fs');
+const { readFile } = process.getBuiltinModule('node:fs/promises');
 
 export interface WatchConfigOptions extends Omit<LoadConfigOptions, 'path'> {
   /** Quiet time after the last change before re-reading; default 100 ms. */

@@ -1,13 +1,14 @@
 // When Bellhop runs in a container it should reach members over a network it shares with them
 // (docs/discovery.md). Find our own container ID from what the kernel and Docker leave behind, inspect it
 // and read its networks. Outside a container, or when unsure, the answer is "no networks".
-import { readFileSync, existsSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import type Docker from 'dockerode';
 import type { SelfInfo } from './container-record.ts';
 import { withTimeout } from './call-timeout.ts';
 import { toDockerError } from './docker-error.ts';
 import { silentLogger, type Logger } from '../../pkg/log/index.ts';
+
+const { readFileSync, existsSync } = process.getBuiltinModule('node:fs');
 
 export interface SelfHints {
   hostname: string;

@@ -1,12 +1,13 @@
 // Turns a `docker.hosts` entry (or DOCKER_HOST) into a dockerode client. The client gets no
 // global timeout: modem's `timeout` would also cut the long-lived /events stream, so every call
 // carries its own deadline instead (call-timeout.ts).
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { dockerode } from './load-dockerode.ts';
 import { SshDialAgent } from './ssh-dial.ts';
 import type { SshTransport } from './ssh-identity.ts';
+
+const { readFileSync } = process.getBuiltinModule('node:fs');
 
 export interface DockerHostTarget {
   /** The host string as configured, normalised ('unix:///var/run/docker.sock', 'tcp://10.0.0.5:2375'). */

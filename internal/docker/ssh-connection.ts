@@ -6,7 +6,6 @@
 // took 7-9 s and 82 logins, and each of them could fail on its own (issue 11). Here a sync
 // costs one handshake, and a lost connection is made again: at once the first time, then with
 // backoff. The host key is checked against known_hosts on every connection, as before.
-import { readFileSync } from 'node:fs';
 // ssh2 comes with dockerode (docker-modem depends on it). Loaded on the first ssh:// connection:
 // a Bellhop without an ssh:// host never pays for it (~8 MiB resident).
 import { createRequire } from 'node:module';
@@ -15,6 +14,8 @@ import type { ClientChannel, ConnectConfig } from 'ssh2';
 import { DockerError, toDockerError } from './docker-error.ts';
 import { keyscanHint, sshTarget, type SshIdentity, type SshTransport } from './ssh-identity.ts';
 import { checkHostKey, hostKeyAlgorithms, keyBlobType, keyFingerprint, knownHostsName, knownKeyTypes } from './ssh-known-hosts.ts';
+
+const { readFileSync } = process.getBuiltinModule('node:fs');
 
 const requireCjs = createRequire(import.meta.url);
 type SshClient = InstanceType<typeof ssh2.Client>;

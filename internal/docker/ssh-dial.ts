@@ -7,12 +7,14 @@
 // agent, and calls back twice (then throws on an undefined stream) when the exec is refused.
 // So dockerode gets a plain http client with this Agent, and every failure is a DockerError
 // with a code the watcher logs like any other connection failure.
-import { Agent, type ClientRequest, type ClientRequestArgs } from 'node:http';
+import type { ClientRequest, ClientRequestArgs } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { inspect } from 'node:util';
 import type { ClientChannel } from 'ssh2';
 import { SshConnection } from './ssh-connection.ts';
 import { resolveIdentity, type SshTransport } from './ssh-identity.ts';
+
+const { Agent } = process.getBuiltinModule('node:http');
+const { inspect } = process.getBuiltinModule('node:util');
 
 /**
  * Channels (HTTP connections, each a dial-stdio process on the host) open at once: the events

@@ -1,12 +1,13 @@
 // Who Bellhop is to an ssh:// Docker host: the identity (agent or key file) and the known_hosts
 // file, resolved like the docker CLI's ssh does it.
-import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 // ssh2 comes with dockerode (docker-modem depends on it); as CommonJS it has no named `utils`
 // export. Loaded when a key is first parsed (only for ssh:// hosts).
 import { createRequire } from 'node:module';
 import type ssh2 from 'ssh2';
+
+const { readFileSync } = process.getBuiltinModule('node:fs');
 
 /** How an ssh:// host is reached; part of DockerHostTarget for ssh:// hosts. */
 export interface SshTransport {

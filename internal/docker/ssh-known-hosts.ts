@@ -3,7 +3,8 @@
 // negation, hashed names (`|1|base64 salt|base64 HMAC-SHA1(salt, name)`), `@revoked` lines, and
 // a non-standard port written as `[host]:port`. `@cert-authority` lines are skipped: the SSH
 // client (ssh2) does not check host certificates. Pure: text in, verdict out.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+const { createHash, createHmac, timingSafeEqual } = process.getBuiltinModule('node:crypto');
 
 export type HostKeyVerdict =
   | { kind: 'match' }

@@ -1,11 +1,12 @@
 // One active probe against one member: an HTTP HEAD/GET to `url + path` through a dedicated
 // undici Agent (internal/proxy's lean undici), or a TCP connect when the check has no path. Probes never throw: every
 // failure becomes a ProbeResult with a short human reason for the admin API and logs.
-import { connect as h2connect, constants as h2 } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { undici } from '../proxy/index.ts';
 import type { HealthcheckSpec } from '../routes/index.ts';
 import { formatDuration } from './format-duration.ts';
+
+const { connect: h2connect, constants: h2 } = process.getBuiltinModule('node:http2');
 
 /** Sent with every HTTP probe so members (and Bellhop's own idle clock) can tell probes from traffic. */
 export const PROBE_USER_AGENT = 'Bellhop-Health/1';

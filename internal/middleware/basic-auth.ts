@@ -8,11 +8,12 @@
 // for a short while under an HMAC with a per-middleware random key (never the password, and a
 // lookup's timing says nothing about it). An unknown user costs the same bcrypt comparison as
 // a known one, so timing does not tell which user names exist.
-import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import bcrypt from 'bcryptjs';
 import { sendAuthError } from './auth-errors.ts';
 import type { Middleware, MiddlewareDeps, MiddlewareFactory, MiddlewareProblem, MiddlewareSpec, MiddlewareVerdict, RequestFacts } from './middleware.ts';
+
+const { createHmac, randomBytes } = process.getBuiltinModule('node:crypto');
 
 const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 const REMEMBER_MS = 120_000;

@@ -1,7 +1,8 @@
 // The real clock and file system for middlewares; tests pass their own MiddlewareDeps.
-import { hkdfSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { MiddlewareDeps } from './middleware.ts';
+
+const { hkdfSync } = process.getBuiltinModule('node:crypto');
+const { readFileSync } = process.getBuiltinModule('node:fs');
 
 export const DEFAULT_MIDDLEWARE_DEPS: MiddlewareDeps = {
   now: () => Date.now(),

@@ -4,7 +4,8 @@
 // middlewares for different clients never accept each other's cookies. The cookie's name and
 // the routing host are the GCM associated data: a value copied to another cookie or replayed on
 // another host does not open.
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+
+const { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } = process.getBuiltinModule('node:crypto');
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;

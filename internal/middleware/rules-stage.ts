@@ -3,7 +3,6 @@
 // this file adapts a request to internal/rules' RuleRequest and writes the answers rules make
 // (error, redirect, Basic challenge) in Bellhop's one error shape. `route <alias>` sets
 // RequestFacts.routeTo: the chain stops and the proxy serves the request with that route.
-import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { applyResponseEdits, compileRules, looksLikeBlockRules, runRules, type CompiledRules, type RuleOutcome, type RuleRequest, type RulesInput } from '../rules/index.ts';
 import { ErrorWriter, renderError } from '../../pkg/errors/index.ts';
@@ -11,6 +10,8 @@ import { AUTH_ERRORS, sendAuthError } from './auth-errors.ts';
 import { basicCredentials, compareBcrypt } from './basic-auth.ts';
 import { MIDDLEWARE_ERRORS } from './middleware-errors.ts';
 import type { Middleware, MiddlewareDeps, MiddlewareFactory, MiddlewareProblem, MiddlewareSpec, MiddlewareVerdict, RequestFacts } from './middleware.ts';
+
+const { createHmac, randomBytes } = process.getBuiltinModule('node:crypto');
 
 /** Rules run before every middleware of the route (GoDoxy wraps its rules around them). */
 export const RULES_PRIORITY = Number.MIN_SAFE_INTEGER;

@@ -7,7 +7,9 @@
 // - the response head: HTTP/2 forbids connection-specific fields (RFC 9113 §8.2.2), which
 //   Bellhop's own answers and the drain add for HTTP/1.1 (`Connection: close`); they are dropped.
 // Upstreams stay HTTP/1.1, so nothing else differs.
-import { constants as h2constants, type Http2ServerRequest, type Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse, OutgoingHttpHeaders } from 'node:http2';
+
+const { constants: h2constants } = process.getBuiltinModule('node:http2');
 
 /** Fields HTTP/2 does not carry (lower-case). */
 const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);

@@ -13,8 +13,10 @@
 // (SETTINGS_MAX_CONCURRENT_STREAMS, at most MAX_STREAMS) gets a sibling, so thousands of
 // long-lived gRPC streams (NetBird's signal and management) never queue behind each other.
 // A session with no stream for SESSION_IDLE_MS is closed.
-import { connect as h2connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
+
+const { connect: h2connect, constants } = process.getBuiltinModule('node:http2');
 
 /** Streams Bellhop opens on one h2c connection before it opens another. */
 export const MAX_STREAMS = 100;

@@ -5,13 +5,16 @@
 // into the same Exchange. `acme-tls/1` handshakes (TLS-ALPN-01 validation) end after the
 // handshake: the challenge certificate was the whole answer. A client offering only protocols
 // Bellhop does not speak gets no ALPN and HTTP/1.1.
-import { createServer as createH2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createServer as createTlsServer, type Server as TlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
+import type { Server as TlsServer, TlsOptions, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ListenAddress } from '../config/index.ts';
 import { listenOn } from './listen-on.ts';
+
+const { createServer: createH2Server } = process.getBuiltinModule('node:http2');
+const { createServer: createTlsServer } = process.getBuiltinModule('node:tls');
 
 /** Where the HTTPS entrypoint gets its certificates: internal/certs' CertManager fits as is. */
 export interface HttpsSource {

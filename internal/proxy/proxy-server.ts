@@ -1,6 +1,6 @@
 // The node:http entrypoint: server options that close Node's exhaustion holes, the request
 // and upgrade entry points, the idle/slow-client policy and graceful drain.
-import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -16,6 +16,8 @@ import { listenOn } from './listen-on.ts';
 import { UpstreamPools } from './upstream-pools.ts';
 import { Exchange, kExchange, type ClientSocket } from './exchange.ts';
 import { rawProxyError } from './error-response.ts';
+
+const http = process.getBuiltinModule('node:http');
 
 /** entrypoint.timeouts, in milliseconds. */
 export interface ProxyTimeouts {
@@ -123,7 +125,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     (origin, err) => log.debug({ origin, err }, 'upstream connection error'),
   );
 
-  const server = createServer({
+  const server = http.createServer({
     // Small answers go out at once instead of waiting for Nagle's timer, and a 64 KiB buffer
     // (Node's default is 16 KiB) lets larger bodies move in fewer writes (issue-18 bench).
     noDelay: true,
@@ -234,7 +236,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     upgrading.add(s);
     s.once('close', () => upgrading.delete(s));
     // A ServerResponse on the raw socket lets gates and non-101 answers use the normal path.
-    const res = new ServerResponse(req);
+    const res = new http.ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(s);
     res.once('finish', () => {

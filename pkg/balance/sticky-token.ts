@@ -11,9 +11,10 @@
 // is named by a keyed hash of its stable identity: no address, port or container name, in
 // clear or encoded (Traefik and GoDoxy leaked or used unkeyed hashes of backend addresses).
 // HMAC stops forging and reverse-mapping, not replay: a client can keep a valid token.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import { BalanceError } from './balance-error.ts';
+
+const { createHash, timingSafeEqual } = process.getBuiltinModule('node:crypto');
 
 const VERSION = 1;
 const MEMBER_KEY_BYTES = 9;

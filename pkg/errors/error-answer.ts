@@ -3,8 +3,10 @@
 // Extra facts (retryAfter, exitCode, container, …) stay under `error`, so a client reads one
 // object whatever module answered. Browsers may get the same answer as a small HTML page, and
 // plain clients as one line of text; which form a request gets is the caller's choice.
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { ErrorCatalogue } from './error-catalogue.ts';
+
+const { STATUS_CODES } = process.getBuiltinModule('node:http');
 
 /** Extra facts about one answer, kept under `error` beside code, status and message. */
 export type ErrorFields = Readonly<Record<string, string | number | boolean | null | readonly string[]>>;
