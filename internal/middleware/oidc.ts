@@ -17,11 +17,22 @@
 // /.bellhop/oidc/logout (GoDoxy's /auth/callback and /auth/logout are common application
 // paths), and the session cookie holds Bellhop's sealed summary of the ID token, not the token.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import * as client from 'openid-client';
+import type * as OpenIdClient from 'openid-client';
 import { sendOidcError } from './oidc-errors.ts';
 import type { OidcErrorCode } from './oidc-errors.ts';
 import { CookieSealer, cookieTag, fallbackSecret, readCookies, setCookie, stripCookies } from './oidc-session.ts';
 import type { Middleware, MiddlewareDeps, MiddlewareFactory, MiddlewareProblem, MiddlewareSpec, MiddlewareVerdict, RequestFacts } from './middleware.ts';
+
+/**
+ * openid-client (with oauth4webapi and jose: 14 files, ~200 KB of JavaScript) is loaded by the
+ * first discovery, so a Bellhop without an oidc middleware never loads it.
+ */
+let loading: Promise<typeof OpenIdClient> | undefined;
+/** Set once loaded: only its calls throw its error classes, so errorReason() needs no wait. */
+let loaded: typeof OpenIdClient | undefined;
+function openidClient(): Promise<typeof OpenIdClient> {
+  return (loading ??= import('openid-client').then((m) => (loaded = m)));
+}
 
 /** Where the provider sends the browser back: register `<scheme>://<host>/.bellhop/oidc/callback`. */
 export const OIDC_CALLBACK_PATH = '/.bellhop/oidc/callback';
@@ -136,7 +147,7 @@ function parseOptions(spec: MiddlewareSpec): Options | MiddlewareProblem[] {
 }
 
 /** client_secret_basic (OpenID's default) unless the provider says it only takes client_secret_post. */
-function clientAuth(secret: string): client.ClientAuth {
+function clientAuth(client: typeof OpenIdClient, secret: string): OpenIdClient.ClientAuth {
   const basic = client.ClientSecretBasic(secret);
   const post = client.ClientSecretPost(secret);
   return (as, c, body, headers) => {
@@ -212,7 +223,7 @@ function claimGroups(claims: Record<string, unknown>): string[] | undefined {
 }
 
 function errorReason(err: unknown): string {
-  if (err instanceof client.ResponseBodyError || err instanceof client.AuthorizationResponseError) {
+  if (loaded !== undefined && (err instanceof loaded.ResponseBodyError || err instanceof loaded.AuthorizationResponseError)) {
     return err.error_description !== undefined ? `${err.error}: ${err.error_description}` : err.error;
   }
   if (err instanceof Error) {
@@ -229,8 +240,8 @@ class OidcMiddleware implements Middleware {
   readonly #sealer: CookieSealer;
   readonly #sessionCookie: string;
   readonly #flowCookiePrefix: string;
-  #config: client.Configuration | undefined;
-  #pending: Promise<client.Configuration | undefined> | undefined;
+  #config: OpenIdClient.Configuration | undefined;
+  #pending: Promise<OpenIdClient.Configuration | undefined> | undefined;
   #failedAt = Number.NEGATIVE_INFINITY;
   #failure = '';
 
@@ -319,13 +330,16 @@ class OidcMiddleware implements Middleware {
   }
 
   /** The provider's metadata: discovered on first use, shared by concurrent requests, retried after a failure. */
-  async #discover(): Promise<client.Configuration | undefined> {
+  async #discover(): Promise<OpenIdClient.Configuration | undefined> {
     if (this.#config !== undefined) return this.#config;
     if (this.#pending !== undefined) return this.#pending;
     if (this.#deps.now() - this.#failedAt < DISCOVERY_RETRY_MS) return undefined;
     const { issuer, clientId, clientSecret } = this.#opts;
-    const execute = issuer.protocol === 'http:' ? [client.allowInsecureRequests, client.enableNonRepudiationChecks] : [client.enableNonRepudiationChecks];
-    this.#pending = client.discovery(issuer, clientId, { client_secret: clientSecret }, clientAuth(clientSecret), { execute, timeout: PROVIDER_TIMEOUT_S })
+    this.#pending = openidClient()
+      .then((client) => {
+        const execute = issuer.protocol === 'http:' ? [client.allowInsecureRequests, client.enableNonRepudiationChecks] : [client.enableNonRepudiationChecks];
+        return client.discovery(issuer, clientId, { client_secret: clientSecret }, clientAuth(client, clientSecret), { execute, timeout: PROVIDER_TIMEOUT_S });
+      })
       .then((config) => {
         this.#config = config;
         return config;
@@ -361,6 +375,7 @@ class OidcMiddleware implements Middleware {
       this.#unreachable(req, res, headers);
       return;
     }
+    const client = await openidClient(); // loaded by the discovery
     const state = client.randomState();
     const nonce = client.randomNonce();
     const verifier = client.randomPKCECodeVerifier();
@@ -407,6 +422,7 @@ class OidcMiddleware implements Middleware {
       this.#unreachable(req, res, clear);
       return;
     }
+    const client = await openidClient();
     let claims: Record<string, unknown>;
     let accessToken: string;
     try {
@@ -473,6 +489,7 @@ class OidcMiddleware implements Middleware {
     const config = await this.#discover();
     if (config?.serverMetadata().end_session_endpoint !== undefined) {
       // Also end the provider's session, or the next visit signs straight back in.
+      const client = await openidClient();
       const url = client.buildEndSessionUrl(config, { client_id: this.#opts.clientId });
       res.writeHead(302, [...clear, 'location', url.href, 'content-length', '0']);
       res.end();
