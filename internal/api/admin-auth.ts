@@ -3,7 +3,7 @@
 // basic-auth password (any user name), so a browser's login prompt opens the dashboard, whose
 // EventSource cannot send an Authorization header of its own. bcryptjs lives here only.
 import { isIP } from 'node:net';
-import bcrypt from 'bcryptjs';
+import type Bcrypt from 'bcryptjs';
 import type { ApiAuthConfig, ListenAddress } from '../config/index.ts';
 
 const { createHash, timingSafeEqual } = process.getBuiltinModule('node:crypto');
@@ -20,6 +20,10 @@ export interface AdminAuth {
 // every action would each pay it. Credentials that passed are remembered by their SHA-256.
 const VERIFIED_MAX = 64;
 // Compared against when the user is unknown, so a wrong name takes as long as a wrong password.
+/** bcryptjs is loaded by the first password check: a Bellhop without api.auth users never loads it. */
+let bcryptjs: Promise<typeof Bcrypt> | undefined;
+const bcrypt = (): Promise<typeof Bcrypt> => (bcryptjs ??= import('bcryptjs').then((m) => m.default));
+
 const DUMMY_HASH = '$2b$10$1bQ4Y3VXAnetZfRtjKvRH.aS2lDDhPhwuUIWmtPCqHwooWozOYYlO';
 
 function sha256(s: string): Buffer {
@@ -67,7 +71,7 @@ export function createAdminAuth(opts: { token?: string | undefined; users: reado
       const key = sha256(decoded).toString('hex');
       if (verified.has(key)) return true;
       const hash = users.get(name);
-      const ok = await bcrypt.compare(password, hash ?? DUMMY_HASH);
+      const ok = await (await bcrypt()).compare(password, hash ?? DUMMY_HASH);
       if (ok && hash !== undefined) {
         remember(key);
         return true;

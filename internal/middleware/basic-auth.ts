@@ -9,13 +9,20 @@
 // lookup's timing says nothing about it). An unknown user costs the same bcrypt comparison as
 // a known one, so timing does not tell which user names exist.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import bcrypt from 'bcryptjs';
+import type Bcrypt from 'bcryptjs';
 import { sendAuthError } from './auth-errors.ts';
 import type { Middleware, MiddlewareDeps, MiddlewareFactory, MiddlewareProblem, MiddlewareSpec, MiddlewareVerdict, RequestFacts } from './middleware.ts';
 
 const { createHmac, randomBytes } = process.getBuiltinModule('node:crypto');
 
 const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
+
+/** bcryptjs is loaded by the first comparison: a Bellhop without basic_auth never loads it. */
+let bcryptjs: Promise<typeof Bcrypt> | undefined;
+const bcrypt = (): Promise<typeof Bcrypt> => (bcryptjs ??= import('bcryptjs').then((m) => m.default));
+
+/** A hash's cost (its rounds exponent), from the shape BCRYPT checked. */
+const costOf = (hash: string): number => Number(hash.slice(4, 6));
 const REMEMBER_MS = 120_000;
 const REMEMBER_MAX = 256;
 // bcryptjs works in slices of up to 100 ms on the event loop, and every slice queued in one
@@ -110,7 +117,7 @@ const compareGate = new CompareGate(COMPARE_ACTIVE, COMPARE_QUEUED);
 
 /** One bcrypt comparison through the process-wide gate; undefined when too many wait (answer 503). */
 export function compareBcrypt(password: string, hash: string): Promise<boolean> | undefined {
-  return compareGate.run(() => bcrypt.compare(password, hash));
+  return compareGate.run(async () => (await bcrypt()).compare(password, hash));
 }
 
 /** `Authorization: Basic …` → `user:password` decoded, or undefined. */
@@ -141,7 +148,7 @@ class BasicAuth implements Middleware {
     this.#users = users;
     this.#now = now;
     let decoy = '';
-    for (const hash of users.values()) if (decoy === '' || bcrypt.getRounds(hash) > bcrypt.getRounds(decoy)) decoy = hash;
+    for (const hash of users.values()) if (decoy === '' || costOf(hash) > costOf(decoy)) decoy = hash;
     this.#decoy = decoy;
     this.#challenge = ['www-authenticate', `Basic realm="${realm}", charset="UTF-8"`];
   }
@@ -190,7 +197,7 @@ class BasicAuth implements Middleware {
     }
     const hash = this.#users.get(decoded.slice(0, colon));
     // bcrypt.compare compares the computed hash in constant time; an unknown user pays the same.
-    const comparing = compareGate.run(() => bcrypt.compare(decoded.slice(colon + 1), hash ?? this.#decoy));
+    const comparing = compareGate.run(async () => (await bcrypt()).compare(decoded.slice(colon + 1), hash ?? this.#decoy));
     if (comparing === undefined) return BUSY;
     const match = await comparing;
     if (!match || hash === undefined) return false;
