@@ -61,4 +61,8 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
 # undici's llhttp parser (WebAssembly) stays on V8's baseline compiler; optimising it after the
 # first few responses left ~10 MiB resident for good (idle 98 -> 90 MiB, README "Performance"),
 # and parsing a response head is too small a part of a request for the difference to show.
-CMD ["node", "--max-semi-space-size=4", "--liftoff-only", "cmd/bellhop/main.js"]
+# --no-maglev: hot functions go from the baseline tier straight to TurboFan; Maglev's compiles
+# left ~10 MiB more resident after the first requests (2,000 requests then idle: 97.3 -> 87.2
+# MiB; proxy bench peak ~103-118 -> ~92-98 MiB; idle 86.5 -> 84.2), for a CPU cost per request
+# within the noise of the interleaved runs on a shared box (README "Performance").
+CMD ["node", "--max-semi-space-size=4", "--liftoff-only", "--no-maglev", "cmd/bellhop/main.js"]
