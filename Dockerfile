@@ -63,6 +63,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
 # and parsing a response head is too small a part of a request for the difference to show.
 # --no-maglev: hot functions go from the baseline tier straight to TurboFan; Maglev's compiles
 # left ~10 MiB more resident after the first requests (2,000 requests then idle: 97.3 -> 87.2
-# MiB; proxy bench peak ~103-118 -> ~92-98 MiB; idle 86.5 -> 84.2), for a CPU cost per request
-# within the noise of the interleaved runs on a shared box (README "Performance").
+# MiB; bench peak, small answers, 98-118 -> 91-101 MiB; idle 86.5 -> 84.1), for a CPU cost per
+# request within the noise of the interleaved runs on a shared box (README "Performance").
 CMD ["node", "--max-semi-space-size=4", "--liftoff-only", "--no-maglev", "cmd/bellhop/main.js"]
