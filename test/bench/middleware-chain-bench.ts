@@ -6,6 +6,7 @@
 // prints it first. Never part of the gate.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildMiddlewareSpec, compileChain, DEFAULT_MIDDLEWARE_DEPS, type MiddlewareSpec, type RequestFacts } from '../../internal/middleware/index.ts';
+import { cpuNsPerCall } from './kit/cpu-per-call.ts';
 
 function spec(name: string, options: Record<string, unknown>): MiddlewareSpec {
   const r = buildMiddlewareSpec(name, options, `routes.bench.middlewares.${name}`);
@@ -29,19 +30,7 @@ function once(ip: string): void {
   const facts: RequestFacts = { clientIp: ip, secure: false, host: '127.0.0.1', path: '/', upstreamHeaders: [...base], onResponseHead: () => undefined };
   if (chain!.handle(req, res, facts) !== 'continue') refused++;
 }
-function bench(name: string, fn: () => void, n = 400_000): number {
-  for (let i = 0; i < 20_000; i++) fn();
-  let best = Infinity;
-  for (let round = 0; round < 5; round++) {
-    // CPU time, not wall time: on a loaded machine the loop is preempted, and waiting is not cost
-    const t0 = process.cpuUsage();
-    for (let i = 0; i < n; i++) fn();
-    const used = process.cpuUsage(t0);
-    best = Math.min(best, ((used.user + used.system) * 1000) / n);
-  }
-  console.log(`${name.padEnd(64)} ${best.toFixed(0).padStart(6)} ns/request`);
-  return best;
-}
+const bench = (name: string, fn: () => void, n = 400_000): number => cpuNsPerCall(name, fn, n);
 const copyOnly = bench('facts + header copy alone (what the proxy does anyway)', () => {
   const facts = { clientIp: '127.0.0.1', secure: false, host: '127.0.0.1', path: '/', upstreamHeaders: [...base], onResponseHead: () => undefined };
   if (facts.upstreamHeaders.length === 0) refused++;

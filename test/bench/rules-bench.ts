@@ -5,6 +5,7 @@
 // Run: `npm exec -- node test/bench/rules-bench.ts`; BENCH_ONLY=middleware prints it too. Never part of the gate.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildRulesSpec, compileChain, DEFAULT_MIDDLEWARE_DEPS, type RequestFacts } from '../../internal/middleware/index.ts';
+import { cpuNsPerCall } from './kit/cpu-per-call.ts';
 
 const RULES = `
 path glob(/signalexchange.SignalExchange/*) | path glob(/management.ManagementService/*) | path glob(/management.ProxyService/*) {
@@ -34,18 +35,7 @@ function once(path: string): void {
   if (chain!.handle(req, res, facts) !== 'continue') throw new Error('answered');
   if (facts.routeTo !== undefined) routed++;
 }
-function bench(name: string, fn: () => void, n = 300_000): number {
-  for (let i = 0; i < 20_000; i++) fn();
-  let best = Infinity;
-  for (let round = 0; round < 5; round++) {
-    const t0 = process.cpuUsage();
-    for (let i = 0; i < n; i++) fn();
-    const used = process.cpuUsage(t0);
-    best = Math.min(best, ((used.user + used.system) * 1000) / n);
-  }
-  console.log(`${name.padEnd(64)} ${best.toFixed(0).padStart(6)} ns/request`);
-  return best;
-}
+const bench = (name: string, fn: () => void, n = 300_000): number => cpuNsPerCall(name, fn, n);
 const copyOnly = bench('facts + header copy alone (what the proxy does anyway)', () => {
   const facts = { clientIp: '10.0.0.5', secure: false, host: 'netbird', path: '/peers', upstreamHeaders: [...base], onResponseHead: () => undefined };
   if (facts.upstreamHeaders.length === 0) routed--;
