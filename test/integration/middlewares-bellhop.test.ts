@@ -17,10 +17,10 @@ import pino from 'pino';
 import { createBellhop, type Bellhop } from '../../cmd/bellhop/app.ts';
 import { loadConfig } from '../../internal/config/index.ts';
 import { startRecordingBackend, type RecordingBackend } from '../support/recording-backend.ts';
-import { freePort } from '../support/bellhop-harness.ts';
+import { freePort, httpGet, type HttpResult } from '../support/bellhop-harness.ts';
 import { Browser, CLIENT_ID, CLIENT_SECRET, closeServer, startProvider } from '../support/oidc-provider.ts';
 
-interface Answer { status: number; headers: http.IncomingHttpHeaders; body: string }
+type Answer = HttpResult;
 
 let bellhop: Bellhop;
 let port: number;
@@ -33,17 +33,7 @@ let dir: string;
 const logs: Record<string, unknown>[] = [];
 
 /** A request to Bellhop from `from` (127.0.0.1 or 127.0.0.2) with Host `host`. */
-function get(host: string, path: string, opts: { from?: string; headers?: Record<string, string>; method?: string } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', localAddress: opts.from ?? '127.0.0.1', agent: false, headers: { host, ...opts.headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (host: string, path: string, opts: { from?: string; headers?: Record<string, string>; method?: string } = {}): Promise<HttpResult> => httpGet(port, host, path, opts);
 
 /** Requests the backend saw whose target starts with `prefix`. */
 const seen = (prefix: string) => backend.requests.filter((r) => r.target.startsWith(prefix));

@@ -16,9 +16,9 @@ import bcrypt from 'bcryptjs';
 import { createBellhop, type Bellhop } from '../../cmd/bellhop/app.ts';
 import { loadConfig } from '../../internal/config/index.ts';
 import { startRecordingBackend, type RecordingBackend } from '../support/recording-backend.ts';
-import { freePort } from '../support/bellhop-harness.ts';
+import { freePort, httpGet, type HttpResult } from '../support/bellhop-harness.ts';
 
-interface Answer { status: number; headers: http.IncomingHttpHeaders; body: string }
+type Answer = HttpResult;
 
 let bellhop: Bellhop;
 let port: number;
@@ -28,17 +28,7 @@ let dir: string;
 let ws: http.Server;
 const wsSockets = new Set<Socket>();
 
-function get(host: string, path: string, opts: { from?: string; headers?: Record<string, string>; method?: string } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', localAddress: opts.from ?? '127.0.0.1', agent: false, headers: { host, ...opts.headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (host: string, path: string, opts: { from?: string; headers?: Record<string, string>; method?: string } = {}): Promise<HttpResult> => httpGet(port, host, path, opts);
 
 const code = (a: Answer): string => (JSON.parse(a.body) as { error: { code: string } }).error.code;
 const seenBy = (b: RecordingBackend, prefix: string) => b.requests.filter((r) => r.target.startsWith(prefix));

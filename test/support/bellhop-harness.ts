@@ -91,11 +91,12 @@ export interface StartOptions {
   httpPort?: number;
 }
 
-/** A plain HTTP request to 127.0.0.1:port on a fresh connection. */
-export function httpGet(port: number, host: string, path = '/', init: { method?: string; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<HttpResult> {
+/** A plain HTTP request to 127.0.0.1:port on a fresh connection, from 127.0.0.1 or `from`
+ *  (another loopback address, for client-IP rules). */
+export function httpGet(port: number, host: string, path = '/', init: { method?: string; headers?: Record<string, string>; timeoutMs?: number; from?: string } = {}): Promise<HttpResult> {
   return new Promise((resolveP, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, path, method: init.method ?? 'GET', agent: false, headers: { host, ...(init.headers ?? {}) } },
+      { host: '127.0.0.1', port, path, method: init.method ?? 'GET', localAddress: init.from ?? '127.0.0.1', agent: false, headers: { host, ...(init.headers ?? {}) } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
