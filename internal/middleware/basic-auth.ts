@@ -11,6 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Bcrypt from 'bcryptjs';
 import { sendAuthError } from './auth-errors.ts';
+import { removeHeaderLines } from '../../pkg/http/index.ts';
 import type { Middleware, MiddlewareDeps, MiddlewareFactory, MiddlewareProblem, MiddlewareSpec, MiddlewareVerdict, RequestFacts } from './middleware.ts';
 
 const { createHmac, randomBytes } = process.getBuiltinModule('node:crypto');
@@ -169,15 +170,7 @@ class BasicAuth implements Middleware {
       return 'answered';
     }
     // The member never sees the credentials (Traefik's removeHeader: true, here the default).
-    const up = facts.upstreamHeaders;
-    let w = 0;
-    for (let i = 0; i + 1 < up.length; i += 2) {
-      if (up[i]!.toLowerCase() === 'authorization') continue;
-      up[w] = up[i]!;
-      up[w + 1] = up[i + 1]!;
-      w += 2;
-    }
-    up.length = w;
+    removeHeaderLines(facts.upstreamHeaders, 'authorization');
     return 'continue';
   }
 

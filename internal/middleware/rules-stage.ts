@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { applyResponseEdits, compileRules, looksLikeBlockRules, runRules, type CompiledRules, type RuleOutcome, type RuleRequest, type RulesInput } from '../rules/index.ts';
 import { ErrorWriter, renderError } from '../../pkg/errors/index.ts';
+import { editHeaderLines } from '../../pkg/http/index.ts';
 import { AUTH_ERRORS, sendAuthError } from './auth-errors.ts';
 import { basicCredentials, compareBcrypt } from './basic-auth.ts';
 import { MIDDLEWARE_ERRORS } from './middleware-errors.ts';
@@ -85,18 +86,7 @@ class FactsRequest implements RuleRequest {
   }
 
   editHeader(op: 'set' | 'add' | 'remove', name: string, value: string): void {
-    const up = this.#facts.upstreamHeaders;
-    if (op !== 'add') {
-      const lower = name.toLowerCase();
-      let w = 0;
-      for (let r = 0; r + 1 < up.length; r += 2) {
-        if (up[r]!.toLowerCase() === lower) continue;
-        up[w++] = up[r]!;
-        up[w++] = up[r + 1]!;
-      }
-      up.length = w;
-    }
-    if (op !== 'remove') up.push(name, value);
+    editHeaderLines(this.#facts.upstreamHeaders, op, name, value);
   }
 
   basicAuth(_user: string, hash: string): boolean {

@@ -10,6 +10,7 @@ import type { Command } from './commands.ts';
 import type { CompiledRule, CompiledRules } from './compile-rules.ts';
 import { MatchContext } from './conditions.ts';
 import { canonicalPath, decodePath, encodePath, splitTarget, type RuleRequest } from './rule-request.ts';
+import { editHeaderLines } from '../../pkg/http/index.ts';
 
 /** How the rules ended the request phase. */
 export type RuleEnding =
@@ -97,17 +98,5 @@ export function runRules(rules: CompiledRules, req: RuleRequest): RuleOutcome {
 
 /** Applies resp_header edits to a flat [name, value, …] header list in place. */
 export function applyResponseEdits(headers: string[], edits: RuleOutcome['responseEdits']): void {
-  for (const e of edits) {
-    if (e.op !== 'add') {
-      const lower = e.name.toLowerCase();
-      let w = 0;
-      for (let r = 0; r + 1 < headers.length; r += 2) {
-        if (headers[r]!.toLowerCase() === lower) continue;
-        headers[w++] = headers[r]!;
-        headers[w++] = headers[r + 1]!;
-      }
-      headers.length = w;
-    }
-    if (e.op !== 'remove') headers.push(e.name, e.value);
-  }
+  for (const e of edits) editHeaderLines(headers, e.op, e.name, e.value);
 }

@@ -9,6 +9,8 @@ export { buildUpstreamHeaders, stripHopByHop, stripHopByHopObject, isWebSocketUp
 export type { ForwardingContext, StripOptions } from './forwarded-headers.ts';
 /** The standard hop-by-hop header names (lower case). */
 export { HOP_BY_HOP_HEADERS } from './header-names.ts';
+/** In-place edits of a flat header list: remove a name's lines; set/add/remove one. */
+export { editHeaderLines, removeHeaderLines } from './header-lines.ts';
 /** Request-target and framing hygiene, verdicts with a stable code and status. */
 export { checkRequest, originFormPath, MAX_HEADER_LINES } from './request-checks.ts';
 export type { RequestVerdict, RequestAccepted, RequestRejected, RequestErrorCode, RequestHead } from './request-checks.ts';
