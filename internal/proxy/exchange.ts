@@ -433,17 +433,18 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const method = this.req.method;
     const lane = upstream.lane;
     const slot = this.attempts === 1 && !this.hasBody && !this.isUpgrade && (method === 'GET' || method === 'HEAD') && member.pipelining !== false && !lane.isSlow(pathOnly(this.path)) ? lane.pick() : -1;
-    const onLane = slot !== -1;
-    this.laneTicket = onLane ? lane.enter(slot) : 0;
-    (onLane ? upstream.pipelined(slot) : upstream.pool).dispatch({
+    if (slot !== -1) {
+      this.laneTicket = lane.enter(slot);
+      upstream.pipelined(slot).dispatch({ path: this.path, method: method as 'GET' | 'HEAD', headers: this.headers }, this);
+      return;
+    }
+    this.laneTicket = 0;
+    upstream.pool.dispatch({
       path: this.path,
-      method: this.req.method as Dispatcher.HttpMethod,
+      method: method as Dispatcher.HttpMethod,
       headers: this.headers,
       body: this.hasBody ? this.req : null,
       upgrade: this.isUpgrade ? 'websocket' : null,
-      // undici holds the pipeline until the head of a "blocking" request arrives (its default
-      // for everything but HEAD); on the lane the HOL bound decides instead
-      blocking: !onLane,
     }, this);
   }
 

@@ -1,0 +1,467 @@
+// One pipelined HTTP/1.1 connection to a member (docs/proxy.md, "Pipelining"): the requests
+// pipeline-lane.ts lets through are written back to back, and the answers are read in order
+// and handed to each request's handler — the same legacy handler methods undici calls on the
+// Exchange (onConnect, onHeaders, onData, onComplete, onError), so the Exchange does not know
+// which one it is talking to.
+//
+// Why not undici's Client (used until issue 18's fourth pass): on this path it cost ~16 % of
+// the busy time under the benchmark (its wasm parser and the crossings into it, a Request
+// object with header validation by regular expressions, its timers), and it resends the
+// requests queued behind a broken pipeline on a new connection by itself, which the retry
+// rules then had to undo. Here the response parser is Node's own (llhttp in C++, the one
+// node:http's client uses: `_http_common`'s HTTPParser), the request head is one string, the
+// requests of one event-loop turn leave in one write, there is one timer per connection, and a
+// broken connection fails every request still on it with PIPELINE_BROKEN, for the retry rules
+// (retry-policy.ts) to decide.
+//
+// Only what the lane sends is spoken here: GET and HEAD without a body, no upgrade. A request
+// whose client left is not allowed to break the others: its answer is read and dropped (or the
+// connection closed when nothing is queued behind it).
+import type { Socket } from 'node:net';
+import { PIPELINE_BROKEN } from './retry-policy.ts';
+
+const { connect: tcpConnect } = process.getBuiltinModule('node:net');
+const { connect: tlsConnect } = process.getBuiltinModule('node:tls');
+const { isIP } = process.getBuiltinModule('node:net');
+
+/** Node's HTTP parser binding (`_http_common`), typed for what is used here. */
+interface NodeHttpParser {
+  initialize(type: number, resource: object, maxHeaderSize?: number, lenient?: number): void;
+  execute(data: Buffer): number | Error;
+  finish(): number | Error | undefined;
+  close(): void;
+  free(): void;
+  [key: number]: unknown;
+}
+interface HttpParserClass {
+  new(): NodeHttpParser;
+  readonly RESPONSE: number;
+  readonly kOnHeaders: number;
+  readonly kOnHeadersComplete: number;
+  readonly kOnBody: number;
+  readonly kOnMessageComplete: number;
+  readonly kOnExecute: number;
+  readonly kLenientNone: number;
+}
+const { HTTPParser } = process.getBuiltinModule('_http_common') as unknown as { HTTPParser: HttpParserClass };
+
+/** The Exchange's side of a request (the legacy undici handler methods it implements). */
+export interface PipelinedHandler {
+  onConnect(abort: (err?: Error) => void): void;
+  onHeaders(statusCode: number, rawHeaders: string[], resume: () => void, statusText: string): boolean;
+  onData(chunk: Buffer): boolean;
+  onComplete(trailers: string[] | null): void;
+  onError(err: Error): void;
+}
+
+export interface PipelinedRequest {
+  path: string;
+  method: 'GET' | 'HEAD';
+  /** Flat name/value list as pkg/http built it. */
+  headers: readonly string[];
+}
+
+export interface PipelineTimeouts {
+  connectMs: number;
+  /** No byte of the awaited answer's head for this long. */
+  responseMs: number;
+  /** No progress on an answer's body for this long. */
+  bodyIdleMs: number;
+  /** An idle connection (nothing in flight) is closed after this long. */
+  idleMs: number;
+}
+
+/** An error with a code the retry policy (retry-policy.ts) knows. */
+export class PipelineError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = code;
+    this.name = 'PipelineError';
+  }
+}
+
+/** The pipelined connection a request was on or queued for broke before its answer. */
+export class PipelineBrokenError extends Error {
+  readonly code = PIPELINE_BROKEN;
+  constructor(cause: Error) {
+    super(`the pipelined connection broke: ${cause.message}`, { cause });
+    this.name = 'PipelineBrokenError';
+  }
+}
+
+/** One request on the connection, from dispatch to its answer's end. */
+interface InFlight {
+  handler: PipelinedHandler;
+  head: boolean;
+  /** The request head, until it is written. */
+  bytes: string;
+  /** The handler has had onConnect: its bytes may reach the member. */
+  sent: boolean;
+  /** Its client left: the answer is read and dropped. */
+  dropped: boolean;
+  /** Its answer's head arrived. */
+  answering: boolean;
+}
+
+/** Field names and values that may go on the wire as they are (RFC 9110 §5.1, §5.5). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[\0\r\n]/;
+
+/**
+ * The buffer every pipelined TCP connection reads into (net's `onread`): the parser copies the
+ * body bytes it hands out, so nothing is kept from it, and reads allocate nothing.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** Connections with request heads waiting to be written; flushed once per event-loop turn. */
+const unflushed: PipelinedConnection[] = [];
+let flushScheduled = false;
+function flushAll(): void {
+  flushScheduled = false;
+  for (let i = 0; i < unflushed.length; i++) unflushed[i]!.flush();
+  unflushed.length = 0;
+}
+
+export class PipelinedConnection {
+  readonly #host: string;
+  readonly #port: number;
+  readonly #tls: { servername: string | undefined; rejectUnauthorized: boolean } | undefined;
+  readonly #hostHeader: string;
+  readonly #timeouts: PipelineTimeouts;
+  /** Called once when the connection is over (closed, broken, destroyed): the owner drops it. */
+  readonly #onEnd: (conn: PipelinedConnection, err: Error | undefined) => void;
+
+  #socket: Socket | undefined;
+  #parser: NodeHttpParser | undefined;
+  #connected = false;
+  #ended = false;
+  /** Close once nothing is in flight (graceful close). */
+  #closing = false;
+  /** Requests in order; the answer being read is queue[0]. */
+  readonly #queue: InFlight[] = [];
+  /** Request heads written at the end of this turn. */
+  #out = '';
+  #listed = false;
+  /** Header fields flushed by the parser before the head completed, or trailers. */
+  #fields: string[] = [];
+  /** The answer being read ends the connection (Connection: close, HTTP/1.0). */
+  #lastAnswer = false;
+  /** Reading paused for a slow client. */
+  #paused = false;
+  #lastProgress = 0;
+  #timer: NodeJS.Timeout | undefined;
+  /** When the armed timer fires (performance.now() time). */
+  #timerDue = 0;
+  /** Inside parser.execute(): the parser is freed after it returns, never from its own callback. */
+  #executing = false;
+  /** A protocol error found inside a parser callback, acted on after execute() returns. */
+  #bad: Error | undefined;
+
+  constructor(origin: string, tlsOptions: { rejectUnauthorized: boolean } | undefined, timeouts: PipelineTimeouts, onEnd: (conn: PipelinedConnection, err: Error | undefined) => void) {
+    const url = new URL(origin);
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const secure = url.protocol === 'https:';
+    this.#host = host;
+    this.#port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+    this.#tls = secure ? { servername: isIP(host) === 0 ? host : undefined, rejectUnauthorized: tlsOptions?.rejectUnauthorized ?? true } : undefined;
+    this.#hostHeader = url.host;
+    this.#timeouts = timeouts;
+    this.#onEnd = onEnd;
+  }
+
+  /** Requests on the connection (written or not, answered or not yet). */
+  get inFlight(): number {
+    return this.#queue.length;
+  }
+
+  /** False once the connection is over or closing: the owner makes a new one. */
+  get usable(): boolean {
+    return !this.#ended && !this.#closing;
+  }
+
+  /**
+   * Queue a request. Its head leaves with the others of this event-loop turn; onConnect tells
+   * the handler when its bytes may reach the member (at once on a connected socket).
+   * Throws PipelineError('UND_ERR_INVALID_ARG') for a field that cannot go on the wire.
+   */
+  dispatch(req: PipelinedRequest, handler: PipelinedHandler): void {
+    if (!this.usable) {
+      handler.onError(new PipelineBrokenError(new PipelineError('UND_ERR_CLOSED', 'the pipelined connection is closed')));
+      return;
+    }
+    let head = `${req.method} ${req.path} HTTP/1.1\r\n`;
+    let host = false;
+    const h = req.headers;
+    for (let i = 0; i + 1 < h.length; i += 2) {
+      const name = h[i]!;
+      const value = h[i + 1]!;
+      if (!TOKEN.test(name) || BAD_VALUE.test(value)) {
+        handler.onError(new PipelineError('UND_ERR_INVALID_ARG', `invalid request header ${JSON.stringify(name)}`));
+        return;
+      }
+      if (name.length === 4 && name.toLowerCase() === 'host') host = true;
+      head += `${name}: ${value}\r\n`;
+    }
+    head += host ? 'connection: keep-alive\r\n\r\n' : `host: ${this.#hostHeader}\r\nconnection: keep-alive\r\n\r\n`;
+    const f: InFlight = { handler, head: req.method === 'HEAD', bytes: head, sent: false, dropped: false, answering: false };
+    const q = this.#queue;
+    q.push(f);
+    if (q.length === 1) {
+      const now = (this.#lastProgress = performance.now());
+      // an idle connection's timer is set for the idle limit: the answer's may be shorter
+      if (this.#timer !== undefined && now + this.#timeouts.responseMs < this.#timerDue) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+      }
+      this.#arm();
+    }
+    if (this.#socket === undefined) this.#connect();
+    else if (this.#connected) this.#send(f);
+  }
+
+  /** Writes a request head with this turn's others and tells its handler. */
+  #send(f: InFlight): void {
+    this.#out += f.bytes;
+    f.bytes = '';
+    f.sent = true;
+    if (!this.#listed) {
+      this.#listed = true;
+      unflushed.push(this);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushAll);
+      }
+    }
+    f.handler.onConnect((err) => this.#abort(f, err));
+  }
+
+  /** Writes this turn's request heads in one go (called from the shared flush). */
+  flush(): void {
+    this.#listed = false;
+    const out = this.#out;
+    this.#out = '';
+    if (out !== '' && this.#socket !== undefined && !this.#ended) this.#socket.write(out, 'latin1');
+  }
+
+  #connect(): void {
+    const t = this.#tls;
+    const opts = { host: this.#host, port: this.#port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 };
+    const socket = t === undefined
+      ? tcpConnect({ ...opts, onread: { buffer: READ_BUFFER, callback: (n: number, buf: Uint8Array) => this.#read(buf as Buffer, n) } })
+      : tlsConnect({ ...opts, servername: t.servername, rejectUnauthorized: t.rejectUnauthorized, ALPNProtocols: ['http/1.1'] });
+    this.#socket = socket;
+    this.#lastProgress = performance.now();
+    this.#arm();
+    socket.once(t === undefined ? 'connect' : 'secureConnect', () => {
+      if (this.#ended) return;
+      this.#connected = true;
+      this.#lastProgress = performance.now();
+      const parser = (this.#parser = new HTTPParser());
+      parser.initialize(HTTPParser.RESPONSE, {}, 0, HTTPParser.kLenientNone);
+      parser[HTTPParser.kOnHeaders] = (fields: string[]) => {
+        for (let i = 0; i < fields.length; i++) this.#fields.push(fields[i]!);
+      };
+      parser[HTTPParser.kOnHeadersComplete] = this.#onHead;
+      parser[HTTPParser.kOnBody] = this.#onBody;
+      parser[HTTPParser.kOnMessageComplete] = this.#onMessageComplete;
+      parser[HTTPParser.kOnExecute] = null;
+      // requests queued while connecting leave in order now
+      for (const f of [...this.#queue]) if (!f.sent && !this.#ended) this.#send(f);
+    });
+    if (t !== undefined) socket.on('data', (chunk: Buffer) => this.#read(chunk, chunk.length));
+    socket.on('end', () => this.#onEof());
+    socket.on('error', (err: Error) => this.#fail(err));
+    socket.on('close', () => this.#fail(new PipelineError('UND_ERR_SOCKET', 'the member closed the connection')));
+  }
+
+  /** Bytes from the member: parsed at once (the TCP read buffer is shared). False pauses reading. */
+  #read(buf: Buffer, n: number): boolean {
+    this.#lastProgress = performance.now();
+    const parser = this.#parser;
+    if (parser === undefined || this.#ended) return true;
+    this.#executing = true;
+    const r = parser.execute(n === buf.length ? buf : buf.subarray(0, n));
+    this.#executing = false;
+    if (this.#ended) parser.close();
+    else if (typeof r !== 'number') this.#fail(r, true);
+    else if (this.#bad !== undefined) this.#fail(this.#bad, true);
+    return !this.#paused;
+  }
+
+  #onEof(): void {
+    const parser = this.#parser;
+    if (parser !== undefined && !this.#ended) {
+      // an answer without a length ends with the connection (HTTP/1.0 style)
+      const r = parser.finish();
+      if (r instanceof Error) {
+        this.#fail(r, true);
+        return;
+      }
+    }
+    this.#fail(new PipelineError('UND_ERR_SOCKET', 'the member closed the connection'));
+  }
+
+  readonly #onHead = (_vMajor: number, _vMinor: number, fields: string[] | undefined, _method: unknown, _url: unknown,
+    status: number, statusText: string, upgrade: boolean, keepAlive: boolean): number => {
+    if (fields === undefined) {
+      fields = this.#fields;
+      this.#fields = [];
+    } else if (this.#fields.length > 0) {
+      fields = this.#fields.concat(fields);
+      this.#fields = [];
+    }
+    if (this.#ended) return 1;
+    const f = this.#queue[0];
+    if (f === undefined || upgrade) {
+      // an answer nobody asked for, or a switch of protocols on a GET: the stream cannot be trusted
+      this.#bad ??= new PipelineError('UND_ERR_SOCKET', f === undefined ? 'the member sent an answer nobody asked for' : 'the member switched protocols unasked');
+      return 1;
+    }
+    if (status < 200) return 0; // 1xx interim answers: the real one follows
+    f.answering = true;
+    this.#lastAnswer = !keepAlive;
+    if (!f.dropped) f.handler.onHeaders(status, fields, this.#resume, statusText);
+    return f.head ? 1 : 0; // an answer to HEAD has no body whatever its length says
+  };
+
+  readonly #onBody = (chunk: Buffer): void => {
+    const f = this.#queue[0];
+    if (f === undefined || f.dropped || this.#ended) return;
+    // reading pauses once this read is parsed (the rest of it is in the parser already)
+    if (!f.handler.onData(chunk) && !this.#paused) {
+      this.#paused = true;
+      if (this.#tls !== undefined) this.#socket?.pause();
+    }
+  };
+
+  readonly #resume = (): void => {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#lastProgress = performance.now();
+    this.#socket?.resume();
+  };
+
+  readonly #onMessageComplete = (): void => {
+    if (this.#ended) return;
+    const f = this.#queue[0];
+    if (f === undefined || !f.answering) return; // end of a 1xx interim answer
+    this.#queue.shift();
+    const trailers = this.#fields.length > 0 ? this.#fields : null;
+    this.#fields = [];
+    if (!f.dropped) f.handler.onComplete(trailers);
+    if (this.#paused) this.#resume();
+    if (this.#lastAnswer) {
+      // Connection: close — the requests behind it will get no answer here
+      this.#fail(new PipelineError('UND_ERR_SOCKET', 'the member closed the connection after an answer'));
+    } else if (this.#queue.length === 0) {
+      if (this.#closing) this.#end(undefined);
+      else this.#lastProgress = performance.now();
+    }
+  };
+
+  /** The handler gave up on its request (its client left, or its answer was refused). */
+  #abort(f: InFlight, err: Error | undefined): void {
+    if (f.dropped || this.#queue.indexOf(f) === -1) return;
+    f.dropped = true;
+    const q = this.#queue;
+    if (q.length === 1) {
+      // nothing behind it: closing the connection costs no one anything
+      q.length = 0;
+      this.#end(undefined);
+    } else if (f === q[0] && this.#paused) this.#resume();
+    f.handler.onError(err ?? new PipelineError('UND_ERR_ABORTED', 'request aborted'));
+  }
+
+  /**
+   * The connection broke. Requests written on it fail with PIPELINE_BROKEN (the retry rules
+   * decide: one retry elsewhere or on a fresh connection); `own` errors (a bad answer, a parser
+   * error) go as they are to the request whose answer was being read. Requests not written yet
+   * get the bare error when it is a connect failure (nothing reached the member).
+   */
+  #fail(err: Error, own = false): void {
+    if (this.#ended) return;
+    const q = this.#queue.splice(0);
+    this.#end(err);
+    for (let i = 0; i < q.length; i++) {
+      const f = q[i]!;
+      if (f.dropped) continue;
+      f.dropped = true;
+      if (own && i === 0) f.handler.onError(err);
+      else if (!f.sent && !this.#connected) f.handler.onError(err);
+      else f.handler.onError(new PipelineBrokenError(err));
+    }
+  }
+
+  #end(err: Error | undefined): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const s = this.#socket;
+    if (s !== undefined) {
+      s.removeAllListeners('data');
+      s.on('error', () => undefined);
+      s.destroy();
+    }
+    const p = this.#parser;
+    if (p !== undefined) {
+      this.#parser = undefined;
+      if (!this.#executing) p.close();
+    }
+    this.#onEnd(this, err);
+  }
+
+  /** One timer per connection: connect, answer head, body progress and idle limits. */
+  #arm(): void {
+    if (this.#timer !== undefined || this.#ended) return;
+    const ms = this.#limit();
+    this.#timerDue = performance.now() + ms;
+    this.#timer = setTimeout(this.#check, ms).unref();
+  }
+
+  #limit(): number {
+    const t = this.#timeouts;
+    if (!this.#connected) return t.connectMs;
+    if (this.#queue.length === 0) return t.idleMs;
+    return this.#queue[0]!.answering ? t.bodyIdleMs : t.responseMs;
+  }
+
+  readonly #check = (): void => {
+    this.#timer = undefined;
+    if (this.#ended) return;
+    const limit = this.#limit();
+    const idle = performance.now() - this.#lastProgress;
+    if (this.#paused || idle < limit) {
+      // waiting on a slow client is not the member's fault; otherwise not yet
+      const ms = this.#paused ? limit : Math.max(1, limit - idle);
+      this.#timerDue = performance.now() + ms;
+      this.#timer = setTimeout(this.#check, ms).unref();
+      return;
+    }
+    if (!this.#connected) this.#fail(new PipelineError('UND_ERR_CONNECT_TIMEOUT', 'connecting to the member timed out'));
+    else if (this.#queue.length === 0) this.#end(undefined);
+    else if (this.#queue[0]!.answering) this.#fail(new PipelineError('UND_ERR_BODY_TIMEOUT', 'the member stopped sending the answer'), true);
+    else this.#fail(new PipelineError('UND_ERR_HEADERS_TIMEOUT', 'the member did not answer in time'), true);
+  };
+
+  /** Close once the requests on it are answered. */
+  close(): Promise<void> {
+    this.#closing = true;
+    if (this.#queue.length === 0) this.#end(undefined);
+    return Promise.resolve();
+  }
+
+  /** Close now; every request still on it fails with `err`. */
+  destroy(err?: Error): Promise<void> {
+    if (this.#ended) return Promise.resolve();
+    const q = this.#queue.splice(0);
+    this.#end(err);
+    for (const f of q) {
+      if (f.dropped) continue;
+      f.dropped = true;
+      f.handler.onError(err ?? new PipelineError('UND_ERR_DESTROYED', 'the pipelined connection was closed'));
+    }
+    return Promise.resolve();
+  }
+}
