@@ -104,6 +104,9 @@ interface InFlight {
   answering: boolean;
 }
 
+/** An idle connection is closed this long before the member's own Keep-Alive timeout. */
+const KEEPALIVE_MARGIN_MS = 1_000;
+
 /** Field names and values that may go on the wire as they are (RFC 9110 §5.1, §5.5). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\0\r\n]/;
@@ -147,6 +150,8 @@ export class PipelinedConnection {
   #fields: string[] = [];
   /** The answer being read ends the connection (Connection: close, HTTP/1.0). */
   #lastAnswer = false;
+  /** Idle limit: the configured one, or shorter when the member's Keep-Alive header says so. */
+  #idleMs: number;
   /** Reading paused for a slow client. */
   #paused = false;
   #lastProgress = 0;
@@ -167,6 +172,7 @@ export class PipelinedConnection {
     this.#tls = secure ? { servername: isIP(host) === 0 ? host : undefined, rejectUnauthorized: tlsOptions?.rejectUnauthorized ?? true } : undefined;
     this.#hostHeader = url.host;
     this.#timeouts = timeouts;
+    this.#idleMs = timeouts.idleMs;
     this.#onEnd = onEnd;
   }
 
@@ -321,9 +327,23 @@ export class PipelinedConnection {
     if (status < 200) return 0; // 1xx interim answers: the real one follows
     f.answering = true;
     this.#lastAnswer = !keepAlive;
+    for (let i = 0; i < fields.length; i += 2) {
+      const name = fields[i]!;
+      if (name.length === 10 && name.toLowerCase() === 'keep-alive') this.#keepAliveHint(fields[i + 1]!);
+    }
     if (!f.dropped) f.handler.onHeaders(status, fields, this.#resume, statusText);
     return f.head ? 1 : 0; // an answer to HEAD has no body whatever its length says
   };
+
+  /**
+   * `Keep-Alive: timeout=N`: the member closes connections idle for N seconds. Ours is closed
+   * KEEPALIVE_MARGIN_MS before that, so a request is not written as the member closes it.
+   */
+  #keepAliveHint(value: string): void {
+    const m = /timeout\s*=\s*(\d+)/i.exec(value);
+    if (m === null) return;
+    this.#idleMs = Math.max(0, Math.min(this.#timeouts.idleMs, Number(m[1]) * 1000 - KEEPALIVE_MARGIN_MS));
+  }
 
   readonly #onBody = (chunk: Buffer): void => {
     const f = this.#queue[0];
@@ -382,7 +402,8 @@ export class PipelinedConnection {
   #fail(err: Error, own = false): void {
     if (this.#ended) return;
     const q = this.#queue.splice(0);
-    this.#end(err);
+    // the member closing an idle connection is no error
+    this.#end(q.length > 0 ? err : undefined);
     for (let i = 0; i < q.length; i++) {
       const f = q[i]!;
       if (f.dropped) continue;
@@ -423,7 +444,7 @@ export class PipelinedConnection {
   #limit(): number {
     const t = this.#timeouts;
     if (!this.#connected) return t.connectMs;
-    if (this.#queue.length === 0) return t.idleMs;
+    if (this.#queue.length === 0) return this.#idleMs;
     return this.#queue[0]!.answering ? t.bodyIdleMs : t.responseMs;
   }
 

@@ -9,7 +9,7 @@ export type { RequestDoneInfo } from './proxy-state.ts';
 export { PROXY_ERRORS } from './proxy-errors.ts';
 export type { ProxyAnswerCode, ProxyErrorCode } from './proxy-errors.ts';
 /**
- * undici's Client, Pool and Agent without the rest of undici (its index loads fetch, WebSocket,
+ * undici's Pool and Agent without the rest of undici (its index loads fetch, WebSocket,
  * the cache, mocks…): what the health prober and forward_auth speak HTTP with.
  */
 export * as undici from './lean-undici.ts';

@@ -1,7 +1,7 @@
 // undici without its index. `import … from 'undici'` runs index.js, which loads everything undici
 // has, ~110 files: fetch, WebSocket, EventSource, the HTTP cache and its SQLite store, MockAgent,
-// the interceptors, proxy and retry agents. Bellhop uses Client, Pool, Agent, buildConnector and
-// the request() method: ~30 files. Loading only those keeps ~7 MiB off the idle process
+// the interceptors, proxy and retry agents. Bellhop uses Pool, Agent and the request() method:
+// ~30 files. Loading only those keeps ~7 MiB off the idle process
 // (README, Performance). The health prober and forward_auth take them from here, through this
 // module's index.ts, so this file is the one place that knows undici's file layout;
 // lean-undici.test.ts checks that these are the classes undici's index exports, so an upgrade
@@ -16,15 +16,10 @@ const require = createRequire(import.meta.url);
 const { prototype } = require('undici/lib/dispatcher/dispatcher.js') as typeof Undici.Dispatcher;
 Object.assign(prototype, require('undici/lib/api/index.js') as object);
 
-/** undici's Client: one connection (Bellhop's pipelined upstream connections). */
-export const Client = require('undici/lib/dispatcher/client.js') as typeof Undici.Client;
-export type Client = Undici.Client;
 /** undici's Pool: a member origin's keep-alive connections. */
 export const Pool = require('undici/lib/dispatcher/pool.js') as typeof Undici.Pool;
 export type Pool = Undici.Pool;
 /** undici's Agent: a pool per origin (health probes). */
 export const Agent = require('undici/lib/dispatcher/agent.js') as typeof Undici.Agent;
 export type Agent = Undici.Agent;
-/** undici's connector factory (the socket options of Bellhop's upstream connections). */
-export const buildConnector = require('undici/lib/core/connect.js') as typeof Undici.buildConnector;
 export type { Dispatcher } from 'undici';
