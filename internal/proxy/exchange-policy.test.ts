@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { afterFailure, afterTableWait, endingOutcome, MAX_ATTEMPTS, MAX_REROUTES, nothingToPick, type ExchangeProgress } from './exchange-policy.ts';
-import { MEMBER_GONE, type AttemptFailure } from './retry-policy.ts';
+import { MEMBER_GONE, PIPELINE_STALLED, type AttemptFailure } from './retry-policy.ts';
 
 const failure = (over: Partial<AttemptFailure> = {}): AttemptFailure =>
   ({ code: 'ECONNRESET', sent: true, answered: false, method: 'GET', hasBody: false, sentFailures: 1, ...over });
@@ -115,6 +115,12 @@ test('a client that left: the failure is answered (logged), nothing is retried',
 test('a request the member could not take (bad framing) says nothing about the member', () => {
   const d = afterFailure(failure({ code: 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' }), progress(), pool('m2', 'm1').candidates);
   assert.deepEqual(d, { error: 'PROXY_BAD_REQUEST', outcome: { ok: true, error: 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', noVerdict: true }, next: { step: 'answer', error: 'PROXY_BAD_REQUEST' } });
+});
+
+test('a request rescued from a stalled pipeline is sent again, and the member is not blamed for it', () => {
+  const d = afterFailure(failure({ code: PIPELINE_STALLED }), progress(), pool('m1', 'm1').candidates);
+  assert.deepEqual(d.outcome, { ok: false, error: PIPELINE_STALLED, noVerdict: true });
+  assert.equal(d.next.step, 'dispatch');
 });
 
 test('after waiting for the table: changed → route afresh within the bound, else the last failure', () => {

@@ -6,7 +6,7 @@
 
 import type { AttemptOutcome } from './router.ts';
 import type { ProxyAnswerCode, ProxyErrorCode } from './proxy-errors.ts';
-import { classifyFailure, retryVerdict, type AttemptFailure } from './retry-policy.ts';
+import { classifyFailure, PIPELINE_STALLED, retryVerdict, type AttemptFailure } from './retry-policy.ts';
 
 /** Attempts per routing: the first plus one retry on another member (or the same one afresh). */
 export const MAX_ATTEMPTS = 2;
@@ -61,7 +61,9 @@ export function afterFailure<P>(f: AttemptFailure, progress: ExchangeProgress, c
   const verdict = progress.clientGone ? { retry: false as const, error: classifyFailure(f.code, f.sent) } : retryVerdict(f);
   const error = verdict.error;
   // A request the member could not even parse (bad framing we relayed) is the client's fault.
-  const outcome: AttemptOutcome = error === 'PROXY_BAD_REQUEST' ? { ok: true, error: f.code, noVerdict: true } : { ok: false, error: f.code };
+  // a bad request says nothing about the member, nor does a rescue from a stalled pipeline
+  const outcome: AttemptOutcome = error === 'PROXY_BAD_REQUEST' ? { ok: true, error: f.code, noVerdict: true }
+    : f.code === PIPELINE_STALLED ? { ok: false, error: f.code, noVerdict: true } : { ok: false, error: f.code };
   let next: NextStep<P>;
   if (!verdict.retry) {
     // Broken twice (a dying member): not sent a third time, but when the pool has nothing

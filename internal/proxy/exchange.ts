@@ -16,7 +16,7 @@ import { openTunnel } from './websocket-tunnel.ts';
 import { abortResponse } from './h2-request.ts';
 import { clientTakesTrailers, peerOf, upstreamHeaders, responseHead, rejectionCode, teHasTrailers, trailerFields, withoutContentLength } from './forwarding.ts';
 import { afterFailure, afterTableWait, endingOutcome, nothingToPick, type NextStep } from './exchange-policy.ts';
-import { isBrokenConnection } from './retry-policy.ts';
+import { isBrokenConnection, PIPELINE_STALLED } from './retry-policy.ts';
 import type { Upstream } from './upstream-pools.ts';
 import { checkRequest } from '../../pkg/http/index.ts';
 
@@ -692,7 +692,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   private callRelease(o: AttemptOutcome): void {
     const u = this.upstream;
-    if (u !== undefined && !this.isUpgrade) {
+    // a request rescued from a stalled pipeline waited on another's answer, not on its path
+    if (u !== undefined && !this.isUpgrade && o.error !== PIPELINE_STALLED) {
       const method = this.req.method;
       if (method === 'GET' || method === 'HEAD') u.lane.took(pathOnly(this.path), performance.now() - this.dispatchedAt);
     }

@@ -18,7 +18,8 @@
 // whose client left is not allowed to break the others: its answer is read and dropped (or the
 // connection closed when nothing is queued behind it).
 import type { Socket } from 'node:net';
-import { PIPELINE_BROKEN } from './retry-policy.ts';
+import { RESCUE_MS } from './pipeline-lane.ts';
+import { PIPELINE_BROKEN, PIPELINE_STALLED } from './retry-policy.ts';
 
 const { connect: tcpConnect } = process.getBuiltinModule('node:net');
 const { connect: tlsConnect } = process.getBuiltinModule('node:tls');
@@ -94,6 +95,8 @@ export class PipelineBrokenError extends Error {
 interface InFlight {
   handler: PipelinedHandler;
   head: boolean;
+  /** When it was dispatched (performance.now()). */
+  since: number;
   /** The request head, until it is written. */
   bytes: string;
   /** The handler has had onConnect: its bytes may reach the member. */
@@ -116,6 +119,15 @@ const BAD_VALUE = /[\0\r\n]/;
  * body bytes it hands out, so nothing is kept from it, and reads allocate nothing.
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** Live connections, looked over every RESCUE_SCAN_MS for requests stalled behind a slow answer. */
+const live = new Set<PipelinedConnection>();
+const RESCUE_SCAN_MS = 50;
+let scanner: NodeJS.Timeout | undefined;
+function scan(): void {
+  const now = performance.now();
+  for (const c of live) c.rescue(now);
+}
 
 /** Connections with request heads waiting to be written; flushed once per event-loop turn. */
 const unflushed: PipelinedConnection[] = [];
@@ -174,6 +186,8 @@ export class PipelinedConnection {
     this.#timeouts = timeouts;
     this.#idleMs = timeouts.idleMs;
     this.#onEnd = onEnd;
+    live.add(this);
+    scanner ??= setInterval(scan, RESCUE_SCAN_MS).unref();
   }
 
   /** Requests on the connection (written or not, answered or not yet). */
@@ -210,11 +224,12 @@ export class PipelinedConnection {
       head += `${name}: ${value}\r\n`;
     }
     head += host ? 'connection: keep-alive\r\n\r\n' : `host: ${this.#hostHeader}\r\nconnection: keep-alive\r\n\r\n`;
-    const f: InFlight = { handler, head: req.method === 'HEAD', bytes: head, sent: false, dropped: false, answering: false };
+    const now = performance.now();
+    const f: InFlight = { handler, head: req.method === 'HEAD', since: now, bytes: head, sent: false, dropped: false, answering: false };
     const q = this.#queue;
     q.push(f);
     if (q.length === 1) {
-      const now = (this.#lastProgress = performance.now());
+      this.#lastProgress = now;
       // an idle connection's timer is set for the idle limit: the answer's may be shorter
       if (this.#timer !== undefined && now + this.#timeouts.responseMs < this.#timerDue) {
         clearTimeout(this.#timer);
@@ -380,6 +395,22 @@ export class PipelinedConnection {
     }
   };
 
+  /**
+   * The answer at the head has taken RESCUE_MS or more (pipeline-lane.ts): the requests queued
+   * behind it fail with PIPELINE_STALLED, and the retry rules send each again on a connection
+   * of its own. Their answers here are still read, and dropped.
+   */
+  rescue(now: number): void {
+    const q = this.#queue;
+    if (q.length < 2 || !this.#connected || this.#ended || now - q[0]!.since < RESCUE_MS) return;
+    for (let i = 1; i < q.length; i++) {
+      const f = q[i]!;
+      if (f.dropped) continue;
+      f.dropped = true;
+      f.handler.onError(new PipelineError(PIPELINE_STALLED, 'the answer ahead on the pipelined connection is slow'));
+    }
+  }
+
   /** The handler gave up on its request (its client left, or its answer was refused). */
   #abort(f: InFlight, err: Error | undefined): void {
     if (f.dropped || this.#queue.indexOf(f) === -1) return;
@@ -417,6 +448,11 @@ export class PipelinedConnection {
   #end(err: Error | undefined): void {
     if (this.#ended) return;
     this.#ended = true;
+    live.delete(this);
+    if (live.size === 0 && scanner !== undefined) {
+      clearInterval(scanner);
+      scanner = undefined;
+    }
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     const s = this.#socket;

@@ -20,6 +20,10 @@
 //   report, a download) is remembered (the last SLOW_PATHS of them) and not pipelined until it
 //   answers within SLOW_MS again, so the requests that would have queued behind it do not wait
 //   for it.
+// - and when an answer turns out slow anyway (the first request to a slow path, a query that
+//   makes a fast path slow, a download), the requests already queued behind it are taken off
+//   after RESCUE_MS and sent again, each on a connection of its own (h1-pipeline.ts: their
+//   answers on the pipelined connection are read and dropped); the member is not blamed.
 // Which connection: the fullest one that still qualifies. Packing requests onto few connections
 // is what makes one upstream read carry many answers (a request spread onto an empty connection
 // pays a read of its own); a new connection opens only when the others are full or their head
@@ -43,6 +47,8 @@ export const LIFETIME_ANSWERS = 32;
 export const MAX_FORGIVEN = 64;
 /** A GET/HEAD slower than this marks its path as slow. */
 export const SLOW_MS = 50;
+/** Requests queued behind an answer that has taken this long are sent again on their own. */
+export const RESCUE_MS = 250;
 /** Slow paths remembered per member (the oldest is forgotten first). */
 export const SLOW_PATHS = 256;
 

@@ -38,6 +38,10 @@ export const PROXY_ERRORS = defineErrors({
   // The pipelined connection an attempt was on (or waiting for) broke before its answer; the
   // request went on by the retry rules (another member, the same one afresh, or the route table).
   PROXY_PIPELINE_BROKEN: { status: 502, message: 'The pipelined connection broke before the answer', docs: 'proxy.md#pipelining', logOnly: true },
+  // A request waited on its pipelined connection behind an answer slower than the rescue bound;
+  // it was sent again on a connection of its own (the member is not blamed; its late answer on
+  // the pipelined connection is read and dropped).
+  PROXY_PIPELINE_STALLED: { status: 502, message: 'The answer ahead on the pipelined connection was slow', docs: 'proxy.md#pipelining', logOnly: true },
   // A member origin undici refuses (never expected from the route table); answered PROXY_UPSTREAM_CONNECT.
   PROXY_BAD_ORIGIN: { status: 502, message: 'The member address is not a usable origin', docs: 'proxy.md#access-log', logOnly: true },
 });
@@ -45,4 +49,4 @@ export const PROXY_ERRORS = defineErrors({
 /** Every proxy code, answered or logged. */
 export type ProxyErrorCode = keyof typeof PROXY_ERRORS;
 /** Codes the proxy answers a client with. */
-export type ProxyAnswerCode = Exclude<ProxyErrorCode, 'PROXY_CLIENT_GONE' | 'PROXY_MEMBER_GONE' | 'PROXY_PIPELINE_BROKEN' | 'PROXY_BAD_ORIGIN'>;
+export type ProxyAnswerCode = Exclude<ProxyErrorCode, 'PROXY_CLIENT_GONE' | 'PROXY_MEMBER_GONE' | 'PROXY_PIPELINE_BROKEN' | 'PROXY_PIPELINE_STALLED' | 'PROXY_BAD_ORIGIN'>;

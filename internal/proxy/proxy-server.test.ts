@@ -10,7 +10,7 @@ test('pkg/http rejections map onto the proxy catalogue with the same status', ()
 
 test('the codes that only name an ending in the access log are marked so; the rest are answers', () => {
   const logOnly = Object.entries(PROXY_ERRORS).filter(([, e]) => e.logOnly === true).map(([c]) => c).sort();
-  assert.deepEqual(logOnly, ['PROXY_BAD_ORIGIN', 'PROXY_CLIENT_GONE', 'PROXY_MEMBER_GONE', 'PROXY_PIPELINE_BROKEN']);
+  assert.deepEqual(logOnly, ['PROXY_BAD_ORIGIN', 'PROXY_CLIENT_GONE', 'PROXY_MEMBER_GONE', 'PROXY_PIPELINE_BROKEN', 'PROXY_PIPELINE_STALLED']);
   assert.equal(PROXY_ERRORS.PROXY_CLIENT_GONE.status, 499);
 });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyFailure, MEMBER_GONE, PIPELINE_BROKEN, retryVerdict, type AttemptFailure } from './retry-policy.ts';
+import { classifyFailure, isBrokenConnection, MEMBER_GONE, PIPELINE_BROKEN, PIPELINE_STALLED, retryVerdict, type AttemptFailure } from './retry-policy.ts';
 
 const get = (over: Partial<AttemptFailure>): AttemptFailure => ({ code: 'ECONNRESET', sent: true, answered: false, method: 'GET', hasBody: false, sentFailures: 1, ...over });
 
@@ -75,4 +75,11 @@ test('its pipelined connection broke: written, a reset (once); still queued, not
   assert.deepEqual(retryVerdict(get({ code: PIPELINE_BROKEN })), { retry: true, error: 'PROXY_UPSTREAM_RESET', reroute: false, sameMember: true });
   assert.deepEqual(retryVerdict(get({ code: PIPELINE_BROKEN, sent: false, sentFailures: 0 })), { retry: true, error: 'PROXY_UPSTREAM_RESET', reroute: false, sameMember: true });
   assert.deepEqual(retryVerdict(get({ code: PIPELINE_BROKEN, sentFailures: 2 })), { retry: false, error: 'PROXY_UPSTREAM_RESET', awaitTable: true });
+});
+
+test('taken off a stalled pipeline: sent again once (the same member on its own connection will do), and not a broken connection', () => {
+  assert.deepEqual(retryVerdict(get({ code: PIPELINE_STALLED })), { retry: true, error: 'PROXY_UPSTREAM_RESET', reroute: false, sameMember: true });
+  assert.equal(retryVerdict(get({ code: PIPELINE_STALLED, sentFailures: 2 })).retry, false);
+  assert.equal(isBrokenConnection(PIPELINE_STALLED), false, 'the lane does not count it as a connection end');
+  assert.equal(isBrokenConnection(PIPELINE_BROKEN), true);
 });

@@ -14,6 +14,13 @@ export const MEMBER_GONE = 'PROXY_MEMBER_GONE' satisfies ProxyErrorCode;
  */
 export const PIPELINE_BROKEN = 'PROXY_PIPELINE_BROKEN' satisfies ProxyErrorCode;
 
+/**
+ * Error code of pipelined attempts taken off their connection because the answer ahead of them
+ * was slow (h1-pipeline.ts, the rescue): written, but no fault of the member's. Retried once
+ * like a broken pipeline's, yet the member is neither blamed nor taken off the lane.
+ */
+export const PIPELINE_STALLED = 'PROXY_PIPELINE_STALLED' satisfies ProxyErrorCode;
+
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /** Errors that happen before a connection exists: nothing reached the upstream. */
 const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -79,9 +86,9 @@ export function retryVerdict(f: AttemptFailure): RetryVerdict {
   if (error === 'PROXY_BAD_REQUEST') return { retry: false, error };
   const gone = f.code === MEMBER_GONE;
   // A connect error after sending: the request was written on a connection that then broke,
-  // and undici, which writes the requests queued behind a broken pipeline again, could not
-  // reconnect. For the request that is the broken connection.
-  const broken = gone || RESET_ERRORS.has(f.code) || (f.sent && CONNECT_ERRORS.has(f.code));
+  // and a re-send of it could not reconnect (undici did that for pipelined connections before
+  // h1-pipeline.ts). For the request that is the broken connection.
+  const broken = gone || RESET_ERRORS.has(f.code) || f.code === PIPELINE_STALLED || (f.sent && CONNECT_ERRORS.has(f.code));
   const safe = !f.sent
     ? broken || CONNECT_ERRORS.has(f.code)
     : broken && !f.hasBody && IDEMPOTENT.has(f.method) && f.sentFailures <= 1;

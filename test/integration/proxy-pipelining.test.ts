@@ -168,6 +168,45 @@ test('never behind a slow request: while one waits on the pipelined connection, 
   assert.equal((await again).body, 'GET /slow');
 });
 
+test('requests queued behind an answer that turns out slow are sent again on their own: answered while it still waits, the connection serves on', async (t) => {
+  const be = await rawBackend({ hold: (p) => p.startsWith('/slow') });
+  const h = await startProxy({ app: testRoute('app', [member('m', be.origin)]) }, { timeouts: { upstreamResponseMs: 60_000 } });
+  t.after(async () => { await h.close(); await be.close(); });
+  await warmUp(h.port, 'app');
+  // A slow GET and fast ones right behind it: those sent within the lane's bound join its
+  // connection. On a busy machine a round may straggle past it; then another one is tried.
+  let slowConn = -1;
+  let behind: string[] = [];
+  let slowPath = '';
+  let slow: Promise<{ status: number | undefined; body: string }> | undefined;
+  for (let round = 0; round < 10 && behind.length === 0; round++) {
+    slowPath = `/slow${String(round)}`;
+    slow = get(h.port, 'app', slowPath);
+    const fast = Array.from({ length: 8 }, (_, i) => `/q${String(round)}-${String(i)}`);
+    // every fast GET is answered while the slow one is still held (none of them waits for it)
+    const answers = await Promise.all(fast.map((p) => get(h.port, 'app', p)));
+    assert.deepEqual(answers.map((a) => a.body), fast.map((p) => `GET ${p}`), 'each client its own answer, while the slow one waits');
+    slowConn = be.requests.find((r) => r.path === slowPath)!.conn;
+    behind = fast.filter((p) => be.requests.some((r) => r.path === p && r.conn === slowConn));
+    if (behind.length === 0) {
+      be.held.get(slowPath)!();
+      await slow;
+    }
+  }
+  assert.ok(behind.length > 0, 'fast GETs were pipelined behind the slow one');
+  for (const p of behind) {
+    assert.equal(be.requests.filter((r) => r.path === p).length, 2, `${p}: sent on the pipelined connection, then once more on its own`);
+  }
+  assert.ok(be.held.has(slowPath), 'the slow answer was still held');
+  // the member was not blamed: no request failed for the client, and the lane stays open
+  be.held.get(slowPath)!();
+  assert.equal((await slow!).body, `GET ${slowPath}`, 'the slow request still gets its own answer');
+  // the dropped answers were read off the connection: what comes next on it is in order
+  const next = await Promise.all(Array.from({ length: 20 }, (_, i) => get(h.port, 'app', `/n${String(i)}`)));
+  assert.deepEqual(next.map((a) => a.body), Array.from({ length: 20 }, (_, i) => `GET /n${String(i)}`));
+  assert.equal(h.logLines.filter((l) => l['level'] === 50).length, 0, 'no error logged');
+});
+
 test('a member with a requests-per-connection limit stays pipelined: each close is retried, every client gets its answer', async (t) => {
   const be = await rawBackend({ closeAfter: 100, delayMs: 2 });
   const h = await startProxy({ app: testRoute('app', [member('m', be.origin)]) });
