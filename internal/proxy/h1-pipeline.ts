@@ -113,6 +113,8 @@ const KEEPALIVE_MARGIN_MS = 1_000;
 /** Field names and values that may go on the wire as they are (RFC 9110 §5.1, §5.5). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\0\r\n]/;
+/** A request target is visible ASCII or obs-text (rules may rewrite it: it is checked here again). */
+const BAD_PATH = /[^\u0021-\u00ff]/;
 
 /**
  * The buffer every pipelined TCP connection reads into (net's `onread`): the parser copies the
@@ -208,6 +210,10 @@ export class PipelinedConnection {
   dispatch(req: PipelinedRequest, handler: PipelinedHandler): void {
     if (!this.usable) {
       handler.onError(new PipelineBrokenError(new PipelineError('UND_ERR_CLOSED', 'the pipelined connection is closed')));
+      return;
+    }
+    if (BAD_PATH.test(req.path)) {
+      handler.onError(new PipelineError('UND_ERR_INVALID_ARG', 'invalid request path'));
       return;
     }
     let head = `${req.method} ${req.path} HTTP/1.1\r\n`;
@@ -314,7 +320,13 @@ export class PipelinedConnection {
     const parser = this.#parser;
     if (parser !== undefined && !this.#ended) {
       // an answer without a length ends with the connection (HTTP/1.0 style)
+      this.#executing = true;
       const r = parser.finish();
+      this.#executing = false;
+      if (this.#ended) {
+        parser.close();
+        return;
+      }
       if (r instanceof Error) {
         this.#fail(r, true);
         return;
