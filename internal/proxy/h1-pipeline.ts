@@ -236,11 +236,6 @@ export class PipelinedConnection {
     q.push(f);
     if (q.length === 1) {
       this.#lastProgress = now;
-      // an idle connection's timer is set for the idle limit: the answer's may be shorter
-      if (this.#timer !== undefined && now + this.#timeouts.responseMs < this.#timerDue) {
-        clearTimeout(this.#timer);
-        this.#timer = undefined;
-      }
       this.#arm();
     }
     if (this.#socket === undefined) this.#connect();
@@ -284,6 +279,7 @@ export class PipelinedConnection {
       if (this.#ended) return;
       this.#connected = true;
       this.#lastProgress = performance.now();
+      this.#arm();
       const parser = (this.#parser = new HTTPParser());
       parser.initialize(HTTPParser.RESPONSE, {}, 0, HTTPParser.kLenientNone);
       parser[HTTPParser.kOnHeaders] = (fields: string[]) => {
@@ -328,7 +324,9 @@ export class PipelinedConnection {
         return;
       }
       if (r instanceof Error) {
-        this.#fail(r, true);
+        // cut off mid-answer (a short body, a chunk cut): a broken connection, as undici reported
+        // it (UND_ERR_SOCKET), not a bad answer — the retry rules treat it as a reset
+        this.#fail(new PipelineError('UND_ERR_SOCKET', 'the member closed the connection mid-answer', r));
         return;
       }
     }
@@ -346,13 +344,16 @@ export class PipelinedConnection {
     }
     if (this.#ended) return 1;
     const f = this.#queue[0];
-    if (f === undefined || upgrade) {
+    // llhttp flags `upgrade` only when the 101 names Upgrade and Connection: upgrade; without
+    // them it still stops at the head and the bytes after it in that read are never parsed
+    if (f === undefined || upgrade || status === 101) {
       // an answer nobody asked for, or a switch of protocols on a GET: the stream cannot be trusted
       this.#bad ??= new PipelineError('UND_ERR_SOCKET', f === undefined ? 'the member sent an answer nobody asked for' : 'the member switched protocols unasked');
       return 1;
     }
     if (status < 200) return 0; // 1xx interim answers: the real one follows
     f.answering = true;
+    this.#arm();
     this.#lastAnswer = !keepAlive;
     for (let i = 0; i < fields.length; i += 2) {
       const name = fields[i]!;
@@ -403,7 +404,10 @@ export class PipelinedConnection {
       this.#fail(new PipelineError('UND_ERR_SOCKET', 'the member closed the connection after an answer'));
     } else if (this.#queue.length === 0) {
       if (this.#closing) this.#end(undefined);
-      else this.#lastProgress = performance.now();
+      else {
+        this.#lastProgress = performance.now();
+        this.#arm();
+      }
     }
   };
 
@@ -481,11 +485,22 @@ export class PipelinedConnection {
     this.#onEnd(this, err);
   }
 
-  /** One timer per connection: connect, answer head, body progress and idle limits. */
+  /**
+   * One timer per connection: connect, answer head, body progress and idle limits. Called when
+   * the limit that applies changes; the timer is set again only when it would fire too late for
+   * the new limit (a connect timer is longer than a short responseMs; a 60 s answer timer would
+   * keep an idle connection past idleMs and the member's Keep-Alive timeout). A later limit is
+   * left to #check, which sets the timer again when it fires early.
+   */
   #arm(): void {
-    if (this.#timer !== undefined || this.#ended) return;
+    if (this.#ended) return;
     const ms = this.#limit();
-    this.#timerDue = performance.now() + ms;
+    const due = performance.now() + ms;
+    if (this.#timer !== undefined) {
+      if (due >= this.#timerDue) return;
+      clearTimeout(this.#timer);
+    }
+    this.#timerDue = due;
     this.#timer = setTimeout(this.#check, ms).unref();
   }
 
