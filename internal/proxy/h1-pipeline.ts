@@ -122,13 +122,18 @@ const BAD_PATH = /[^\u0021-\u00ff]/;
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
-/** Live connections, looked over every RESCUE_SCAN_MS for requests stalled behind a slow answer. */
+/**
+ * Live connections, looked over every SCAN_MS for their time limits (connect, answer head, body
+ * progress, idle) and for requests stalled behind a slow answer: one interval for all of them,
+ * so a request sets no timer and an answer moves none (a timer per connection, set again at
+ * each answer, cost ~2 % of the CPU per request under the bench). Limits are kept to within SCAN_MS.
+ */
 const live = new Set<PipelinedConnection>();
-const RESCUE_SCAN_MS = 50;
+const SCAN_MS = 50;
 let scanner: NodeJS.Timeout | undefined;
 function scan(): void {
   const now = performance.now();
-  for (const c of live) c.rescue(now);
+  for (const c of live) c.tick(now);
 }
 
 /** Connections with request heads waiting to be written; flushed once per event-loop turn. */
@@ -169,9 +174,6 @@ export class PipelinedConnection {
   /** Reading paused for a slow client. */
   #paused = false;
   #lastProgress = 0;
-  #timer: NodeJS.Timeout | undefined;
-  /** When the armed timer fires (performance.now() time). */
-  #timerDue = 0;
   /** Inside parser.execute(): the parser is freed after it returns, never from its own callback. */
   #executing = false;
   /** A protocol error found inside a parser callback, acted on after execute() returns. */
@@ -189,7 +191,7 @@ export class PipelinedConnection {
     this.#idleMs = timeouts.idleMs;
     this.#onEnd = onEnd;
     live.add(this);
-    scanner ??= setInterval(scan, RESCUE_SCAN_MS).unref();
+    scanner ??= setInterval(scan, SCAN_MS).unref();
   }
 
   /** Requests on the connection (written or not, answered or not yet). */
@@ -236,7 +238,6 @@ export class PipelinedConnection {
     q.push(f);
     if (q.length === 1) {
       this.#lastProgress = now;
-      this.#arm();
     }
     if (this.#socket === undefined) this.#connect();
     else if (this.#connected) this.#send(f);
@@ -274,12 +275,10 @@ export class PipelinedConnection {
       : tlsConnect({ ...opts, servername: t.servername, rejectUnauthorized: t.rejectUnauthorized, ALPNProtocols: ['http/1.1'] });
     this.#socket = socket;
     this.#lastProgress = performance.now();
-    this.#arm();
     socket.once(t === undefined ? 'connect' : 'secureConnect', () => {
       if (this.#ended) return;
       this.#connected = true;
       this.#lastProgress = performance.now();
-      this.#arm();
       const parser = (this.#parser = new HTTPParser());
       parser.initialize(HTTPParser.RESPONSE, {}, 0, HTTPParser.kLenientNone);
       parser[HTTPParser.kOnHeaders] = (fields: string[]) => {
@@ -353,7 +352,6 @@ export class PipelinedConnection {
     }
     if (status < 200) return 0; // 1xx interim answers: the real one follows
     f.answering = true;
-    this.#arm();
     this.#lastAnswer = !keepAlive;
     for (let i = 0; i < fields.length; i += 2) {
       const name = fields[i]!;
@@ -406,7 +404,6 @@ export class PipelinedConnection {
       if (this.#closing) this.#end(undefined);
       else {
         this.#lastProgress = performance.now();
-        this.#arm();
       }
     }
   };
@@ -416,9 +413,9 @@ export class PipelinedConnection {
    * behind it fail with PIPELINE_STALLED, and the retry rules send each again on a connection
    * of its own. Their answers here are still read, and dropped.
    */
-  rescue(now: number): void {
+  #rescue(now: number): void {
     const q = this.#queue;
-    if (q.length < 2 || !this.#connected || this.#ended || now - q[0]!.since < RESCUE_MS) return;
+    if (q.length < 2 || now - q[0]!.since < RESCUE_MS) return;
     for (let i = 1; i < q.length; i++) {
       const f = q[i]!;
       if (f.dropped) continue;
@@ -469,8 +466,6 @@ export class PipelinedConnection {
       clearInterval(scanner);
       scanner = undefined;
     }
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
     const s = this.#socket;
     if (s !== undefined) {
       s.removeAllListeners('data');
@@ -486,48 +481,34 @@ export class PipelinedConnection {
   }
 
   /**
-   * One timer per connection: connect, answer head, body progress and idle limits. Called when
-   * the limit that applies changes; the timer is set again only when it would fire too late for
-   * the new limit (a connect timer is longer than a short responseMs; a 60 s answer timer would
-   * keep an idle connection past idleMs and the member's Keep-Alive timeout). A later limit is
-   * left to #check, which sets the timer again when it fires early.
+   * The connection's time limits, checked on the shared scan: connect, the awaited answer's
+   * head, progress on its body (not while reading waits on a slow client: that is not the
+   * member's fault), and the idle limit; then the stall rescue.
    */
-  #arm(): void {
+  tick(now: number): void {
     if (this.#ended) return;
-    const ms = this.#limit();
-    const due = performance.now() + ms;
-    if (this.#timer !== undefined) {
-      if (due >= this.#timerDue) return;
-      clearTimeout(this.#timer);
-    }
-    this.#timerDue = due;
-    this.#timer = setTimeout(this.#check, ms).unref();
-  }
-
-  #limit(): number {
     const t = this.#timeouts;
-    if (!this.#connected) return t.connectMs;
-    if (this.#queue.length === 0) return this.#idleMs;
-    return this.#queue[0]!.answering ? t.bodyIdleMs : t.responseMs;
-  }
-
-  readonly #check = (): void => {
-    this.#timer = undefined;
-    if (this.#ended) return;
-    const limit = this.#limit();
-    const idle = performance.now() - this.#lastProgress;
-    if (this.#paused || idle < limit) {
-      // waiting on a slow client is not the member's fault; otherwise not yet
-      const ms = this.#paused ? limit : Math.max(1, limit - idle);
-      this.#timerDue = performance.now() + ms;
-      this.#timer = setTimeout(this.#check, ms).unref();
+    const q = this.#queue;
+    const quiet = now - this.#lastProgress;
+    if (!this.#connected) {
+      if (quiet >= t.connectMs) this.#fail(new PipelineError('UND_ERR_CONNECT_TIMEOUT', 'connecting to the member timed out'));
       return;
     }
-    if (!this.#connected) this.#fail(new PipelineError('UND_ERR_CONNECT_TIMEOUT', 'connecting to the member timed out'));
-    else if (this.#queue.length === 0) this.#end(undefined);
-    else if (this.#queue[0]!.answering) this.#fail(new PipelineError('UND_ERR_BODY_TIMEOUT', 'the member stopped sending the answer'), true);
-    else this.#fail(new PipelineError('UND_ERR_HEADERS_TIMEOUT', 'the member did not answer in time'), true);
-  };
+    if (q.length === 0) {
+      if (quiet >= this.#idleMs) this.#end(undefined);
+      return;
+    }
+    if (!this.#paused) {
+      const answering = q[0]!.answering;
+      if (quiet >= (answering ? t.bodyIdleMs : t.responseMs)) {
+        this.#fail(answering
+          ? new PipelineError('UND_ERR_BODY_TIMEOUT', 'the member stopped sending the answer')
+          : new PipelineError('UND_ERR_HEADERS_TIMEOUT', 'the member did not answer in time'), true);
+        return;
+      }
+    }
+    this.#rescue(now);
+  }
 
   /** Close once the requests on it are answered. */
   close(): Promise<void> {
