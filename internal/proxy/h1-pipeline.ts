@@ -10,7 +10,7 @@
 // requests queued behind a broken pipeline on a new connection by itself, which the retry
 // rules then had to undo. Here the response parser is Node's own (llhttp in C++, the one
 // node:http's client uses: `_http_common`'s HTTPParser), the request head is one string, the
-// requests of one event-loop turn leave in one write, there is one timer per connection, and a
+// requests of one event-loop turn leave in one write, no timer is set per request, and a
 // broken connection fails every request still on it with PIPELINE_BROKEN, for the retry rules
 // (retry-policy.ts) to decide.
 //
