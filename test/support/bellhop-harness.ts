@@ -131,8 +131,23 @@ function writeConfig(dir: string, yaml: string | undefined, logLevel: string): s
   return file;
 }
 
-/** Starts Bellhop and resolves once both listeners are up. */
+/**
+ * Starts Bellhop and resolves once both listeners are up. A child whose port was taken between
+ * freePort() and its own listen (another test file's listener, or any outgoing connection: the
+ * ports come from the ephemeral range) is started again on new ports, twice at most.
+ */
 export async function startBellhop(opts: StartOptions = {}): Promise<BellhopUnderTest> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startBellhopOnce(opts);
+    } catch (err) {
+      const portsOurs = (opts.mode ?? 'child') === 'child' && opts.httpPort === undefined;
+      if (!portsOurs || attempt >= 3 || !String((err as Error).message).includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+async function startBellhopOnce(opts: StartOptions): Promise<BellhopUnderTest> {
   const mode = opts.mode ?? 'child';
   const dir = mkdtempSync(join(tmpdir(), 'bellhop-e2e-'));
   const configFile = writeConfig(dir, opts.yaml, opts.logLevel ?? 'info');
