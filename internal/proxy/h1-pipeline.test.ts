@@ -76,7 +76,7 @@ interface Member {
 }
 
 /** A member on 127.0.0.1:0 (TLS with `cert`), closed with every socket it accepted after the test. */
-async function member(t: TestContext, cert?: TestCert): Promise<Member> {
+async function member(t: TestContext, cert?: TestCert, host = '127.0.0.1'): Promise<Member> {
   const accepted: Peer[] = [];
   let waiters: (() => void)[] = [];
   const onSocket = (s: net.Socket): void => {
@@ -87,7 +87,7 @@ async function member(t: TestContext, cert?: TestCert): Promise<Member> {
   };
   const server = cert === undefined ? net.createServer(onSocket) : tls.createServer({ cert: cert.certPem, key: cert.keyPem }, onSocket);
   server.on('tlsClientError', () => undefined);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   t.after(() => {
     for (const p of accepted) p.socket.destroy();
     server.close();
@@ -95,7 +95,7 @@ async function member(t: TestContext, cert?: TestCert): Promise<Member> {
   const port = (server.address() as net.AddressInfo).port;
   return {
     port,
-    origin: `${cert === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
+    origin: `${cert === undefined ? 'http' : 'https'}://${net.isIPv6(host) ? `[${host}]` : host}:${port}`,
     accepted,
     async peer(i = 0) {
       while (accepted.length <= i) await new Promise<void>((resolve) => waiters.push(resolve));
@@ -803,6 +803,18 @@ test('a header value with CR/LF, a bad header name or a bad path fail with UND_E
 });
 
 // ---- TLS ----
+
+test('an IPv6 member ([::1]): connected by its bare address, Host keeps the brackets', async (t) => {
+  const m = await member(t, undefined, '::1');
+  const { conn } = connection(t, m.origin);
+  const rs = send(conn, [get('/6')]);
+  const peer = await m.peer();
+  const [head] = await peer.requests(1);
+  assert.match(head!, new RegExp(`\\r\\nhost: \\[::1\\]:${String(m.port)}\\r\\n`, 'i'));
+  peer.write(answer('six'));
+  await rs[0]!.done;
+  assert.equal(rs[0]!.body, 'six');
+});
 
 test('TLS member: pipelined GETs work with rejectUnauthorized: false', async (t) => {
   const m = await member(t, makeTestCert(['localhost']));
