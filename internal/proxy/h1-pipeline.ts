@@ -206,8 +206,8 @@ export class PipelinedConnection {
 
   /**
    * Queue a request. Its head leaves with the others of this event-loop turn; onConnect tells
-   * the handler when its bytes may reach the member (at once on a connected socket).
-   * Throws PipelineError('UND_ERR_INVALID_ARG') for a field that cannot go on the wire.
+   * the handler when its bytes may reach the member (at once on a connected socket). A field
+   * or path that cannot go on the wire fails the request at once with UND_ERR_INVALID_ARG.
    */
   dispatch(req: PipelinedRequest, handler: PipelinedHandler): void {
     if (!this.usable) {
@@ -236,9 +236,7 @@ export class PipelinedConnection {
     const f: InFlight = { handler, head: req.method === 'HEAD', since: now, bytes: head, sent: false, dropped: false, answering: false };
     const q = this.#queue;
     q.push(f);
-    if (q.length === 1) {
-      this.#lastProgress = now;
-    }
+    if (q.length === 1) this.#lastProgress = now;
     if (this.#socket === undefined) this.#connect();
     else if (this.#connected) this.#send(f);
   }
@@ -334,11 +332,9 @@ export class PipelinedConnection {
 
   readonly #onHead = (_vMajor: number, _vMinor: number, fields: string[] | undefined, _method: unknown, _url: unknown,
     status: number, statusText: string, upgrade: boolean, keepAlive: boolean): number => {
+    // a head of more than 32 fields came in pieces (kOnHeaders); then none are passed here
     if (fields === undefined) {
       fields = this.#fields;
-      this.#fields = [];
-    } else if (this.#fields.length > 0) {
-      fields = this.#fields.concat(fields);
       this.#fields = [];
     }
     if (this.#ended) return 1;
@@ -357,6 +353,8 @@ export class PipelinedConnection {
       const name = fields[i]!;
       if (name.length === 10 && name.toLowerCase() === 'keep-alive') this.#keepAliveHint(fields[i + 1]!);
     }
+    // resume() is the connection's: a late call from an answer already complete lets at most
+    // one more read through before the answer now being read pauses it again
     if (!f.dropped) f.handler.onHeaders(status, fields, this.#resume, statusText);
     return f.head ? 1 : 0; // an answer to HEAD has no body whatever its length says
   };
@@ -402,9 +400,7 @@ export class PipelinedConnection {
       this.#fail(new PipelineError('UND_ERR_SOCKET', 'the member closed the connection after an answer'));
     } else if (this.#queue.length === 0) {
       if (this.#closing) this.#end(undefined);
-      else {
-        this.#lastProgress = performance.now();
-      }
+      else this.#lastProgress = performance.now();
     }
   };
 
