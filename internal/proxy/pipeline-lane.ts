@@ -110,9 +110,12 @@ export class PipelineLane {
   /** Paths (query left out) seen slower than SLOW_MS, oldest first. */
   readonly #slow = new Set<string>();
   readonly #now: () => number;
+  /** Told when pipelining to the member stops (it was on, and now is off for OFF_MS). */
+  readonly #onOff: (() => void) | undefined;
 
-  constructor(now: () => number = performance.now.bind(performance)) {
+  constructor(now: () => number = performance.now.bind(performance), onOff?: () => void) {
     this.#now = now;
+    this.#onOff = onOff;
     for (let i = 0; i < CONNECTIONS; i++) this.#slots.push(new ConnectionSlot());
   }
 
@@ -198,9 +201,12 @@ export class PipelineLane {
 
   /** Stop pipelining to this member for a while; it has to prove keep-alive again. */
   off(): void {
+    const now = this.#now();
+    const wasOn = this.#streak >= KEEPALIVE_PROOF && now >= this.#offUntil;
     this.#streak = 0;
     this.#credit = 0;
-    this.#offUntil = this.#now() + OFF_MS;
+    this.#offUntil = now + OFF_MS;
+    if (wasOn) this.#onOff?.();
   }
 
   /** A path known to be slow takes the ordinary pool. */

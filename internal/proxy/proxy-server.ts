@@ -14,6 +14,7 @@ import { createHttpsEntry, type HttpsEntry, type HttpsSource } from './https-ent
 import { adaptH2, addHsts } from './h2-request.ts';
 import { listenOn } from './listen-on.ts';
 import { UpstreamPools } from './upstream-pools.ts';
+import { OFF_MS } from './pipeline-lane.ts';
 import { Exchange, kExchange, type ClientSocket } from './exchange.ts';
 import { rawProxyError } from './error-response.ts';
 
@@ -123,6 +124,9 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const pools = new UpstreamPools(
     { connectMs: t.upstreamConnectMs, responseMs: t.upstreamResponseMs, bodyIdleMs: t.idleMs },
     (origin, err) => log.debug({ origin, err }, 'upstream connection error'),
+    // once per stop, never per request: a member that keeps breaking its pipelined connections
+    // (docs/proxy.md, Pipelining) shows here, and `no_pipelining: true` is the way out
+    (origin) => log.info({ origin, offForMs: OFF_MS }, 'pipelining to the member paused: a pipelined connection broke or closed early'),
   );
 
   const server = http.createServer({

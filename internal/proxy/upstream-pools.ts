@@ -15,12 +15,13 @@ import { MEMBER_GONE } from './retry-policy.ts';
  */
 export class Upstream {
   readonly pool: Pool;
-  readonly lane = new PipelineLane();
+  readonly lane: PipelineLane;
   readonly #connections: (PipelinedConnection | undefined)[] = new Array<PipelinedConnection | undefined>(CONNECTIONS).fill(undefined);
   readonly #makeConnection: (onEnd: (c: PipelinedConnection, err: Error | undefined) => void) => PipelinedConnection;
 
-  constructor(pool: Pool, makeConnection: (onEnd: (c: PipelinedConnection, err: Error | undefined) => void) => PipelinedConnection) {
+  constructor(pool: Pool, makeConnection: (onEnd: (c: PipelinedConnection, err: Error | undefined) => void) => PipelinedConnection, onLaneOff?: () => void) {
     this.pool = pool;
+    this.lane = new PipelineLane(undefined, onLaneOff);
     this.#makeConnection = makeConnection;
   }
 
@@ -70,10 +71,13 @@ export class UpstreamPools {
   readonly #h2c = new Map<string, H2cUpstream>();
   readonly #timeouts: UpstreamTimeouts;
   readonly #onError: (origin: string, err: unknown) => void;
+  readonly #onLaneOff: ((origin: string) => void) | undefined;
 
-  constructor(timeouts: UpstreamTimeouts, onError: (origin: string, err: unknown) => void) {
+  /** `onLaneOff`: pipelining to a member stopped for a while (pipeline-lane.ts, OFF_MS). */
+  constructor(timeouts: UpstreamTimeouts, onError: (origin: string, err: unknown) => void, onLaneOff?: (origin: string) => void) {
     this.#timeouts = timeouts;
     this.#onError = onError;
+    this.#onLaneOff = onLaneOff;
   }
 
   get(origin: string, noTlsVerify: boolean): Upstream {
@@ -95,7 +99,7 @@ export class UpstreamPools {
       u = new Upstream(pool, (onEnd) => new PipelinedConnection(origin, noTlsVerify ? { rejectUnauthorized: false } : undefined, lane, (c, err) => {
         if (err !== undefined) this.#onError(origin, err);
         onEnd(c, err);
-      }));
+      }), () => this.#onLaneOff?.(origin));
       this.#upstreams.set(origin, u);
     }
     return u;

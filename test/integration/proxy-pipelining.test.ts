@@ -135,6 +135,8 @@ test('never pipelined: POSTs, members that close their connections, members that
   const c = await Promise.all(Array.from({ length: 20 }, (_, i) => get(h.port, 'closing', `/c${String(i)}`)));
   assert.deepEqual(c.map((x) => x.body), Array.from({ length: 20 }, (_, i) => `GET /c${String(i)}`));
   assert.equal(closing.maxOutstanding, 1);
+  assert.equal(h.logLines.filter((l) => String(l['msg']).startsWith('pipelining to the member paused')).length, 0,
+    'a member never pipelined to is never reported as paused, however many connections it closes');
 
   await warmUp(h.port, 'off');
   const o = await Promise.all(Array.from({ length: 20 }, (_, i) => get(h.port, 'off', `/o${String(i)}`)));
@@ -205,6 +207,7 @@ test('requests queued behind an answer that turns out slow are sent again on the
   const next = await Promise.all(Array.from({ length: 20 }, (_, i) => get(h.port, 'app', `/n${String(i)}`)));
   assert.deepEqual(next.map((a) => a.body), Array.from({ length: 20 }, (_, i) => `GET /n${String(i)}`));
   assert.equal(h.logLines.filter((l) => l['level'] === 50).length, 0, 'no error logged');
+  assert.equal(h.logLines.filter((l) => String(l['msg']).startsWith('pipelining to the member paused')).length, 0, 'a rescue does not take the member off the lane');
 });
 
 /** A body whose every byte depends on its size, seed and offset: a piece out of place shows. */
@@ -285,6 +288,10 @@ test('a pipelined connection that breaks costs the clients nothing, and the memb
   const again = await Promise.all(Array.from({ length: 20 }, (_, i) => get(h.port, 'app', `/b${String(i)}`)));
   assert.ok(again.every((x) => x.status === 200));
   assert.equal(h.logLines.filter((l) => l['msg'] === 'upstream attempt failed').length, broken, 'no more pipelining to that member for now: nothing broke again');
+  const paused = h.logLines.filter((l) => String(l['msg']).startsWith('pipelining to the member paused'));
+  assert.equal(paused.length, 1, 'the stop is logged once, at info, naming the member');
+  assert.equal(paused[0]!['level'], 30);
+  assert.equal(paused[0]!['origin'], be.origin);
 });
 
 test('a member killed with requests pipelined on its connection: each is answered by the other member, none is sent to it twice', async (t) => {
