@@ -8,6 +8,7 @@ import { parseTrustedProxies } from '../../pkg/realip/index.ts';
 import {
   ACCESS_LOG_DEFAULTS, type AccessLogFilters, type AccessLogFormat, type AccessLogSpec, type FieldMode, type FieldSpec, type FilterSpec, type RetentionSpec,
 } from './access-log-spec.ts';
+import { isToken } from '../../pkg/http/index.ts';
 
 /** One problem: the full key (`entrypoint.access_log.retention`) and a sentence. */
 export interface AccessLogProblem {
@@ -169,7 +170,6 @@ function parseStatusRange(s: string): readonly [number, number] | undefined {
 }
 
 const METHOD = /^[A-Za-z]{1,20}$/;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 function readFilter<T>(r: Reader, v: unknown, key: string, item: (s: string, key: string) => T | undefined): FilterSpec<T> | undefined {
   // a bare list (or text) is the values, not negated
@@ -222,7 +222,7 @@ function readFilters(r: Reader, v: unknown, key: string): AccessLogFilters | und
     out.headers = readFilter(r, headers.value, headers.key, (s, k) => {
       const eq = s.indexOf('=');
       const name = (eq === -1 ? s : s.slice(0, eq)).trim();
-      if (!HEADER_NAME.test(name) || (eq !== -1 && s.includes('=', eq + 1))) {
+      if (!isToken(name) || (eq !== -1 && s.includes('=', eq + 1))) {
         r.fail(k, `"${s}" is not "Header" or "Header=value"`);
         return undefined;
       }

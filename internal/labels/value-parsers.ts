@@ -7,6 +7,7 @@ import { parseBalanceMode, parseHealthyStatus, type StatusRanges } from '../conf
 import { parseDuration } from './duration.ts';
 import { LabelErrorCode as C } from './label-error-codes.ts';
 import { parseYamlList } from './yaml-label.ts';
+import { isToken } from '../../pkg/http/index.ts';
 
 export type Parsed<T> = { ok: true; value: T; warning?: { code: string; message: string } } | { ok: false; code: string; message: string };
 
@@ -178,10 +179,9 @@ export function readStatus(v: unknown): Parsed<StatusRanges> {
   });
 }
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 export function readHeaderName(v: unknown): Parsed<string> {
-  return chain(readText(v), (s) => (TOKEN.test(s) ? ok(s) : fail(C.BAD_HEADER, `${show(s)} is not a valid header name`)));
+  return chain(readText(v), (s) => (isToken(s) ? ok(s) : fail(C.BAD_HEADER, `${show(s)} is not a valid header name`)));
 }
 
 /**

@@ -12,7 +12,7 @@
 // auth server that is not a route.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { undici } from '../proxy/index.ts';
-import { stripHopByHopObject } from '../../pkg/http/index.ts';
+import { isToken, stripHopByHopObject } from '../../pkg/http/index.ts';
 import { sendAuthError } from './auth-errors.ts';
 import type { Middleware, MiddlewareFactory, MiddlewareProblem, MiddlewareSpec, MiddlewareVerdict, RequestFacts } from './middleware.ts';
 
@@ -28,7 +28,6 @@ const MAX_ANSWER_BODY = 1 << 20;
 // answers 401 instead of a 302 to its login page for XHR/API clients.
 const PASSED_HEADERS: readonly string[] = ['cookie', 'authorization', 'accept', 'user-agent', 'x-requested-with'];
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Framing and routing headers are the proxy's: an auth answer never sets them upstream.
 const NEVER_COPIED = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'proxy-connection']);
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
@@ -281,7 +280,7 @@ export const forwardAuth: MiddlewareFactory = {
       if (list === undefined) {
         problems.push(problem(spec, 'headers', 'headers must be a list of header names, e.g. [Remote-User, Remote-Groups]'));
       } else {
-        const bad = list.filter((n) => !TOKEN.test(n) || NEVER_COPIED.has(foldName(n)));
+        const bad = list.filter((n) => !isToken(n) || NEVER_COPIED.has(foldName(n)));
         if (bad.length > 0) problems.push(problem(spec, 'headers', `not header names an auth server may set: ${bad.map((n) => JSON.stringify(n)).join(', ')}`));
         copied = list;
       }

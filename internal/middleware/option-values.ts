@@ -3,6 +3,7 @@
 import { parseTrustedProxies, RealIpError } from '../../pkg/realip/index.ts';
 import type { TrustedProxies } from '../../pkg/realip/index.ts';
 import type { MiddlewareProblem, MiddlewareSpec } from './middleware.ts';
+import { isToken } from '../../pkg/http/index.ts';
 
 export type Read<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -80,7 +81,6 @@ export function readCidrs(v: unknown): Read<TrustedProxies> {
   }
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** A header name → value mapping (`set_headers: { X-Foo: bar }`); names keep their case. */
 export function readHeaderMap(v: unknown): Read<Array<[string, string]>> {
@@ -98,7 +98,7 @@ export function readHeaderMap(v: unknown): Read<Array<[string, string]>> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return { ok: false, message: `expected a mapping of header name to value, got ${JSON.stringify(v)}` };
   const out: Array<[string, string]> = [];
   for (const [name, raw] of Object.entries(v as Record<string, unknown>)) {
-    if (!TOKEN.test(name)) return { ok: false, message: `"${name}" is not a valid header name` };
+    if (!isToken(name)) return { ok: false, message: `"${name}" is not a valid header name` };
     const value = raw === null || raw === undefined ? '' : readText(raw);
     if (typeof value !== 'string' && !value.ok) return { ok: false, message: `header ${name}: ${value.message}` };
     out.push([name, typeof value === 'string' ? value : value.value]);
@@ -109,7 +109,7 @@ export function readHeaderMap(v: unknown): Read<Array<[string, string]>> {
 export function readHeaderNames(v: unknown): Read<string[]> {
   const list = readStringList(v);
   if (!list.ok) return list;
-  for (const n of list.value) if (!TOKEN.test(n)) return { ok: false, message: `"${n}" is not a valid header name` };
+  for (const n of list.value) if (!isToken(n)) return { ok: false, message: `"${n}" is not a valid header name` };
   return list;
 }
 

@@ -7,6 +7,7 @@ import { splitWords, type RuleProblem } from './rule-text.ts';
 import { cleanPath } from './rule-request.ts';
 import { matchingBrace } from './block-syntax.ts';
 import { parseCondition, type Test } from './conditions.ts';
+import { isToken } from '../../pkg/http/index.ts';
 
 export type Command =
   | { readonly kind: 'pass' }
@@ -27,7 +28,6 @@ export function terminates(c: Command): boolean {
 
 export type CommandsResult = { ok: true; commands: Command[]; basicAuth: Array<[string, string]> } | { ok: false; problem: RuleProblem };
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Headers that frame or route the request: a rule editing them could smuggle or misroute. */
 const FRAMING = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-connection']);
 const UNSUPPORTED: Readonly<Record<string, string>> = {
@@ -70,7 +70,7 @@ function modify(op: 'set' | 'add' | 'remove', args: readonly string[]): One {
   if (target !== 'header' && target !== 'resp_header') return bad(`${op}: unknown target ${JSON.stringify(target)}; write header or resp_header`);
   const want = op === 'remove' ? 0 : 1;
   if (name === '' || rest.length !== want) return bad(`${op} ${target}: expected <name>${op === 'remove' ? '' : ' <value>'}`);
-  if (!TOKEN.test(name)) return bad(`${op} ${target}: ${JSON.stringify(name)} is not a header name`);
+  if (!isToken(name)) return bad(`${op} ${target}: ${JSON.stringify(name)} is not a header name`);
   if (target === 'header' && FRAMING.has(name.toLowerCase())) return bad(`${op} header ${name}: Bellhop does not let rules edit ${name} (it frames or routes the request)`);
   const value = rest[0] ?? '';
   if (usesTemplate(value)) return unsupported(`the template ${JSON.stringify(value)} (variables like $req_path)`);

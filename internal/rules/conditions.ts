@@ -6,6 +6,7 @@ import { parseTrustedProxies, RealIpError } from '../../pkg/realip/index.ts';
 import { splitAnd, splitOr, splitWords, type RuleProblem } from './rule-text.ts';
 import { parseValueMatcher, type ValueTest } from './value-matcher.ts';
 import { canonicalPath, cleanPath, decodePath, splitTarget, type RuleRequest } from './rule-request.ts';
+import { isToken } from '../../pkg/http/index.ts';
 
 /** Lazily computed views of the request, shared by every matcher of one evaluation. */
 export class MatchContext {
@@ -60,7 +61,6 @@ export type Test = (ctx: MatchContext) => boolean;
 export type ConditionResult = { ok: true; test: Test | undefined; basicAuth: Array<[string, string]> } | { ok: false; problem: RuleProblem };
 
 const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const PROTOS = new Set(['http', 'https', 'h1', 'h2', 'h2c', 'h3']);
 const UNSUPPORTED_MATCHERS: Readonly<Record<string, string>> = {
   status: 'the response matcher "status"',
@@ -166,7 +166,7 @@ function atom(text: string): AtomResult {
       r = args.length === 0 ? { ok: true, test: () => true } : fail('default takes no argument');
       break;
     case 'header':
-      if (args[0] !== undefined && !TOKEN.test(args[0])) return fail(`header: ${JSON.stringify(args[0])} is not a header name`);
+      if (args[0] !== undefined && !isToken(args[0])) return fail(`header: ${JSON.stringify(args[0])} is not a header name`);
       r = keyValue('header', args, (ctx, k) => ctx.req.headerValues(k.toLowerCase()));
       break;
     case 'query':
@@ -179,7 +179,7 @@ function atom(text: string): AtomResult {
       const bad = arity('method', args, 1, 1, 'one method');
       if (bad !== undefined) return fail(bad);
       const m = args[0]!.toUpperCase();
-      if (!TOKEN.test(m)) return fail(`method: ${JSON.stringify(args[0])} is not a method`);
+      if (!isToken(m)) return fail(`method: ${JSON.stringify(args[0])} is not a method`);
       r = { ok: true, test: (ctx) => ctx.req.method === m };
       break;
     }

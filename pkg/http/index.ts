@@ -11,6 +11,8 @@ export type { ForwardingContext, StripOptions } from './forwarded-headers.ts';
 export { HOP_BY_HOP_HEADERS } from './header-names.ts';
 /** In-place edits of a flat header list: remove a name's lines; set/add/remove one. */
 export { editHeaderLines, removeHeaderLines } from './header-lines.ts';
+/** RFC 9110 token: a valid header field name or method. */
+export { isToken } from './token.ts';
 /** Request-target and framing hygiene, verdicts with a stable code and status. */
 export { checkRequest, originFormPath, MAX_HEADER_LINES } from './request-checks.ts';
 export type { RequestVerdict, RequestAccepted, RequestRejected, RequestErrorCode, RequestHead } from './request-checks.ts';
