@@ -20,6 +20,8 @@
 import type { Socket } from 'node:net';
 import { RESCUE_MS } from './pipeline-lane.ts';
 import { PIPELINE_BROKEN, PIPELINE_STALLED } from './retry-policy.ts';
+import { isToken } from '../../pkg/http/index.ts';
+import { UpstreamError } from './upstream-error.ts';
 
 const { connect: tcpConnect } = process.getBuiltinModule('node:net');
 const { connect: tlsConnect } = process.getBuiltinModule('node:tls');
@@ -72,16 +74,6 @@ export interface PipelineTimeouts {
   idleMs: number;
 }
 
-/** An error with a code the retry policy (retry-policy.ts) knows. */
-export class PipelineError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.code = code;
-    this.name = 'PipelineError';
-  }
-}
-
 /** The pipelined connection a request was on or queued for broke before its answer. */
 export class PipelineBrokenError extends Error {
   readonly code = PIPELINE_BROKEN;
@@ -110,8 +102,7 @@ interface InFlight {
 /** An idle connection is closed this long before the member's own Keep-Alive timeout. */
 const KEEPALIVE_MARGIN_MS = 1_000;
 
-/** Field names and values that may go on the wire as they are (RFC 9110 §5.1, §5.5). */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Field values that cannot go on the wire as they are (RFC 9110 §5.5); names must be tokens. */
 const BAD_VALUE = /[\0\r\n]/;
 /** A request target is visible ASCII or obs-text (rules may rewrite it: it is checked here again). */
 const BAD_PATH = /[^\u0021-\u00ff]/;
@@ -211,11 +202,11 @@ export class PipelinedConnection {
    */
   dispatch(req: PipelinedRequest, handler: PipelinedHandler): void {
     if (!this.usable) {
-      handler.onError(new PipelineBrokenError(new PipelineError('UND_ERR_CLOSED', 'the pipelined connection is closed')));
+      handler.onError(new PipelineBrokenError(new UpstreamError('UND_ERR_CLOSED', 'the pipelined connection is closed')));
       return;
     }
     if (BAD_PATH.test(req.path)) {
-      handler.onError(new PipelineError('UND_ERR_INVALID_ARG', 'invalid request path'));
+      handler.onError(new UpstreamError('UND_ERR_INVALID_ARG', 'invalid request path'));
       return;
     }
     let head = `${req.method} ${req.path} HTTP/1.1\r\n`;
@@ -224,8 +215,8 @@ export class PipelinedConnection {
     for (let i = 0; i + 1 < h.length; i += 2) {
       const name = h[i]!;
       const value = h[i + 1]!;
-      if (!TOKEN.test(name) || BAD_VALUE.test(value)) {
-        handler.onError(new PipelineError('UND_ERR_INVALID_ARG', `invalid request header ${JSON.stringify(name)}`));
+      if (!isToken(name) || BAD_VALUE.test(value)) {
+        handler.onError(new UpstreamError('UND_ERR_INVALID_ARG', `invalid request header ${JSON.stringify(name)}`));
         return;
       }
       if (name.length === 4 && name.toLowerCase() === 'host') host = true;
@@ -292,7 +283,7 @@ export class PipelinedConnection {
     if (t !== undefined) socket.on('data', (chunk: Buffer) => this.#read(chunk, chunk.length));
     socket.on('end', () => this.#onEof());
     socket.on('error', (err: Error) => this.#fail(err));
-    socket.on('close', () => this.#fail(new PipelineError('UND_ERR_SOCKET', 'the member closed the connection')));
+    socket.on('close', () => this.#fail(new UpstreamError('UND_ERR_SOCKET', 'the member closed the connection')));
   }
 
   /** Bytes from the member: parsed at once (the TCP read buffer is shared). False pauses reading. */
@@ -323,11 +314,11 @@ export class PipelinedConnection {
       if (r instanceof Error) {
         // cut off mid-answer (a short body, a chunk cut): a broken connection, as undici reported
         // it (UND_ERR_SOCKET), not a bad answer — the retry rules treat it as a reset
-        this.#fail(new PipelineError('UND_ERR_SOCKET', 'the member closed the connection mid-answer', r));
+        this.#fail(new UpstreamError('UND_ERR_SOCKET', 'the member closed the connection mid-answer', r));
         return;
       }
     }
-    this.#fail(new PipelineError('UND_ERR_SOCKET', 'the member closed the connection'));
+    this.#fail(new UpstreamError('UND_ERR_SOCKET', 'the member closed the connection'));
   }
 
   readonly #onHead = (_vMajor: number, _vMinor: number, fields: string[] | undefined, _method: unknown, _url: unknown,
@@ -343,7 +334,7 @@ export class PipelinedConnection {
     // them it still stops at the head and the bytes after it in that read are never parsed
     if (f === undefined || upgrade || status === 101) {
       // an answer nobody asked for, or a switch of protocols on a GET: the stream cannot be trusted
-      this.#bad ??= new PipelineError('UND_ERR_SOCKET', f === undefined ? 'the member sent an answer nobody asked for' : 'the member switched protocols unasked');
+      this.#bad ??= new UpstreamError('UND_ERR_SOCKET', f === undefined ? 'the member sent an answer nobody asked for' : 'the member switched protocols unasked');
       return 1;
     }
     if (status < 200) return 0; // 1xx interim answers: the real one follows
@@ -397,7 +388,7 @@ export class PipelinedConnection {
     if (this.#paused) this.#resume();
     if (this.#lastAnswer) {
       // Connection: close — the requests behind it will get no answer here
-      this.#fail(new PipelineError('UND_ERR_SOCKET', 'the member closed the connection after an answer'));
+      this.#fail(new UpstreamError('UND_ERR_SOCKET', 'the member closed the connection after an answer'));
     } else if (this.#queue.length === 0) {
       if (this.#closing) this.#end(undefined);
       else this.#lastProgress = performance.now();
@@ -416,7 +407,7 @@ export class PipelinedConnection {
       const f = q[i]!;
       if (f.dropped) continue;
       f.dropped = true;
-      f.handler.onError(new PipelineError(PIPELINE_STALLED, 'the answer ahead on the pipelined connection is slow'));
+      f.handler.onError(new UpstreamError(PIPELINE_STALLED, 'the answer ahead on the pipelined connection is slow'));
     }
   }
 
@@ -430,7 +421,7 @@ export class PipelinedConnection {
       q.length = 0;
       this.#end(undefined);
     } else if (f === q[0] && this.#paused) this.#resume();
-    f.handler.onError(err ?? new PipelineError('UND_ERR_ABORTED', 'request aborted'));
+    f.handler.onError(err ?? new UpstreamError('UND_ERR_ABORTED', 'request aborted'));
   }
 
   /**
@@ -487,7 +478,7 @@ export class PipelinedConnection {
     const q = this.#queue;
     const quiet = now - this.#lastProgress;
     if (!this.#connected) {
-      if (quiet >= t.connectMs) this.#fail(new PipelineError('UND_ERR_CONNECT_TIMEOUT', 'connecting to the member timed out'));
+      if (quiet >= t.connectMs) this.#fail(new UpstreamError('UND_ERR_CONNECT_TIMEOUT', 'connecting to the member timed out'));
       return;
     }
     if (q.length === 0) {
@@ -498,8 +489,8 @@ export class PipelinedConnection {
       const answering = q[0]!.answering;
       if (quiet >= (answering ? t.bodyIdleMs : t.responseMs)) {
         this.#fail(answering
-          ? new PipelineError('UND_ERR_BODY_TIMEOUT', 'the member stopped sending the answer')
-          : new PipelineError('UND_ERR_HEADERS_TIMEOUT', 'the member did not answer in time'), true);
+          ? new UpstreamError('UND_ERR_BODY_TIMEOUT', 'the member stopped sending the answer')
+          : new UpstreamError('UND_ERR_HEADERS_TIMEOUT', 'the member did not answer in time'), true);
         return;
       }
     }
@@ -521,7 +512,7 @@ export class PipelinedConnection {
     for (const f of q) {
       if (f.dropped) continue;
       f.dropped = true;
-      f.handler.onError(err ?? new PipelineError('UND_ERR_DESTROYED', 'the pipelined connection was closed'));
+      f.handler.onError(err ?? new UpstreamError('UND_ERR_DESTROYED', 'the pipelined connection was closed'));
     }
     return Promise.resolve();
   }

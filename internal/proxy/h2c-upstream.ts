@@ -15,6 +15,7 @@
 // A session with no stream for SESSION_IDLE_MS is closed.
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
+import { UpstreamError } from './upstream-error.ts';
 
 const { connect: h2connect, constants } = process.getBuiltinModule('node:http2');
 
@@ -46,16 +47,6 @@ export interface H2cTimeouts {
   responseMs: number;
   /** No progress on a response body; not applied to gRPC responses (long-lived streams). */
   bodyIdleMs: number;
-}
-
-/** An error with a code the retry policy (retry-policy.ts) knows. */
-class H2cError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.code = code;
-    this.name = 'H2cError';
-  }
 }
 
 /** Fields HTTP/2 forbids (RFC 9113 §8.2.2); pkg/http dropped them already, this is the backstop. */
@@ -127,7 +118,7 @@ export class H2cUpstream {
 
   constructor(origin: string, timeouts: H2cTimeouts, onError: (err: unknown) => void) {
     const u = new URL(origin);
-    if (u.protocol !== 'http:') throw new H2cError('UND_ERR_INVALID_ARG', `h2c needs an http:// origin, not ${origin}`);
+    if (u.protocol !== 'http:') throw new UpstreamError('UND_ERR_INVALID_ARG', `h2c needs an http:// origin, not ${origin}`);
     this.#origin = origin;
     this.#authority = u.host;
     this.#t = timeouts;
@@ -141,7 +132,7 @@ export class H2cUpstream {
 
   dispatch(r: H2cRequest, handler: H2cHandler): void {
     if (this.#closed) {
-      handler.onError(new H2cError('UND_ERR_CLOSED', 'the h2c upstream is closed'));
+      handler.onError(new UpstreamError('UND_ERR_CLOSED', 'the h2c upstream is closed'));
       return;
     }
     const session = this.#pickSession();
@@ -164,7 +155,7 @@ export class H2cUpstream {
     const x: Session = { s, connected: false, open: 0, usable: true, waiting: [] };
     this.#sessions.push(x);
     const timer = setTimeout(() => {
-      x.error = new H2cError('UND_ERR_CONNECT_TIMEOUT', `h2c connect timeout after ${String(this.#t.connectMs)} ms`);
+      x.error = new UpstreamError('UND_ERR_CONNECT_TIMEOUT', `h2c connect timeout after ${String(this.#t.connectMs)} ms`);
       s.destroy(x.error);
     }, this.#t.connectMs);
     timer.unref();
@@ -188,7 +179,7 @@ export class H2cUpstream {
       // the connection never came up: nothing reached the member (a refused connect, a timeout)
       for (const w of x.waiting.splice(0)) {
         x.open--;
-        w.handler.onError(x.error ?? new H2cError('UND_ERR_SOCKET', 'the h2c connection closed before it was up'));
+        w.handler.onError(x.error ?? new UpstreamError('UND_ERR_SOCKET', 'the h2c connection closed before it was up'));
       }
     });
     // idle: no frame for a while and no stream left
@@ -223,16 +214,16 @@ export class H2cUpstream {
       handler.onError(err);
     };
     this.#active.add(fail);
-    handler.onConnect((err) => fail(err ?? new H2cError('UND_ERR_ABORTED', 'request aborted')));
+    handler.onConnect((err) => fail(err ?? new UpstreamError('UND_ERR_ABORTED', 'request aborted')));
     if (done) return;
     try {
       stream = x.s.request(h2Headers(r, this.#authority), { endStream: r.body === null });
     } catch (err) {
-      fail(new H2cError('UND_ERR_INVALID_ARG', `h2c request refused: ${(err as Error).message}`, err));
+      fail(new UpstreamError('UND_ERR_INVALID_ARG', `h2c request refused: ${(err as Error).message}`, err));
       return;
     }
     const st = stream;
-    st.setTimeout(this.#t.responseMs, () => fail(new H2cError(gotHead ? 'UND_ERR_BODY_TIMEOUT' : 'UND_ERR_HEADERS_TIMEOUT', 'h2c upstream timeout')));
+    st.setTimeout(this.#t.responseMs, () => fail(new UpstreamError(gotHead ? 'UND_ERR_BODY_TIMEOUT' : 'UND_ERR_HEADERS_TIMEOUT', 'h2c upstream timeout')));
     let gotHead = false;
     st.once('response', (headers) => {
       if (done) return;
@@ -251,7 +242,7 @@ export class H2cUpstream {
     st.once('end', () => {
       if (done) return;
       if (!gotHead) {
-        fail(new H2cError('UND_ERR_SOCKET', 'h2c stream ended without a response'));
+        fail(new UpstreamError('UND_ERR_SOCKET', 'h2c stream ended without a response'));
         return;
       }
       release();
@@ -261,9 +252,9 @@ export class H2cUpstream {
       if (done) return;
       // REFUSED_STREAM: the member did not process it (RFC 9113 §8.7), like a refused connect
       const code = st.rstCode === constants.NGHTTP2_REFUSED_STREAM && !gotHead ? 'ECONNREFUSED' : 'UND_ERR_SOCKET';
-      fail(new H2cError(code, `h2c stream closed (code ${String(st.rstCode)})`));
+      fail(new UpstreamError(code, `h2c stream closed (code ${String(st.rstCode)})`));
     });
-    st.on('error', (err: Error) => fail(new H2cError('UND_ERR_SOCKET', `h2c stream error: ${err.message}`, err)));
+    st.on('error', (err: Error) => fail(new UpstreamError('UND_ERR_SOCKET', `h2c stream error: ${err.message}`, err)));
     if (r.body !== null) {
       const body = r.body;
       body.on('error', (err) => fail(err));
@@ -283,7 +274,7 @@ export class H2cUpstream {
   /** Fail everything in flight with `err` and close now. */
   destroy(err?: Error): Promise<void> {
     this.#closed = true;
-    const e = err ?? new H2cError('UND_ERR_DESTROYED', 'the h2c upstream was destroyed');
+    const e = err ?? new UpstreamError('UND_ERR_DESTROYED', 'the h2c upstream was destroyed');
     for (const f of [...this.#active]) f(e);
     for (const x of [...this.#sessions]) {
       x.error = e;
